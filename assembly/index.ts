@@ -1,0 +1,465 @@
+// The ring protocol. Every shared word lives at an address computed from src/layout.ts;
+// this module keeps only per-instance copies of immutable header fields in globals.
+// Atomics here are sequentially consistent (the only order WebAssembly offers), so each
+// atomic store publishes the plain stores before it and each atomic load acquires them.
+import * as L from "../src/layout";
+
+const BASE: usize = <usize>L.RING_BASE;
+
+// Immutable after initRing/attachRing: safe as per-instance globals.
+let capacity: i64 = 0;
+let mask: i32 = 0;
+let maxReaders: i32 = 0;
+let maxSpan: i32 = 0;
+let slots: usize = 0;
+let data: usize = 0;
+
+const IDLE: i64 = i64.MAX_VALUE;
+
+@inline function h(offset: i32): usize {
+  return BASE + <usize>offset;
+}
+
+@inline function slot(i: i32): usize {
+  return slots + <usize>(i * L.SLOT_BYTES);
+}
+
+@inline function rec(index: i32): usize {
+  return data + <usize>index;
+}
+
+@inline function align(n: i32): i32 {
+  return (n + (L.RECORD_ALIGN - 1)) & ~(L.RECORD_ALIGN - 1);
+}
+
+@inline function visibleTail(): i64 {
+  return atomic.load<i64>(h(L.H_TAIL)) & ~1;
+}
+
+function readHeader(): void {
+  capacity = <i64>load<i32>(h(L.H_CAPACITY));
+  mask = <i32>capacity - 1;
+  maxReaders = load<i32>(h(L.H_MAX_READERS));
+  maxSpan = load<i32>(h(L.H_MAX_SPAN));
+  slots = h(L.HEADER_BYTES);
+  data = slots + <usize>(maxReaders * L.SLOT_BYTES);
+}
+
+/** Lays out a fresh ring. Called once, by the thread that creates the bus. */
+export function initRing(cap: i32, readers: i32, span: i32, topicCount: i32, topicHash: i32): void {
+  memory.fill(h(0), 0, <usize>(L.HEADER_BYTES + readers * L.SLOT_BYTES));
+  store<i32>(h(L.H_CAPACITY), cap);
+  store<i32>(h(L.H_MAX_READERS), readers);
+  store<i32>(h(L.H_MAX_SPAN), span);
+  store<i32>(h(L.H_TOPIC_COUNT), topicCount);
+  store<i32>(h(L.H_TOPIC_HASH), topicHash);
+  readHeader();
+  for (let i = 0; i < readers; i++) store<i32>(slot(i) + L.S_GROUP, -1);
+  atomic.store<i32>(h(L.H_VERSION), L.LAYOUT_VERSION);
+  atomic.store<i32>(h(L.H_MAGIC), L.MAGIC);
+}
+
+/** Reads the header of an existing ring: 0 when it is usable, 1 no ring, 2 another layout version. */
+export function attachRing(): i32 {
+  if (atomic.load<i32>(h(L.H_MAGIC)) != L.MAGIC) return 1;
+  if (atomic.load<i32>(h(L.H_VERSION)) != L.LAYOUT_VERSION) return 2;
+  readHeader();
+  return 0;
+}
+
+export function dataOffset(): i32 {
+  return <i32>data;
+}
+
+export function slotOffset(i: i32): i32 {
+  return <i32>slot(i);
+}
+
+// ---------------------------------------------------------------------------------------
+// Gating. Producers may write up to gate + capacity, where gate is the minimum cursor of
+// the gating readers. Computing it walks the reader table, so it is cached in H_GATE and
+// refreshed only when a claim does not fit. Group cursors are read before member cursors:
+// a member publishes its own cursor before it moves the group's, so one of the two reads
+// always sees the batch it is working on.
+function computeGate(limit: i64): i64 {
+  let m = limit;
+  for (let i = 0; i < maxReaders; i++) {
+    const s = slot(i);
+    const kind = atomic.load<i32>(s + L.S_KIND);
+    if (kind == L.KIND_GATING || kind == L.KIND_GROUP) {
+      const c = atomic.load<i64>(s + L.S_CURSOR);
+      if (c < m) m = c;
+    }
+  }
+  for (let i = 0; i < maxReaders; i++) {
+    const s = slot(i);
+    if (atomic.load<i32>(s + L.S_KIND) == L.KIND_MEMBER) {
+      const c = atomic.load<i64>(s + L.S_CURSOR);
+      if (c < m) m = c;
+    }
+  }
+  return m;
+}
+
+/** The position below which a reader (or a group with its members) has consumed everything. */
+export function gatePosition(i: i32): f64 {
+  const s = slot(i);
+  const kind = atomic.load<i32>(s + L.S_KIND);
+  let c = atomic.load<i64>(s + L.S_CURSOR);
+  if (kind == L.KIND_GROUP) {
+    for (let j = 0; j < maxReaders; j++) {
+      const m = slot(j);
+      if (atomic.load<i32>(m + L.S_KIND) == L.KIND_MEMBER && atomic.load<i32>(m + L.S_GROUP) == i) {
+        const mc = atomic.load<i64>(m + L.S_CURSOR);
+        if (mc < c) c = mc;
+      }
+    }
+  }
+  return <f64>c;
+}
+
+/** Minimum cursor over all gating readers, or the tail when there are none. */
+export function minGate(): f64 {
+  return <f64>computeGate(visibleTail());
+}
+
+// ---------------------------------------------------------------------------------------
+// Claiming. A claim takes the claim lock (bit 0 of H_TAIL) for a few straight-line
+// instructions: check space, write the padding and the first header, take sequence numbers,
+// release by storing the new tail. No loop and no call runs while the lock is held, so
+// terminating a worker (which V8 does only at loop back-edges and function entries) can
+// never leave it held. Headers written before the release are what makes "tail > p"
+// mean "the header at p is valid" for every reader.
+
+/**
+ * Claims `span` bytes (whole records, headers included) for `count` events.
+ * Returns the data index of the first record's header, or a CLAIM_* code.
+ */
+export function claim(span: i32, count: i32, meta: i32): i32 {
+  if (span <= 0 || span > maxSpan) return L.CLAIM_TOO_LARGE;
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) return L.CLAIM_BUSY;
+    const index = <i32>t & mask;
+    const pad = index + span > <i32>capacity ? <i32>capacity - index : 0;
+    const need = <i64>(pad + span);
+    const gate = atomic.load<i64>(h(L.H_GATE));
+    let fresh = gate;
+    let epoch = 0;
+    if (t + need > gate + capacity) {
+      epoch = atomic.load<i32>(h(L.H_EPOCH));
+      fresh = computeGate(t);
+      if (t + need > fresh + capacity) return L.CLAIM_FULL;
+    }
+    if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
+    // locked: straight-line from here to the release
+    if (atomic.load<i32>(h(L.H_CLOSED)) != 0) {
+      atomic.store<i64>(h(L.H_TAIL), t);
+      return L.CLAIM_CLOSED;
+    }
+    if (fresh > gate) {
+      // A reader that joined since computeGate() ran may sit below `fresh`.
+      if (atomic.load<i32>(h(L.H_EPOCH)) != epoch) {
+        atomic.store<i64>(h(L.H_TAIL), t);
+        return L.CLAIM_BUSY;
+      }
+      if (fresh > atomic.load<i64>(h(L.H_GATE))) atomic.store<i64>(h(L.H_GATE), fresh);
+    }
+    const first = (index + pad) & mask;
+    if (pad > 0) {
+      const p = rec(index);
+      store<i32>(p + L.R_LENGTH, pad - L.RECORD_HEADER);
+      store<i64>(p + L.R_SEQ, -1);
+      atomic.store<i32>(p + L.R_META, (L.FLAG_PADDING << L.FLAGS_SHIFT) | L.STATE_COMMITTED);
+    }
+    const seq = atomic.load<i64>(h(L.H_NEXT_SEQ));
+    const r = rec(first);
+    store<i32>(r + L.R_LENGTH, span - L.RECORD_HEADER);
+    store<i64>(r + L.R_SEQ, seq);
+    atomic.store<i32>(r + L.R_META, meta | L.STATE_CLAIMED);
+    atomic.store<i64>(h(L.H_NEXT_SEQ), seq + <i64>count);
+    atomic.store<i64>(h(L.H_TAIL), t + need);
+    return first;
+  }
+}
+
+/**
+ * Commits a claim whose other records the caller has already written (headers with
+ * STATE_COMMITTED, payloads). Publishing the first record publishes the whole batch.
+ */
+export function commit(index: i32, firstLength: i32, count: i32): i32 {
+  const r = rec(index);
+  const claimed = atomic.load<i32>(r + L.R_META);
+  if ((claimed & L.STATE_MASK) != L.STATE_CLAIMED) return L.COMMIT_REVOKED;
+  const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
+  if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) return L.COMMIT_REVOKED;
+  store<i32>(r + L.R_LENGTH, firstLength);
+  atomic.store<i32>(r + L.R_META, (claimed & ~L.STATE_MASK) | L.STATE_COMMITTED);
+  atomic.add<i64>(h(L.H_COMMITTED), <i64>count);
+  if (atomic.load<i32>(h(L.H_DATA_WAITERS)) != 0) {
+    atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
+    atomic.notify(h(L.H_DATA_FUTEX), -1);
+  }
+  return L.COMMIT_OK;
+}
+
+/** Stops new claims. Takes the claim lock so no claim straddles it. */
+export function closeRing(): void {
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) continue;
+    if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
+    atomic.store<i32>(h(L.H_CLOSED), 1);
+    atomic.store<i64>(h(L.H_TAIL), t);
+    break;
+  }
+  wakeAll();
+}
+
+export function wakeAll(): void {
+  atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
+  atomic.notify(h(L.H_DATA_FUTEX), -1);
+  atomic.add<i32>(h(L.H_CURSOR_FUTEX), 1);
+  atomic.notify(h(L.H_CURSOR_FUTEX), -1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Readers.
+
+/**
+ * Gives a reserved slot its kind and first cursor under the claim lock, so that no
+ * producer applies a gate computed without it (see H_EPOCH in claim()).
+ * `start`: 0 oldest retained, 1 newest, 2 keep the cursor the slot already has.
+ */
+export function registerReader(i: i32, kind: i32, group: i32, start: i32): void {
+  const s = slot(i);
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) continue;
+    if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
+    const gate = atomic.load<i64>(h(L.H_GATE));
+    if (kind == L.KIND_MEMBER) {
+      if (start != 2) atomic.store<i64>(s + L.S_CURSOR, IDLE);
+    } else if (start == 0) {
+      atomic.store<i64>(s + L.S_CURSOR, gate);
+    } else if (start == 1) {
+      atomic.store<i64>(s + L.S_CURSOR, t);
+    } else {
+      const c = atomic.load<i64>(s + L.S_CURSOR);
+      if (c < gate && kind != L.KIND_LOSSY) atomic.store<i64>(s + L.S_CURSOR, gate);
+    }
+    atomic.store<i32>(s + L.S_GROUP, group);
+    atomic.store<i32>(s + L.S_KIND, kind);
+    atomic.add<i32>(h(L.H_EPOCH), 1);
+    atomic.store<i64>(h(L.H_TAIL), t);
+    break;
+  }
+}
+
+/** Frees a slot: it stops holding producers back. */
+export function releaseReader(i: i32): void {
+  const s = slot(i);
+  atomic.store<i32>(s + L.S_KIND, L.KIND_FREE);
+  atomic.store<i32>(s + L.S_GROUP, -1);
+  atomic.store<i32>(s + L.S_OWNER, 0);
+  cursorMoved();
+}
+
+@inline function cursorMoved(): void {
+  if (atomic.load<i32>(h(L.H_CURSOR_WAITERS)) != 0) {
+    atomic.add<i32>(h(L.H_CURSOR_FUTEX), 1);
+    atomic.notify(h(L.H_CURSOR_FUTEX), -1);
+  }
+}
+
+/**
+ * Walks committed records from `from` towards `limit` (at most `max` events) and returns
+ * how many bytes are readable. Stops at the first record still being written.
+ */
+function scan(from: i64, limit: i64, max: i32): i32 {
+  let pos = from;
+  let events = 0;
+  while (pos < limit && events < max) {
+    const r = rec(<i32>pos & mask);
+    const meta = atomic.load<i32>(r + L.R_META);
+    const state = meta & L.STATE_MASK;
+    if (state == L.STATE_COMMITTED) {
+      if (((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) == 0) events++;
+    } else if (state != L.STATE_REVOKED) {
+      break;
+    }
+    const length = load<i32>(r + L.R_LENGTH);
+    if (length < 0 || length > maxSpan) break; // only a lapped lossy reader can see this
+    pos += <i64>align(L.RECORD_HEADER + length);
+  }
+  return <i32>(pos - from);
+}
+
+/**
+ * Bytes readable by slot `i` from its cursor: bounded by the tail, by `depLimit` (the
+ * gate of the readers it depends on; negative for none) and by `max` events.
+ */
+export function available(i: i32, max: i32, depLimit: f64): i32 {
+  const s = slot(i);
+  const from = atomic.load<i64>(s + L.S_CURSOR);
+  let limit = visibleTail();
+  if (depLimit >= 0 && <i64>depLimit < limit) limit = <i64>depLimit;
+  return scan(from, limit, max);
+}
+
+export function cursor(i: i32): f64 {
+  return <f64>atomic.load<i64>(slot(i) + L.S_CURSOR);
+}
+
+export function cursorIndex(i: i32): i32 {
+  return <i32>atomic.load<i64>(slot(i) + L.S_CURSOR) & mask;
+}
+
+/** Commits a reader's progress: `bytes` further, `events` more consumed. */
+export function advance(i: i32, bytes: i32, events: i32, nextSeq: f64): void {
+  const s = slot(i);
+  atomic.store<i64>(s + L.S_CURSOR, atomic.load<i64>(s + L.S_CURSOR) + <i64>bytes);
+  store<i64>(s + L.S_CONSUMED, load<i64>(s + L.S_CONSUMED) + <i64>events);
+  if (nextSeq >= 0) atomic.store<i64>(s + L.S_NEXT_SEQ, <i64>nextSeq);
+  cursorMoved();
+}
+
+/** State of the record at the reader's cursor when it is claimed but not committed, else 0. */
+export function pendingState(i: i32): i32 {
+  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
+  if (c >= visibleTail()) return 0;
+  const state = atomic.load<i32>(rec(<i32>c & mask) + L.R_META) & L.STATE_MASK;
+  return state == L.STATE_CLAIMED || state == L.STATE_COMMITTING ? state : 0;
+}
+
+/** Sequence number of the claim at the reader's cursor (to tell one stalled claim from the next). */
+export function pendingSeq(i: i32): f64 {
+  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
+  return <f64>load<i64>(rec(<i32>c & mask) + L.R_SEQ);
+}
+
+/**
+ * Turns the stalled claim at the reader's cursor into a skippable record, provided it is
+ * still the claim with sequence `seq`. Its producer, if alive, sees the revocation at
+ * commit and publishes again. Returns 1 when this call revoked it.
+ */
+export function revoke(i: i32, seq: f64): i32 {
+  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
+  if (c >= visibleTail() || c + capacity < visibleTail()) return 0;
+  const r = rec(<i32>c & mask);
+  const meta = atomic.load<i32>(r + L.R_META);
+  if ((meta & L.STATE_MASK) != L.STATE_CLAIMED) return 0;
+  if (load<i64>(r + L.R_SEQ) != <i64>seq) return 0;
+  const revoked = (meta & ~L.STATE_MASK) | L.STATE_REVOKED;
+  if (atomic.cmpxchg<i32>(r + L.R_META, meta, revoked) != meta) return 0;
+  atomic.add<i64>(h(L.H_REVOKED), 1);
+  if (atomic.load<i32>(h(L.H_DATA_WAITERS)) != 0) {
+    atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
+    atomic.notify(h(L.H_DATA_FUTEX), -1);
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lossy readers never hold producers back, so what they read may be overwritten under
+// them. Data at position p is intact while no claim has reached p + capacity.
+
+/** 1 when the bytes at `position` may have been overwritten. */
+export function lapped(position: f64): i32 {
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) continue; // a claim is writing headers: wait for its extent
+    return t > <i64>position + capacity ? 1 : 0;
+  }
+}
+
+/** Moves a lapped lossy reader to the tail; returns the new cursor. */
+export function resync(i: i32): f64 {
+  const t = visibleTail();
+  atomic.store<i64>(slot(i) + L.S_CURSOR, t);
+  return <f64>t;
+}
+
+/** Sequence number of the record at `index`, read only after `lapped()` said it is intact. */
+export function seqAt(index: i32): f64 {
+  return <f64>load<i64>(rec(index) + L.R_SEQ);
+}
+
+// ---------------------------------------------------------------------------------------
+// Consumer groups: members take batches off the group's shared cursor with a CAS.
+
+/**
+ * Takes up to `max` events for member `i` of group `g`. Returns the bytes taken (0: none);
+ * the batch starts at the member's cursor, which gates producers until memberDone().
+ */
+export function groupClaim(i: i32, g: i32, max: i32, depLimit: f64): i32 {
+  const ms = slot(i);
+  const gs = slot(g);
+  while (true) {
+    const from = atomic.load<i64>(gs + L.S_CURSOR);
+    atomic.store<i64>(ms + L.S_CURSOR, from);
+    let limit = visibleTail();
+    if (depLimit >= 0 && <i64>depLimit < limit) limit = <i64>depLimit;
+    const bytes = scan(from, limit, max);
+    if (bytes == 0) {
+      atomic.store<i64>(ms + L.S_CURSOR, IDLE);
+      return 0;
+    }
+    if (atomic.cmpxchg<i64>(gs + L.S_CURSOR, from, from + <i64>bytes) == from) {
+      atomic.store<i64>(ms + L.S_BATCH_END, from + <i64>bytes);
+      return bytes;
+    }
+  }
+}
+
+/** Bytes left of the batch member `i` holds (a member taking over a dead one's slot resumes it). */
+export function memberPending(i: i32): i32 {
+  const s = slot(i);
+  const c = atomic.load<i64>(s + L.S_CURSOR);
+  if (c == IDLE) return 0;
+  return <i32>(atomic.load<i64>(s + L.S_BATCH_END) - c);
+}
+
+/** The member finished its batch: it stops gating. */
+export function memberDone(i: i32, events: i32): void {
+  const s = slot(i);
+  atomic.store<i64>(s + L.S_BATCH_END, IDLE);
+  atomic.store<i64>(s + L.S_CURSOR, IDLE);
+  store<i64>(s + L.S_CONSUMED, load<i64>(s + L.S_CONSUMED) + <i64>events);
+  cursorMoved();
+}
+
+// ---------------------------------------------------------------------------------------
+// Counters for stats(), as f64 (exact below 2^53).
+
+export function tailPosition(): f64 {
+  return <f64>visibleTail();
+}
+
+export function nextSeq(): f64 {
+  return <f64>atomic.load<i64>(h(L.H_NEXT_SEQ));
+}
+
+export function committedEvents(): f64 {
+  return <f64>atomic.load<i64>(h(L.H_COMMITTED));
+}
+
+export function revokedClaims(): f64 {
+  return <f64>atomic.load<i64>(h(L.H_REVOKED));
+}
+
+export function addProducerWait(ns: f64): void {
+  atomic.add<i64>(h(L.H_PRODUCER_WAIT_NS), <i64>ns);
+}
+
+export function addSlotCounter(i: i32, offset: i32, n: f64): void {
+  atomic.add<i64>(slot(i) + <usize>offset, <i64>n);
+}
+
+export function counter(offset: i32): f64 {
+  return <f64>atomic.load<i64>(h(offset));
+}
+
+export function slotCounter(i: i32, offset: i32): f64 {
+  return <f64>atomic.load<i64>(slot(i) + <usize>offset);
+}

@@ -1,0 +1,182 @@
+import { type Codec, type CodecName, resolveCodec } from './codec.js';
+import { InvalidOptionError, TimeoutError } from './errors.js';
+import * as L from './layout.js';
+import { type Claim, Producer } from './producer.js';
+import { Reader, type ReaderOptions, type ReaderStats, readerStats } from './reader.js';
+import { slotKind, slotName } from './registry.js';
+import { type BusHandle, checkHandle, createRing, Ring } from './ring.js';
+import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+
+export interface AttachOptions {
+  /** Codec for what this thread publishes: 'msgpack' (default), 'json', 'raw' or your own. */
+  codec?: CodecName | Codec<any>;
+  /** How publishing waits for space and drain() for readers. Default 'block'. */
+  wait?: WaitStrategyName | WaitStrategy;
+  /** Longest a blocking publish waits for space before TimeoutError. Default: no limit. */
+  timeoutMs?: number;
+  /** Default for this thread's readers: a claim uncommitted this long is revoked. Default 1000 ms. */
+  claimTimeoutMs?: number;
+}
+
+export interface BusOptions extends AttachOptions {
+  /** Bytes in the data region: a power of two, at least 4096. Default 1 MiB. Records up to a quarter of it fit. */
+  capacity?: number;
+  /** Topic names; publish and filter by name. Default ['default']. */
+  topics?: readonly string[];
+  /** Reader slots (readers, groups and group members together). Default 64. */
+  maxReaders?: number;
+}
+
+export interface PublishOptions {
+  timeoutMs?: number;
+}
+
+export interface BusStats {
+  capacity: number;
+  /** Bytes claimed since the bus was created. */
+  tail: number;
+  /** Events claimed (sequence numbers handed out). */
+  claimed: number;
+  /** Events committed and readable. */
+  published: number;
+  /** Claims revoked because their producer died or stalled. */
+  revoked: number;
+  /** Time producers in all threads spent waiting for space. */
+  producerWaitMs: number;
+  closed: boolean;
+  readers: ReaderStats[];
+}
+
+/** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
+export function createBus(options: BusOptions = {}): Bus {
+  const handle = createRing({
+    capacity: options.capacity ?? 1 << 20,
+    maxReaders: options.maxReaders ?? 64,
+    topics: options.topics ?? ['default'],
+  });
+  return new Bus(handle, options);
+}
+
+/** Attaches to a bus from its handle (in a worker, or anywhere the handle was sent). */
+export function attach(handle: BusHandle, options: AttachOptions = {}): Bus {
+  checkHandle(handle);
+  return new Bus(handle, options);
+}
+
+/**
+ * One thread's access to a bus: publish, open readers, close, drain, stats.
+ * Every thread that attaches sees the same ring.
+ */
+export class Bus {
+  private readonly ring: Ring;
+  private readonly producer: Producer;
+  private readonly strategy: WaitStrategy;
+  private readonly timeoutMs: number;
+  private readonly claimTimeoutMs: number;
+
+  /** @internal use createBus() or attach() */
+  constructor(
+    readonly handle: BusHandle,
+    options: AttachOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? Infinity;
+    this.claimTimeoutMs = options.claimTimeoutMs ?? 1000;
+    if (!(this.timeoutMs > 0)) throw new InvalidOptionError(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+    if (!(this.claimTimeoutMs > 0)) throw new InvalidOptionError(`claimTimeoutMs must be a positive number of milliseconds, got ${options.claimTimeoutMs}`);
+    this.ring = new Ring(handle);
+    this.strategy = resolveWaitStrategy(options.wait);
+    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy);
+  }
+
+  get topics(): readonly string[] {
+    return this.ring.topics;
+  }
+
+  /** Largest payload one record can carry, in encoded bytes. */
+  get maxPayload(): number {
+    return this.ring.maxPayload;
+  }
+
+  get closed(): boolean {
+    return this.ring.closed;
+  }
+
+  /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
+  publish(topic: string, value: unknown, options?: PublishOptions): void {
+    this.producer.publishSync(this.ring.topicId(topic), value, this.deadline(options));
+  }
+
+  /** Publishes one event if there is space now; false when the ring is full. */
+  tryPublish(topic: string, value: unknown): boolean {
+    return this.producer.tryPublish(this.ring.topicId(topic), value);
+  }
+
+  /** Publishes one event, waiting for space without blocking the event loop. */
+  publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
+    return this.producer.publishAsync(this.ring.topicId(topic), value, this.deadline(options));
+  }
+
+  /** Publishes events in order with one claim and one commit per ring-sized chunk. */
+  publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
+    this.producer.publishBatchSync(this.ring.topicId(topic), values, this.deadline(options));
+  }
+
+  publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
+    return this.producer.publishBatchAsync(this.ring.topicId(topic), values, this.deadline(options));
+  }
+
+  /**
+   * Reserves `byteLength` bytes for one raw record and returns a view of the ring to write
+   * into: zero copies. Call `commit()` promptly (see claimTimeoutMs).
+   */
+  claim(topic: string, byteLength: number, options?: PublishOptions): Claim {
+    return this.producer.claimRaw(this.ring.topicId(topic), byteLength, this.deadline(options), this.claimTimeoutMs);
+  }
+
+  /** Opens the reader `name`, creating it if it does not exist. */
+  reader<T = unknown>(name: string, options: ReaderOptions = {}): Reader<T> {
+    return new Reader<T>(this.ring, name, { claimTimeoutMs: this.claimTimeoutMs, ...options });
+  }
+
+  /** Stops publishing, in every thread. Readers go on until they have read everything. */
+  close(): void {
+    this.ring.core.closeRing();
+  }
+
+  /** Resolves once every gating reader has consumed everything published before the call. */
+  async drain(options?: PublishOptions): Promise<void> {
+    const core = this.ring.core;
+    const target = core.tailPosition();
+    const deadline = this.deadline(options);
+    const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
+    const started = performance.now();
+    if (!(await this.strategy.waitAsync(site, () => core.minGate() >= target, deadline))) {
+      throw new TimeoutError('drain()', Math.round(deadline - started));
+    }
+  }
+
+  stats(): BusStats {
+    const core = this.ring.core;
+    const readers: ReaderStats[] = [];
+    for (let slot = 0; slot < this.ring.maxReaders; slot++) {
+      const kind = slotKind(this.ring, slot);
+      if (kind !== L.KIND_FREE && kind !== L.KIND_RESERVED) readers.push(readerStats(this.ring, slot, slotName(this.ring, slot)));
+    }
+    return {
+      capacity: this.ring.capacity,
+      tail: core.tailPosition(),
+      claimed: core.nextSeq(),
+      published: core.committedEvents(),
+      revoked: core.revokedClaims(),
+      producerWaitMs: core.counter(L.H_PRODUCER_WAIT_NS) / 1e6,
+      closed: this.ring.closed,
+      readers,
+    };
+  }
+
+  private deadline(options?: PublishOptions): number {
+    const ms = options?.timeoutMs ?? this.timeoutMs;
+    if (!(ms > 0)) throw new InvalidOptionError(`timeoutMs must be a positive number of milliseconds, got ${ms}`);
+    return performance.now() + ms;
+  }
+}

@@ -1,0 +1,108 @@
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { EncodeError, InvalidOptionError } from './errors.js';
+
+/**
+ * Turns values into bytes and back. The record header carries the codec's `id`, so a
+ * reader decodes each record with the codec that wrote it.
+ *
+ * `encode` may return a view of a buffer it reuses: the bus copies it into the ring
+ * before calling `encode` again. `decode` receives a view of the ring itself, valid only
+ * until the handler returns: copy what you keep.
+ */
+export interface Codec<T = unknown> {
+  /** 0–15 are ringbus's own; a user codec picks 16–255. */
+  readonly id: number;
+  readonly name: string;
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export const CODEC_RAW = 0;
+export const CODEC_MSGPACK = 1;
+export const CODEC_JSON = 2;
+export const FIRST_USER_CODEC = 16;
+
+/**
+ * Raw bytes, zero-copy on both sides of the ring: the reader gets a view of the ring's
+ * memory, valid until its handler returns (the reader's position is committed after it,
+ * and then producers may overwrite the bytes). Copy with `slice()` what you keep.
+ */
+export const raw: Codec<Uint8Array> = {
+  id: CODEC_RAW,
+  name: 'raw',
+  encode(value) {
+    if (!(value instanceof Uint8Array)) {
+      throw new EncodeError('raw', `expected a Uint8Array, got ${describe(value)}`);
+    }
+    return value;
+  },
+  decode: (bytes) => bytes,
+};
+
+/** MessagePack through @msgpack/msgpack, with one encoder and one decoder reused per thread. */
+export function msgpack<T = unknown>(): Codec<T> {
+  const encoder = new Encoder();
+  const decoder = new Decoder();
+  return {
+    id: CODEC_MSGPACK,
+    name: 'msgpack',
+    encode(value) {
+      try {
+        return encoder.encodeSharedRef(value);
+      } catch (cause) {
+        throw new EncodeError('msgpack', (cause as Error).message, { cause });
+      }
+    },
+    decode: (bytes) => decoder.decode(bytes) as T,
+  };
+}
+
+/** JSON text in UTF-8. */
+export function json<T = unknown>(): Codec<T> {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  return {
+    id: CODEC_JSON,
+    name: 'json',
+    encode(value) {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(value);
+      } catch (cause) {
+        throw new EncodeError('json', (cause as Error).message, { cause });
+      }
+      if (text === undefined) throw new EncodeError('json', `${describe(value)} has no JSON form`);
+      return encoder.encode(text);
+    },
+    decode: (bytes) => JSON.parse(decoder.decode(bytes)) as T,
+  };
+}
+
+export type CodecName = 'msgpack' | 'json' | 'raw';
+
+/** A codec by name, or the codec itself. */
+export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<any> {
+  if (codec === undefined || codec === 'msgpack') return msgpack();
+  if (codec === 'json') return json();
+  if (codec === 'raw') return raw;
+  if (typeof codec === 'object' && typeof codec.encode === 'function' && typeof codec.decode === 'function') {
+    if (!Number.isInteger(codec.id) || codec.id < 0 || codec.id > 255) {
+      throw new InvalidOptionError(`codec "${codec.name}" has id ${codec.id}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255`);
+    }
+    return codec;
+  }
+  throw new InvalidOptionError(`codec must be 'msgpack', 'json', 'raw' or an object with id, name, encode and decode; got ${describe(codec)}`);
+}
+
+/** The codecs a reader can decode: the built-ins plus the user's own, by id. */
+export function codecTable(extra: readonly Codec<any>[]): Codec<any>[] {
+  const table: Codec<any>[] = [];
+  for (const c of [raw, msgpack(), json(), ...extra]) table[c.id] = c;
+  return table;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}

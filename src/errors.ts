@@ -1,0 +1,93 @@
+/** Base class of every error ringbus throws on misuse; `code` is stable for programs. */
+export class RingbusError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option is out of range: the message names it and the accepted values. */
+export class InvalidOptionError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_OPTION', message);
+  }
+}
+
+/** A record (or batch) larger than the ring accepts. */
+export class RecordTooLargeError extends RingbusError {
+  constructor(readonly size: number, readonly maxSize: number) {
+    super(
+      'ERR_RINGBUS_TOO_LARGE',
+      `record of ${size} bytes exceeds the largest payload this bus accepts (${maxSize} bytes, a quarter of the capacity less the record header); create the bus with a larger capacity or split the value`,
+    );
+  }
+}
+
+/** The codec could not encode a value; `cause` holds the codec's own error. */
+export class EncodeError extends RingbusError {
+  constructor(codec: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_RINGBUS_ENCODE', `codec "${codec}" cannot encode this value: ${detail}; convert it to a supported type or choose another codec`);
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/** A record arrived in a codec this reader was not given. */
+export class DecodeError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_DECODE', message);
+  }
+}
+
+export class UnknownTopicError extends RingbusError {
+  constructor(topic: string, known: readonly string[]) {
+    super('ERR_RINGBUS_TOPIC', `unknown topic "${topic}"; this bus was created with topics [${known.join(', ')}]: declare it in createBus({ topics })`);
+  }
+}
+
+export class UnknownReaderError extends RingbusError {
+  constructor(name: string) {
+    super('ERR_RINGBUS_READER', `unknown reader "${name}"; create it with bus.reader("${name}") before a reader depends on it`);
+  }
+}
+
+/** The reader slot is held by another live Reader object. */
+export class ReaderBusyError extends RingbusError {
+  constructor(name: string) {
+    super('ERR_RINGBUS_READER_BUSY', `reader "${name}" is already open; close it first, or pass { takeover: true } to replace a reader whose thread died`);
+  }
+}
+
+export class TooManyReadersError extends RingbusError {
+  constructor(max: number) {
+    super('ERR_RINGBUS_READERS', `all ${max} reader slots are in use; unsubscribe readers you no longer need or create the bus with a larger maxReaders`);
+  }
+}
+
+export class BusClosedError extends RingbusError {
+  constructor() {
+    super('ERR_RINGBUS_CLOSED', 'the bus is closed: nothing can be published after close(); create a new bus');
+  }
+}
+
+/** A handle from another ringbus layout version, or not a handle at all. */
+export class IncompatibleHandleError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_HANDLE', message);
+  }
+}
+
+/** A wait reached its timeout. */
+export class TimeoutError extends RingbusError {
+  constructor(what: string, ms: number) {
+    super('ERR_RINGBUS_TIMEOUT', `${what} did not complete within ${ms} ms`);
+  }
+}
+
+/** A claim was held past claimTimeoutMs and readers turned it into padding. */
+export class ClaimRevokedError extends RingbusError {
+  constructor(ms: number) {
+    super('ERR_RINGBUS_REVOKED', `the claim was held longer than claimTimeoutMs (${ms} ms) and was revoked; write and commit claims promptly, or raise claimTimeoutMs`);
+  }
+}

@@ -1,0 +1,98 @@
+// The ring's memory layout: the only place an offset is written.
+// Compiled twice: by AssemblyScript (assembly/ring.ts imports it, literals become i32)
+// and by TypeScript (src/). Keep it to integer constants so both read it the same way.
+// docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
+
+export const MAGIC = 0x52425553; // "RBUS"
+export const LAYOUT_VERSION = 1;
+
+// The ring starts at page 1: page 0 belongs to the WebAssembly module's own data.
+export const RING_BASE = 65536;
+
+// Header: one 64-byte line per group of fields written by the same side.
+export const H_MAGIC = 0; // i32
+export const H_VERSION = 4; // i32
+export const H_CAPACITY = 8; // i32, bytes in the data region, a power of two
+export const H_MAX_READERS = 12; // i32, slots in the reader table
+export const H_MAX_SPAN = 16; // i32, largest claim in bytes (records + headers)
+export const H_CLOSED = 20; // i32, 1 once close() ran
+export const H_TOPIC_COUNT = 24; // i32
+export const H_TOPIC_HASH = 28; // i32, hash of the topic names, checked on attach
+// producers' line
+export const H_TAIL = 64; // i64, claim position; bit 0 set while a claimer holds the claim lock
+export const H_NEXT_SEQ = 72; // i64, sequence number of the next event claimed
+export const H_GATE = 80; // i64, cached minimum of the gating cursors (monotonic)
+export const H_EPOCH = 88; // i32, bumped whenever a reader joins
+export const H_COMMITTED = 96; // i64, events committed
+export const H_REVOKED = 104; // i64, claims revoked after their producer stalled or died
+export const H_PRODUCER_WAIT_NS = 112; // i64, time producers spent waiting for space
+// wake-ups
+export const H_DATA_FUTEX = 128; // i32, bumped on commit when readers sleep
+export const H_DATA_WAITERS = 132; // i32, readers asleep on H_DATA_FUTEX
+export const H_CURSOR_FUTEX = 192; // i32, bumped when a cursor moves and somebody sleeps
+export const H_CURSOR_WAITERS = 196; // i32, producers and dependent readers asleep on it
+export const H_REGISTRY_LOCK = 200; // i32, serialises reader registration (not on any hot path)
+export const HEADER_BYTES = 256;
+
+// Reader table: MAX_READERS slots of SLOT_BYTES after the header.
+export const SLOT_BYTES = 128;
+export const S_CURSOR = 0; // i64, position of the next record to read (committed)
+export const S_KIND = 8; // i32, one of KIND_*
+export const S_GROUP = 12; // i32, slot of the member's group, -1 otherwise
+export const S_CONSUMED = 16; // i64, events delivered
+export const S_MISSED = 24; // i64, events a lossy reader missed
+export const S_WAIT_NS = 32; // i64, time spent waiting for events
+export const S_NEXT_SEQ = 40; // i64, sequence number after the last event consumed
+export const S_NAME_LENGTH = 48; // i32
+export const S_OWNER = 52; // i32, 1 while a Reader object holds the slot
+export const S_BATCH_END = 56; // i64, end of a member's batch (its cursor is the start)
+export const S_NAME = 64; // up to SLOT_NAME_BYTES of UTF-8
+export const SLOT_NAME_BYTES = 64;
+
+export const KIND_FREE = 0;
+export const KIND_GATING = 1; // holds producers back
+export const KIND_LOSSY = 2; // never holds producers back; told what it missed
+export const KIND_GROUP = 3; // a consumer group's shared cursor (gating)
+export const KIND_MEMBER = 4; // a group member; gating only while it holds a batch
+export const KIND_RESERVED = 5; // slot being set up
+
+// A member holding no batch parks its cursor here: the largest i64.
+export const IDLE_CURSOR_HI = 0x7fffffff;
+
+// Record: a 16-byte header, then the payload, padded to RECORD_ALIGN.
+//
+//   0       4        8               16
+//   +-------+--------+---------------+------------------+
+//   | meta  | length | seq (i64)     | payload ...      |
+//   +-------+--------+---------------+------------------+
+//   meta = topic << 16 | codec << 8 | flags << 4 | state
+export const R_META = 0; // i32, written with atomics
+export const R_LENGTH = 4; // i32, payload bytes (the whole claim's span while CLAIMED)
+export const R_SEQ = 8; // i64
+export const RECORD_HEADER = 16;
+export const RECORD_ALIGN = 16;
+
+export const STATE_MASK = 0xf;
+export const STATE_CLAIMED = 1; // space reserved, body being written
+export const STATE_COMMITTING = 2; // producer won the race against revocation
+export const STATE_COMMITTED = 3; // readable
+export const STATE_REVOKED = 4; // the claim was abandoned: skip RECORD_HEADER + length bytes
+
+export const FLAG_PADDING = 1; // fills the tail of the data region at the wrap
+export const FLAGS_SHIFT = 4;
+export const CODEC_SHIFT = 8;
+export const CODEC_MASK = 0xff;
+export const TOPIC_SHIFT = 16;
+
+// claim() results below zero
+export const CLAIM_FULL = -1;
+export const CLAIM_BUSY = -2;
+export const CLAIM_CLOSED = -3;
+export const CLAIM_TOO_LARGE = -4;
+
+// commit() results
+export const COMMIT_OK = 0;
+export const COMMIT_REVOKED = 1;
+
+export const MIN_CAPACITY = 4096;
+export const MAX_CAPACITY = 1 << 30;

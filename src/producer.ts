@@ -1,0 +1,220 @@
+import type { Codec } from './codec.js';
+import { CODEC_RAW } from './codec.js';
+import { BusClosedError, ClaimRevokedError, RecordTooLargeError, TimeoutError } from './errors.js';
+import * as L from './layout.js';
+import type { Ring } from './ring.js';
+import type { WaitSite, WaitStrategy } from './wait-strategy.js';
+
+const TWO_32 = 4294967296;
+const BUSY_SPINS = 64;
+
+export function recordSize(payload: number): number {
+  return (L.RECORD_HEADER + payload + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+}
+
+/**
+ * Writes events into the ring: encode, claim, copy, commit. One per thread and bus.
+ * A claim the readers revoked (this thread stalled past their claimTimeoutMs) is simply
+ * published again, so a slow producer loses nothing and keeps its order.
+ */
+export class Producer {
+  private staging = new Uint8Array(1 << 16);
+  private stagingWords = new Int32Array(this.staging.buffer);
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
+  private readonly site: WaitSite;
+
+  constructor(
+    private readonly ring: Ring,
+    private readonly codec: Codec<any>,
+    private readonly wait: WaitStrategy,
+  ) {
+    this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
+  }
+
+  encode(value: unknown): Uint8Array {
+    const bytes = this.codec.encode(value);
+    if (bytes.length > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload);
+    return bytes;
+  }
+
+  meta(topicId: number, codecId = this.codec.id): number {
+    return (topicId << L.TOPIC_SHIFT) | (codecId << L.CODEC_SHIFT);
+  }
+
+  /** One claim attempt, retrying only while another producer holds the claim lock. */
+  tryClaim(span: number, count: number, meta: number): number {
+    for (let spins = 0; ; spins++) {
+      const index = this.ring.core.claim(span, count, meta);
+      if (index >= 0 || index === L.CLAIM_FULL) return index;
+      if (index === L.CLAIM_CLOSED) throw new BusClosedError();
+      if (index === L.CLAIM_TOO_LARGE) throw new RecordTooLargeError(span - L.RECORD_HEADER, this.ring.maxPayload);
+      if (spins >= BUSY_SPINS) Atomics.wait(this.pause, 0, 0, 0.01); // the lock holder was descheduled
+    }
+  }
+
+  /** Claims, waiting for space until `deadline`. */
+  claimSync(span: number, count: number, meta: number, deadline: number): number {
+    let index = this.tryClaim(span, count, meta);
+    if (index >= 0) return index;
+    const started = performance.now();
+    const ok = this.wait.waitSync(this.site, () => (index = this.tryClaim(span, count, meta)) >= 0, deadline);
+    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    if (!ok) throw new TimeoutError('publish (waiting for space in the ring)', Math.round(deadline - started));
+    return index;
+  }
+
+  async claimAsync(span: number, count: number, meta: number, deadline: number): Promise<number> {
+    let index = this.tryClaim(span, count, meta);
+    if (index >= 0) return index;
+    const started = performance.now();
+    const ok = await this.wait.waitAsync(this.site, () => (index = this.tryClaim(span, count, meta)) >= 0, deadline);
+    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring)', Math.round(deadline - started));
+    return index;
+  }
+
+  /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
+  commitOne(index: number, bytes: Uint8Array): boolean {
+    this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
+    return this.ring.core.commit(index, bytes.length, 1) === L.COMMIT_OK;
+  }
+
+  publishSync(topicId: number, value: unknown, deadline: number): void {
+    const bytes = this.encode(value);
+    const meta = this.meta(topicId);
+    const span = recordSize(bytes.length);
+    while (!this.commitOne(this.claimSync(span, 1, meta, deadline), bytes));
+  }
+
+  tryPublish(topicId: number, value: unknown): boolean {
+    const bytes = this.encode(value);
+    const meta = this.meta(topicId);
+    const span = recordSize(bytes.length);
+    for (;;) {
+      const index = this.tryClaim(span, 1, meta);
+      if (index < 0) return false;
+      if (this.commitOne(index, bytes)) return true;
+    }
+  }
+
+  async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
+    const encoded = this.encode(value);
+    // The encoder reuses its buffer, and other publishes may run while this one waits.
+    const bytes = this.codec.id === CODEC_RAW ? encoded : encoded.slice();
+    const meta = this.meta(topicId);
+    const span = recordSize(bytes.length);
+    while (!this.commitOne(await this.claimAsync(span, 1, meta, deadline), bytes));
+  }
+
+  publishBatchSync(topicId: number, values: readonly unknown[], deadline: number): void {
+    for (const chunk of this.stage(topicId, values)) {
+      for (;;) {
+        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+        if (this.commitChunk(index, chunk)) break;
+      }
+    }
+  }
+
+  async publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
+    for (const chunk of this.stage(topicId, values)) {
+      for (;;) {
+        const index = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+        if (this.commitChunk(index, chunk)) break;
+      }
+    }
+  }
+
+  /**
+   * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
+   * that each fit one claim: one copy and one commit per chunk.
+   */
+  private stage(topicId: number, values: readonly unknown[]): Chunk[] {
+    const meta = this.meta(topicId);
+    const chunks: Chunk[] = [];
+    let chunk: Chunk | undefined;
+    let at = 0;
+    for (const value of values) {
+      const bytes = this.encode(value);
+      const size = recordSize(bytes.length);
+      if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
+        chunk = { start: at, end: at, count: 0, firstLength: bytes.length, meta };
+        chunks.push(chunk);
+      }
+      this.reserveStaging(at + size);
+      const words = this.stagingWords;
+      words[at >> 2] = meta | L.STATE_COMMITTED;
+      words[(at + L.R_LENGTH) >> 2] = bytes.length;
+      this.staging.set(bytes, at + L.RECORD_HEADER);
+      at += size;
+      chunk.end = at;
+      chunk.count++;
+    }
+    return chunks;
+  }
+
+  private commitChunk(index: number, chunk: Chunk): boolean {
+    const { ring } = this;
+    const first = ring.data + index;
+    const seq = (ring.i32[(first + L.R_SEQ) >> 2] >>> 0) + ring.i32[(first + L.R_SEQ + 4) >> 2] * TWO_32;
+    const words = this.stagingWords;
+    let at = chunk.start;
+    for (let i = 0; i < chunk.count; i++) {
+      const s = seq + i;
+      words[(at + L.R_SEQ) >> 2] = s % TWO_32;
+      words[(at + L.R_SEQ + 4) >> 2] = Math.floor(s / TWO_32);
+      at += recordSize(words[(at + L.R_LENGTH) >> 2]);
+    }
+    // The first header belongs to the claim (written by the core); copy from its payload on.
+    ring.u8.set(this.staging.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
+    return ring.core.commit(index, chunk.firstLength, chunk.count) === L.COMMIT_OK;
+  }
+
+  private reserveStaging(bytes: number): void {
+    if (bytes <= this.staging.length) return;
+    let size = this.staging.length;
+    while (size < bytes) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.staging);
+    this.staging = grown;
+    this.stagingWords = new Int32Array(grown.buffer);
+  }
+
+  /** A zero-copy claim for raw bytes: the caller writes into `bytes`, then commits. */
+  claimRaw(topicId: number, byteLength: number, deadline: number, claimTimeoutMs: number): Claim {
+    if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > this.ring.maxPayload) {
+      throw new RecordTooLargeError(byteLength, this.ring.maxPayload);
+    }
+    const index = this.claimSync(recordSize(byteLength), 1, this.meta(topicId, CODEC_RAW), deadline);
+    const start = this.ring.data + index + L.RECORD_HEADER;
+    return new Claim(this.ring, index, this.ring.u8.subarray(start, start + byteLength), claimTimeoutMs);
+  }
+}
+
+interface Chunk {
+  start: number;
+  end: number;
+  count: number;
+  firstLength: number;
+  meta: number;
+}
+
+/**
+ * Space in the ring reserved for one raw record. Write `bytes`, then `commit()` promptly:
+ * readers revoke a claim held longer than their claimTimeoutMs (its producer is presumed
+ * dead), and `commit()` then throws ClaimRevokedError.
+ */
+export class Claim {
+  private done = false;
+  constructor(
+    private readonly ring: Ring,
+    private readonly index: number,
+    readonly bytes: Uint8Array,
+    private readonly claimTimeoutMs: number,
+  ) {}
+
+  commit(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.ring.core.commit(this.index, this.bytes.length, 1) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
+  }
+}

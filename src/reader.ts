@@ -1,0 +1,382 @@
+import { type Codec, codecTable } from './codec.js';
+import { DecodeError, InvalidOptionError, TimeoutError, UnknownReaderError } from './errors.js';
+import * as L from './layout.js';
+import { disownSlot, findSlot, openSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
+import type { Ring } from './ring.js';
+import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+
+const TWO_32 = 4294967296;
+
+/** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */
+export type Handler<T> = (value: T, topic: string, seq: number) => void;
+
+/** An event as `for await` yields it. */
+export interface BusEvent<T> {
+  readonly topic: string;
+  /** Position of the event in the bus's total order of claims. */
+  readonly seq: number;
+  readonly value: T;
+}
+
+export interface ReaderOptions {
+  /** Where a new reader starts: the oldest event still in the ring (default) or the next one published. */
+  start?: 'oldest' | 'newest';
+  /** Deliver only these topics (others are skipped, still in order). Default: all. */
+  topics?: readonly string[];
+  /** See an event only after these readers (or groups) have committed past it. */
+  after?: readonly string[];
+  /** Never hold producers back; when lapped, skip ahead and count what was missed. */
+  lossy?: boolean;
+  /** Join this consumer group: each event goes to exactly one member. */
+  group?: string;
+  wait?: WaitStrategyName | WaitStrategy;
+  /** User codecs this reader can decode (built-ins are always known). */
+  codecs?: readonly Codec<any>[];
+  /** Take over the slot of a reader whose thread died without closing it. */
+  takeover?: boolean;
+  /** Most events per poll. Default 256. */
+  batchSize?: number;
+  /** A claim uncommitted for this long is presumed dead and revoked. Default 1000 ms. */
+  claimTimeoutMs?: number;
+}
+
+export interface ReaderStats {
+  name: string;
+  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member';
+  /** Bytes between the reader's committed position and the tail. */
+  lagBytes: number;
+  /** Events claimed by producers that the reader has not yet passed (0 for groups and members). */
+  lagEvents: number;
+  consumed: number;
+  missed: number;
+  waitMs: number;
+}
+
+/**
+ * A named cursor in the ring. Its position is committed in shared memory after each
+ * handler returns, so a successor opened with the same name resumes where it stopped.
+ */
+export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
+  private readonly slot: number;
+  private readonly kind: number;
+  private readonly group: number;
+  private readonly deps: number[];
+  private readonly filter: Uint8Array | null;
+  private readonly codecs: Codec<any>[];
+  private readonly strategy: WaitStrategy;
+  private readonly site: WaitSite;
+  private readonly batchSize: number;
+  private readonly claimTimeoutMs: number;
+  private index: number;
+  private position: number;
+  private pending = 0;
+  private expected = -1;
+  private stalledSeq = -1;
+  private stalledSince = 0;
+  private open = true;
+
+  constructor(
+    private readonly ring: Ring,
+    readonly name: string,
+    options: ReaderOptions = {},
+  ) {
+    const { start = 'oldest', lossy = false, group, takeover = false, batchSize = 256, claimTimeoutMs = 1000 } = options;
+    if (start !== 'oldest' && start !== 'newest') throw new InvalidOptionError(`start must be 'oldest' or 'newest', got ${String(start)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!(claimTimeoutMs > 0)) throw new InvalidOptionError(`claimTimeoutMs must be a positive number, got ${claimTimeoutMs}`);
+    if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
+    if (lossy && options.after?.length) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
+    this.batchSize = batchSize;
+    this.claimTimeoutMs = claimTimeoutMs;
+    this.codecs = codecTable(options.codecs ?? []);
+    this.strategy = resolveWaitStrategy(options.wait);
+    this.filter = null;
+    if (options.topics !== undefined) {
+      this.filter = new Uint8Array(ring.topics.length);
+      for (const topic of options.topics) this.filter[ring.topicId(topic)] = 1;
+    }
+    this.deps = (options.after ?? []).map((dep) => {
+      const slot = findSlot(ring, dep);
+      if (slot < 0) throw new UnknownReaderError(dep);
+      if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
+      return slot;
+    });
+    const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
+    this.group = -1;
+    if (group !== undefined) {
+      this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owned: false });
+      this.kind = L.KIND_MEMBER;
+    } else {
+      this.kind = lossy ? L.KIND_LOSSY : L.KIND_GATING;
+    }
+    this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owned: true });
+    this.index = ring.core.cursorIndex(this.slot);
+    this.position = ring.core.cursor(this.slot);
+    const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
+    const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
+    this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: Math.min(100, claimTimeoutMs / 4) };
+  }
+
+  /**
+   * Delivers up to `max` available events to `handler` without waiting, then commits the
+   * position once. If the handler throws, the events before it stay committed and the
+   * failing one is delivered again by the next poll. Returns the number delivered.
+   */
+  poll(handler: Handler<T>, max = this.batchSize): number {
+    this.checkOpen();
+    const bytes = this.fill(max);
+    if (bytes === 0) return 0;
+    const { i32, u8, data, mask, topics } = this.ring;
+    const lossy = this.kind === L.KIND_LOSSY;
+    const filter = this.filter;
+    let off = 0;
+    let delivered = 0;
+    let nextSeq = -1;
+    try {
+      while (off < bytes && delivered < max) {
+        const at = data + ((this.index + off) & mask);
+        const meta = i32[at >> 2];
+        const length = i32[(at + L.R_LENGTH) >> 2];
+        if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
+          const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+          const topic = meta >>> L.TOPIC_SHIFT;
+          if (filter === null || filter[topic] === 1) {
+            let payload = u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length);
+            if (lossy) {
+              payload = payload.slice(); // validated after the copy: the ring may be overwritten under us
+              if (!this.intact(off, seq)) break;
+            }
+            handler(this.decode(meta, payload), topics[topic], seq);
+            delivered++;
+          } else if (lossy && !this.intact(off, seq)) {
+            break;
+          }
+          nextSeq = seq + 1;
+        }
+        off += (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+      }
+    } finally {
+      this.consume(off, delivered, nextSeq);
+      if (lossy && off < bytes && delivered < max) this.pending = 0; // lapped: resync on the next fill
+    }
+    return delivered;
+  }
+
+  /**
+   * Blocks until there is something to poll (true), or until `timeoutMs` passes or the bus
+   * is closed and this reader has consumed everything (false). For worker threads.
+   */
+  wait(timeoutMs = Infinity): boolean {
+    this.checkOpen();
+    if (this.fill(this.batchSize) > 0) return true;
+    const started = performance.now();
+    const ready = this.strategy.waitSync(this.site, () => this.fill(this.batchSize) > 0 || this.ended(), started + timeoutMs);
+    this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
+    return ready && this.pending > 0;
+  }
+
+  /** Like wait(), without blocking the event loop. */
+  async waitAsync(timeoutMs = Infinity): Promise<boolean> {
+    this.checkOpen();
+    if (this.fill(this.batchSize) > 0) return true;
+    const started = performance.now();
+    const ready = await this.strategy.waitAsync(this.site, () => this.fill(this.batchSize) > 0 || this.ended(), started + timeoutMs);
+    this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
+    return ready && this.pending > 0;
+  }
+
+  /**
+   * Polls and waits until `count` events were delivered; throws TimeoutError after
+   * `timeoutMs`. A convenience for tests and simple workers.
+   */
+  take(count: number, handler: Handler<T>, timeoutMs = Infinity): void {
+    const deadline = performance.now() + timeoutMs;
+    let taken = 0;
+    while (taken < count) {
+      taken += this.poll(handler, Math.min(this.batchSize, count - taken));
+      if (taken < count && !this.wait(deadline - performance.now())) {
+        if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
+        if (this.ended()) throw new TimeoutError(`reader "${this.name}" taking ${count} events: the bus closed after ${taken}`, timeoutMs);
+      }
+    }
+  }
+
+  /**
+   * Yields events until the bus is closed and everything before close() was read.
+   * An event's position is committed when the loop asks for the next one; leaving the
+   * loop early (break, throw) leaves the current event uncommitted: it is delivered again.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
+    this.checkOpen();
+    const { i32, u8, data, mask, topics } = this.ring;
+    for (;;) {
+      const bytes = this.fill(this.batchSize);
+      if (bytes === 0) {
+        if (this.ended() || !this.open) return;
+        await this.waitAsync();
+        continue;
+      }
+      const at = data + (this.index & mask);
+      const meta = i32[at >> 2];
+      const length = i32[(at + L.R_LENGTH) >> 2];
+      const size = (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+      if ((meta & L.STATE_MASK) !== L.STATE_COMMITTED || ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) !== 0) {
+        this.consume(size, 0, -1);
+        continue;
+      }
+      const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+      const topic = meta >>> L.TOPIC_SHIFT;
+      const lossy = this.kind === L.KIND_LOSSY;
+      if (this.filter !== null && this.filter[topic] !== 1) {
+        if (lossy && !this.intact(0, seq)) this.pending = 0;
+        else this.consume(size, 0, seq + 1);
+        continue;
+      }
+      let payload = u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length);
+      if (lossy) {
+        payload = payload.slice();
+        if (!this.intact(0, seq)) {
+          this.pending = 0;
+          continue;
+        }
+      }
+      yield { topic: topics[topic], seq, value: this.decode(meta, payload) };
+      this.consume(size, 1, seq + 1);
+    }
+  }
+
+  /** Events this lossy reader missed because producers lapped it. */
+  get missed(): number {
+    return this.ring.core.slotCounter(this.slot, L.S_MISSED);
+  }
+
+  stats(): ReaderStats {
+    return readerStats(this.ring, this.slot, this.name);
+  }
+
+  /** Stops reading here. The position stays in the ring and keeps gating producers: a reader opened with the same name resumes from it. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    disownSlot(this.ring, this.slot);
+  }
+
+  /** Removes the reader: its position is forgotten and it no longer holds producers back. */
+  unsubscribe(): void {
+    this.open = false;
+    this.ring.core.releaseReader(this.slot);
+  }
+
+  private checkOpen(): void {
+    if (!this.open) throw new InvalidOptionError(`reader "${this.name}" is closed; open a new one with bus.reader("${this.name}")`);
+  }
+
+  /** Bytes readable now (for a member: the batch it holds), taking a new batch when none is pending. */
+  private fill(max: number): number {
+    if (this.pending > 0) return this.pending;
+    const core = this.ring.core;
+    if (this.kind === L.KIND_MEMBER) {
+      this.pending = core.memberPending(this.slot) || core.groupClaim(this.slot, this.group, max, this.depLimit());
+      if (this.pending > 0) {
+        this.index = core.cursorIndex(this.slot);
+        this.position = core.cursor(this.slot);
+      }
+    } else {
+      if (this.kind === L.KIND_LOSSY && core.lapped(this.position)) {
+        this.position = core.resync(this.slot);
+        this.index = core.cursorIndex(this.slot);
+      }
+      this.pending = core.available(this.slot, max, this.depLimit());
+    }
+    if (this.pending === 0) this.reviveStalledClaim();
+    return this.pending;
+  }
+
+  private consume(bytes: number, events: number, nextSeq: number): void {
+    if (bytes === 0) return;
+    const core = this.ring.core;
+    core.advance(this.slot, bytes, events, nextSeq);
+    this.pending -= bytes;
+    this.index = (this.index + bytes) & this.ring.mask;
+    this.position += bytes;
+    if (this.kind === L.KIND_MEMBER && this.pending === 0) core.memberDone(this.slot, 0);
+  }
+
+  /** For a lossy reader: was the record `off` bytes ahead intact when read? Counts seq gaps as missed. */
+  private intact(off: number, seq: number): boolean {
+    if (this.ring.core.lapped(this.position + off)) return false;
+    if (this.expected >= 0 && seq > this.expected) this.ring.core.addSlotCounter(this.slot, L.S_MISSED, seq - this.expected);
+    this.expected = seq + 1;
+    return true;
+  }
+
+  private decode(meta: number, bytes: Uint8Array): T {
+    const id = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+    const codec = this.codecs[id];
+    if (codec === undefined) {
+      throw new DecodeError(`reader "${this.name}" got a record in codec ${id}, which it does not know; pass that codec in reader options { codecs: [...] }`);
+    }
+    return codec.decode(bytes) as T;
+  }
+
+  private depLimit(): number {
+    if (this.deps.length === 0) return -1;
+    let limit = Infinity;
+    for (const dep of this.deps) limit = Math.min(limit, this.ring.core.gatePosition(dep));
+    return limit;
+  }
+
+  /** True once the bus is closed and this reader has passed every claim made before. */
+  private ended(): boolean {
+    if (!this.ring.closed) return false;
+    const core = this.ring.core;
+    const at = this.kind === L.KIND_MEMBER ? core.gatePosition(this.group) : core.cursor(this.slot);
+    return this.pending === 0 && at >= core.tailPosition();
+  }
+
+  /**
+   * A claim that stays uncommitted past claimTimeoutMs belongs to a producer that died
+   * (or stalled): revoke it so that every reader and producer goes on.
+   */
+  private reviveStalledClaim(): void {
+    const core = this.ring.core;
+    const at = this.kind === L.KIND_MEMBER ? this.group : this.slot;
+    if (core.pendingState(at) === 0) {
+      this.stalledSeq = -1;
+      return;
+    }
+    const seq = core.pendingSeq(at);
+    const now = performance.now();
+    if (seq !== this.stalledSeq) {
+      this.stalledSeq = seq;
+      this.stalledSince = now;
+    } else if (now - this.stalledSince >= this.claimTimeoutMs && core.revoke(at, seq) === 1) {
+      this.stalledSeq = -1;
+    }
+  }
+}
+
+const KIND_NAMES: Record<number, ReaderStats['kind']> = {
+  [L.KIND_GATING]: 'reader',
+  [L.KIND_LOSSY]: 'lossy reader',
+  [L.KIND_GROUP]: 'consumer group',
+  [L.KIND_MEMBER]: 'group member',
+};
+
+export function readerStats(ring: Ring, slot: number, name: string): ReaderStats {
+  const core = ring.core;
+  const kind = slotKind(ring, slot);
+  const tail = core.tailPosition();
+  const cursor = kind === L.KIND_MEMBER ? tail : core.gatePosition(slot);
+  const nextSeq = core.slotCounter(slot, L.S_NEXT_SEQ);
+  const trackedSeq = kind === L.KIND_GATING || kind === L.KIND_LOSSY;
+  return {
+    name,
+    kind: KIND_NAMES[kind] ?? 'reader',
+    lagBytes: Math.max(0, tail - cursor),
+    lagEvents: trackedSeq ? Math.max(0, core.nextSeq() - nextSeq) : 0,
+    consumed: core.slotCounter(slot, L.S_CONSUMED),
+    missed: core.slotCounter(slot, L.S_MISSED),
+    waitMs: core.slotCounter(slot, L.S_WAIT_NS) / 1e6,
+  };
+}

@@ -1,0 +1,123 @@
+import { InvalidOptionError, ReaderBusyError, RingbusError, TooManyReadersError } from './errors.js';
+import * as L from './layout.js';
+import type { Ring } from './ring.js';
+
+export const START_OLDEST = 0;
+export const START_NEWEST = 1;
+export const START_KEEP = 2;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LOCK_STEAL_MS = 2000;
+
+/** Name of a slot, or '' when it is free. */
+export function slotName(ring: Ring, slot: number): string {
+  if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_KIND)) === L.KIND_FREE) return '';
+  const at = ring.core.slotOffset(slot);
+  const length = ring.i32[(at + L.S_NAME_LENGTH) >> 2];
+  return decoder.decode(ring.u8.slice(at + L.S_NAME, at + L.S_NAME + length));
+}
+
+export function slotKind(ring: Ring, slot: number): number {
+  return Atomics.load(ring.i32, ring.slotWord(slot, L.S_KIND));
+}
+
+/** The slot named `name`, or -1. */
+export function findSlot(ring: Ring, name: string): number {
+  for (let i = 0; i < ring.maxReaders; i++) if (slotName(ring, i) === name) return i;
+  return -1;
+}
+
+export interface SlotRequest {
+  kind: number;
+  group: number;
+  start: number;
+  /** Take the slot even if a live Reader holds it (replacing a reader whose thread died). */
+  takeover: boolean;
+  /** Group cursors are shared, never owned. */
+  owned: boolean;
+}
+
+/**
+ * Opens the slot named `name`: an existing one keeps its position (a restarted worker
+ * resumes where its predecessor committed); a new one starts where `start` says.
+ */
+export function openSlot(ring: Ring, name: string, request: SlotRequest): number {
+  const nameBytes = encoder.encode(name);
+  if (nameBytes.length === 0 || nameBytes.length > L.SLOT_NAME_BYTES) {
+    throw new InvalidOptionError(`a reader name must be 1 to ${L.SLOT_NAME_BYTES} bytes of UTF-8, got "${name}"`);
+  }
+  return withRegistryLock(ring, () => {
+    let slot = findSlot(ring, name);
+    if (slot >= 0) {
+      const kind = slotKind(ring, slot);
+      if (kind !== request.kind) {
+        throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}; open it as one, or pick another name`);
+      }
+      if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
+        throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);
+      }
+      if (request.owned && Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), 0, 1) !== 0 && !request.takeover) {
+        throw new ReaderBusyError(name);
+      }
+      ring.core.registerReader(slot, request.kind, request.group, START_KEEP);
+      return slot;
+    }
+    slot = -1;
+    for (let i = 0; i < ring.maxReaders && slot < 0; i++) {
+      if (Atomics.compareExchange(ring.i32, ring.slotWord(i, L.S_KIND), L.KIND_FREE, L.KIND_RESERVED) === L.KIND_FREE) slot = i;
+    }
+    if (slot < 0) throw new TooManyReadersError(ring.maxReaders);
+    const at = ring.core.slotOffset(slot);
+    ring.u8.set(nameBytes, at + L.S_NAME);
+    ring.i32[(at + L.S_NAME_LENGTH) >> 2] = nameBytes.length;
+    for (const offset of [L.S_CONSUMED, L.S_MISSED, L.S_WAIT_NS, L.S_NEXT_SEQ]) {
+      ring.i32[(at + offset) >> 2] = 0;
+      ring.i32[(at + offset + 4) >> 2] = 0;
+    }
+    Atomics.store(ring.i32, (at + L.S_OWNER) >> 2, request.owned ? 1 : 0);
+    ring.core.registerReader(slot, request.kind, request.group, request.start);
+    return slot;
+  });
+}
+
+/** Gives the slot up for a successor: its position stays and keeps gating producers. */
+export function disownSlot(ring: Ring, slot: number): void {
+  Atomics.store(ring.i32, ring.slotWord(slot, L.S_OWNER), 0);
+}
+
+function withRegistryLock<T>(ring: Ring, body: () => T): T {
+  const word = ring.word(L.H_REGISTRY_LOCK);
+  const since = performance.now();
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Atomics.compareExchange(ring.i32, word, 0, 1) !== 0) {
+    // A thread terminated inside registration leaves the lock set; registration is short, so steal it.
+    if (performance.now() - since > LOCK_STEAL_MS) {
+      Atomics.store(ring.i32, word, 0);
+      continue;
+    }
+    Atomics.wait(pause, 0, 0, 0.1);
+  }
+  try {
+    return body();
+  } finally {
+    Atomics.store(ring.i32, word, 0);
+  }
+}
+
+export function kindName(kind: number): string {
+  switch (kind) {
+    case L.KIND_GATING:
+      return 'reader';
+    case L.KIND_LOSSY:
+      return 'lossy reader';
+    case L.KIND_GROUP:
+      return 'consumer group';
+    case L.KIND_MEMBER:
+      return 'group member';
+    case L.KIND_RESERVED:
+      return 'reader being set up';
+    default:
+      throw new RingbusError('ERR_RINGBUS_INTERNAL', `unknown slot kind ${kind}`);
+  }
+}

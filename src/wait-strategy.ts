@@ -1,0 +1,124 @@
+import { InvalidOptionError } from './errors.js';
+
+/**
+ * How a thread waits for a condition that another thread makes true: a reader for events,
+ * a producer for space, drain() for readers. The condition is re-checked by `ready()`;
+ * the strategy decides what happens between checks. Sleepers register in a waiters word so
+ * that the other side calls `notify` only when somebody actually sleeps.
+ */
+export interface WaitStrategy {
+  readonly name: 'spin' | 'yield' | 'block' | 'async';
+  /** Blocks the thread until `ready()` or `deadline` (a performance.now() time). */
+  waitSync(site: WaitSite, ready: () => boolean, deadline: number): boolean;
+  /** Waits without blocking the event loop. */
+  waitAsync(site: WaitSite, ready: () => boolean, deadline: number): Promise<boolean>;
+}
+
+/** A futex word and the count of threads asleep on it, as indexes into an Int32Array. */
+export interface WaitSite {
+  readonly words: Int32Array;
+  readonly futex: number;
+  readonly waiters: number;
+  /** Longest single sleep, so that periodic duties (revoking a dead claim) still run. */
+  readonly sliceMs: number;
+}
+
+const SPINS = 100;
+
+/** Sleeps on the futex until notified, `ready()` or the deadline. */
+function sleepSync(site: WaitSite, ready: () => boolean, deadline: number): boolean {
+  const { words, futex, waiters } = site;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return ready();
+    Atomics.add(words, waiters, 1);
+    const seen = Atomics.load(words, futex);
+    if (ready()) {
+      Atomics.sub(words, waiters, 1);
+      return true;
+    }
+    Atomics.wait(words, futex, seen, Math.min(left, site.sliceMs));
+    Atomics.sub(words, waiters, 1);
+    if (ready()) return true;
+  }
+}
+
+async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number): Promise<boolean> {
+  const { words, futex, waiters } = site;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return ready();
+    Atomics.add(words, waiters, 1);
+    const seen = Atomics.load(words, futex);
+    if (ready()) {
+      Atomics.sub(words, waiters, 1);
+      return true;
+    }
+    const result = Atomics.waitAsync(words, futex, seen, Math.min(left, site.sliceMs));
+    if (result.async) await result.value;
+    Atomics.sub(words, waiters, 1);
+    if (ready()) return true;
+  }
+}
+
+function spinFor(ready: () => boolean, spins: number): boolean {
+  for (let i = 0; i < spins; i++) if (ready()) return true;
+  return false;
+}
+
+/** Re-checks without sleeping: lowest latency, one busy core per waiting thread. */
+export const spin: WaitStrategy = {
+  name: 'spin',
+  waitSync(_site, ready, deadline) {
+    while (performance.now() < deadline) if (spinFor(ready, SPINS)) return true;
+    return ready();
+  },
+  async waitAsync(_site, ready, deadline) {
+    while (performance.now() < deadline) {
+      if (spinFor(ready, SPINS)) return true;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return ready();
+  },
+};
+
+/** Spins briefly, then sleeps in short slices: good latency without starving other threads. */
+export function yielding(sliceMs = 0.05): WaitStrategy {
+  if (!(sliceMs > 0)) throw new InvalidOptionError(`yielding(sliceMs) needs a positive number of milliseconds, got ${sliceMs}`);
+  return {
+    name: 'yield',
+    waitSync(site, ready, deadline) {
+      if (spinFor(ready, SPINS)) return true;
+      return sleepSync({ ...site, sliceMs: Math.min(site.sliceMs, sliceMs) }, ready, deadline);
+    },
+    waitAsync(site, ready, deadline) {
+      if (spinFor(ready, SPINS)) return Promise.resolve(true);
+      return sleepAsync({ ...site, sliceMs: Math.min(site.sliceMs, sliceMs) }, ready, deadline);
+    },
+  };
+}
+
+/** Sleeps on Atomics.wait until notified: no CPU while idle, a wake-up costs microseconds. */
+export const block: WaitStrategy = {
+  name: 'block',
+  waitSync: (site, ready, deadline) => ready() || sleepSync(site, ready, deadline),
+  waitAsync: (site, ready, deadline) => (ready() ? Promise.resolve(true) : sleepAsync(site, ready, deadline)),
+};
+
+/** Atomics.waitAsync: the event loop stays free while waiting (the main thread's choice). */
+export const async: WaitStrategy = {
+  name: 'async',
+  waitSync: block.waitSync,
+  waitAsync: block.waitAsync,
+};
+
+export type WaitStrategyName = WaitStrategy['name'];
+
+export function resolveWaitStrategy(wait: WaitStrategyName | WaitStrategy | undefined): WaitStrategy {
+  if (wait === undefined || wait === 'block') return block;
+  if (wait === 'spin') return spin;
+  if (wait === 'yield') return yielding();
+  if (wait === 'async') return async;
+  if (typeof wait === 'object' && typeof wait.waitSync === 'function') return wait;
+  throw new InvalidOptionError(`wait must be 'spin', 'yield', 'block', 'async' or a WaitStrategy; got ${String(wait)}`);
+}

@@ -248,12 +248,28 @@ export function registerReader(i: i32, kind: i32, group: i32, start: i32): void 
       const c = atomic.load<i64>(s + L.S_CURSOR);
       if (c < gate && kind != L.KIND_LOSSY) atomic.store<i64>(s + L.S_CURSOR, gate);
     }
+    if (start != 2) atomic.store<i64>(s + L.S_NEXT_SEQ, seqFrom(atomic.load<i64>(s + L.S_CURSOR), t));
     atomic.store<i32>(s + L.S_GROUP, group);
     atomic.store<i32>(s + L.S_KIND, kind);
     atomic.add<i32>(h(L.H_EPOCH), 1);
     atomic.store<i64>(h(L.H_TAIL), t);
     break;
   }
+}
+
+/**
+ * Sequence number of the first event at or after `position`, with the claim lock held
+ * (so every header below `tail` is written): at most one padding record to step over.
+ */
+@inline function seqFrom(position: i64, tail: i64): i64 {
+  let p = position;
+  if (p < tail) {
+    const r = rec(<i32>p & mask);
+    if (((atomic.load<i32>(r + L.R_META) >> L.FLAGS_SHIFT) & L.FLAG_PADDING) == 0) return load<i64>(r + L.R_SEQ);
+    p += <i64>align(L.RECORD_HEADER + load<i32>(r + L.R_LENGTH));
+    if (p < tail) return load<i64>(rec(<i32>p & mask) + L.R_SEQ);
+  }
+  return atomic.load<i64>(h(L.H_NEXT_SEQ));
 }
 
 /** Frees a slot: it stops holding producers back. */
@@ -373,11 +389,20 @@ export function lapped(position: f64): i32 {
   }
 }
 
-/** Moves a lapped lossy reader to the tail; returns the new cursor. */
+/**
+ * Moves a lapped lossy reader to the tail and returns the sequence number of the next
+ * event there, read as a consistent pair with the tail (both change only under the lock).
+ */
 export function resync(i: i32): f64 {
-  const t = visibleTail();
-  atomic.store<i64>(slot(i) + L.S_CURSOR, t);
-  return <f64>t;
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) continue;
+    const seq = atomic.load<i64>(h(L.H_NEXT_SEQ));
+    if (atomic.load<i64>(h(L.H_TAIL)) != t) continue;
+    atomic.store<i64>(slot(i) + L.S_CURSOR, t);
+    atomic.store<i64>(slot(i) + L.S_NEXT_SEQ, seq);
+    return <f64>seq;
+  }
 }
 
 /** Sequence number of the record at `index`, read only after `lapped()` said it is intact. */

@@ -112,6 +112,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owned: true });
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
+    this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
     this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: Math.min(100, claimTimeoutMs / 4) };
@@ -126,8 +127,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
+    if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
     const { i32, u8, data, mask, topics } = this.ring;
-    const lossy = this.kind === L.KIND_LOSSY;
     const filter = this.filter;
     let off = 0;
     let delivered = 0;
@@ -141,15 +142,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
           const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
           const topic = meta >>> L.TOPIC_SHIFT;
           if (filter === null || filter[topic] === 1) {
-            let payload = u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length);
-            if (lossy) {
-              payload = payload.slice(); // validated after the copy: the ring may be overwritten under us
-              if (!this.intact(off, seq)) break;
-            }
-            handler(this.decode(meta, payload), topics[topic], seq);
+            handler(this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)), topics[topic], seq);
             delivered++;
-          } else if (lossy && !this.intact(off, seq)) {
-            break;
           }
           nextSeq = seq + 1;
         }
@@ -157,8 +151,51 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
     } finally {
       this.consume(off, delivered, nextSeq);
-      if (lossy && off < bytes && delivered < max) this.pending = 0; // lapped: resync on the next fill
     }
+    return delivered;
+  }
+
+  /**
+   * A lossy reader holds nobody back, so producers may overwrite what it reads while it
+   * reads. Each record is trusted only after its bytes are copied out and the core says
+   * no claim has reached its position + capacity since; the walk is bounded by a tail read
+   * before it, so no header from the previous lap (above the tail) is ever taken for new.
+   */
+  private pollLossy(handler: Handler<T>, max: number, bytes: number): number {
+    const { i32, u8, data, mask, topics, core } = this.ring;
+    const limit = Math.min(bytes, core.tailPosition() - this.position);
+    let off = 0;
+    let delivered = 0;
+    const events: [T, string, number][] = [];
+    while (off < limit && delivered < max) {
+      const at = data + ((this.index + off) & mask);
+      const meta = Atomics.load(i32, at >> 2);
+      const state = meta & L.STATE_MASK;
+      if (state !== L.STATE_COMMITTED && state !== L.STATE_REVOKED) break;
+      const length = i32[(at + L.R_LENGTH) >> 2];
+      const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+      const topic = meta >>> L.TOPIC_SHIFT;
+      const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;
+      const wanted = event && (this.filter === null || this.filter[topic] === 1);
+      const payload = wanted ? u8.slice(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length) : undefined;
+      if (core.lapped(this.position + off)) {
+        this.pending = 0; // the next fill resyncs
+        break;
+      }
+      if (event) {
+        if (seq > this.expected) core.addSlotCounter(this.slot, L.S_MISSED, seq - this.expected);
+        this.expected = seq + 1;
+      }
+      if (payload !== undefined) {
+        events.push([this.decode(meta, payload), topics[topic], seq]);
+        delivered++;
+      }
+      off += (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+    }
+    if (off > 0) this.consume(off, delivered, this.expected);
+    if (off === 0 || off < limit) this.pending = 0;
+    // Handlers run after the walk: what they do cannot change what was validated.
+    for (const [value, topic, seq] of events) handler(value, topic, seq);
     return delivered;
   }
 
@@ -208,6 +245,15 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
     this.checkOpen();
+    if (this.kind === L.KIND_LOSSY) {
+      // A lossy reader promises no redelivery: events are handed out a batch at a time.
+      for (;;) {
+        const batch: BusEvent<T>[] = [];
+        this.poll((value, topic, seq) => batch.push({ topic, seq, value }));
+        yield* batch;
+        if (batch.length === 0 && !(await this.waitAsync())) return;
+      }
+    }
     const { i32, u8, data, mask, topics } = this.ring;
     for (;;) {
       const bytes = this.fill(this.batchSize);
@@ -226,21 +272,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
       const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
       const topic = meta >>> L.TOPIC_SHIFT;
-      const lossy = this.kind === L.KIND_LOSSY;
       if (this.filter !== null && this.filter[topic] !== 1) {
-        if (lossy && !this.intact(0, seq)) this.pending = 0;
-        else this.consume(size, 0, seq + 1);
+        this.consume(size, 0, seq + 1);
         continue;
       }
-      let payload = u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length);
-      if (lossy) {
-        payload = payload.slice();
-        if (!this.intact(0, seq)) {
-          this.pending = 0;
-          continue;
-        }
-      }
-      yield { topic: topics[topic], seq, value: this.decode(meta, payload) };
+      yield { topic: topics[topic], seq, value: this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
       this.consume(size, 1, seq + 1);
     }
   }
@@ -283,7 +319,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
     } else {
       if (this.kind === L.KIND_LOSSY && core.lapped(this.position)) {
-        this.position = core.resync(this.slot);
+        const seq = core.resync(this.slot);
+        if (seq > this.expected) core.addSlotCounter(this.slot, L.S_MISSED, seq - this.expected);
+        this.expected = seq;
+        this.position = core.cursor(this.slot);
         this.index = core.cursorIndex(this.slot);
       }
       this.pending = core.available(this.slot, max, this.depLimit());
@@ -300,14 +339,6 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.index = (this.index + bytes) & this.ring.mask;
     this.position += bytes;
     if (this.kind === L.KIND_MEMBER && this.pending === 0) core.memberDone(this.slot, 0);
-  }
-
-  /** For a lossy reader: was the record `off` bytes ahead intact when read? Counts seq gaps as missed. */
-  private intact(off: number, seq: number): boolean {
-    if (this.ring.core.lapped(this.position + off)) return false;
-    if (this.expected >= 0 && seq > this.expected) this.ring.core.addSlotCounter(this.slot, L.S_MISSED, seq - this.expected);
-    this.expected = seq + 1;
-    return true;
   }
 
   private decode(meta: number, bytes: Uint8Array): T {

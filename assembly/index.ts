@@ -82,6 +82,28 @@ export function slotOffset(i: i32): i32 {
 // a member publishes its own cursor before it moves the group's, so one of the two reads
 // always sees the batch it is working on.
 function computeGate(limit: i64): i64 {
+  return committedFrontier(atomic.load<i64>(h(L.H_GATE)), minCursor(limit));
+}
+
+/**
+ * The gate may never pass a claim that is not yet committed, even where no reader holds
+ * it back (no gating reader at all, or all of them joined at the newest event): its
+ * producer is still writing there. Walks committed records from `from` (a record boundary
+ * at or above which everything is intact) up to `limit`, stopping at the first that is
+ * not. Each record is walked once per lap by whichever producer refreshes the gate.
+ */
+function committedFrontier(from: i64, limit: i64): i64 {
+  let pos = from;
+  while (pos < limit) {
+    const r = rec(<i32>pos & mask);
+    const state = atomic.load<i32>(r + L.R_META) & L.STATE_MASK;
+    if (state != L.STATE_COMMITTED && state != L.STATE_REVOKED) break;
+    pos += <i64>align(L.RECORD_HEADER + load<i32>(r + L.R_LENGTH));
+  }
+  return pos;
+}
+
+function minCursor(limit: i64): i64 {
   let m = limit;
   for (let i = 0; i < maxReaders; i++) {
     const s = slot(i);
@@ -187,10 +209,11 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
  * Commits a claim whose other records the caller has already written (headers with
  * STATE_COMMITTED, payloads). Publishing the first record publishes the whole batch.
  */
-export function commit(index: i32, firstLength: i32, count: i32): i32 {
+export function commit(index: i32, firstLength: i32, count: i32, seq: f64): i32 {
   const r = rec(index);
   const claimed = atomic.load<i32>(r + L.R_META);
   if ((claimed & L.STATE_MASK) != L.STATE_CLAIMED) return L.COMMIT_REVOKED;
+  if (load<i64>(r + L.R_SEQ) != <i64>seq) return L.COMMIT_REVOKED; // revoked, and the space reused
   const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
   if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) return L.COMMIT_REVOKED;
   store<i32>(r + L.R_LENGTH, firstLength);
@@ -200,6 +223,7 @@ export function commit(index: i32, firstLength: i32, count: i32): i32 {
     atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
     atomic.notify(h(L.H_DATA_FUTEX), -1);
   }
+  cursorMoved(); // with no gating reader, producers wait for commits to move the gate
   return L.COMMIT_OK;
 }
 
@@ -340,29 +364,30 @@ export function advance(i: i32, bytes: i32, events: i32, nextSeq: f64): void {
   cursorMoved();
 }
 
-/** State of the record at the reader's cursor when it is claimed but not committed, else 0. */
-export function pendingState(i: i32): i32 {
-  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
-  if (c >= visibleTail()) return 0;
-  const state = atomic.load<i32>(rec(<i32>c & mask) + L.R_META) & L.STATE_MASK;
+/** State of the record at `position` when it is claimed but not committed, else 0. */
+export function pendingState(position: f64): i32 {
+  const p = <i64>position;
+  const t = visibleTail();
+  if (p >= t || p + capacity < t) return 0;
+  const state = atomic.load<i32>(rec(<i32>p & mask) + L.R_META) & L.STATE_MASK;
   return state == L.STATE_CLAIMED || state == L.STATE_COMMITTING ? state : 0;
 }
 
-/** Sequence number of the claim at the reader's cursor (to tell one stalled claim from the next). */
-export function pendingSeq(i: i32): f64 {
-  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
-  return <f64>load<i64>(rec(<i32>c & mask) + L.R_SEQ);
+/** Sequence number of the claim at `position` (to tell one stalled claim from the next). */
+export function pendingSeq(position: f64): f64 {
+  return <f64>load<i64>(rec(<i32><i64>position & mask) + L.R_SEQ);
 }
 
 /**
- * Turns the stalled claim at the reader's cursor into a skippable record, provided it is
- * still the claim with sequence `seq`. Its producer, if alive, sees the revocation at
- * commit and publishes again. Returns 1 when this call revoked it.
+ * Turns the stalled claim at `position` into a skippable record, provided it is still
+ * the claim with sequence `seq`. Its producer, if alive, sees the revocation at commit
+ * and publishes again. Returns 1 when this call revoked it.
  */
-export function revoke(i: i32, seq: f64): i32 {
-  const c = atomic.load<i64>(slot(i) + L.S_CURSOR);
-  if (c >= visibleTail() || c + capacity < visibleTail()) return 0;
-  const r = rec(<i32>c & mask);
+export function revoke(position: f64, seq: f64): i32 {
+  const p = <i64>position;
+  const t = visibleTail();
+  if (p >= t || p + capacity < t) return 0;
+  const r = rec(<i32>p & mask);
   const meta = atomic.load<i32>(r + L.R_META);
   if ((meta & L.STATE_MASK) != L.STATE_CLAIMED) return 0;
   if (load<i64>(r + L.R_SEQ) != <i64>seq) return 0;
@@ -373,7 +398,13 @@ export function revoke(i: i32, seq: f64): i32 {
     atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
     atomic.notify(h(L.H_DATA_FUTEX), -1);
   }
+  cursorMoved();
   return 1;
+}
+
+/** The cached gate: where a producer that finds the ring full is held back. */
+export function gate(): f64 {
+  return <f64>atomic.load<i64>(h(L.H_GATE));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ export class Bus {
     if (!(this.claimTimeoutMs > 0)) throw new InvalidOptionError(`claimTimeoutMs must be a positive number of milliseconds, got ${options.claimTimeoutMs}`);
     this.ring = new Ring(handle);
     this.strategy = resolveWaitStrategy(options.wait);
-    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy);
+    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy, this.claimTimeoutMs);
   }
 
   get topics(): readonly string[] {

@@ -9,7 +9,7 @@ export interface RingCore {
   gatePosition(slot: number): number;
   minGate(): number;
   claim(span: number, count: number, meta: number): number;
-  commit(index: number, firstLength: number, count: number): number;
+  commit(index: number, firstLength: number, count: number, seq: number): number;
   closeRing(): void;
   wakeAll(): void;
   registerReader(slot: number, kind: number, group: number, start: number): void;
@@ -18,9 +18,10 @@ export interface RingCore {
   cursor(slot: number): number;
   cursorIndex(slot: number): number;
   advance(slot: number, bytes: number, events: number, nextSeq: number): void;
-  pendingState(slot: number): number;
-  pendingSeq(slot: number): number;
-  revoke(slot: number, seq: number): number;
+  pendingState(position: number): number;
+  pendingSeq(position: number): number;
+  revoke(position: number, seq: number): number;
+  gate(): number;
   lapped(position: number): number;
   resync(slot: number): number;
   seqAt(index: number): number;

@@ -3,10 +3,17 @@ import { CODEC_RAW } from './codec.js';
 import { BusClosedError, ClaimRevokedError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
+import { StallWatch } from './stall-watch.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const TWO_32 = 4294967296;
 const BUSY_SPINS = 64;
+
+/** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
+function claimSeq(ring: Ring, index: number): number {
+  const at = ring.data + index + L.R_SEQ;
+  return (ring.i32[at >> 2] >>> 0) + ring.i32[(at + 4) >> 2] * TWO_32;
+}
 
 export function recordSize(payload: number): number {
   return (L.RECORD_HEADER + payload + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
@@ -23,11 +30,15 @@ export class Producer {
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   private readonly site: WaitSite;
 
+  private readonly stall: StallWatch;
+
   constructor(
     private readonly ring: Ring,
     private readonly codec: Codec<any>,
     private readonly wait: WaitStrategy,
+    claimTimeoutMs: number,
   ) {
+    this.stall = new StallWatch(ring.core, claimTimeoutMs);
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -52,12 +63,22 @@ export class Producer {
     }
   }
 
+  /**
+   * A claim attempt for a producer that waits: if the ring stays full behind a claim that
+   * nobody commits (its producer died, and no reader is there to revoke it), revoke it here.
+   */
+  private claimOrWatch(span: number, count: number, meta: number): number {
+    const index = this.tryClaim(span, count, meta);
+    if (index < 0) this.stall.check(this.ring.core.gate());
+    return index;
+  }
+
   /** Claims, waiting for space until `deadline`. */
   claimSync(span: number, count: number, meta: number, deadline: number): number {
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return index;
     const started = performance.now();
-    const ok = this.wait.waitSync(this.site, () => (index = this.tryClaim(span, count, meta)) >= 0, deadline);
+    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta)) >= 0, deadline);
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     if (!ok) throw new TimeoutError('publish (waiting for space in the ring)', Math.round(deadline - started));
     return index;
@@ -67,7 +88,7 @@ export class Producer {
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return index;
     const started = performance.now();
-    const ok = await this.wait.waitAsync(this.site, () => (index = this.tryClaim(span, count, meta)) >= 0, deadline);
+    const ok = await this.wait.waitAsync(this.site, () => (index = this.claimOrWatch(span, count, meta)) >= 0, deadline);
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring)', Math.round(deadline - started));
     return index;
@@ -76,7 +97,7 @@ export class Producer {
   /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
   commitOne(index: number, bytes: Uint8Array): boolean {
     this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
-    return this.ring.core.commit(index, bytes.length, 1) === L.COMMIT_OK;
+    return this.ring.core.commit(index, bytes.length, 1, claimSeq(this.ring, index)) === L.COMMIT_OK;
   }
 
   publishSync(topicId: number, value: unknown, deadline: number): void {
@@ -155,7 +176,7 @@ export class Producer {
   private commitChunk(index: number, chunk: Chunk): boolean {
     const { ring } = this;
     const first = ring.data + index;
-    const seq = (ring.i32[(first + L.R_SEQ) >> 2] >>> 0) + ring.i32[(first + L.R_SEQ + 4) >> 2] * TWO_32;
+    const seq = claimSeq(ring, index);
     const words = this.stagingWords;
     let at = chunk.start;
     for (let i = 0; i < chunk.count; i++) {
@@ -166,7 +187,7 @@ export class Producer {
     }
     // The first header belongs to the claim (written by the core); copy from its payload on.
     ring.u8.set(this.staging.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
-    return ring.core.commit(index, chunk.firstLength, chunk.count) === L.COMMIT_OK;
+    return ring.core.commit(index, chunk.firstLength, chunk.count, seq) === L.COMMIT_OK;
   }
 
   private reserveStaging(bytes: number): void {
@@ -186,7 +207,7 @@ export class Producer {
     }
     const index = this.claimSync(recordSize(byteLength), 1, this.meta(topicId, CODEC_RAW), deadline);
     const start = this.ring.data + index + L.RECORD_HEADER;
-    return new Claim(this.ring, index, this.ring.u8.subarray(start, start + byteLength), claimTimeoutMs);
+    return new Claim(this.ring, index, claimSeq(this.ring, index), this.ring.u8.subarray(start, start + byteLength), claimTimeoutMs);
   }
 }
 
@@ -208,6 +229,7 @@ export class Claim {
   constructor(
     private readonly ring: Ring,
     private readonly index: number,
+    private readonly seq: number,
     readonly bytes: Uint8Array,
     private readonly claimTimeoutMs: number,
   ) {}
@@ -215,6 +237,6 @@ export class Claim {
   commit(): void {
     if (this.done) return;
     this.done = true;
-    if (this.ring.core.commit(this.index, this.bytes.length, 1) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
+    if (this.ring.core.commit(this.index, this.bytes.length, 1, this.seq) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
   }
 }

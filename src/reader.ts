@@ -3,6 +3,7 @@ import { DecodeError, InvalidOptionError, TimeoutError, UnknownReaderError } fro
 import * as L from './layout.js';
 import { disownSlot, findSlot, openSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
+import { StallWatch } from './stall-watch.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 const TWO_32 = 4294967296;
@@ -66,13 +67,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private readonly strategy: WaitStrategy;
   private readonly site: WaitSite;
   private readonly batchSize: number;
-  private readonly claimTimeoutMs: number;
+  private readonly stall: StallWatch;
   private index: number;
   private position: number;
   private pending = 0;
   private expected = -1;
-  private stalledSeq = -1;
-  private stalledSince = 0;
   private open = true;
 
   constructor(
@@ -87,7 +86,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
     if (lossy && options.after?.length) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
     this.batchSize = batchSize;
-    this.claimTimeoutMs = claimTimeoutMs;
+    this.stall = new StallWatch(ring.core, claimTimeoutMs);
     this.codecs = codecTable(options.codecs ?? []);
     this.strategy = resolveWaitStrategy(options.wait);
     this.filter = null;
@@ -327,7 +326,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
       this.pending = core.available(this.slot, max, this.depLimit());
     }
-    if (this.pending === 0) this.reviveStalledClaim();
+    if (this.pending === 0) this.stall.check(this.kind === L.KIND_MEMBER ? core.cursor(this.group) : core.cursor(this.slot));
     return this.pending;
   }
 
@@ -365,26 +364,6 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     return this.pending === 0 && at >= core.tailPosition();
   }
 
-  /**
-   * A claim that stays uncommitted past claimTimeoutMs belongs to a producer that died
-   * (or stalled): revoke it so that every reader and producer goes on.
-   */
-  private reviveStalledClaim(): void {
-    const core = this.ring.core;
-    const at = this.kind === L.KIND_MEMBER ? this.group : this.slot;
-    if (core.pendingState(at) === 0) {
-      this.stalledSeq = -1;
-      return;
-    }
-    const seq = core.pendingSeq(at);
-    const now = performance.now();
-    if (seq !== this.stalledSeq) {
-      this.stalledSeq = seq;
-      this.stalledSince = now;
-    } else if (now - this.stalledSince >= this.claimTimeoutMs && core.revoke(at, seq) === 1) {
-      this.stalledSeq = -1;
-    }
-  }
 }
 
 const KIND_NAMES: Record<number, ReaderStats['kind']> = {

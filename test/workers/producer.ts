@@ -14,6 +14,8 @@ interface Job {
   timeoutMs: number;
   /** After publishing `count`, claim space, write half of it and hang until terminated. */
   hangInClaim?: boolean;
+  /** Wait this long before publishing. */
+  delayMs?: number;
 }
 
 const job = workerData as Job;
@@ -24,6 +26,7 @@ const random = (n: number) => {
   return rng % n;
 };
 
+if (job.delayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, job.delayMs);
 let seq = 0;
 while (seq < job.count) {
   const size = Math.min(job.count - seq, 1 + random(job.batchMax));

@@ -255,7 +255,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     }
     const { i32, u8, data, mask, topics } = this.ring;
     for (;;) {
-      const bytes = this.fill(this.batchSize);
+      const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
         if (this.ended() || !this.open) return;
         await this.waitAsync();
@@ -306,11 +306,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (!this.open) throw new InvalidOptionError(`reader "${this.name}" is closed; open a new one with bus.reader("${this.name}")`);
   }
 
-  /** Bytes readable now (for a member: the batch it holds), taking a new batch when none is pending. */
+  /** Bytes readable now, up to `max` events (for a member: the batch it holds, or a new one). */
   private fill(max: number): number {
-    if (this.pending > 0) return this.pending;
     const core = this.ring.core;
     if (this.kind === L.KIND_MEMBER) {
+      // a member's batch is taken off the group: finish it before taking another
+      if (this.pending > 0) return this.pending;
       this.pending = core.memberPending(this.slot) || core.groupClaim(this.slot, this.group, max, this.depLimit());
       if (this.pending > 0) {
         this.index = core.cursorIndex(this.slot);

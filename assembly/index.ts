@@ -81,8 +81,14 @@ export function slotOffset(i: i32): i32 {
 // refreshed only when a claim does not fit. Group cursors are read before member cursors:
 // a member publishes its own cursor before it moves the group's, so one of the two reads
 // always sees the batch it is working on.
-function computeGate(limit: i64): i64 {
-  return committedFrontier(atomic.load<i64>(h(L.H_GATE)), minCursor(limit));
+function computeGate(tail: i64, need: i64): i64 {
+  const gate = atomic.load<i64>(h(L.H_GATE));
+  // Move no further than this claim needs, plus an eighth of the ring so that the next
+  // claims fit too: what lies above the gate stays readable for readers starting 'oldest'.
+  let want = tail + need - capacity + (capacity >> 3);
+  if (want < gate) want = gate;
+  const m = minCursor(tail);
+  return committedFrontier(gate, m < want ? m : want);
 }
 
 /**
@@ -142,7 +148,7 @@ export function gatePosition(i: i32): f64 {
 
 /** Minimum cursor over all gating readers, or the tail when there are none. */
 export function minGate(): f64 {
-  return <f64>computeGate(visibleTail());
+  return <f64>minCursor(visibleTail());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,7 +176,7 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
     let epoch = 0;
     if (t + need > gate + capacity) {
       epoch = atomic.load<i32>(h(L.H_EPOCH));
-      fresh = computeGate(t);
+      fresh = computeGate(t, need);
       if (t + need > fresh + capacity) return L.CLAIM_FULL;
     }
     if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;

@@ -1,6 +1,6 @@
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
-import { BusClosedError, ClaimRevokedError, RecordTooLargeError, TimeoutError } from './errors.js';
+import { BusClosedError, ClaimRevokedError, InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { StallWatch } from './stall-watch.js';
@@ -200,14 +200,33 @@ export class Producer {
     this.stagingWords = new Int32Array(grown.buffer);
   }
 
-  /** A zero-copy claim for raw bytes: the caller writes into `bytes`, then commits. */
-  claimRaw(topicId: number, byteLength: number, deadline: number, claimTimeoutMs: number): Claim {
-    if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > this.ring.maxPayload) {
-      throw new RecordTooLargeError(byteLength, this.ring.maxPayload);
+  /**
+   * A zero-copy claim of `count` raw records of `byteLength` bytes each: record i's
+   * payload starts at `i * stride` in the returned view. The headers of all but the first
+   * record are written here; the caller writes payloads and commits once.
+   */
+  claimRaw(topicId: number, byteLength: number, count: number, deadline: number, claimTimeoutMs: number): Claim {
+    const { ring } = this;
+    if (!Number.isInteger(count) || count < 1) throw new InvalidOptionError(`claim count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > ring.maxPayload) throw new RecordTooLargeError(byteLength, ring.maxPayload);
+    const stride = recordSize(byteLength);
+    if (count * stride > ring.maxSpan) {
+      throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${count * stride} bytes; one claim holds at most ${ring.maxSpan} (a quarter of the capacity): claim fewer at a time`);
     }
-    const index = this.claimSync(recordSize(byteLength), 1, this.meta(topicId, CODEC_RAW), deadline);
-    const start = this.ring.data + index + L.RECORD_HEADER;
-    return new Claim(this.ring, index, claimSeq(this.ring, index), this.ring.u8.subarray(start, start + byteLength), claimTimeoutMs);
+    const meta = this.meta(topicId, CODEC_RAW);
+    const index = this.claimSync(count * stride, count, meta, deadline);
+    const seq = claimSeq(ring, index);
+    const words = ring.i32;
+    let at = ring.data + index + stride;
+    for (let i = 1; i < count; i++, at += stride) {
+      words[at >> 2] = meta | L.STATE_COMMITTED;
+      words[(at + L.R_LENGTH) >> 2] = byteLength;
+      words[(at + L.R_SEQ) >> 2] = (seq + i) % TWO_32;
+      words[(at + L.R_SEQ + 4) >> 2] = Math.floor((seq + i) / TWO_32);
+    }
+    const start = ring.data + index + L.RECORD_HEADER;
+    const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
+    return new Claim(ring, index, seq, count, stride, bytes, claimTimeoutMs);
   }
 }
 
@@ -220,7 +239,8 @@ interface Chunk {
 }
 
 /**
- * Space in the ring reserved for one raw record. Write `bytes`, then `commit()` promptly:
+ * Space in the ring reserved for raw records, written in place. Record i's payload is
+ * `bytes.subarray(i * stride, i * stride + byteLength)`. Write, then `commit()` promptly:
  * readers revoke a claim held longer than their claimTimeoutMs (its producer is presumed
  * dead), and `commit()` then throws ClaimRevokedError.
  */
@@ -230,13 +250,18 @@ export class Claim {
     private readonly ring: Ring,
     private readonly index: number,
     private readonly seq: number,
+    readonly count: number,
+    /** Bytes from one record's payload to the next. */
+    readonly stride: number,
     readonly bytes: Uint8Array,
     private readonly claimTimeoutMs: number,
   ) {}
 
+  /** Publishes every record of the claim at once. */
   commit(): void {
     if (this.done) return;
     this.done = true;
-    if (this.ring.core.commit(this.index, this.bytes.length, 1, this.seq) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
+    const length = this.count === 1 ? this.bytes.length : this.bytes.length - (this.count - 1) * this.stride;
+    if (this.ring.core.commit(this.index, length, this.count, this.seq) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
   }
 }

@@ -11,6 +11,18 @@ const TWO_32 = 4294967296;
 /** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */
 export type Handler<T> = (value: T, topic: string, seq: number) => void;
 
+/** One record as pollRaw() hands it: the same object each time, valid until the handler returns. */
+export interface RawRecord {
+  /** The ring's whole memory: the payload is `bytes.subarray(offset, offset + length)`. */
+  readonly bytes: Uint8Array;
+  offset: number;
+  length: number;
+  topic: string;
+  seq: number;
+  /** Id of the codec that wrote the payload (0 raw, 1 msgpack, 2 json, 16+ yours). */
+  codec: number;
+}
+
 /** An event as `for await` yields it. */
 export interface BusEvent<T> {
   readonly topic: string;
@@ -73,6 +85,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private pending = 0;
   private expected = -1;
   private open = true;
+  private readonly rawRecord: RawRecord;
 
   constructor(
     private readonly ring: Ring,
@@ -112,6 +125,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
+    this.rawRecord = { bytes: ring.u8, offset: 0, length: 0, topic: '', seq: 0, codec: 0 };
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
     this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: Math.min(100, claimTimeoutMs / 4) };
@@ -127,7 +141,43 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
-    const { i32, u8, data, mask, topics } = this.ring;
+    const { u8, topics } = this.ring;
+    return this.walk(bytes, max, (at, meta, length, seq) => {
+      handler(this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)), topics[meta >>> L.TOPIC_SHIFT], seq);
+    });
+  }
+
+  /**
+   * Like poll(), without decoding or allocating: `handler` gets one reused RawRecord whose
+   * `bytes` is the ring's memory and whose payload lies at `offset`, `length` bytes long.
+   * Valid until the handler returns. For gating readers and group members.
+   */
+  pollRaw(handler: (record: RawRecord) => void, max = this.batchSize): number {
+    this.checkOpen();
+    if (this.kind === L.KIND_LOSSY) {
+      throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
+    }
+    const bytes = this.fill(max);
+    if (bytes === 0) return 0;
+    const record = this.rawRecord;
+    const topics = this.ring.topics;
+    return this.walk(bytes, max, (at, meta, length, seq) => {
+      record.offset = at + L.RECORD_HEADER;
+      record.length = length;
+      record.seq = seq;
+      record.topic = topics[meta >>> L.TOPIC_SHIFT];
+      record.codec = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+      handler(record);
+    });
+  }
+
+  /**
+   * Visits the events in the next `bytes` (at most `max`, skipping padding, revoked claims
+   * and filtered topics), then commits the position once. If `visit` throws, the events
+   * before it stay committed and the failing one comes again on the next poll.
+   */
+  private walk(bytes: number, max: number, visit: (at: number, meta: number, length: number, seq: number) => void): number {
+    const { i32, data, mask } = this.ring;
     const filter = this.filter;
     let off = 0;
     let delivered = 0;
@@ -139,9 +189,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         const length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
           const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
-          const topic = meta >>> L.TOPIC_SHIFT;
-          if (filter === null || filter[topic] === 1) {
-            handler(this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)), topics[topic], seq);
+          if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
+            visit(at, meta, length, seq);
             delivered++;
           }
           nextSeq = seq + 1;

@@ -50,6 +50,26 @@ describe('a producer that dies between claim and commit', () => {
   });
 });
 
+describe('a producer that dies inside a claim with no reader to revoke it', () => {
+  it('is revoked by the producers it holds back; the ring never laps an open claim', async () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 100 });
+    const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 3, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
+    await doomed.message('claimed', 10_000);
+    await doomed.worker.terminate();
+    // Ten laps of the ring: the first lap stops at the dead claim until it is revoked.
+    const started = performance.now();
+    for (let seq = 0; seq < 1_000; seq++) bus.publish('t', make(0, seq, MAX_EXTRA), { timeoutMs: 5_000 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    expect(bus.stats().revoked).toBe(1);
+    // A reader joining now finds the newest events intact.
+    const reader = bus.reader<Uint8Array>('late', { start: 'oldest' });
+    const seqs: number[] = [];
+    reader.poll((bytes) => seqs.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4)), 10_000);
+    expect(seqs.length).toBeGreaterThan(10);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => 1_000 - seqs.length + i));
+  });
+});
+
 describe('backpressure', () => {
   it('holds producers back behind a stalled gating reader and overwrites nothing', async () => {
     const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });

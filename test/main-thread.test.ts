@@ -64,3 +64,28 @@ describe('reading on the main thread', () => {
     expect(seen).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe('zero-copy raw records', () => {
+  it('claim({ count }) writes a batch in place; pollRaw reads it without copies', () => {
+    const bus = createBus({ capacity: 1 << 14, topics: ['a', 'b'] });
+    const reader = bus.reader('r', { topics: ['b'] });
+    const claim = bus.claim('b', 12, { count: 5 });
+    expect(claim.count).toBe(5);
+    expect(claim.stride).toBe(32);
+    for (let i = 0; i < 5; i++) claim.bytes.fill(i + 1, i * claim.stride, i * claim.stride + 12);
+    expect(reader.pollRaw(() => undefined)).toBe(0); // nothing visible before commit
+    claim.commit();
+    bus.publish('a', 'filtered out');
+    const got: [number[], string, number, number][] = [];
+    const n = reader.pollRaw((rec) => got.push([[...rec.bytes.subarray(rec.offset, rec.offset + rec.length)], rec.topic, rec.seq, rec.codec]));
+    expect(n).toBe(5);
+    expect(got).toEqual([0, 1, 2, 3, 4].map((i) => [Array(12).fill(i + 1), 'b', i, 0]));
+  });
+
+  it('a batch claim larger than a quarter of the ring is refused', () => {
+    const bus = createBus({ capacity: 4096 });
+    expect(() => bus.claim('default', 64, { count: 100 })).toThrow(/claim fewer at a time/);
+    expect(() => bus.claim('default', 8, { count: 0 })).toThrow(/positive integer/);
+    expect(() => bus.reader('tap', { lossy: true }).pollRaw(() => undefined)).toThrow(/lossy/);
+  });
+});

@@ -29,7 +29,8 @@ class Model {
     const pad = index + span > CAPACITY ? CAPACITY - index : 0;
     const need = pad + span;
     if (this.tail + need > this.gate + CAPACITY) {
-      const fresh = this.frontier(Math.min(this.tail, ...this.cursors.values()));
+      const want = Math.max(this.gate, this.tail + need - CAPACITY + CAPACITY / 8);
+      const fresh = this.frontier(Math.min(want, this.tail, ...this.cursors.values()));
       if (this.tail + need > fresh + CAPACITY) return -1;
       this.gate = Math.max(this.gate, fresh);
     }

@@ -81,8 +81,7 @@ export function slotOffset(i: i32): i32 {
 // refreshed only when a claim does not fit. Group cursors are read before member cursors:
 // a member publishes its own cursor before it moves the group's, so one of the two reads
 // always sees the batch it is working on.
-function computeGate(tail: i64, need: i64): i64 {
-  const gate = atomic.load<i64>(h(L.H_GATE));
+function computeGate(gate: i64, tail: i64, need: i64): i64 {
   // Move no further than this claim needs, plus an eighth of the ring so that the next
   // claims fit too: what lies above the gate stays readable for readers starting 'oldest'.
   let want = tail + need - capacity + (capacity >> 3);
@@ -104,9 +103,22 @@ function committedFrontier(from: i64, limit: i64): i64 {
     const r = rec(<i32>pos & mask);
     const state = atomic.load<i32>(r + L.R_META) & L.STATE_MASK;
     if (state != L.STATE_COMMITTED && state != L.STATE_REVOKED) break;
-    pos += <i64>align(L.RECORD_HEADER + load<i32>(r + L.R_LENGTH));
+    const length = load<i32>(r + L.R_LENGTH);
+    // Only a walk that raced with the gate moving can read this; its result is discarded.
+    if (length < 0 || length > maxSpan) break;
+    pos += <i64>align(L.RECORD_HEADER + length);
   }
   return pos;
+}
+
+/**
+ * Where a producer that finds the ring full is held back: a gating reader's cursor, or a
+ * claim nobody has committed. -1 when the gate moved during the walk (ask again).
+ */
+export function blockedAt(): f64 {
+  const gate = atomic.load<i64>(h(L.H_GATE));
+  const at = committedFrontier(gate, minCursor(visibleTail()));
+  return atomic.load<i64>(h(L.H_GATE)) == gate ? <f64>at : -1;
 }
 
 function minCursor(limit: i64): i64 {
@@ -176,8 +188,10 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
     let epoch = 0;
     if (t + need > gate + capacity) {
       epoch = atomic.load<i32>(h(L.H_EPOCH));
-      fresh = computeGate(t, need);
-      if (t + need > fresh + capacity) return L.CLAIM_FULL;
+      fresh = computeGate(gate, t, need);
+      if (t + need > fresh + capacity) {
+        return atomic.load<i32>(h(L.H_CLOSED)) != 0 ? L.CLAIM_CLOSED : L.CLAIM_FULL;
+      }
     }
     if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
     // locked: straight-line from here to the release
@@ -186,12 +200,13 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
       return L.CLAIM_CLOSED;
     }
     if (fresh > gate) {
-      // A reader that joined since computeGate() ran may sit below `fresh`.
-      if (atomic.load<i32>(h(L.H_EPOCH)) != epoch) {
+      // A reader that joined since computeGate() ran may sit below `fresh`; and if another
+      // producer moved the gate, the records this walk read may have been overwritten.
+      if (atomic.load<i32>(h(L.H_EPOCH)) != epoch || atomic.load<i64>(h(L.H_GATE)) != gate) {
         atomic.store<i64>(h(L.H_TAIL), t);
         return L.CLAIM_BUSY;
       }
-      if (fresh > atomic.load<i64>(h(L.H_GATE))) atomic.store<i64>(h(L.H_GATE), fresh);
+      atomic.store<i64>(h(L.H_GATE), fresh);
     }
     const first = (index + pad) & mask;
     if (pad > 0) {
@@ -219,9 +234,14 @@ export function commit(index: i32, firstLength: i32, count: i32, seq: f64): i32 
   const r = rec(index);
   const claimed = atomic.load<i32>(r + L.R_META);
   if ((claimed & L.STATE_MASK) != L.STATE_CLAIMED) return L.COMMIT_REVOKED;
-  if (load<i64>(r + L.R_SEQ) != <i64>seq) return L.COMMIT_REVOKED; // revoked, and the space reused
   const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
   if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) return L.COMMIT_REVOKED;
+  // Ours, or another producer's claim in space reused after ours was revoked? While it is
+  // COMMITTING nobody can revoke or reuse it, so the sequence number decides.
+  if (load<i64>(r + L.R_SEQ) != <i64>seq) {
+    atomic.store<i32>(r + L.R_META, claimed);
+    return L.COMMIT_REVOKED;
+  }
   store<i32>(r + L.R_LENGTH, firstLength);
   atomic.store<i32>(r + L.R_META, (claimed & ~L.STATE_MASK) | L.STATE_COMMITTED);
   atomic.add<i64>(h(L.H_COMMITTED), <i64>count);
@@ -278,7 +298,10 @@ export function registerReader(i: i32, kind: i32, group: i32, start: i32): void 
       const c = atomic.load<i64>(s + L.S_CURSOR);
       if (c < gate && kind != L.KIND_LOSSY) atomic.store<i64>(s + L.S_CURSOR, gate);
     }
-    if (start != 2) atomic.store<i64>(s + L.S_NEXT_SEQ, seqFrom(atomic.load<i64>(s + L.S_CURSOR), t));
+    if (start != 2) {
+      atomic.store<i64>(s + L.S_NEXT_SEQ, seqFrom(atomic.load<i64>(s + L.S_CURSOR), t));
+      atomic.store<i64>(s + L.S_BATCH_END, IDLE);
+    }
     atomic.store<i32>(s + L.S_GROUP, group);
     atomic.store<i32>(s + L.S_KIND, kind);
     atomic.add<i32>(h(L.H_EPOCH), 1);
@@ -305,9 +328,9 @@ export function registerReader(i: i32, kind: i32, group: i32, start: i32): void 
 /** Frees a slot: it stops holding producers back. */
 export function releaseReader(i: i32): void {
   const s = slot(i);
-  atomic.store<i32>(s + L.S_KIND, L.KIND_FREE);
   atomic.store<i32>(s + L.S_GROUP, -1);
   atomic.store<i32>(s + L.S_OWNER, 0);
+  atomic.store<i32>(s + L.S_KIND, L.KIND_FREE);
   cursorMoved();
 }
 
@@ -459,6 +482,8 @@ export function groupClaim(i: i32, g: i32, max: i32, depLimit: f64): i32 {
   const gs = slot(g);
   while (true) {
     const from = atomic.load<i64>(gs + L.S_CURSOR);
+    // batchEnd = from first: a member killed before the CAS below leaves an empty batch
+    atomic.store<i64>(ms + L.S_BATCH_END, from);
     atomic.store<i64>(ms + L.S_CURSOR, from);
     let limit = visibleTail();
     if (depLimit >= 0 && <i64>depLimit < limit) limit = <i64>depLimit;
@@ -479,7 +504,11 @@ export function memberPending(i: i32): i32 {
   const s = slot(i);
   const c = atomic.load<i64>(s + L.S_CURSOR);
   if (c == IDLE) return 0;
-  return <i32>(atomic.load<i64>(s + L.S_BATCH_END) - c);
+  const end = atomic.load<i64>(s + L.S_BATCH_END);
+  if (end > c) return <i32>(end - c);
+  atomic.store<i64>(s + L.S_CURSOR, IDLE); // it died before taking the batch
+  cursorMoved();
+  return 0;
 }
 
 /** The member finished its batch: it stops gating. */

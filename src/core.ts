@@ -22,6 +22,7 @@ export interface RingCore {
   pendingSeq(position: number): number;
   revoke(position: number, seq: number): number;
   gate(): number;
+  blockedAt(): number;
   lapped(position: number): number;
   resync(slot: number): number;
   seqAt(index: number): number;

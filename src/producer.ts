@@ -31,6 +31,10 @@ export class Producer {
   private readonly site: WaitSite;
 
   private readonly stall: StallWatch;
+  /** Sequence number of the last successful claim: commit checks it, so read it right after claiming. */
+  private claimedSeq = -1;
+  /** Async publishes of this thread, one after the other: they keep their order and their staging. */
+  private asyncTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ring: Ring,
@@ -56,7 +60,11 @@ export class Producer {
   tryClaim(span: number, count: number, meta: number): number {
     for (let spins = 0; ; spins++) {
       const index = this.ring.core.claim(span, count, meta);
-      if (index >= 0 || index === L.CLAIM_FULL) return index;
+      if (index >= 0) {
+        this.claimedSeq = claimSeq(this.ring, index);
+        return index;
+      }
+      if (index === L.CLAIM_FULL) return index;
       if (index === L.CLAIM_CLOSED) throw new BusClosedError();
       if (index === L.CLAIM_TOO_LARGE) throw new RecordTooLargeError(span - L.RECORD_HEADER, this.ring.maxPayload);
       if (spins >= BUSY_SPINS) Atomics.wait(this.pause, 0, 0, 0.01); // the lock holder was descheduled
@@ -69,7 +77,10 @@ export class Producer {
    */
   private claimOrWatch(span: number, count: number, meta: number): number {
     const index = this.tryClaim(span, count, meta);
-    if (index < 0) this.stall.check(this.ring.core.gate());
+    if (index < 0) {
+      const at = this.ring.core.blockedAt();
+      if (at >= 0) this.stall.check(at);
+    }
     return index;
   }
 
@@ -84,27 +95,47 @@ export class Producer {
     return index;
   }
 
-  async claimAsync(span: number, count: number, meta: number, deadline: number): Promise<number> {
+  /** Claims without blocking the event loop; returns the index and the claim's sequence number. */
+  async claimAsync(span: number, count: number, meta: number, deadline: number): Promise<[number, number]> {
     let index = this.tryClaim(span, count, meta);
-    if (index >= 0) return index;
+    if (index >= 0) return [index, this.claimedSeq];
+    let seq = -1;
     const started = performance.now();
-    const ok = await this.wait.waitAsync(this.site, () => (index = this.claimOrWatch(span, count, meta)) >= 0, deadline);
+    const ok = await this.wait.waitAsync(
+      this.site,
+      () => {
+        index = this.claimOrWatch(span, count, meta);
+        if (index >= 0) seq = this.claimedSeq; // before any other publish of this thread runs
+        return index >= 0;
+      },
+      deadline,
+    );
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring)', Math.round(deadline - started));
-    return index;
+    return [index, seq];
+  }
+
+  /** Runs async publishes of this thread one after the other, in call order. */
+  private serial<T>(publish: () => Promise<T>): Promise<T> {
+    const result = this.asyncTail.then(publish);
+    this.asyncTail = result.catch(() => undefined);
+    return result;
   }
 
   /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
-  commitOne(index: number, bytes: Uint8Array): boolean {
+  commitOne(index: number, seq: number, bytes: Uint8Array): boolean {
     this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
-    return this.ring.core.commit(index, bytes.length, 1, claimSeq(this.ring, index)) === L.COMMIT_OK;
+    return this.ring.core.commit(index, bytes.length, 1, seq) === L.COMMIT_OK;
   }
 
   publishSync(topicId: number, value: unknown, deadline: number): void {
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    while (!this.commitOne(this.claimSync(span, 1, meta, deadline), bytes));
+    for (;;) {
+      const index = this.claimSync(span, 1, meta, deadline);
+      if (this.commitOne(index, this.claimedSeq, bytes)) return;
+    }
   }
 
   tryPublish(topicId: number, value: unknown): boolean {
@@ -114,35 +145,46 @@ export class Producer {
     for (;;) {
       const index = this.tryClaim(span, 1, meta);
       if (index < 0) return false;
-      if (this.commitOne(index, bytes)) return true;
+      if (this.commitOne(index, this.claimedSeq, bytes)) return true;
     }
   }
 
-  async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
+  publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
     const encoded = this.encode(value);
     // The encoder reuses its buffer, and other publishes may run while this one waits.
     const bytes = this.codec.id === CODEC_RAW ? encoded : encoded.slice();
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    while (!this.commitOne(await this.claimAsync(span, 1, meta, deadline), bytes));
+    return this.serial(async () => {
+      for (;;) {
+        const [index, seq] = await this.claimAsync(span, 1, meta, deadline);
+        if (this.commitOne(index, seq, bytes)) return;
+      }
+    });
   }
 
   publishBatchSync(topicId: number, values: readonly unknown[], deadline: number): void {
-    for (const chunk of this.stage(topicId, values)) {
+    const chunks = this.stage(topicId, values);
+    for (const chunk of chunks) {
       for (;;) {
         const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
-        if (this.commitChunk(index, chunk)) break;
+        if (this.commitChunk(index, this.claimedSeq, chunk, this.staging)) break;
       }
     }
   }
 
-  async publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
-    for (const chunk of this.stage(topicId, values)) {
-      for (;;) {
-        const index = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
-        if (this.commitChunk(index, chunk)) break;
+  publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
+    const chunks = this.stage(topicId, values);
+    // Its own copy of the staged batch: other publishes of this thread run while it waits.
+    const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
+    return this.serial(async () => {
+      for (const chunk of chunks) {
+        for (;;) {
+          const [index, seq] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+          if (this.commitChunk(index, seq, chunk, image)) break;
+        }
       }
-    }
+    });
   }
 
   /**
@@ -173,11 +215,11 @@ export class Producer {
     return chunks;
   }
 
-  private commitChunk(index: number, chunk: Chunk): boolean {
+  /** Copies a staged chunk (`image` holds the staged batch) into its claim and commits it. */
+  private commitChunk(index: number, seq: number, chunk: Chunk, image: Uint8Array): boolean {
     const { ring } = this;
     const first = ring.data + index;
-    const seq = claimSeq(ring, index);
-    const words = this.stagingWords;
+    const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
     let at = chunk.start;
     for (let i = 0; i < chunk.count; i++) {
       const s = seq + i;
@@ -186,7 +228,7 @@ export class Producer {
       at += recordSize(words[(at + L.R_LENGTH) >> 2]);
     }
     // The first header belongs to the claim (written by the core); copy from its payload on.
-    ring.u8.set(this.staging.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
+    ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
     return ring.core.commit(index, chunk.firstLength, chunk.count, seq) === L.COMMIT_OK;
   }
 
@@ -215,7 +257,7 @@ export class Producer {
     }
     const meta = this.meta(topicId, CODEC_RAW);
     const index = this.claimSync(count * stride, count, meta, deadline);
-    const seq = claimSeq(ring, index);
+    const seq = this.claimedSeq;
     const words = ring.i32;
     let at = ring.data + index + stride;
     for (let i = 1; i < count; i++, at += stride) {

@@ -1,7 +1,7 @@
 import { type Codec, codecTable } from './codec.js';
 import { DecodeError, InvalidOptionError, TimeoutError, UnknownReaderError } from './errors.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { StallWatch } from './stall-watch.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -348,7 +348,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   /** Removes the reader: its position is forgotten and it no longer holds producers back. */
   unsubscribe(): void {
     this.open = false;
-    this.ring.core.releaseReader(this.slot);
+    releaseSlot(this.ring, this.slot);
   }
 
   private checkOpen(): void {

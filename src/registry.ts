@@ -49,6 +49,8 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
   }
   return withRegistryLock(ring, () => {
     let slot = findSlot(ring, name);
+    // A thread that died while registering left its slot reserved: set it up afresh.
+    if (slot >= 0 && slotKind(ring, slot) === L.KIND_RESERVED) return setUp(ring, slot, nameBytes, request);
     if (slot >= 0) {
       const kind = slotKind(ring, slot);
       if (kind !== request.kind) {
@@ -68,17 +70,27 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
       if (Atomics.compareExchange(ring.i32, ring.slotWord(i, L.S_KIND), L.KIND_FREE, L.KIND_RESERVED) === L.KIND_FREE) slot = i;
     }
     if (slot < 0) throw new TooManyReadersError(ring.maxReaders);
-    const at = ring.core.slotOffset(slot);
-    ring.u8.set(nameBytes, at + L.S_NAME);
-    ring.i32[(at + L.S_NAME_LENGTH) >> 2] = nameBytes.length;
-    for (const offset of [L.S_CONSUMED, L.S_MISSED, L.S_WAIT_NS, L.S_NEXT_SEQ]) {
-      ring.i32[(at + offset) >> 2] = 0;
-      ring.i32[(at + offset + 4) >> 2] = 0;
-    }
-    Atomics.store(ring.i32, (at + L.S_OWNER) >> 2, request.owned ? 1 : 0);
-    ring.core.registerReader(slot, request.kind, request.group, request.start);
-    return slot;
+    return setUp(ring, slot, nameBytes, request);
   });
+}
+
+/** Names a reserved slot and registers it (under the registry lock). */
+function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotRequest): number {
+  const at = ring.core.slotOffset(slot);
+  ring.u8.set(nameBytes, at + L.S_NAME);
+  ring.i32[(at + L.S_NAME_LENGTH) >> 2] = nameBytes.length;
+  for (const offset of [L.S_CONSUMED, L.S_MISSED, L.S_WAIT_NS, L.S_NEXT_SEQ]) {
+    ring.i32[(at + offset) >> 2] = 0;
+    ring.i32[(at + offset + 4) >> 2] = 0;
+  }
+  Atomics.store(ring.i32, (at + L.S_OWNER) >> 2, request.owned ? 1 : 0);
+  ring.core.registerReader(slot, request.kind, request.group, request.start);
+  return slot;
+}
+
+/** Frees a slot, under the registry lock so that nobody is setting it up at the same time. */
+export function releaseSlot(ring: Ring, slot: number): void {
+  withRegistryLock(ring, () => ring.core.releaseReader(slot));
 }
 
 /** Gives the slot up for a successor: its position stays and keeps gating producers. */
@@ -88,13 +100,14 @@ export function disownSlot(ring: Ring, slot: number): void {
 
 function withRegistryLock<T>(ring: Ring, body: () => T): T {
   const word = ring.word(L.H_REGISTRY_LOCK);
-  const since = performance.now();
+  let since = performance.now();
   const pause = new Int32Array(new SharedArrayBuffer(4));
   while (Atomics.compareExchange(ring.i32, word, 0, 1) !== 0) {
-    // A thread terminated inside registration leaves the lock set; registration is short, so steal it.
+    // A thread terminated inside registration leaves the lock set; registration takes
+    // microseconds, so a lock held this long is abandoned: take it over (once).
     if (performance.now() - since > LOCK_STEAL_MS) {
-      Atomics.store(ring.i32, word, 0);
-      continue;
+      since = performance.now();
+      if (Atomics.compareExchange(ring.i32, word, 1, 1) === 1) break;
     }
     Atomics.wait(pause, 0, 0, 0.1);
   }

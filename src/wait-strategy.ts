@@ -32,13 +32,13 @@ function sleepSync(site: WaitSite, ready: () => boolean, deadline: number): bool
     const left = deadline - performance.now();
     if (left <= 0) return ready();
     Atomics.add(words, waiters, 1);
-    const seen = Atomics.load(words, futex);
-    if (ready()) {
-      Atomics.sub(words, waiters, 1);
-      return true;
+    try {
+      const seen = Atomics.load(words, futex);
+      if (ready()) return true;
+      Atomics.wait(words, futex, seen, Math.min(left, site.sliceMs));
+    } finally {
+      Atomics.sub(words, waiters, 1); // also when ready() throws (a bus closed while waiting)
     }
-    Atomics.wait(words, futex, seen, Math.min(left, site.sliceMs));
-    Atomics.sub(words, waiters, 1);
     if (ready()) return true;
   }
 }
@@ -49,14 +49,14 @@ async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number
     const left = deadline - performance.now();
     if (left <= 0) return ready();
     Atomics.add(words, waiters, 1);
-    const seen = Atomics.load(words, futex);
-    if (ready()) {
+    try {
+      const seen = Atomics.load(words, futex);
+      if (ready()) return true;
+      const result = Atomics.waitAsync(words, futex, seen, Math.min(left, site.sliceMs));
+      if (result.async) await result.value;
+    } finally {
       Atomics.sub(words, waiters, 1);
-      return true;
     }
-    const result = Atomics.waitAsync(words, futex, seen, Math.min(left, site.sliceMs));
-    if (result.async) await result.value;
-    Atomics.sub(words, waiters, 1);
     if (ready()) return true;
   }
 }

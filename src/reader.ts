@@ -347,6 +347,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
   /** Removes the reader: its position is forgotten and it no longer holds producers back. */
   unsubscribe(): void {
+    if (this.kind === L.KIND_MEMBER && this.ring.core.memberPending(this.slot) > 0) {
+      throw new InvalidOptionError(`member "${this.name}" still holds a batch that no other member will get; poll() it to the end first, or close() to leave it for a member opened with the same name`);
+    }
     this.open = false;
     releaseSlot(this.ring, this.slot);
   }

@@ -450,24 +450,37 @@ export function lapped(position: f64): i32 {
 }
 
 /**
- * Moves a lapped lossy reader to the tail and returns the sequence number of the next
- * event there, read as a consistent pair with the tail (both change only under the lock).
+ * Moves a lapped lossy reader to the oldest event still intact (the gate: nothing at or
+ * above it has been overwritten) and returns that event's sequence number, read while the
+ * gate stays put; at the tail, read as a consistent pair with it.
  */
 export function resync(i: i32): f64 {
   while (true) {
     const t = atomic.load<i64>(h(L.H_TAIL));
     if (t & 1) continue;
-    const seq = atomic.load<i64>(h(L.H_NEXT_SEQ));
-    if (atomic.load<i64>(h(L.H_TAIL)) != t) continue;
-    atomic.store<i64>(slot(i) + L.S_CURSOR, t);
+    const g = atomic.load<i64>(h(L.H_GATE));
+    let p = g < t ? g : t;
+    let seq: i64 = -1;
+    if (p < t) {
+      const r = rec(<i32>p & mask);
+      if (((atomic.load<i32>(r + L.R_META) >> L.FLAGS_SHIFT) & L.FLAG_PADDING) != 0) p += <i64>align(L.RECORD_HEADER + load<i32>(r + L.R_LENGTH));
+      if (p < t) seq = load<i64>(rec(<i32>p & mask) + L.R_SEQ);
+    }
+    if (seq < 0) {
+      seq = atomic.load<i64>(h(L.H_NEXT_SEQ));
+      if (atomic.load<i64>(h(L.H_TAIL)) != t) continue;
+    } else if (atomic.load<i64>(h(L.H_GATE)) != g) {
+      continue;
+    }
+    atomic.store<i64>(slot(i) + L.S_CURSOR, p);
     atomic.store<i64>(slot(i) + L.S_NEXT_SEQ, seq);
     return <f64>seq;
   }
 }
 
-/** Sequence number of the record at `index`, read only after `lapped()` said it is intact. */
-export function seqAt(index: i32): f64 {
-  return <f64>load<i64>(rec(index) + L.R_SEQ);
+/** Sequence number of the first event at or after `position` (a record boundary at or above the gate). */
+export function seqFromPosition(position: f64): f64 {
+  return <f64>seqFrom(<i64>position, visibleTail());
 }
 
 // ---------------------------------------------------------------------------------------

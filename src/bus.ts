@@ -1,6 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
 import { InvalidOptionError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
+import { checkOptions } from './options.js';
 import { type Claim, Producer } from './producer.js';
 import { Reader, type ReaderOptions, type ReaderStats, readerStats } from './reader.js';
 import { slotKind, slotName } from './registry.js';
@@ -53,7 +54,11 @@ export interface BusStats {
 }
 
 /** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
+const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs', 'claimTimeoutMs'];
+const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
+
 export function createBus(options: BusOptions = {}): Bus {
+  checkOptions('createBus() options', options, BUS_OPTIONS);
   const handle = createRing({
     capacity: options.capacity ?? 1 << 20,
     maxReaders: options.maxReaders ?? 64,
@@ -65,6 +70,7 @@ export function createBus(options: BusOptions = {}): Bus {
 /** Attaches to a bus from its handle (in a worker, or anywhere the handle was sent). */
 export function attach(handle: BusHandle, options: AttachOptions = {}): Bus {
   checkHandle(handle);
+  checkOptions('attach() options', options, ATTACH_OPTIONS);
   return new Bus(handle, options);
 }
 

@@ -85,24 +85,37 @@ export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<a
   if (codec === undefined || codec === 'msgpack') return msgpack();
   if (codec === 'json') return json();
   if (codec === 'raw') return raw;
-  if (typeof codec === 'object' && typeof codec.encode === 'function' && typeof codec.decode === 'function') {
-    if (!Number.isInteger(codec.id) || codec.id < 0 || codec.id > 255) {
-      throw new InvalidOptionError(`codec "${codec.name}" has id ${codec.id}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255`);
-    }
-    return codec;
+  if (isBuiltIn(codec)) return codec;
+  return checkUserCodec(codec);
+}
+
+function isBuiltIn(codec: unknown): codec is Codec<any> {
+  const c = codec as Codec<any>;
+  return c === raw || (typeof c === 'object' && c !== null && ((c.id === CODEC_MSGPACK && c.name === 'msgpack') || (c.id === CODEC_JSON && c.name === 'json')));
+}
+
+function checkUserCodec(codec: unknown): Codec<any> {
+  const c = codec as Codec<any>;
+  if (typeof c !== 'object' || c === null || typeof c.encode !== 'function' || typeof c.decode !== 'function') {
+    throw new InvalidOptionError(`a codec is 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`);
   }
-  throw new InvalidOptionError(`codec must be 'msgpack', 'json', 'raw' or an object with id, name, encode and decode; got ${describe(codec)}`);
+  if (!Number.isInteger(c.id) || c.id < FIRST_USER_CODEC || c.id > 255) {
+    throw new InvalidOptionError(`codec "${c.name}" has id ${c.id}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`);
+  }
+  return c;
 }
 
 /** The codecs a reader can decode: the built-ins plus the user's own, by id. */
 export function codecTable(extra: readonly Codec<any>[]): Codec<any>[] {
   const table: Codec<any>[] = [];
-  for (const c of [raw, msgpack(), json(), ...extra]) table[c.id] = c;
+  for (const c of [raw, msgpack(), json()]) table[c.id] = c;
+  for (const c of extra) table[c.id] = checkUserCodec(c);
   return table;
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }

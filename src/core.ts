@@ -25,7 +25,7 @@ export interface RingCore {
   blockedAt(): number;
   lapped(position: number): number;
   resync(slot: number): number;
-  seqAt(index: number): number;
+  seqFromPosition(position: number): number;
   groupClaim(member: number, group: number, max: number, depLimit: number): number;
   memberPending(member: number): number;
   memberDone(member: number, events: number): void;

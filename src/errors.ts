@@ -78,6 +78,13 @@ export class IncompatibleHandleError extends RingbusError {
   }
 }
 
+/** A Reader used after close() or unsubscribe(). */
+export class ReaderClosedError extends RingbusError {
+  constructor(name: string) {
+    super('ERR_RINGBUS_READER_CLOSED', `reader "${name}" is closed; open it again with bus.reader("${name}")`);
+  }
+}
+
 /** A wait reached its timeout. */
 export class TimeoutError extends RingbusError {
   constructor(what: string, ms: number) {

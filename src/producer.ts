@@ -1,6 +1,6 @@
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
-import { BusClosedError, ClaimRevokedError, InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
+import { BusClosedError, ClaimRevokedError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { StallWatch } from './stall-watch.js';
@@ -47,7 +47,14 @@ export class Producer {
   }
 
   encode(value: unknown): Uint8Array {
-    const bytes = this.codec.encode(value);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.codec.encode(value);
+    } catch (cause) {
+      if (cause instanceof RingbusError) throw cause;
+      throw new EncodeError(this.codec.name, String((cause as Error)?.message ?? cause), { cause });
+    }
+    if (!(bytes instanceof Uint8Array)) throw new EncodeError(this.codec.name, `its encode() returned ${typeof bytes}, not a Uint8Array`);
     if (bytes.length > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload);
     return bytes;
   }

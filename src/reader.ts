@@ -1,5 +1,6 @@
 import { type Codec, codecTable } from './codec.js';
-import { DecodeError, InvalidOptionError, TimeoutError, UnknownReaderError } from './errors.js';
+import { DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
+import { checkOptions } from './options.js';
 import * as L from './layout.js';
 import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
@@ -38,7 +39,7 @@ export interface ReaderOptions {
   topics?: readonly string[];
   /** See an event only after these readers (or groups) have committed past it. */
   after?: readonly string[];
-  /** Never hold producers back; when lapped, skip ahead and count what was missed. */
+  /** Never hold producers back; when lapped, skip to the oldest event still in the ring and count what was missed. */
   lossy?: boolean;
   /** Join this consumer group: each event goes to exactly one member. */
   group?: string;
@@ -58,7 +59,7 @@ export interface ReaderStats {
   kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member';
   /** Bytes between the reader's committed position and the tail. */
   lagBytes: number;
-  /** Events claimed by producers that the reader has not yet passed (0 for groups and members). */
+  /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
   lagEvents: number;
   consumed: number;
   missed: number;
@@ -92,6 +93,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     readonly name: string,
     options: ReaderOptions = {},
   ) {
+    checkOptions('reader options', options, READER_OPTIONS);
     const { start = 'oldest', lossy = false, group, takeover = false, batchSize = 256, claimTimeoutMs = 1000 } = options;
     if (start !== 'oldest' && start !== 'newest') throw new InvalidOptionError(`start must be 'oldest' or 'newest', got ${String(start)}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -138,6 +140,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   poll(handler: Handler<T>, max = this.batchSize): number {
     this.checkOpen();
+    this.checkHandler(handler);
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
@@ -154,6 +157,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   pollRaw(handler: (record: RawRecord) => void, max = this.batchSize): number {
     this.checkOpen();
+    this.checkHandler(handler);
     if (this.kind === L.KIND_LOSSY) {
       throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
     }
@@ -355,7 +359,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   private checkOpen(): void {
-    if (!this.open) throw new InvalidOptionError(`reader "${this.name}" is closed; open a new one with bus.reader("${this.name}")`);
+    if (!this.open) throw new ReaderClosedError(this.name);
+  }
+
+  private checkHandler(handler: unknown): void {
+    if (typeof handler !== 'function') throw new InvalidOptionError(`reader "${this.name}": the handler must be a function, got ${typeof handler}`);
   }
 
   /** Bytes readable now, up to `max` events (for a member: the batch it holds, or a new one). */
@@ -419,6 +427,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
 }
 
+const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize', 'claimTimeoutMs'];
+
 const KIND_NAMES: Record<number, ReaderStats['kind']> = {
   [L.KIND_GATING]: 'reader',
   [L.KIND_LOSSY]: 'lossy reader',
@@ -430,15 +440,31 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
   const core = ring.core;
   const kind = slotKind(ring, slot);
   const tail = core.tailPosition();
-  const cursor = kind === L.KIND_MEMBER ? tail : core.gatePosition(slot);
-  const nextSeq = core.slotCounter(slot, L.S_NEXT_SEQ);
-  const trackedSeq = kind === L.KIND_GATING || kind === L.KIND_LOSSY;
+  const claimed = core.nextSeq();
+  let consumed = core.slotCounter(slot, L.S_CONSUMED);
+  let lagBytes = 0;
+  let lagEvents = 0;
+  if (kind === L.KIND_LOSSY) {
+    lagBytes = Math.max(0, tail - core.cursor(slot));
+    lagEvents = Math.max(0, claimed - core.slotCounter(slot, L.S_NEXT_SEQ));
+  } else if (kind !== L.KIND_MEMBER) {
+    const at = core.gatePosition(slot);
+    lagBytes = Math.max(0, tail - at);
+    lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
+  }
+  if (kind === L.KIND_GROUP) {
+    for (let member = 0; member < ring.maxReaders; member++) {
+      if (slotKind(ring, member) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
+        consumed += core.slotCounter(member, L.S_CONSUMED);
+      }
+    }
+  }
   return {
     name,
     kind: KIND_NAMES[kind] ?? 'reader',
-    lagBytes: Math.max(0, tail - cursor),
-    lagEvents: trackedSeq ? Math.max(0, core.nextSeq() - nextSeq) : 0,
-    consumed: core.slotCounter(slot, L.S_CONSUMED),
+    lagBytes,
+    lagEvents,
+    consumed,
     missed: core.slotCounter(slot, L.S_MISSED),
     waitMs: core.slotCounter(slot, L.S_WAIT_NS) / 1e6,
   };

@@ -54,7 +54,7 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
     if (slot >= 0) {
       const kind = slotKind(ring, slot);
       if (kind !== request.kind) {
-        throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}; open it as one, or pick another name`);
+        throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`);
       }
       if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
         throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);

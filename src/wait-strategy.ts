@@ -52,8 +52,18 @@ async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number
     try {
       const seen = Atomics.load(words, futex);
       if (ready()) return true;
-      const result = Atomics.waitAsync(words, futex, seen, Math.min(left, site.sliceMs));
-      if (result.async) await result.value;
+      const slice = Math.min(left, site.sliceMs);
+      const result = Atomics.waitAsync(words, futex, seen, slice);
+      if (result.async) {
+        // A pending waitAsync does not keep Node alive: without this timer a process whose
+        // other threads died would exit in the middle of the wait, and no timeout would fire.
+        const alive = setTimeout(() => undefined, slice + 1);
+        try {
+          await result.value;
+        } finally {
+          clearTimeout(alive);
+        }
+      }
     } finally {
       Atomics.sub(words, waiters, 1);
     }

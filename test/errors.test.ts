@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   attach, BusClosedError, type Codec, createBus, DecodeError, EncodeError, IncompatibleHandleError, InvalidOptionError,
-  ReaderBusyError, RecordTooLargeError, RingbusError, TooManyReadersError, UnknownReaderError, UnknownTopicError,
+  ReaderBusyError, ReaderClosedError, RecordTooLargeError, RingbusError, TooManyReadersError, UnknownReaderError, UnknownTopicError,
 } from 'ringbus';
 
 /** After any rejected call the ring must still work: publish and read one event. */
@@ -125,6 +125,28 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
     knowing.poll((s) => got.push(s));
     expect(got).toEqual(['HI']);
     expect(() => createBus({ codec: { ...upper, id: 300 } })).toThrow(/id from 16 to 255/);
+  });
+
+  it('misspelt options, bad handlers, closed readers and misbehaving user codecs', () => {
+    expect(() => createBus({ capcity: 4096 } as never)).toThrow(/unknown option "capcity"/);
+    const bus = createBus({ capacity: 4096 });
+    expect(() => bus.reader('r', { grop: 'g' } as never)).toThrow(/unknown option "grop"/);
+    expect(() => attach(bus.handle, { codecs: [] } as never)).toThrow(InvalidOptionError);
+    const reader = bus.reader('r');
+    expect(() => reader.poll(undefined as never)).toThrow(/handler must be a function/);
+    reader.close();
+    expect(() => reader.poll(() => undefined)).toThrow(ReaderClosedError);
+    // ids 0-15 belong to ringbus: a user codec there would be decoded as msgpack or json
+    const fake: Codec<string> = { id: 1, name: 'mine', encode: (s) => new TextEncoder().encode(s), decode: (b) => new TextDecoder().decode(b) };
+    expect(() => createBus({ codec: fake })).toThrow(/id from 16 to 255/);
+    expect(() => bus.reader('r2', { codecs: [fake] })).toThrow(/id from 16 to 255/);
+    expect(() => createBus({ codec: 'cbor' as never })).toThrow(/got "cbor"/);
+    const throwing: Codec<string> = { id: 20, name: 'picky', encode: () => { throw new TypeError('no'); }, decode: () => '' };
+    const picky = createBus({ capacity: 4096, codec: throwing });
+    expect(() => picky.publish('default', 'x')).toThrow(EncodeError);
+    const liar: Codec<string> = { id: 21, name: 'liar', encode: () => 'text' as never, decode: () => '' };
+    expect(() => createBus({ capacity: 4096, codec: liar }).publish('default', 'x')).toThrow(/not a Uint8Array/);
+    stillWorks(bus);
   });
 
   it('every error is a RingbusError with a stable code', () => {

@@ -54,3 +54,32 @@ describe('lossy readers', () => {
     expect((r.counts as Uint8Array).every((c) => c <= 1)).toBe(true);
   });
 });
+
+describe('a lapped lossy reader on one thread', () => {
+  it('resumes at the oldest event still in the ring, not past everything', () => {
+    const bus = createBus({ capacity: 4096, codec: 'raw' });
+    const tap = bus.reader<Uint8Array>('tap', { lossy: true });
+    for (let n = 0; n < 1_000; n++) bus.publish('default', new Uint8Array(8).fill(n & 255));
+    const got: number[] = [];
+    while (tap.poll((v, _t, seq) => got.push(seq), 1_000) > 0);
+    expect(got.length).toBeGreaterThan(50); // most of a 4 KiB ring of 32-byte records
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => 1_000 - got.length + i));
+    expect(tap.missed + got.length).toBe(1_000);
+  });
+});
+
+describe('stats of a consumer group', () => {
+  it('count what the members consumed and what the group has left', () => {
+    const bus = createBus({ capacity: 1 << 14 });
+    const a = bus.reader('a', { group: 'g' });
+    const b = bus.reader('b', { group: 'g' });
+    for (let n = 0; n < 10; n++) bus.publish('default', n);
+    a.poll(() => undefined, 3);
+    b.poll(() => undefined, 4);
+    const group = bus.stats().readers.find((r) => r.name === 'g')!;
+    expect(group.kind).toBe('consumer group');
+    expect(group.consumed).toBe(7);
+    expect(group.lagEvents).toBe(3);
+    expect(group.lagBytes).toBeGreaterThan(0);
+  });
+});

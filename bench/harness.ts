@@ -138,21 +138,6 @@ export interface RunPlan {
   runs: number;
 }
 
-/**
- * Calls `once` for the warm-ups, then `runs` times, and returns the measured results.
- * `once` throws BenchFailure when a check fails, which ends the whole benchmark.
- */
-export async function repeat<T>(plan: RunPlan, once: (index: number, warmup: boolean) => Promise<T>, onRun?: (result: T, warmup: boolean) => void): Promise<T[]> {
-  for (let i = 0; i < plan.warmups; i++) onRun?.(await once(i, true), true);
-  const results: T[] = [];
-  for (let i = 0; i < plan.runs; i++) {
-    const r = await once(i, false);
-    onRun?.(r, false);
-    results.push(r);
-  }
-  return results;
-}
-
 /** 12345678.9 -> "12.35M" */
 export function formatRate(eventsPerSec: number): string {
   if (eventsPerSec >= 1e6) return `${(eventsPerSec / 1e6).toFixed(2)}M`;

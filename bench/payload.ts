@@ -7,6 +7,11 @@
 // The reader folds every byte (as 16 little-endian words) into a running checksum; the
 // main thread compares it with checksumOf(n), computed outside the timed region.
 // Both sides use DataView in little-endian, so the check holds on any platform.
+//
+// The zero-copy ring variant (claim + pollRaw) writes and reads the same 16 words through
+// an Int32Array over the ring's whole memory instead (stampWords, hashWords): the word
+// values, and so the checksum, are the same as through DataView; only on a big-endian
+// machine would the bytes in memory be ordered differently.
 
 export const EVENT_BYTES = 64;
 export const WORDS = EVENT_BYTES / 4;
@@ -56,6 +61,64 @@ export function hashEvent(v: DataView, o: number): number {
   );
 }
 
+/** hashEvent() of the event whose first word is `words[i]` (i = byte offset >> 2). */
+export function hashWords(w: Int32Array, i: number): number {
+  return (
+    (Math.imul(w[i], 0x9e3779b1) +
+      Math.imul(w[i + 1], 0x85ebca77) +
+      Math.imul(w[i + 2], 0xc2b2ae3d) +
+      Math.imul(w[i + 3], 0x27d4eb2f) +
+      Math.imul(w[i + 4], 0x165667b1) +
+      Math.imul(w[i + 5], 0xd3a2646d) +
+      Math.imul(w[i + 6], 0xfd7046c5) +
+      Math.imul(w[i + 7], 0xb55a4f09) +
+      Math.imul(w[i + 8], 0x7feb352d) +
+      Math.imul(w[i + 9], 0x846ca68b) +
+      Math.imul(w[i + 10], 0x2c1b3c6d) +
+      Math.imul(w[i + 11], 0x297a2d39) +
+      Math.imul(w[i + 12], 0x9e3779b9) +
+      Math.imul(w[i + 13], 0x6a09e667) +
+      Math.imul(w[i + 14], 0xbb67ae85) +
+      Math.imul(w[i + 15], 0x3c6ef373)) |
+    0
+  );
+}
+
+/** The filler words 2..14, as constants: written per event by stampWords. */
+const F2 = fillerWord(2);
+const F3 = fillerWord(3);
+const F4 = fillerWord(4);
+const F5 = fillerWord(5);
+const F6 = fillerWord(6);
+const F7 = fillerWord(7);
+const F8 = fillerWord(8);
+const F9 = fillerWord(9);
+const F10 = fillerWord(10);
+const F11 = fillerWord(11);
+const F12 = fillerWord(12);
+const F13 = fillerWord(13);
+const F14 = fillerWord(14);
+
+/** Writes a whole event (all 16 words) at `w[i]`: what initPayload + stampPayload write. */
+export function stampWords(w: Int32Array, i: number, seq: number): void {
+  w[i] = seq | 0;
+  w[i + 1] = seq > 0xffffffff ? Math.floor(seq / TWO_32) : 0;
+  w[i + 2] = F2;
+  w[i + 3] = F3;
+  w[i + 4] = F4;
+  w[i + 5] = F5;
+  w[i + 6] = F6;
+  w[i + 7] = F7;
+  w[i + 8] = F8;
+  w[i + 9] = F9;
+  w[i + 10] = F10;
+  w[i + 11] = F11;
+  w[i + 12] = F12;
+  w[i + 13] = F13;
+  w[i + 14] = F14;
+  w[i + 15] = ~seq;
+}
+
 /** Folds one event into the running checksum: order matters across events too. */
 export function foldEvent(acc: number, view: DataView, offset: number): number {
   return (Math.imul(acc, 31) + hashEvent(view, offset)) | 0;
@@ -91,6 +154,23 @@ export function verifyEvent(view: DataView, offset: number, length: number, expe
       : `out of order or duplicated: expected sequence ${expected}, got ${seq}`;
   }
   if (view.getInt32(offset + EVENT_BYTES - 4, true) !== ~seq) return `corrupt event #${seq}: its tail guard does not match its sequence number`;
+  return null;
+}
+
+/**
+ * verifyEvent() for the event whose first word is `w[i]`: null when it is event `expected`,
+ * else what is wrong. The reader compares three words inline and calls this only to
+ * describe a failure (or when `expected` needs more than 32 bits).
+ */
+export function verifyWords(w: Int32Array, i: number, length: number, expected: number): string | null {
+  if (length !== EVENT_BYTES) return `event #${expected} has ${length} bytes, expected ${EVENT_BYTES}`;
+  const seq = (w[i] >>> 0) + (w[i + 1] >>> 0) * TWO_32;
+  if (seq !== expected) {
+    return seq > expected
+      ? `lost or reordered events: expected sequence ${expected}, got ${seq} (${seq - expected} skipped)`
+      : `out of order or duplicated: expected sequence ${expected}, got ${seq}`;
+  }
+  if (w[i + 15] !== ~seq) return `corrupt event #${seq}: its tail guard does not match its sequence number`;
   return null;
 }
 

@@ -4,14 +4,19 @@
 // is the transfer time.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { attach, type BusHandle } from 'ringbus';
-import { EVENT_BYTES, type Fault, initPayload, stampPayload } from '../payload.js';
+import { EVENT_BYTES, type Fault, initPayload, stampPayload, stampWords } from '../payload.js';
 
 export interface ProducerData {
   transport: 'ring' | 'postMessage';
   handle?: BusHandle;
   port?: MessagePort;
-  /** ring: 'batch' publishes `batch` events per publishBatch(); 'claim' is claim + write + commit per event. */
-  mode: 'batch' | 'claim';
+  /**
+   * ring: 'batch' publishes `batch` events per publishBatch(); 'claim' is claim + write +
+   * commit per event; 'raw' claims `batch` records at once (bus.claim's count), writes each
+   * event in place as 16 Int32 words and commits them together: no copy, no allocation
+   * per event.
+   */
+  mode: 'batch' | 'claim' | 'raw';
   batch: number;
   wait: 'block' | 'yield' | 'spin';
   topic: string;
@@ -55,6 +60,20 @@ function stamp(view: DataView, offset: number, i: number): void {
   stampPayload(view, offset, i);
 }
 
+/** stamp() for the raw variant: the same faults, written as words. */
+function stampFaulty(words: Int32Array, w: number, i: number): void {
+  if (i === faultAt) {
+    if (data.fault === 'corrupt') {
+      stampWords(words, w, i);
+      words[w + 5] ^= 0x100; // bit 8 of bytes 20..23, as stamp() flips it
+    } else {
+      stampWords(words, w, i + 1);
+    }
+  } else {
+    stampWords(words, w, i === restoreAt && data.fault === 'reorder' ? i - 1 : i);
+  }
+}
+
 function armFault(n: number): void {
   if (data.fault === 'none') return;
   faultAt = n >> 1;
@@ -84,6 +103,33 @@ if (data.transport === 'ring') {
         for (let j = 0; j < k; j++) stamp(views[j], 0, i + j);
         bus.publishBatch(topic, k === batch ? payloads : payloads.slice(0, k));
         i += k;
+      }
+    };
+  } else if (data.mode === 'raw') {
+    const batch = data.batch;
+    const full = { count: batch };
+    let memory: ArrayBufferLike | undefined;
+    let words: Int32Array = new Int32Array(0);
+    runRing = (n) => {
+      let i = 0;
+      while (i < n) {
+        const k = Math.min(batch, n - i);
+        const claim = bus.claim(topic, EVENT_BYTES, k === batch ? full : { count: k });
+        const bytes = claim.bytes;
+        if (bytes.buffer !== memory) {
+          memory = bytes.buffer;
+          words = new Int32Array(memory);
+        }
+        // bytes.byteOffset and the stride are multiples of 16: whole words, 16-byte aligned.
+        let w = bytes.byteOffset >> 2;
+        const step = claim.stride >> 2;
+        const end = i + k;
+        if ((faultAt >= i && faultAt < end) || (restoreAt >= i && restoreAt < end)) {
+          for (; i < end; i++, w += step) stampFaulty(words, w, i);
+        } else {
+          for (; i < end; i++, w += step) stampWords(words, w, i);
+        }
+        claim.commit();
       }
     };
   } else {

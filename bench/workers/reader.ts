@@ -1,14 +1,20 @@
 // Reader worker: receives `n` events per run, checks every one (length, sequence, tail
 // guard) and folds every byte into a checksum, then reports when it saw the last one.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { attach, type BusHandle } from 'ringbus';
-import { foldEvent, verifyEvent } from '../payload.js';
+import { attach, type BusHandle, type RawRecord } from 'ringbus';
+import { EVENT_BYTES, foldEvent, hashWords, verifyEvent, verifyWords } from '../payload.js';
 
 export interface ReaderData {
   transport: 'ring' | 'postMessage';
   handle?: BusHandle;
   port?: MessagePort;
   wait: 'block' | 'yield' | 'spin';
+  /**
+   * ring: 'poll' gets each payload as a Uint8Array view and checks it through DataView;
+   * 'pollRaw' gets one reused record (the ring's memory and an offset) and checks the
+   * event as 16 Int32 words of an Int32Array over the whole memory. Same checks either way.
+   */
+  api?: 'poll' | 'pollRaw';
   /** Most events per poll (and the reader's batchSize). */
   pollMax: number;
   /** A run fails when no event arrives for this long. */
@@ -64,12 +70,36 @@ if (data.transport === 'ring') {
     checksum = foldEvent(checksum, view, offset);
     expected++;
   };
+  let memory: Uint8Array | undefined;
+  let words: Int32Array = new Int32Array(0);
+  let base = 0;
+  const rawHandler = (rec: RawRecord): void => {
+    const bytes = rec.bytes;
+    if (bytes !== memory) {
+      memory = bytes;
+      words = new Int32Array(bytes.buffer);
+      base = bytes.byteOffset;
+    }
+    const at = base + rec.offset;
+    if ((at & 15) !== 0) fail(`event #${expected} lies at byte ${at} of the ring's memory: not 16-byte aligned`);
+    const w = at >> 2;
+    const e = expected;
+    // The sequence number (words 0 and 1) and the tail guard (word 15), as verifyEvent checks
+    // them; verifyWords describes a failure (and handles sequence numbers past 32 bits).
+    if (rec.length !== EVENT_BYTES || words[w] !== (e | 0) || words[w + 15] !== ~e || (words[w + 1] !== 0 || e > 0xffffffff)) {
+      const problem = verifyWords(words, w, rec.length, e);
+      if (problem !== null) fail(problem);
+    }
+    checksum = (Math.imul(checksum, 31) + hashWords(words, w)) | 0;
+    expected = e + 1;
+  };
+  const raw = data.api === 'pollRaw';
 
   port.on('message', (msg: ReaderRun | { type: 'close' }) => {
     if (msg.type === 'close') {
       // The main thread closed the bus after the last run: nothing may be left over.
       let extra = 0;
-      while (reader.wait(data.stallMs)) extra += reader.poll(() => {}, pollMax);
+      while (reader.wait(data.stallMs)) extra += raw ? reader.pollRaw(() => {}, pollMax) : reader.poll(() => {}, pollMax);
       report(extra === 0 ? { type: 'done', t1: process.hrtime.bigint(), count: 0, checksum: 0 } : { type: 'failed', message: `${extra} events arrived after the last run` });
       return;
     }
@@ -79,7 +109,8 @@ if (data.transport === 'ring') {
     port.postMessage({ type: 'ready' });
     try {
       while (expected < n) {
-        if (reader.poll(handler, Math.min(pollMax, n - expected)) > 0) continue;
+        const max = Math.min(pollMax, n - expected);
+        if ((raw ? reader.pollRaw(rawHandler, max) : reader.poll(handler, max)) > 0) continue;
         if (!reader.wait(data.stallMs)) {
           fail(bus.closed ? `the bus closed after ${expected} of ${n} events` : `no event for ${data.stallMs} ms after ${expected} of ${n} events (lost?)`);
         }

@@ -232,23 +232,25 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
  */
 export function commit(index: i32, firstLength: i32, count: i32, seq: f64): i32 {
   const r = rec(index);
-  const claimed = atomic.load<i32>(r + L.R_META);
-  if ((claimed & L.STATE_MASK) != L.STATE_CLAIMED) return L.COMMIT_REVOKED;
-  const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
-  if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) return L.COMMIT_REVOKED;
-  // Ours, or another producer's claim in space reused after ours was revoked? While it is
-  // COMMITTING nobody can revoke or reuse it, so the sequence number decides.
-  if (load<i64>(r + L.R_SEQ) != <i64>seq) {
+  let claimed = 0;
+  while (true) {
+    claimed = atomic.load<i32>(r + L.R_META);
+    const state = claimed & L.STATE_MASK;
+    // A late commit of a revoked claim may hold this record for a few instructions.
+    if (state == L.STATE_COMMITTING) continue;
+    if (state != L.STATE_CLAIMED || load<i64>(r + L.R_SEQ) != <i64>seq) return L.COMMIT_REVOKED;
+    const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
+    if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) continue;
+    // Ours, or another producer's claim in space reused after ours was revoked? While it is
+    // COMMITTING nobody can revoke or reuse it, so the sequence number decides.
+    if (load<i64>(r + L.R_SEQ) == <i64>seq) break;
     atomic.store<i32>(r + L.R_META, claimed);
     return L.COMMIT_REVOKED;
   }
   store<i32>(r + L.R_LENGTH, firstLength);
   atomic.store<i32>(r + L.R_META, (claimed & ~L.STATE_MASK) | L.STATE_COMMITTED);
   atomic.add<i64>(h(L.H_COMMITTED), <i64>count);
-  if (atomic.load<i32>(h(L.H_DATA_WAITERS)) != 0) {
-    atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
-    atomic.notify(h(L.H_DATA_FUTEX), -1);
-  }
+  dataMoved();
   cursorMoved(); // with no gating reader, producers wait for commits to move the gate
   return L.COMMIT_OK;
 }
@@ -332,6 +334,13 @@ export function releaseReader(i: i32): void {
   atomic.store<i32>(s + L.S_OWNER, 0);
   atomic.store<i32>(s + L.S_KIND, L.KIND_FREE);
   cursorMoved();
+}
+
+@inline function dataMoved(): void {
+  if (atomic.load<i32>(h(L.H_DATA_WAITERS)) != 0) {
+    atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
+    atomic.notify(h(L.H_DATA_FUTEX), -1);
+  }
 }
 
 @inline function cursorMoved(): void {
@@ -423,10 +432,7 @@ export function revoke(position: f64, seq: f64): i32 {
   const revoked = (meta & ~L.STATE_MASK) | L.STATE_REVOKED;
   if (atomic.cmpxchg<i32>(r + L.R_META, meta, revoked) != meta) return 0;
   atomic.add<i64>(h(L.H_REVOKED), 1);
-  if (atomic.load<i32>(h(L.H_DATA_WAITERS)) != 0) {
-    atomic.add<i32>(h(L.H_DATA_FUTEX), 1);
-    atomic.notify(h(L.H_DATA_FUTEX), -1);
-  }
+  dataMoved();
   cursorMoved();
   return 1;
 }
@@ -518,7 +524,7 @@ export function memberPending(i: i32): i32 {
   const c = atomic.load<i64>(s + L.S_CURSOR);
   if (c == IDLE) return 0;
   const end = atomic.load<i64>(s + L.S_BATCH_END);
-  if (end > c) return <i32>(end - c);
+  if (end > c && end - c <= <i64>maxSpan) return <i32>(end - c);
   atomic.store<i64>(s + L.S_CURSOR, IDLE); // it died before taking the batch
   cursorMoved();
   return 0;
@@ -531,6 +537,7 @@ export function memberDone(i: i32, events: i32): void {
   atomic.store<i64>(s + L.S_CURSOR, IDLE);
   store<i64>(s + L.S_CONSUMED, load<i64>(s + L.S_CONSUMED) + <i64>events);
   cursorMoved();
+  dataMoved(); // peers waiting for the group to reach the end sleep on the data futex
 }
 
 // ---------------------------------------------------------------------------------------

@@ -39,10 +39,13 @@ export const raw: Codec<Uint8Array> = {
   decode: (bytes) => bytes,
 };
 
-/** MessagePack through @msgpack/msgpack, with one encoder and one decoder reused per thread. */
+/**
+ * MessagePack through @msgpack/msgpack, with one encoder and one decoder reused per thread.
+ * Binary and extension fields come out as copies, not as views of the ring.
+ */
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
-  const decoder = new Decoder();
+  const decoder = copyingDecoder();
   return {
     id: CODEC_MSGPACK,
     name: 'msgpack',
@@ -55,6 +58,22 @@ export function msgpack<T = unknown>(): Codec<T> {
     },
     decode: (bytes) => decoder.decode(bytes) as T,
   };
+}
+
+/**
+ * @msgpack/msgpack returns `bin` (and extension) data as subarrays of its input, which here
+ * is the ring: a value kept after the handler would change under the user. Its
+ * decodeBinary() is the one place that makes them; where it cannot be wrapped, decode a copy.
+ */
+function copyingDecoder(): { decode(bytes: Uint8Array): unknown } {
+  const decoder = new Decoder();
+  const inner = decoder as unknown as { decodeBinary?: (...args: unknown[]) => Uint8Array };
+  const decodeBinary = inner.decodeBinary;
+  if (typeof decodeBinary !== 'function') return { decode: (bytes) => decoder.decode(bytes.slice()) };
+  inner.decodeBinary = function (this: unknown, ...args: unknown[]) {
+    return decodeBinary.apply(this, args).slice();
+  };
+  return decoder;
 }
 
 /** JSON text in UTF-8. */

@@ -66,8 +66,8 @@ export class TooManyReadersError extends RingbusError {
 }
 
 export class BusClosedError extends RingbusError {
-  constructor() {
-    super('ERR_RINGBUS_CLOSED', 'the bus is closed: nothing can be published after close(); create a new bus');
+  constructor(message = 'the bus is closed: nothing can be published after close(); create a new bus') {
+    super('ERR_RINGBUS_CLOSED', message);
   }
 }
 

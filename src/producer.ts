@@ -156,10 +156,10 @@ export class Producer {
     }
   }
 
-  publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
-    const encoded = this.encode(value);
-    // The encoder reuses its buffer, and other publishes may run while this one waits.
-    const bytes = this.codec.id === CODEC_RAW ? encoded : encoded.slice();
+  async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
+    // A copy: the encoder reuses its buffer, a raw caller may reuse theirs, and other
+    // publishes of this thread may run before this one.
+    const bytes = this.encode(value).slice();
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
@@ -180,7 +180,7 @@ export class Producer {
     }
   }
 
-  publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
+  async publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
     const chunks = this.stage(topicId, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);

@@ -1,8 +1,8 @@
 import { type Codec, codecTable } from './codec.js';
-import { DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
+import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
 import { checkOptions } from './options.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { StallWatch } from './stall-watch.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -86,7 +86,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private pending = 0;
   private expected = -1;
   private open = true;
+  /** Marks the slot as held by this object, so that a stale object cannot free a successor's slot. */
+  private readonly owner = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   private readonly rawRecord: RawRecord;
+  private readonly fenceWord: number;
 
   constructor(
     private readonly ring: Ring,
@@ -113,21 +116,26 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const slot = findSlot(ring, dep);
       if (slot < 0) throw new UnknownReaderError(dep);
       if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
+      if (slotKind(ring, slot) === L.KIND_MEMBER) {
+        const groupName = slotName(ring, Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)));
+        throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
+      }
       return slot;
     });
     const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
     this.group = -1;
     if (group !== undefined) {
-      this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owned: false });
+      this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owner: 0 });
       this.kind = L.KIND_MEMBER;
     } else {
       this.kind = lossy ? L.KIND_LOSSY : L.KIND_GATING;
     }
-    this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owned: true });
+    this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
     this.rawRecord = { bytes: ring.u8, offset: 0, length: 0, topic: '', seq: 0, codec: 0 };
+    this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
     this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: Math.min(100, claimTimeoutMs / 4) };
@@ -141,6 +149,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   poll(handler: Handler<T>, max = this.batchSize): number {
     this.checkOpen();
     this.checkHandler(handler);
+    max = this.checkMax(max);
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
@@ -161,6 +170,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (this.kind === L.KIND_LOSSY) {
       throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
     }
+    max = this.checkMax(max);
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     const record = this.rawRecord;
@@ -230,6 +240,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;
       const wanted = event && (this.filter === null || this.filter[topic] === 1);
       const payload = wanted ? u8.slice(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length) : undefined;
+      // A read-modify-write orders the plain reads above before the check, on any CPU.
+      Atomics.add(i32, this.fenceWord, 0);
       if (core.lapped(this.position + off)) {
         this.pending = 0; // the next fill resyncs
         break;
@@ -246,8 +258,16 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     }
     if (off > 0) this.consume(off, delivered, this.expected);
     if (off === 0 || off < limit) this.pending = 0;
-    // Handlers run after the walk: what they do cannot change what was validated.
-    for (const [value, topic, seq] of events) handler(value, topic, seq);
+    // Handlers run after the walk, on copies. A lossy reader never redelivers: if a handler
+    // throws, the events after it in this batch count as missed.
+    for (let i = 0; i < events.length; i++) {
+      try {
+        handler(events[i][0], events[i][1], events[i][2]);
+      } catch (error) {
+        if (events.length - i - 1 > 0) core.addSlotCounter(this.slot, L.S_MISSED, events.length - i - 1);
+        throw error;
+      }
+    }
     return delivered;
   }
 
@@ -259,7 +279,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = this.strategy.waitSync(this.site, () => this.fill(this.batchSize) > 0 || this.ended(), started + timeoutMs);
+    const ready = this.strategy.waitSync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.isEnded(), started + timeoutMs);
     this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
     return ready && this.pending > 0;
   }
@@ -269,7 +289,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = await this.strategy.waitAsync(this.site, () => this.fill(this.batchSize) > 0 || this.ended(), started + timeoutMs);
+    const ready = await this.strategy.waitAsync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.isEnded(), started + timeoutMs);
     this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
     return ready && this.pending > 0;
   }
@@ -285,7 +305,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       taken += this.poll(handler, Math.min(this.batchSize, count - taken));
       if (taken < count && !this.wait(deadline - performance.now())) {
         if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
-        if (this.ended()) throw new TimeoutError(`reader "${this.name}" taking ${count} events: the bus closed after ${taken}`, timeoutMs);
+        if (this.isEnded()) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
       }
     }
   }
@@ -299,18 +319,20 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     if (this.kind === L.KIND_LOSSY) {
       // A lossy reader promises no redelivery: events are handed out a batch at a time.
-      for (;;) {
+      while (this.open) {
         const batch: BusEvent<T>[] = [];
         this.poll((value, topic, seq) => batch.push({ topic, seq, value }));
         yield* batch;
-        if (batch.length === 0 && !(await this.waitAsync())) return;
+        if (batch.length === 0 && (!this.open || !(await this.waitAsync()))) return;
       }
+      return;
     }
     const { i32, u8, data, mask, topics } = this.ring;
     for (;;) {
+      if (!this.open) return;
       const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
-        if (this.ended() || !this.open) return;
+        if (this.isEnded()) return;
         await this.waitAsync();
         continue;
       }
@@ -329,6 +351,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         continue;
       }
       yield { topic: topics[topic], seq, value: this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
+      if (!this.open) return; // closed by the loop body: the position is no longer ours to move
       this.consume(size, 1, seq + 1);
     }
   }
@@ -346,20 +369,33 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   close(): void {
     if (!this.open) return;
     this.open = false;
-    disownSlot(this.ring, this.slot);
+    disownSlot(this.ring, this.slot, this.owner);
+    this.ring.core.wakeAll(); // a for-await of this reader asleep in this thread ends now
   }
 
   /** Removes the reader: its position is forgotten and it no longer holds producers back. */
   unsubscribe(): void {
+    this.checkOpen();
     if (this.kind === L.KIND_MEMBER && this.ring.core.memberPending(this.slot) > 0) {
       throw new InvalidOptionError(`member "${this.name}" still holds a batch that no other member will get; poll() it to the end first, or close() to leave it for a member opened with the same name`);
     }
     this.open = false;
-    releaseSlot(this.ring, this.slot);
+    releaseSlot(this.ring, this.slot, this.owner);
+    this.ring.core.wakeAll();
+  }
+
+  /** True once the bus is closed and this reader has read everything published before. */
+  get ended(): boolean {
+    return this.isEnded();
   }
 
   private checkOpen(): void {
     if (!this.open) throw new ReaderClosedError(this.name);
+  }
+
+  private checkMax(max: number): number {
+    if (!(max >= 1)) throw new InvalidOptionError(`reader "${this.name}": max must be a positive number of events, got ${max}`);
+    return Math.min(Math.floor(max), 0x7fffffff);
   }
 
   private checkHandler(handler: unknown): void {
@@ -418,7 +454,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   /** True once the bus is closed and this reader has passed every claim made before. */
-  private ended(): boolean {
+  private isEnded(): boolean {
     if (!this.ring.closed) return false;
     const core = this.ring.core;
     const at = this.kind === L.KIND_MEMBER ? core.gatePosition(this.group) : core.cursor(this.slot);

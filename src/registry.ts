@@ -34,8 +34,8 @@ export interface SlotRequest {
   start: number;
   /** Take the slot even if a live Reader holds it (replacing a reader whose thread died). */
   takeover: boolean;
-  /** Group cursors are shared, never owned. */
-  owned: boolean;
+  /** Token of the Reader object that will hold the slot; 0 for group cursors, which nobody owns. */
+  owner: number;
 }
 
 /**
@@ -59,8 +59,12 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
       if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
         throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);
       }
-      if (request.owned && Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), 0, 1) !== 0 && !request.takeover) {
-        throw new ReaderBusyError(name);
+      if (request.owner !== 0) {
+        const word = ring.slotWord(slot, L.S_OWNER);
+        if (Atomics.compareExchange(ring.i32, word, 0, request.owner) !== 0) {
+          if (!request.takeover) throw new ReaderBusyError(name);
+          Atomics.store(ring.i32, word, request.owner);
+        }
       }
       ring.core.registerReader(slot, request.kind, request.group, START_KEEP);
       return slot;
@@ -83,38 +87,49 @@ function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotReq
     ring.i32[(at + offset) >> 2] = 0;
     ring.i32[(at + offset + 4) >> 2] = 0;
   }
-  Atomics.store(ring.i32, (at + L.S_OWNER) >> 2, request.owned ? 1 : 0);
+  Atomics.store(ring.i32, (at + L.S_OWNER) >> 2, request.owner);
   ring.core.registerReader(slot, request.kind, request.group, request.start);
   return slot;
 }
 
-/** Frees a slot, under the registry lock so that nobody is setting it up at the same time. */
-export function releaseSlot(ring: Ring, slot: number): void {
-  withRegistryLock(ring, () => ring.core.releaseReader(slot));
+/**
+ * Frees a slot if `owner` still holds it (a Reader taken over by a successor must not free
+ * the successor's slot), under the registry lock so that nobody is setting it up meanwhile.
+ */
+export function releaseSlot(ring: Ring, slot: number, owner: number): void {
+  withRegistryLock(ring, () => {
+    if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) === owner) ring.core.releaseReader(slot);
+  });
 }
 
-/** Gives the slot up for a successor: its position stays and keeps gating producers. */
-export function disownSlot(ring: Ring, slot: number): void {
-  Atomics.store(ring.i32, ring.slotWord(slot, L.S_OWNER), 0);
+/** Gives the slot up for a successor, if `owner` still holds it: its position stays and keeps gating producers. */
+export function disownSlot(ring: Ring, slot: number, owner: number): void {
+  Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), owner, 0);
 }
 
 function withRegistryLock<T>(ring: Ring, body: () => T): T {
   const word = ring.word(L.H_REGISTRY_LOCK);
-  let since = performance.now();
+  const token = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  while (Atomics.compareExchange(ring.i32, word, 0, 1) !== 0) {
-    // A thread terminated inside registration leaves the lock set; registration takes
-    // microseconds, so a lock held this long is abandoned: take it over (once).
-    if (performance.now() - since > LOCK_STEAL_MS) {
+  let holder = 0;
+  let since = performance.now();
+  for (;;) {
+    const seen = Atomics.compareExchange(ring.i32, word, 0, token);
+    if (seen === 0) break;
+    if (seen !== holder) {
+      holder = seen;
       since = performance.now();
-      if (Atomics.compareExchange(ring.i32, word, 1, 1) === 1) break;
+    } else if (performance.now() - since > LOCK_STEAL_MS && Atomics.compareExchange(ring.i32, word, holder, token) === holder) {
+      // Registration takes microseconds: a holder that kept the lock this long was
+      // terminated inside it. Exactly one waiter replaces its token with its own.
+      break;
     }
     Atomics.wait(pause, 0, 0, 0.1);
   }
   try {
     return body();
   } finally {
-    Atomics.store(ring.i32, word, 0);
+    Atomics.compareExchange(ring.i32, word, token, 0);
   }
 }
 

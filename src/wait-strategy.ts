@@ -63,6 +63,9 @@ async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number
         } finally {
           clearTimeout(alive);
         }
+      } else {
+        // The futex moved before we slept: give the event loop a turn before looking again.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       Atomics.sub(words, waiters, 1);

@@ -103,7 +103,7 @@ export class Producer {
   }
 
   /** Claims without blocking the event loop; returns the index and the claim's sequence number. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number): Promise<[number, number]> {
+  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number): Promise<[number, number]> {
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return [index, this.claimedSeq];
     let seq = -1;
@@ -118,7 +118,8 @@ export class Producer {
       deadline,
     );
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
-    if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring)', Math.round(deadline - started));
+    // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
+    if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
     return [index, seq];
   }
 
@@ -160,11 +161,12 @@ export class Producer {
     // A copy: the encoder reuses its buffer, a raw caller may reuse theirs, and other
     // publishes of this thread may run before this one.
     const bytes = this.encode(value).slice();
+    const timeoutMs = deadline - performance.now();
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
       for (;;) {
-        const [index, seq] = await this.claimAsync(span, 1, meta, deadline);
+        const [index, seq] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
         if (this.commitOne(index, seq, bytes)) return;
       }
     });
@@ -181,13 +183,14 @@ export class Producer {
   }
 
   async publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
+    const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topicId, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
       for (const chunk of chunks) {
         for (;;) {
-          const [index, seq] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+          const [index, seq] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
           if (this.commitChunk(index, seq, chunk, image)) break;
         }
       }

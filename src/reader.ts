@@ -153,9 +153,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
-    const { u8, topics } = this.ring;
-    return this.walk(bytes, max, (at, meta, length, seq) => {
-      handler(this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)), topics[meta >>> L.TOPIC_SHIFT], seq);
+    const u8 = this.ring.u8;
+    return this.walk(bytes, max, (record) => {
+      handler(this.decode(record.codec, u8.subarray(record.offset, record.offset + record.length)), record.topic, record.seq);
     });
   }
 
@@ -173,26 +173,20 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     max = this.checkMax(max);
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
-    const record = this.rawRecord;
-    const topics = this.ring.topics;
-    return this.walk(bytes, max, (at, meta, length, seq) => {
-      record.offset = at + L.RECORD_HEADER;
-      record.length = length;
-      record.seq = seq;
-      record.topic = topics[meta >>> L.TOPIC_SHIFT];
-      record.codec = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
-      handler(record);
-    });
+    return this.walk(bytes, max, handler);
   }
 
   /**
-   * Visits the events in the next `bytes` (at most `max`, skipping padding, revoked claims
-   * and filtered topics), then commits the position once. If `visit` throws, the events
-   * before it stay committed and the failing one comes again on the next poll.
+   * Hands the events in the next `bytes` (at most `max`, skipping padding, revoked claims
+   * and filtered topics) to `visit` as the reused record, then commits the position once.
+   * If `visit` throws, the events before it stay committed and the failing one comes again
+   * on the next poll. The one loop over records: pollRaw's handler is called from it
+   * directly, without a wrapper, because this is the hot path.
    */
-  private walk(bytes: number, max: number, visit: (at: number, meta: number, length: number, seq: number) => void): number {
-    const { i32, data, mask } = this.ring;
+  private walk(bytes: number, max: number, visit: (record: RawRecord) => void): number {
+    const { i32, data, mask, topics } = this.ring;
     const filter = this.filter;
+    const record = this.rawRecord;
     let off = 0;
     let delivered = 0;
     let nextSeq = -1;
@@ -204,7 +198,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
           const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
           if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
-            visit(at, meta, length, seq);
+            record.offset = at + L.RECORD_HEADER;
+            record.length = length;
+            record.seq = seq;
+            record.topic = topics[meta >>> L.TOPIC_SHIFT];
+            record.codec = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+            visit(record);
             delivered++;
           }
           nextSeq = seq + 1;
@@ -251,7 +250,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.expected = seq + 1;
       }
       if (payload !== undefined) {
-        events.push([this.decode(meta, payload), topics[topic], seq]);
+        events.push([this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, payload), topics[topic], seq]);
         delivered++;
       }
       off += (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
@@ -350,7 +349,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.consume(size, 0, seq + 1);
         continue;
       }
-      yield { topic: topics[topic], seq, value: this.decode(meta, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
+      yield { topic: topics[topic], seq, value: this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
       if (!this.open) return; // closed by the loop body: the position is no longer ours to move
       this.consume(size, 1, seq + 1);
     }
@@ -437,8 +436,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (this.kind === L.KIND_MEMBER && this.pending === 0) core.memberDone(this.slot, 0);
   }
 
-  private decode(meta: number, bytes: Uint8Array): T {
-    const id = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+  private decode(id: number, bytes: Uint8Array): T {
     const codec = this.codecs[id];
     if (codec === undefined) {
       throw new DecodeError(`reader "${this.name}" got a record in codec ${id}, which it does not know; pass that codec in reader options { codecs: [...] }`);

@@ -1,0 +1,113 @@
+// Behaviour at the edges of the API, each from a bug found in review.
+import { describe, expect, it } from 'vitest';
+import { BusClosedError, createBus, ReaderClosedError } from 'ringbus';
+
+describe('closing and unsubscribing readers', () => {
+  it('a for await loop stops at close(), also while it waits', async () => {
+    const bus = createBus({ capacity: 1 << 12 });
+    const reader = bus.reader<number>('r');
+    bus.publishBatch('default', [0, 1, 2, 3]);
+    const got: number[] = [];
+    for await (const { value } of reader) {
+      got.push(value);
+      if (value === 1) reader.close();
+    }
+    expect(got).toEqual([0, 1]);
+    // the position stays where the loop left it: after 0 (1 was not committed)
+    const next: number[] = [];
+    bus.reader<number>('r').poll((v) => next.push(v));
+    expect(next).toEqual([1, 2, 3]);
+
+    const waiting = bus.reader<number>('w', { start: 'newest' });
+    const loop = (async () => {
+      for await (const _ of waiting) throw new Error('no event was published');
+      return 'ended';
+    })();
+    setTimeout(() => waiting.close(), 50);
+    expect(await loop).toBe('ended');
+  });
+
+  it('a stale Reader cannot unsubscribe the reader that replaced it', () => {
+    const bus = createBus({ capacity: 1 << 12 });
+    const first = bus.reader('r');
+    first.close();
+    const second = bus.reader('r');
+    expect(() => first.unsubscribe()).toThrow(ReaderClosedError);
+    const taken = bus.reader('t');
+    const heir = bus.reader('t', { takeover: true });
+    taken.unsubscribe(); // no longer the owner: the heir's slot stays
+    expect(bus.stats().readers.map((r) => r.name).sort()).toEqual(['r', 't']);
+    second.unsubscribe();
+    heir.unsubscribe();
+    expect(bus.stats().readers).toEqual([]);
+  });
+});
+
+describe('what a reader gets and when', () => {
+  it('unawaited publishAsync calls copy their raw buffers and keep their order', async () => {
+    const bus = createBus({ capacity: 1 << 12, codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    const buffer = new Uint8Array(1);
+    const sent: Promise<void>[] = [];
+    for (let n = 0; n < 3; n++) {
+      buffer[0] = n;
+      sent.push(bus.publishAsync('default', buffer));
+    }
+    await Promise.all(sent);
+    const got: number[] = [];
+    reader.poll((v) => got.push(v[0]));
+    expect(got).toEqual([0, 1, 2]);
+  });
+
+  it('encode errors of async publishes reject rather than throw', async () => {
+    const bus = createBus({ capacity: 1 << 12 });
+    const pending = bus.publishAsync('default', () => 1);
+    await expect(pending).rejects.toThrow(/cannot encode/);
+    await expect(bus.publishBatchAsync('default', [Symbol('x')])).rejects.toThrow(/cannot encode/);
+  });
+
+  it('msgpack binary fields are copies, not views of the ring', () => {
+    const bus = createBus({ capacity: 4096 });
+    const reader = bus.reader<{ data: Uint8Array }>('r');
+    const kept: Uint8Array[] = [];
+    for (let n = 0; n < 200; n++) {
+      bus.publish('default', { data: new Uint8Array(16).fill(n & 255) });
+      reader.poll(({ data }) => kept.push(data));
+    }
+    expect(kept.map((d) => d[15])).toEqual(Array.from({ length: 200 }, (_, n) => n & 255));
+  });
+
+  it('after: a group member is refused (depend on the group)', () => {
+    const bus = createBus({ capacity: 4096 });
+    bus.reader('m', { group: 'g' });
+    expect(() => bus.reader('d', { after: ['m'] })).toThrow(/after: \["g"\]/);
+    bus.reader('d', { after: ['g'] });
+  });
+
+  it('poll(max) accepts Infinity and refuses nonsense', () => {
+    const bus = createBus({ capacity: 4096 });
+    const reader = bus.reader('r');
+    bus.publishBatch('default', [1, 2, 3]);
+    expect(reader.poll(() => undefined, Infinity)).toBe(3);
+    expect(() => reader.poll(() => undefined, 0)).toThrow(/max must be a positive/);
+  });
+
+  it('a lossy reader whose handler throws counts the rest of its batch as missed', () => {
+    const bus = createBus({ capacity: 4096 });
+    const tap = bus.reader<number>('tap', { lossy: true });
+    bus.publishBatch('default', [0, 1, 2, 3, 4]);
+    expect(() => tap.poll((n) => {
+      if (n === 1) throw new Error('boom');
+    })).toThrow('boom');
+    expect(tap.missed).toBe(3); // 2, 3 and 4: a lossy reader never redelivers
+  });
+
+  it('take() on a bus that closed too early says so', () => {
+    const bus = createBus({ capacity: 4096 });
+    const reader = bus.reader('r');
+    bus.publish('default', 1);
+    bus.close();
+    expect(() => reader.take(2, () => undefined, 1_000)).toThrow(BusClosedError);
+    expect(reader.ended).toBe(true);
+  });
+});

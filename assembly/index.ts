@@ -437,11 +437,6 @@ export function revoke(position: f64, seq: f64): i32 {
   return 1;
 }
 
-/** The cached gate: where a producer that finds the ring full is held back. */
-export function gate(): f64 {
-  return <f64>atomic.load<i64>(h(L.H_GATE));
-}
-
 // ---------------------------------------------------------------------------------------
 // Lossy readers never hold producers back, so what they read may be overwritten under
 // them. Data at position p is intact while no claim has reached p + capacity.

@@ -21,7 +21,6 @@ export interface RingCore {
   pendingState(position: number): number;
   pendingSeq(position: number): number;
   revoke(position: number, seq: number): number;
-  gate(): number;
   blockedAt(): number;
   lapped(position: number): number;
   resync(slot: number): number;

@@ -3,20 +3,15 @@ import { CODEC_RAW } from './codec.js';
 import { BusClosedError, ClaimRevokedError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
+import { readSeq, recordSize, writeSeq } from './record.js';
 import { StallWatch } from './stall-watch.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
-const TWO_32 = 4294967296;
 const BUSY_SPINS = 64;
 
 /** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
 function claimSeq(ring: Ring, index: number): number {
-  const at = ring.data + index + L.R_SEQ;
-  return (ring.i32[at >> 2] >>> 0) + ring.i32[(at + 4) >> 2] * TWO_32;
-}
-
-export function recordSize(payload: number): number {
-  return (L.RECORD_HEADER + payload + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+  return readSeq(ring.i32, ring.data + index);
 }
 
 /**
@@ -233,8 +228,7 @@ export class Producer {
     let at = chunk.start;
     for (let i = 0; i < chunk.count; i++) {
       const s = seq + i;
-      words[(at + L.R_SEQ) >> 2] = s % TWO_32;
-      words[(at + L.R_SEQ + 4) >> 2] = Math.floor(s / TWO_32);
+      writeSeq(words, at, s);
       at += recordSize(words[(at + L.R_LENGTH) >> 2]);
     }
     // The first header belongs to the claim (written by the core); copy from its payload on.
@@ -273,8 +267,7 @@ export class Producer {
     for (let i = 1; i < count; i++, at += stride) {
       words[at >> 2] = meta | L.STATE_COMMITTED;
       words[(at + L.R_LENGTH) >> 2] = byteLength;
-      words[(at + L.R_SEQ) >> 2] = (seq + i) % TWO_32;
-      words[(at + L.R_SEQ + 4) >> 2] = Math.floor((seq + i) / TWO_32);
+      writeSeq(words, at, seq + i);
     }
     const start = ring.data + index + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);

@@ -4,10 +4,11 @@ import { checkOptions } from './options.js';
 import * as L from './layout.js';
 import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
+import { readSeq, recordSize } from './record.js';
 import { StallWatch } from './stall-watch.js';
+import { readerStats, type ReaderStats } from './stats.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
-const TWO_32 = 4294967296;
 
 /** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */
 export type Handler<T> = (value: T, topic: string, seq: number) => void;
@@ -54,17 +55,6 @@ export interface ReaderOptions {
   claimTimeoutMs?: number;
 }
 
-export interface ReaderStats {
-  name: string;
-  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member';
-  /** Bytes between the reader's committed position and the tail. */
-  lagBytes: number;
-  /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
-  lagEvents: number;
-  consumed: number;
-  missed: number;
-  waitMs: number;
-}
 
 /**
  * A named cursor in the ring. Its position is committed in shared memory after each
@@ -196,7 +186,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         const meta = i32[at >> 2];
         const length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
-          const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+          const seq = readSeq(i32, at);
           if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
             record.offset = at + L.RECORD_HEADER;
             record.length = length;
@@ -208,7 +198,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
           }
           nextSeq = seq + 1;
         }
-        off += (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+        off += recordSize(length);
       }
     } finally {
       this.consume(off, delivered, nextSeq);
@@ -234,7 +224,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const state = meta & L.STATE_MASK;
       if (state !== L.STATE_COMMITTED && state !== L.STATE_REVOKED) break;
       const length = i32[(at + L.R_LENGTH) >> 2];
-      const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+      const seq = readSeq(i32, at);
       const topic = meta >>> L.TOPIC_SHIFT;
       const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;
       const wanted = event && (this.filter === null || this.filter[topic] === 1);
@@ -253,7 +243,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         events.push([this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, payload), topics[topic], seq]);
         delivered++;
       }
-      off += (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+      off += recordSize(length);
     }
     if (off > 0) this.consume(off, delivered, this.expected);
     if (off === 0 || off < limit) this.pending = 0;
@@ -338,12 +328,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const at = data + (this.index & mask);
       const meta = i32[at >> 2];
       const length = i32[(at + L.R_LENGTH) >> 2];
-      const size = (L.RECORD_HEADER + length + L.RECORD_ALIGN - 1) & ~(L.RECORD_ALIGN - 1);
+      const size = recordSize(length);
       if ((meta & L.STATE_MASK) !== L.STATE_COMMITTED || ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) !== 0) {
         this.consume(size, 0, -1);
         continue;
       }
-      const seq = (i32[(at + L.R_SEQ) >> 2] >>> 0) + i32[(at + L.R_SEQ + 4) >> 2] * TWO_32;
+      const seq = readSeq(i32, at);
       const topic = meta >>> L.TOPIC_SHIFT;
       if (this.filter !== null && this.filter[topic] !== 1) {
         this.consume(size, 0, seq + 1);
@@ -462,44 +452,3 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 }
 
 const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize', 'claimTimeoutMs'];
-
-const KIND_NAMES: Record<number, ReaderStats['kind']> = {
-  [L.KIND_GATING]: 'reader',
-  [L.KIND_LOSSY]: 'lossy reader',
-  [L.KIND_GROUP]: 'consumer group',
-  [L.KIND_MEMBER]: 'group member',
-};
-
-export function readerStats(ring: Ring, slot: number, name: string): ReaderStats {
-  const core = ring.core;
-  const kind = slotKind(ring, slot);
-  const tail = core.tailPosition();
-  const claimed = core.nextSeq();
-  let consumed = core.slotCounter(slot, L.S_CONSUMED);
-  let lagBytes = 0;
-  let lagEvents = 0;
-  if (kind === L.KIND_LOSSY) {
-    lagBytes = Math.max(0, tail - core.cursor(slot));
-    lagEvents = Math.max(0, claimed - core.slotCounter(slot, L.S_NEXT_SEQ));
-  } else if (kind !== L.KIND_MEMBER) {
-    const at = core.gatePosition(slot);
-    lagBytes = Math.max(0, tail - at);
-    lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
-  }
-  if (kind === L.KIND_GROUP) {
-    for (let member = 0; member < ring.maxReaders; member++) {
-      if (slotKind(ring, member) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
-        consumed += core.slotCounter(member, L.S_CONSUMED);
-      }
-    }
-  }
-  return {
-    name,
-    kind: KIND_NAMES[kind] ?? 'reader',
-    lagBytes,
-    lagEvents,
-    consumed,
-    missed: core.slotCounter(slot, L.S_MISSED),
-    waitMs: core.slotCounter(slot, L.S_WAIT_NS) / 1e6,
-  };
-}

@@ -1,0 +1,56 @@
+import * as L from './layout.js';
+import { slotKind } from './registry.js';
+import type { Ring } from './ring.js';
+
+export interface ReaderStats {
+  name: string;
+  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member';
+  /** Bytes between the reader's committed position and the tail. */
+  lagBytes: number;
+  /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
+  lagEvents: number;
+  consumed: number;
+  missed: number;
+  waitMs: number;
+}
+
+const KIND_NAMES: Record<number, ReaderStats['kind']> = {
+  [L.KIND_GATING]: 'reader',
+  [L.KIND_LOSSY]: 'lossy reader',
+  [L.KIND_GROUP]: 'consumer group',
+  [L.KIND_MEMBER]: 'group member',
+};
+
+export function readerStats(ring: Ring, slot: number, name: string): ReaderStats {
+  const core = ring.core;
+  const kind = slotKind(ring, slot);
+  const tail = core.tailPosition();
+  const claimed = core.nextSeq();
+  let consumed = core.slotCounter(slot, L.S_CONSUMED);
+  let lagBytes = 0;
+  let lagEvents = 0;
+  if (kind === L.KIND_LOSSY) {
+    lagBytes = Math.max(0, tail - core.cursor(slot));
+    lagEvents = Math.max(0, claimed - core.slotCounter(slot, L.S_NEXT_SEQ));
+  } else if (kind !== L.KIND_MEMBER) {
+    const at = core.gatePosition(slot);
+    lagBytes = Math.max(0, tail - at);
+    lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
+  }
+  if (kind === L.KIND_GROUP) {
+    for (let member = 0; member < ring.maxReaders; member++) {
+      if (slotKind(ring, member) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
+        consumed += core.slotCounter(member, L.S_CONSUMED);
+      }
+    }
+  }
+  return {
+    name,
+    kind: KIND_NAMES[kind] ?? 'reader',
+    lagBytes,
+    lagEvents,
+    consumed,
+    missed: core.slotCounter(slot, L.S_MISSED),
+    waitMs: core.slotCounter(slot, L.S_WAIT_NS) / 1e6,
+  };
+}

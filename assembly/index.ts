@@ -16,6 +16,14 @@ let data: usize = 0;
 
 const IDLE: i64 = i64.MAX_VALUE;
 
+// Per thread (each thread has its own instance): where this thread's last claim begins.
+let claimedAt: i64 = 0;
+
+/** Position of the first record of this thread's last successful claim; commit() needs it. */
+export function claimPosition(): f64 {
+  return <f64>claimedAt;
+}
+
 @inline function h(offset: i32): usize {
   return BASE + <usize>offset;
 }
@@ -222,6 +230,7 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
     atomic.store<i32>(r + L.R_META, meta | L.STATE_CLAIMED);
     atomic.store<i64>(h(L.H_NEXT_SEQ), seq + <i64>count);
     atomic.store<i64>(h(L.H_TAIL), t + need);
+    claimedAt = t + <i64>pad;
     return first;
   }
 }
@@ -230,10 +239,13 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
  * Commits a claim whose other records the caller has already written (headers with
  * STATE_COMMITTED, payloads). Publishing the first record publishes the whole batch.
  */
-export function commit(index: i32, firstLength: i32, count: i32, seq: f64): i32 {
+export function commit(index: i32, firstLength: i32, count: i32, seq: f64, position: f64): i32 {
   const r = rec(index);
   let claimed = 0;
   while (true) {
+    // Lapped since the claim (it was revoked, and its space reused): whatever these bytes
+    // look like now, they belong to a later lap. A claim never revoked is never lapped.
+    if (lapped(position)) return L.COMMIT_REVOKED;
     claimed = atomic.load<i32>(r + L.R_META);
     const state = claimed & L.STATE_MASK;
     // A late commit of a revoked claim may hold this record for a few instructions.
@@ -243,7 +255,7 @@ export function commit(index: i32, firstLength: i32, count: i32, seq: f64): i32 
     if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) continue;
     // Ours, or another producer's claim in space reused after ours was revoked? While it is
     // COMMITTING nobody can revoke or reuse it, so the sequence number decides.
-    if (load<i64>(r + L.R_SEQ) == <i64>seq) break;
+    if (load<i64>(r + L.R_SEQ) == <i64>seq && !lapped(position)) break;
     atomic.store<i32>(r + L.R_META, claimed);
     return L.COMMIT_REVOKED;
   }
@@ -396,8 +408,9 @@ export function cursorIndex(i: i32): i32 {
 /** Commits a reader's progress: `bytes` further, `events` more consumed. */
 export function advance(i: i32, bytes: i32, events: i32, nextSeq: f64): void {
   const s = slot(i);
+  // consumed first: whoever sees the cursor move (drain()) sees the count that goes with it
+  atomic.store<i64>(s + L.S_CONSUMED, load<i64>(s + L.S_CONSUMED) + <i64>events);
   atomic.store<i64>(s + L.S_CURSOR, atomic.load<i64>(s + L.S_CURSOR) + <i64>bytes);
-  store<i64>(s + L.S_CONSUMED, load<i64>(s + L.S_CONSUMED) + <i64>events);
   if (nextSeq >= 0) atomic.store<i64>(s + L.S_NEXT_SEQ, <i64>nextSeq);
   cursorMoved();
 }
@@ -519,7 +532,7 @@ export function memberPending(i: i32): i32 {
   const c = atomic.load<i64>(s + L.S_CURSOR);
   if (c == IDLE) return 0;
   const end = atomic.load<i64>(s + L.S_BATCH_END);
-  if (end > c && end - c <= <i64>maxSpan) return <i32>(end - c);
+  if (end > c && end - c <= capacity) return <i32>(end - c);
   atomic.store<i64>(s + L.S_CURSOR, IDLE); // it died before taking the batch
   cursorMoved();
   return 0;

@@ -9,7 +9,8 @@ export interface RingCore {
   gatePosition(slot: number): number;
   minGate(): number;
   claim(span: number, count: number, meta: number): number;
-  commit(index: number, firstLength: number, count: number, seq: number): number;
+  commit(index: number, firstLength: number, count: number, seq: number, position: number): number;
+  claimPosition(): number;
   closeRing(): void;
   wakeAll(): void;
   registerReader(slot: number, kind: number, group: number, start: number): void;

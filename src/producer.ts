@@ -26,8 +26,9 @@ export class Producer {
   private readonly site: WaitSite;
 
   private readonly stall: StallWatch;
-  /** Sequence number of the last successful claim: commit checks it, so read it right after claiming. */
+  /** Sequence number and position of the last successful claim, read right after claiming: commit checks both. */
   private claimedSeq = -1;
+  private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
 
@@ -64,6 +65,7 @@ export class Producer {
       const index = this.ring.core.claim(span, count, meta);
       if (index >= 0) {
         this.claimedSeq = claimSeq(this.ring, index);
+        this.claimedAt = this.ring.core.claimPosition();
         return index;
       }
       if (index === L.CLAIM_FULL) return index;
@@ -97,17 +99,18 @@ export class Producer {
     return index;
   }
 
-  /** Claims without blocking the event loop; returns the index and the claim's sequence number. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number): Promise<[number, number]> {
+  /** Claims without blocking the event loop; returns the index, sequence number and position of the claim. */
+  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number): Promise<[number, number, number]> {
     let index = this.tryClaim(span, count, meta);
-    if (index >= 0) return [index, this.claimedSeq];
+    if (index >= 0) return [index, this.claimedSeq, this.claimedAt];
     let seq = -1;
+    let at = -1;
     const started = performance.now();
     const ok = await this.wait.waitAsync(
       this.site,
       () => {
         index = this.claimOrWatch(span, count, meta);
-        if (index >= 0) seq = this.claimedSeq; // before any other publish of this thread runs
+        if (index >= 0) [seq, at] = [this.claimedSeq, this.claimedAt]; // before any other publish of this thread runs
         return index >= 0;
       },
       deadline,
@@ -115,7 +118,7 @@ export class Producer {
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
-    return [index, seq];
+    return [index, seq, at];
   }
 
   /** Runs async publishes of this thread one after the other, in call order. */
@@ -126,9 +129,11 @@ export class Producer {
   }
 
   /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
-  commitOne(index: number, seq: number, bytes: Uint8Array): boolean {
+  commitOne(index: number, seq: number, position: number, bytes: Uint8Array): boolean {
+    const { core } = this.ring;
+    if (core.lapped(position)) return false; // revoked long ago: the space is someone else's now
     this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
-    return this.ring.core.commit(index, bytes.length, 1, seq) === L.COMMIT_OK;
+    return core.commit(index, bytes.length, 1, seq, position) === L.COMMIT_OK;
   }
 
   publishSync(topicId: number, value: unknown, deadline: number): void {
@@ -137,7 +142,7 @@ export class Producer {
     const span = recordSize(bytes.length);
     for (;;) {
       const index = this.claimSync(span, 1, meta, deadline);
-      if (this.commitOne(index, this.claimedSeq, bytes)) return;
+      if (this.commitOne(index, this.claimedSeq, this.claimedAt, bytes)) return;
     }
   }
 
@@ -148,7 +153,7 @@ export class Producer {
     for (;;) {
       const index = this.tryClaim(span, 1, meta);
       if (index < 0) return false;
-      if (this.commitOne(index, this.claimedSeq, bytes)) return true;
+      if (this.commitOne(index, this.claimedSeq, this.claimedAt, bytes)) return true;
     }
   }
 
@@ -161,8 +166,8 @@ export class Producer {
     const span = recordSize(bytes.length);
     return this.serial(async () => {
       for (;;) {
-        const [index, seq] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
-        if (this.commitOne(index, seq, bytes)) return;
+        const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
+        if (this.commitOne(index, seq, at, bytes)) return;
       }
     });
   }
@@ -172,7 +177,7 @@ export class Producer {
     for (const chunk of chunks) {
       for (;;) {
         const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
-        if (this.commitChunk(index, this.claimedSeq, chunk, this.staging)) break;
+        if (this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging)) break;
       }
     }
   }
@@ -185,8 +190,8 @@ export class Producer {
     return this.serial(async () => {
       for (const chunk of chunks) {
         for (;;) {
-          const [index, seq] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
-          if (this.commitChunk(index, seq, chunk, image)) break;
+          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
+          if (this.commitChunk(index, seq, at, chunk, image)) break;
         }
       }
     });
@@ -221,8 +226,9 @@ export class Producer {
   }
 
   /** Copies a staged chunk (`image` holds the staged batch) into its claim and commits it. */
-  private commitChunk(index: number, seq: number, chunk: Chunk, image: Uint8Array): boolean {
+  private commitChunk(index: number, seq: number, position: number, chunk: Chunk, image: Uint8Array): boolean {
     const { ring } = this;
+    if (ring.core.lapped(position)) return false; // revoked long ago: the space is someone else's now
     const first = ring.data + index;
     const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
     let at = chunk.start;
@@ -233,7 +239,7 @@ export class Producer {
     }
     // The first header belongs to the claim (written by the core); copy from its payload on.
     ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
-    return ring.core.commit(index, chunk.firstLength, chunk.count, seq) === L.COMMIT_OK;
+    return ring.core.commit(index, chunk.firstLength, chunk.count, seq, position) === L.COMMIT_OK;
   }
 
   private reserveStaging(bytes: number): void {
@@ -261,17 +267,9 @@ export class Producer {
     }
     const meta = this.meta(topicId, CODEC_RAW);
     const index = this.claimSync(count * stride, count, meta, deadline);
-    const seq = this.claimedSeq;
-    const words = ring.i32;
-    let at = ring.data + index + stride;
-    for (let i = 1; i < count; i++, at += stride) {
-      words[at >> 2] = meta | L.STATE_COMMITTED;
-      words[(at + L.R_LENGTH) >> 2] = byteLength;
-      writeSeq(words, at, seq + i);
-    }
     const start = ring.data + index + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
-    return new Claim(ring, index, seq, count, stride, bytes, claimTimeoutMs);
+    return new Claim(ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes, claimTimeoutMs);
   }
 }
 
@@ -283,18 +281,27 @@ interface Chunk {
   meta: number;
 }
 
+/** What the core said of a claim, kept until its commit. */
+interface ClaimTicket {
+  index: number;
+  seq: number;
+  position: number;
+  meta: number;
+}
+
 /**
  * Space in the ring reserved for raw records, written in place. Record i's payload is
- * `bytes.subarray(i * stride, i * stride + byteLength)`. Write, then `commit()` promptly:
- * readers revoke a claim held longer than their claimTimeoutMs (its producer is presumed
- * dead), and `commit()` then throws ClaimRevokedError.
+ * `bytes.subarray(i * stride, i * stride + byteLength)`; the bytes between payloads are
+ * the next records' headers, which commit() writes, so filling the whole view is harmless.
+ * Write, then `commit()` promptly: readers revoke a claim held longer than their
+ * claimTimeoutMs (its producer is presumed dead), and `commit()` then throws
+ * ClaimRevokedError.
  */
 export class Claim {
   private done = false;
   constructor(
     private readonly ring: Ring,
-    private readonly index: number,
-    private readonly seq: number,
+    private readonly ticket: ClaimTicket,
     readonly count: number,
     /** Bytes from one record's payload to the next. */
     readonly stride: number,
@@ -306,7 +313,18 @@ export class Claim {
   commit(): void {
     if (this.done) return;
     this.done = true;
-    const length = this.count === 1 ? this.bytes.length : this.bytes.length - (this.count - 1) * this.stride;
-    if (this.ring.core.commit(this.index, length, this.count, this.seq) !== L.COMMIT_OK) throw new ClaimRevokedError(this.claimTimeoutMs);
+    const { ring, ticket, count, stride } = this;
+    const length = count === 1 ? this.bytes.length : this.bytes.length - (count - 1) * stride;
+    if (ring.core.lapped(ticket.position)) throw new ClaimRevokedError(this.claimTimeoutMs);
+    const words = ring.i32;
+    let at = ring.data + ticket.index + stride;
+    for (let i = 1; i < count; i++, at += stride) {
+      words[at >> 2] = ticket.meta | L.STATE_COMMITTED;
+      words[(at + L.R_LENGTH) >> 2] = length;
+      writeSeq(words, at, ticket.seq + i);
+    }
+    if (ring.core.commit(ticket.index, length, count, ticket.seq, ticket.position) !== L.COMMIT_OK) {
+      throw new ClaimRevokedError(this.claimTimeoutMs);
+    }
   }
 }

@@ -2,7 +2,7 @@ import { type Codec, codecTable } from './codec.js';
 import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
 import { checkOptions } from './options.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openSlot, releaseGroupIfEmpty, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { StallWatch } from './stall-watch.js';
@@ -120,7 +120,13 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     } else {
       this.kind = lossy ? L.KIND_LOSSY : L.KIND_GATING;
     }
-    this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
+    try {
+      this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
+    } catch (error) {
+      // a group cursor with no member would hold producers back for ever
+      if (this.group >= 0) releaseGroupIfEmpty(ring, this.group);
+      throw error;
+    }
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
@@ -224,6 +230,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const state = meta & L.STATE_MASK;
       if (state !== L.STATE_COMMITTED && state !== L.STATE_REVOKED) break;
       const length = i32[(at + L.R_LENGTH) >> 2];
+      if (length < 0 || length > this.ring.maxSpan) {
+        this.pending = 0; // only an overwritten header looks like this: resync
+        break;
+      }
       const seq = readSeq(i32, at);
       const topic = meta >>> L.TOPIC_SHIFT;
       const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;

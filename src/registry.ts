@@ -78,6 +78,16 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
   });
 }
 
+/** Frees a group's cursor if no member belongs to the group (a group nobody joined). */
+export function releaseGroupIfEmpty(ring: Ring, group: number): void {
+  withRegistryLock(ring, () => {
+    for (let i = 0; i < ring.maxReaders; i++) {
+      if (slotKind(ring, i) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(i, L.S_GROUP)) === group) return;
+    }
+    if (slotKind(ring, group) === L.KIND_GROUP) ring.core.releaseReader(group);
+  });
+}
+
 /** Names a reserved slot and registers it (under the registry lock). */
 function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotRequest): number {
   const at = ring.core.slotOffset(slot);

@@ -4,7 +4,7 @@ import { BusClosedError, createBus, ReaderClosedError } from 'ringbus';
 
 describe('closing and unsubscribing readers', () => {
   it('a for await loop stops at close(), also while it waits', async () => {
-    const bus = createBus({ capacity: 1 << 12 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     const reader = bus.reader<number>('r');
     bus.publishBatch('default', [0, 1, 2, 3]);
     const got: number[] = [];
@@ -24,11 +24,12 @@ describe('closing and unsubscribing readers', () => {
       return 'ended';
     })();
     setTimeout(() => waiting.close(), 50);
-    expect(await loop).toBe('ended');
+    const limit = new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref());
+    expect(await Promise.race([loop, limit])).toBe('ended');
   });
 
   it('a stale Reader cannot unsubscribe the reader that replaced it', () => {
-    const bus = createBus({ capacity: 1 << 12 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     const first = bus.reader('r');
     first.close();
     const second = bus.reader('r');
@@ -45,7 +46,7 @@ describe('closing and unsubscribing readers', () => {
 
 describe('what a reader gets and when', () => {
   it('unawaited publishAsync calls copy their raw buffers and keep their order', async () => {
-    const bus = createBus({ capacity: 1 << 12, codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12, codec: 'raw' });
     const reader = bus.reader<Uint8Array>('r');
     const buffer = new Uint8Array(1);
     const sent: Promise<void>[] = [];
@@ -60,14 +61,14 @@ describe('what a reader gets and when', () => {
   });
 
   it('encode errors of async publishes reject rather than throw', async () => {
-    const bus = createBus({ capacity: 1 << 12 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     const pending = bus.publishAsync('default', () => 1);
     await expect(pending).rejects.toThrow(/cannot encode/);
     await expect(bus.publishBatchAsync('default', [Symbol('x')])).rejects.toThrow(/cannot encode/);
   });
 
   it('msgpack binary fields are copies, not views of the ring', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const reader = bus.reader<{ data: Uint8Array }>('r');
     const kept: Uint8Array[] = [];
     for (let n = 0; n < 200; n++) {
@@ -78,14 +79,14 @@ describe('what a reader gets and when', () => {
   });
 
   it('after: a group member is refused (depend on the group)', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     bus.reader('m', { group: 'g' });
     expect(() => bus.reader('d', { after: ['m'] })).toThrow(/after: \["g"\]/);
     bus.reader('d', { after: ['g'] });
   });
 
   it('poll(max) accepts Infinity and refuses nonsense', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const reader = bus.reader('r');
     bus.publishBatch('default', [1, 2, 3]);
     expect(reader.poll(() => undefined, Infinity)).toBe(3);
@@ -93,7 +94,7 @@ describe('what a reader gets and when', () => {
   });
 
   it('a lossy reader whose handler throws counts the rest of its batch as missed', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const tap = bus.reader<number>('tap', { lossy: true });
     bus.publishBatch('default', [0, 1, 2, 3, 4]);
     expect(() => tap.poll((n) => {
@@ -103,7 +104,7 @@ describe('what a reader gets and when', () => {
   });
 
   it('take() on a bus that closed too early says so', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const reader = bus.reader('r');
     bus.publish('default', 1);
     bus.close();

@@ -10,7 +10,7 @@ const CAPACITY = 1 << 16;
 
 describe('many producers, gating readers and a consumer group', () => {
   it('delivers 1,000,000 events exactly once to every reader and once across the group', async () => {
-    const bus = createBus({ capacity: CAPACITY, topics: ['t'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: CAPACITY, topics: ['t'] });
     // Open every reader before any producer starts, so that all of them start at event 0;
     // the workers then open the same names and resume from there.
     const readers = ['audit', 'index', 'archive'];

@@ -5,7 +5,7 @@ import {
 } from 'ringbus';
 
 /** After any rejected call the ring must still work: publish and read one event. */
-function stillWorks(bus = createBus({ capacity: 4096 }), name = `probe-${Math.random()}`): void {
+function stillWorks(bus = createBus({ timeoutMs: 10_000, capacity: 4096 }), name = `probe-${Math.random()}`): void {
   const reader = bus.reader(name, { start: 'newest' });
   bus.publish(bus.topics[0], { ok: true });
   const got: unknown[] = [];
@@ -17,18 +17,18 @@ function stillWorks(bus = createBus({ capacity: 4096 }), name = `probe-${Math.ra
 describe('bad input gets a typed error and leaves the ring consistent', () => {
   it('capacity that is not a power of two, or too small, or too large', () => {
     for (const capacity of [5000, 1024, 0, -4096, 1.5, 2 ** 31, Number.NaN]) {
-      expect(() => createBus({ capacity })).toThrow(InvalidOptionError);
+      expect(() => createBus({ timeoutMs: 10_000, capacity })).toThrow(InvalidOptionError);
     }
-    expect(() => createBus({ capacity: 3000 })).toThrow(/power of two/);
+    expect(() => createBus({ timeoutMs: 10_000, capacity: 3000 })).toThrow(/power of two/);
   });
 
   it('other bad options', () => {
-    expect(() => createBus({ topics: [] })).toThrow(InvalidOptionError);
-    expect(() => createBus({ topics: ['a', 'a'] })).toThrow(/distinct/);
-    expect(() => createBus({ maxReaders: 0 })).toThrow(InvalidOptionError);
-    expect(() => createBus({ codec: 'xml' as never })).toThrow(InvalidOptionError);
-    expect(() => createBus({ wait: 'sleep' as never })).toThrow(InvalidOptionError);
-    const bus = createBus({ capacity: 4096 });
+    expect(() => createBus({ timeoutMs: 10_000, topics: [] })).toThrow(InvalidOptionError);
+    expect(() => createBus({ timeoutMs: 10_000, topics: ['a', 'a'] })).toThrow(/distinct/);
+    expect(() => createBus({ timeoutMs: 10_000, maxReaders: 0 })).toThrow(InvalidOptionError);
+    expect(() => createBus({ timeoutMs: 10_000, codec: 'xml' as never })).toThrow(InvalidOptionError);
+    expect(() => createBus({ timeoutMs: 10_000, wait: 'sleep' as never })).toThrow(InvalidOptionError);
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => bus.reader('r', { start: 'middle' as never })).toThrow(InvalidOptionError);
     expect(() => bus.reader('r', { lossy: true, group: 'g' })).toThrow(InvalidOptionError);
     expect(() => bus.reader('x'.repeat(65))).toThrow(InvalidOptionError);
@@ -36,7 +36,7 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
   });
 
   it('a record over the maximum', () => {
-    const bus = createBus({ capacity: 4096, codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
     const reader = bus.reader<Uint8Array>('r');
     expect(bus.maxPayload).toBe(4096 / 4 - 16);
     expect(() => bus.publish('default', new Uint8Array(bus.maxPayload + 1))).toThrow(RecordTooLargeError);
@@ -53,24 +53,24 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
   });
 
   it('a value the codec cannot encode', () => {
-    const msgpack = createBus({ capacity: 4096 });
+    const msgpack = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => msgpack.publish('default', () => 1)).toThrow(EncodeError);
     expect(() => msgpack.publish('default', { when: 10n })).toThrow(/msgpack/);
     expect(() => msgpack.publishBatch('default', [1, Symbol('x')])).toThrow(EncodeError);
     stillWorks(msgpack);
-    const json = createBus({ capacity: 4096, codec: 'json' });
+    const json = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'json' });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     expect(() => json.publish('default', circular)).toThrow(EncodeError);
     expect(() => json.publish('default', undefined)).toThrow(/no JSON form/);
     expect(() => json.publish('default', 1n)).toThrow(EncodeError);
-    const raw = createBus({ capacity: 4096, codec: 'raw' });
+    const raw = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
     expect(() => raw.publish('default', 'text')).toThrow(/expected a Uint8Array/);
     expect(msgpack.stats().published + json.stats().published + raw.stats().published).toBe(1);
   });
 
   it('an unknown topic or reader', () => {
-    const bus = createBus({ capacity: 4096, topics: ['a', 'b'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['a', 'b'] });
     expect(() => bus.publish('c', 1)).toThrow(UnknownTopicError);
     expect(() => bus.publish('c', 1)).toThrow(/declare it in createBus/);
     expect(() => bus.tryPublish('c', 1)).toThrow(UnknownTopicError);
@@ -80,7 +80,7 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
   });
 
   it('a closed bus', async () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const reader = bus.reader('r');
     bus.publish('default', 1);
     bus.close();
@@ -98,7 +98,7 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
   });
 
   it('a handle from another layout version, or no handle at all', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => attach({ ...bus.handle, ringbus: 999 })).toThrow(IncompatibleHandleError);
     expect(() => attach({ ...bus.handle, ringbus: 999 })).toThrow(/same ringbus version/);
     expect(() => attach(null as never)).toThrow(IncompatibleHandleError);
@@ -110,13 +110,13 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
   });
 
   it('reader slots: busy, exhausted, unknown codec', () => {
-    const bus = createBus({ capacity: 4096, maxReaders: 2 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, maxReaders: 2 });
     bus.reader('a');
     expect(() => bus.reader('a')).toThrow(ReaderBusyError);
     bus.reader('b');
     expect(() => bus.reader('c')).toThrow(TooManyReadersError);
     const upper: Codec<string> = { id: 40, name: 'upper', encode: (s) => new TextEncoder().encode(s.toUpperCase()), decode: (b) => new TextDecoder().decode(b) };
-    const writer = createBus({ capacity: 4096, codec: upper });
+    const writer = createBus({ timeoutMs: 10_000, capacity: 4096, codec: upper });
     const plain = writer.reader('plain');
     const knowing = writer.reader<string>('knowing', { codecs: [upper] });
     writer.publish('default', 'hi');
@@ -124,12 +124,12 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
     const got: string[] = [];
     knowing.poll((s) => got.push(s));
     expect(got).toEqual(['HI']);
-    expect(() => createBus({ codec: { ...upper, id: 300 } })).toThrow(/id from 16 to 255/);
+    expect(() => createBus({ timeoutMs: 10_000, codec: { ...upper, id: 300 } })).toThrow(/id from 16 to 255/);
   });
 
   it('misspelt options, bad handlers, closed readers and misbehaving user codecs', () => {
-    expect(() => createBus({ capcity: 4096 } as never)).toThrow(/unknown option "capcity"/);
-    const bus = createBus({ capacity: 4096 });
+    expect(() => createBus({ timeoutMs: 10_000, capcity: 4096 } as never)).toThrow(/unknown option "capcity"/);
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => bus.reader('r', { grop: 'g' } as never)).toThrow(/unknown option "grop"/);
     expect(() => attach(bus.handle, { codecs: [] } as never)).toThrow(InvalidOptionError);
     const reader = bus.reader('r');
@@ -138,20 +138,20 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
     expect(() => reader.poll(() => undefined)).toThrow(ReaderClosedError);
     // ids 0-15 belong to ringbus: a user codec there would be decoded as msgpack or json
     const fake: Codec<string> = { id: 1, name: 'mine', encode: (s) => new TextEncoder().encode(s), decode: (b) => new TextDecoder().decode(b) };
-    expect(() => createBus({ codec: fake })).toThrow(/id from 16 to 255/);
+    expect(() => createBus({ timeoutMs: 10_000, codec: fake })).toThrow(/id from 16 to 255/);
     expect(() => bus.reader('r2', { codecs: [fake] })).toThrow(/id from 16 to 255/);
-    expect(() => createBus({ codec: 'cbor' as never })).toThrow(/got "cbor"/);
+    expect(() => createBus({ timeoutMs: 10_000, codec: 'cbor' as never })).toThrow(/got "cbor"/);
     const throwing: Codec<string> = { id: 20, name: 'picky', encode: () => { throw new TypeError('no'); }, decode: () => '' };
-    const picky = createBus({ capacity: 4096, codec: throwing });
+    const picky = createBus({ timeoutMs: 10_000, capacity: 4096, codec: throwing });
     expect(() => picky.publish('default', 'x')).toThrow(EncodeError);
     const liar: Codec<string> = { id: 21, name: 'liar', encode: () => 'text' as never, decode: () => '' };
-    expect(() => createBus({ capacity: 4096, codec: liar }).publish('default', 'x')).toThrow(/not a Uint8Array/);
+    expect(() => createBus({ timeoutMs: 10_000, capacity: 4096, codec: liar }).publish('default', 'x')).toThrow(/not a Uint8Array/);
     stillWorks(bus);
   });
 
   it('every error is a RingbusError with a stable code', () => {
     expect.assertions(3);
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     try {
       bus.publish('nope', 1);
     } catch (e) {

@@ -9,7 +9,7 @@ describe('a producer that dies between claim and commit', () => {
   it('is revoked within the claim timeout; the others go on and nothing committed is lost', async () => {
     const perProducer = 50_000;
     const claimTimeoutMs = 200;
-    const bus = createBus({ capacity: 1 << 13, topics: ['t'], claimTimeoutMs });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 13, topics: ['t'], claimTimeoutMs });
     bus.reader('r0').close();
     bus.reader('r1').close();
     for (const m of ['m0', 'm1']) bus.reader(m, { group: 'g' }).close();
@@ -50,9 +50,29 @@ describe('a producer that dies between claim and commit', () => {
   });
 });
 
+describe('a dead claim in a ring that never fills', () => {
+  it('is revoked by the reader stuck behind it, within about claimTimeoutMs', async () => {
+    // A 1 MiB ring: no producer ever waits, so only the reader can revoke.
+    const claimTimeoutMs = 100;
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 20, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r', { claimTimeoutMs });
+    const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 10, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
+    await doomed.message('claimed', 10_000);
+    await doomed.worker.terminate();
+    for (let i = 0; i < 100; i++) bus.publish('t', new Uint8Array([i]), { timeoutMs: 1_000 });
+    const started = performance.now();
+    const got: number[] = [];
+    reader.take(110, (v) => got.push(v.length === 1 ? v[0] : -1), 10_000);
+    // no producer ever waits here, so without the reader's revocation take() would time out
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(got.filter((v) => v >= 0)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(bus.stats().revoked).toBe(1);
+  });
+});
+
 describe('a producer that dies inside a claim with no reader to revoke it', () => {
   it('is revoked by the producers it holds back; the ring never laps an open claim', async () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 100 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 100 });
     const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 3, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
     await doomed.message('claimed', 10_000);
     await doomed.worker.terminate();
@@ -72,7 +92,7 @@ describe('a producer that dies inside a claim with no reader to revoke it', () =
 
 describe('backpressure', () => {
   it('holds producers back behind a stalled gating reader and overwrites nothing', async () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const stalled = bus.reader<Uint8Array>('stalled');
     let fitted = 0;
     while (bus.tryPublish('t', make(0, fitted, MAX_EXTRA))) fitted++;
@@ -87,7 +107,11 @@ describe('backpressure', () => {
     const blocked = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 2_000, maxExtra: MAX_EXTRA, batchMax: 1, timeoutMs: 20_000 });
     let finished = false;
     void blocked.result.then(() => (finished = true));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // wait until the worker is provably blocked: it has spent time waiting for space
+    const blockedBy = performance.now() + 20_000;
+    while (bus.stats().producerWaitMs === 0 && performance.now() < blockedBy) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bus.stats().producerWaitMs).toBeGreaterThan(0);
     expect(finished).toBe(false);
     expect(bus.stats().published).toBe(fitted); // not one record more while the reader stalls
 

@@ -4,7 +4,7 @@ import { start } from './harness.js';
 
 describe('reading on the main thread', () => {
   it('for await leaves the event loop free while it waits', async () => {
-    const bus = createBus({ capacity: 1 << 14, topics: ['t'], codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 14, topics: ['t'], codec: 'raw' });
     const reader = bus.reader<Uint8Array>('main', { wait: 'async' });
     let ticks = 0;
     let ticksBeforeFirst = -1;
@@ -26,7 +26,7 @@ describe('reading on the main thread', () => {
   });
 
   it('the loop ends once the bus is closed and everything before close() was read', async () => {
-    const bus = createBus({ capacity: 1 << 12, topics: ['a', 'b'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12, topics: ['a', 'b'] });
     const reader = bus.reader<{ n: number }>('r', { topics: ['b'] });
     for (let n = 0; n < 10; n++) bus.publish(n % 2 ? 'a' : 'b', { n });
     bus.close();
@@ -39,7 +39,7 @@ describe('reading on the main thread', () => {
   });
 
   it('an event whose loop body throws is delivered again', async () => {
-    const bus = createBus({ capacity: 1 << 12 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     bus.reader('r').close();
     for (let n = 0; n < 3; n++) bus.publish('default', n);
     bus.close();
@@ -52,7 +52,7 @@ describe('reading on the main thread', () => {
   });
 
   it('poll commits the events before a throwing handler and redelivers the failing one', () => {
-    const bus = createBus({ capacity: 1 << 12 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     const reader = bus.reader<number>('r');
     bus.publishBatch('default', [0, 1, 2, 3]);
     const seen: number[] = [];
@@ -67,7 +67,7 @@ describe('reading on the main thread', () => {
 
 describe('zero-copy raw records', () => {
   it('claim({ count }) writes a batch in place; pollRaw reads it without copies', () => {
-    const bus = createBus({ capacity: 1 << 14, topics: ['a', 'b'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 14, topics: ['a', 'b'] });
     const reader = bus.reader('r', { topics: ['b'] });
     const claim = bus.claim('b', 12, { count: 5 });
     expect(claim.count).toBe(5);
@@ -83,7 +83,7 @@ describe('zero-copy raw records', () => {
   });
 
   it('a batch claim larger than a quarter of the ring is refused', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => bus.claim('default', 64, { count: 100 })).toThrow(/claim fewer at a time/);
     expect(() => bus.claim('default', 8, { count: 0 })).toThrow(/positive integer/);
     expect(() => bus.reader('tap', { lossy: true }).pollRaw(() => undefined)).toThrow(/lossy/);

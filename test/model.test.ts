@@ -92,7 +92,7 @@ describe('the ring against a reference model', () => {
   it('agrees on every claim, commit and read', () => {
     fc.assert(
       fc.property(ops, (sequence) => {
-        const bus = createBus({ capacity: CAPACITY, codec: 'raw' });
+        const bus = createBus({ timeoutMs: 10_000, capacity: CAPACITY, codec: 'raw' });
         const model = new Model();
         const readers = new Map<string, Reader<Uint8Array>>();
         const open: { claim: Claim; record: ModelRecord }[] = [];

@@ -1,16 +1,40 @@
 // Exact interleavings that threads produce only rarely, driven through the core itself:
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
-import { BusClosedError, createBus, type Bus } from 'ringbus';
+import { BusClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
 function internals(bus: Bus): any {
   return (bus as any).ring;
 }
 
+/**
+ * A claim revoked and then lapped: a later record's payload now covers its old header but
+ * ends before the old sequence number, which is still there. Returns what a late commit needs.
+ */
+function revokedAndLapped(tail: unknown) {
+  const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] }); // msgpack
+  const ring = internals(bus);
+  const { core } = ring;
+  const reader = bus.reader('r', { start: 'newest' });
+  bus.publish('t', 0); // a 32-byte record at 0
+  const index = core.claim(64, 1, 1 << 8); // P claims at 32 (msgpack) ...
+  const seq = core.pendingSeq(32);
+  expect(core.revoke(32, seq)).toBe(1); // ... and stalls; a reader revokes it
+  reader.poll(() => undefined, 1_000);
+  while (core.tailPosition() < 4096) {
+    bus.publish('t', 1); // the ring laps
+    reader.poll(() => undefined, 1_000);
+  }
+  const value = { s: 'abcdefghij', t: tail }; // its 18-byte payload covers index 32..33 only
+  bus.publish('t', value);
+  expect(core.pendingSeq(32)).toBe(seq); // the old sequence number is still there
+  return { bus, ring, core, reader, index, seq, value };
+}
+
 describe('the protocol under rare interleavings', () => {
   it('a producer revokes a dead claim that is not at the cached gate', () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 50 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 50 });
     const { core } = internals(bus);
     bus.publish('t', new Uint8Array(0)); // a 16-byte record at 0
     expect(core.claim(16, 1, 0)).toBe(16); // a producer claims at 16 and dies
@@ -19,7 +43,7 @@ describe('the protocol under rare interleavings', () => {
   });
 
   it('concurrent publishBatchAsync calls keep their own batches and their order', async () => {
-    const bus = createBus({ capacity: 1 << 16, topics: ['t'], codec: 'json' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 16, topics: ['t'], codec: 'json' });
     const reader = bus.reader<string>('r');
     const a = bus.publishBatchAsync('t', ['a1', 'a2', 'a3']);
     const b = bus.publishBatchAsync('t', ['b'.repeat(40), 'b2']);
@@ -31,7 +55,7 @@ describe('the protocol under rare interleavings', () => {
   });
 
   it("a late commit never commits another producer's claim in reused space", () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const { core } = internals(bus);
     const producer = (bus as any).producer;
     const span = 64;
@@ -42,12 +66,13 @@ describe('the protocol under rare interleavings', () => {
     const q = core.claim(span, 1, 0); // Q's claim lands where P's was
     expect(q).toBe(p);
     const qSeq = core.pendingSeq(0);
-    expect(producer.commitOne(p, pSeq, new Uint8Array([1, 2, 3]))).toBe(false); // P learns it was revoked
-    expect(core.commit(q, span - 16, 1, qSeq)).toBe(0); // and Q's claim is still Q's
+    const qAt = core.claimPosition();
+    expect(producer.commitOne(p, pSeq, 0, new Uint8Array([1, 2, 3]))).toBe(false); // P learns it was revoked
+    expect(core.commit(q, span - 16, 1, qSeq, qAt)).toBe(0); // and Q's claim is still Q's
   });
 
   it('a member taken over after dying inside groupClaim resumes with nothing lost', () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const ring = internals(bus);
     const member = bus.reader('m', { group: 'g' });
     for (let i = 0; i < 3; i++) bus.publish('t', new Uint8Array(8).fill(i));
@@ -73,10 +98,74 @@ describe('the protocol under rare interleavings', () => {
   });
 
   it('a publish blocked on a full ring learns that the bus closed', async () => {
-    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     bus.reader('stalled');
     while (bus.tryPublish('t', new Uint8Array(100)));
     setTimeout(() => bus.close(), 50);
     await expect(bus.publishAsync('t', new Uint8Array(100), { timeoutMs: 5_000 })).rejects.toThrow(BusClosedError);
+  });
+
+  it('a late commit after its space was reused a lap later is refused, whatever the bytes there say', () => {
+    for (const tail of [[1], [1, 2]]) {
+      // [1] puts 0x91 (state "claimed") over the old header, [1, 2] puts 0x92 ("committing")
+      const { ring, core, reader, index, seq, value } = revokedAndLapped(tail);
+      expect(ring.u8[ring.data + 32] & 0xf).toBe(tail.length);
+      expect(core.commit(index, 1, 1, seq, 32)).toBe(1); // COMMIT_REVOKED: P publishes again
+      const got: unknown[] = [];
+      reader.poll((v) => got.push(v));
+      expect(got).toEqual([value]); // and the record that lives there now is untouched
+    }
+  });
+
+  it('a member batch larger than a quarter of the ring survives its member', () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
+    const member = bus.reader<Uint8Array>('m', { group: 'g' });
+    bus.reader('other', { group: 'g' });
+    for (let i = 0; i < 40; i++) bus.publish('default', new Uint8Array(16).fill(i)); // 1280 bytes
+    expect(() => member.poll(() => { throw new Error('worker died'); }, 100)).toThrow('worker died');
+    expect(() => member.unsubscribe()).toThrow(/still holds a batch/);
+    const heir = bus.reader<Uint8Array>('m', { group: 'g', takeover: true });
+    const got: number[] = [];
+    heir.poll((v) => got.push(v[0]), 100);
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it('a claim({ count }) whose whole view was cleared still frames its records', () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    const claim = bus.claim('t', 8, { count: 4 });
+    claim.bytes.fill(0);
+    for (let i = 0; i < 4; i++) claim.bytes.fill(i + 1, i * claim.stride, i * claim.stride + 8);
+    claim.commit();
+    bus.publish('t', new Uint8Array([9]));
+    const got: number[] = [];
+    reader.poll((v) => got.push(v[0]));
+    expect(got).toEqual([1, 2, 3, 4, 9]);
+  });
+
+  it('a member open that fails leaves no group cursor behind', () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, maxReaders: 2, codec: 'raw' });
+    bus.reader('x');
+    expect(() => bus.reader('w', { group: 'g' })).toThrow(TooManyReadersError);
+    expect(bus.stats().readers.map((r) => r.name)).toEqual(['x']);
+    const other = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
+    expect(() => other.reader('g', { group: 'g' })).toThrow(InvalidOptionError);
+    // nobody reads, so nobody may hold publishing back
+    for (let i = 0; i < 200; i++) other.publish('default', new Uint8Array(100), { timeoutMs: 200 });
+  });
+
+  it('a reader after a group sees nothing of a batch a member is still handling', () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
+    const member = bus.reader<Uint8Array>('m', { group: 'g' });
+    const after = bus.reader<Uint8Array>('d', { after: ['g'] });
+    for (let i = 0; i < 3; i++) bus.publish('default', new Uint8Array([i]));
+    const early: number[] = [];
+    member.poll(() => {
+      after.poll((v) => early.push(v[0]));
+    });
+    expect(early).toEqual([]);
+    const late: number[] = [];
+    after.poll((v) => late.push(v[0]));
+    expect(late).toEqual([0, 1, 2]);
   });
 });

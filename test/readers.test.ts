@@ -7,7 +7,7 @@ const MAX_EXTRA = 100;
 describe('dependent readers', () => {
   it('never see an event before the reader they depend on has committed it', async () => {
     const count = 100_000;
-    const bus = createBus({ capacity: 1 << 14, topics: ['t'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 14, topics: ['t'] });
     bus.reader('parse').close();
     bus.reader('store', { after: ['parse'] }).close();
     const flags = new SharedArrayBuffer(count);
@@ -25,7 +25,7 @@ describe('dependent readers', () => {
   });
 
   it('an unknown dependency is a typed error', () => {
-    const bus = createBus({ capacity: 4096 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => bus.reader('b', { after: ['nobody'] })).toThrow(/unknown reader "nobody"/);
   });
 });
@@ -33,7 +33,7 @@ describe('dependent readers', () => {
 describe('lossy readers', () => {
   it('report exactly how many events they missed and never deliver torn data', async () => {
     const count = 200_000;
-    const bus = createBus({ capacity: 1 << 13, topics: ['t'] });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 13, topics: ['t'] });
     // A lossy reader holds nobody back: with no gating reader the producer never waits,
     // and the slow lossy reader is lapped again and again.
     bus.reader('tap', { lossy: true, start: 'newest' }).close();
@@ -57,7 +57,7 @@ describe('lossy readers', () => {
 
 describe('a lapped lossy reader on one thread', () => {
   it('resumes at the oldest event still in the ring, not past everything', () => {
-    const bus = createBus({ capacity: 4096, codec: 'raw' });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, codec: 'raw' });
     const tap = bus.reader<Uint8Array>('tap', { lossy: true });
     for (let n = 0; n < 1_000; n++) bus.publish('default', new Uint8Array(8).fill(n & 255));
     const got: number[] = [];
@@ -70,7 +70,7 @@ describe('a lapped lossy reader on one thread', () => {
 
 describe('stats of a consumer group', () => {
   it('count what the members consumed and what the group has left', () => {
-    const bus = createBus({ capacity: 1 << 14 });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 14 });
     const a = bus.reader('a', { group: 'g' });
     const b = bus.reader('b', { group: 'g' });
     for (let n = 0; n < 10; n++) bus.publish('default', n);

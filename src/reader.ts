@@ -114,7 +114,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     });
     const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
     this.group = -1;
+    let createdGroup = false;
     if (group !== undefined) {
+      createdGroup = findSlot(ring, group) < 0;
       this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owner: 0 });
       this.kind = L.KIND_MEMBER;
     } else {
@@ -123,8 +125,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     try {
       this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
     } catch (error) {
-      // a group cursor with no member would hold producers back for ever
-      if (this.group >= 0) releaseGroupIfEmpty(ring, this.group);
+      // a group this call created, left with no member, would hold producers back for ever
+      if (createdGroup) releaseGroupIfEmpty(ring, this.group);
       throw error;
     }
     this.index = ring.core.cursorIndex(this.slot);

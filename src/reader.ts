@@ -17,12 +17,32 @@ export type Handler<T> = (value: T, topic: string, seq: number) => void;
 export interface RawRecord {
   /** The ring's whole memory: the payload is `bytes.subarray(offset, offset + length)`. */
   readonly bytes: Uint8Array;
-  offset: number;
-  length: number;
-  topic: string;
-  seq: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly topic: string;
+  readonly seq: number;
   /** Id of the codec that wrote the payload (0 raw, 1 msgpack, 2 json, 16+ yours). */
-  codec: number;
+  readonly codec: number;
+}
+
+/** The reused RawRecord: topic and codec are read from the header word only when asked for. */
+class RecordView implements RawRecord {
+  offset = 0;
+  length = 0;
+  seq = 0;
+  meta = 0;
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly topics: readonly string[],
+  ) {}
+
+  get topic(): string {
+    return this.topics[this.meta >>> L.TOPIC_SHIFT];
+  }
+
+  get codec(): number {
+    return (this.meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+  }
 }
 
 /** An event as `for await` yields it. */
@@ -78,7 +98,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private open = true;
   /** Marks the slot as held by this object, so that a stale object cannot free a successor's slot. */
   private readonly owner = ((Math.random() * 0x7fffffff) | 1) >>> 0;
-  private readonly rawRecord: RawRecord;
+  private readonly rawRecord: RecordView;
   private readonly fenceWord: number;
 
   constructor(
@@ -132,7 +152,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
-    this.rawRecord = { bytes: ring.u8, offset: 0, length: 0, topic: '', seq: 0, codec: 0 };
+    this.rawRecord = new RecordView(ring.u8, ring.topics);
     this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
@@ -182,7 +202,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * directly, without a wrapper, because this is the hot path.
    */
   private walk(bytes: number, max: number, visit: (record: RawRecord) => void): number {
-    const { i32, data, mask, topics } = this.ring;
+    const { i32, data, mask } = this.ring;
     const filter = this.filter;
     const record = this.rawRecord;
     let off = 0;
@@ -199,8 +219,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
             record.offset = at + L.RECORD_HEADER;
             record.length = length;
             record.seq = seq;
-            record.topic = topics[meta >>> L.TOPIC_SHIFT];
-            record.codec = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+            record.meta = meta;
             visit(record);
             delivered++;
           }

@@ -25,16 +25,20 @@ export interface RawRecord {
   readonly codec: number;
 }
 
-/** The reused RawRecord: topic and codec are read from the header word only when asked for. */
+/** The reused RawRecord: topic, codec and seq are read from the header only when asked for. */
 class RecordView implements RawRecord {
   offset = 0;
   length = 0;
-  seq = 0;
   meta = 0;
   constructor(
     readonly bytes: Uint8Array,
+    private readonly words: Int32Array,
     private readonly topics: readonly string[],
   ) {}
+
+  get seq(): number {
+    return readSeq(this.words, this.offset - L.RECORD_HEADER);
+  }
 
   get topic(): string {
     return this.topics[this.meta >>> L.TOPIC_SHIFT];
@@ -152,7 +156,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
-    this.rawRecord = new RecordView(ring.u8, ring.topics);
+    this.rawRecord = new RecordView(ring.u8, ring.i32, ring.topics);
     this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
@@ -205,30 +209,29 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const { i32, data, mask } = this.ring;
     const filter = this.filter;
     const record = this.rawRecord;
+    const index = this.index;
     let off = 0;
     let delivered = 0;
-    let nextSeq = -1;
+    let lastEvent = -1; // header of the last event walked: its seq + 1 is committed with the position
     try {
       while (off < bytes && delivered < max) {
-        const at = data + ((this.index + off) & mask);
+        const at = data + ((index + off) & mask);
         const meta = i32[at >> 2];
         const length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
-          const seq = readSeq(i32, at);
           if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
             record.offset = at + L.RECORD_HEADER;
             record.length = length;
-            record.seq = seq;
             record.meta = meta;
             visit(record);
             delivered++;
           }
-          nextSeq = seq + 1;
+          lastEvent = at; // only once its handler returned
         }
         off += recordSize(length);
       }
     } finally {
-      this.consume(off, delivered, nextSeq);
+      this.consume(off, delivered, lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1);
     }
     return delivered;
   }

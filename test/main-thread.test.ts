@@ -89,3 +89,21 @@ describe('zero-copy raw records', () => {
     expect(() => bus.reader('tap', { lossy: true }).pollRaw(() => undefined)).toThrow(/lossy/);
   });
 });
+
+describe('positions and sequence numbers after a failing handler', () => {
+  it('stats count only what was handled, and lag counts the failing event', () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
+    const reader = bus.reader<number>('r');
+    bus.publishBatch('default', [0, 1, 2, 3]);
+    expect(() => reader.pollRaw((rec) => {
+      if (rec.seq === 2) throw new Error('boom');
+    })).toThrow('boom');
+    const stats = reader.stats();
+    expect(stats.consumed).toBe(2);
+    expect(stats.lagEvents).toBe(2); // 2 and 3 are still ahead of it
+    const seqs: number[] = [];
+    reader.pollRaw((rec) => seqs.push(rec.seq));
+    expect(seqs).toEqual([2, 3]);
+    expect(reader.stats().lagEvents).toBe(0);
+  });
+});

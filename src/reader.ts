@@ -287,7 +287,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       try {
         handler(events[i][0], events[i][1], events[i][2]);
       } catch (error) {
-        if (events.length - i - 1 > 0) core.addSlotCounter(this.slot, L.S_MISSED, events.length - i - 1);
+        const lost = events.length - i - 1; // counted as consumed when the batch was committed
+        if (lost > 0) {
+          core.addSlotCounter(this.slot, L.S_MISSED, lost);
+          core.addSlotCounter(this.slot, L.S_CONSUMED, -lost);
+        }
         throw error;
       }
     }

@@ -101,6 +101,7 @@ describe('what a reader gets and when', () => {
       if (n === 1) throw new Error('boom');
     })).toThrow('boom');
     expect(tap.missed).toBe(3); // 2, 3 and 4: a lossy reader never redelivers
+    expect(tap.stats().consumed).toBe(2); // 0, and 1 whose handler threw
   });
 
   it('take() on a bus that closed too early says so', () => {

@@ -253,9 +253,11 @@ export function commit(index: i32, firstLength: i32, count: i32, seq: f64, posit
     if (state != L.STATE_CLAIMED || load<i64>(r + L.R_SEQ) != <i64>seq) return L.COMMIT_REVOKED;
     const committing = (claimed & ~L.STATE_MASK) | L.STATE_COMMITTING;
     if (atomic.cmpxchg<i32>(r + L.R_META, claimed, committing) != claimed) continue;
+    // COMMITTING is held from here to the end: straight-line code only (no loop, no call),
+    // or a worker terminated here would leave a record that nobody can revoke.
     // Ours, or another producer's claim in space reused after ours was revoked? While it is
     // COMMITTING nobody can revoke or reuse it, so the sequence number decides.
-    if (load<i64>(r + L.R_SEQ) == <i64>seq && !lapped(position)) break;
+    if (load<i64>(r + L.R_SEQ) == <i64>seq && visibleTail() <= <i64>position + capacity) break;
     atomic.store<i32>(r + L.R_META, claimed);
     return L.COMMIT_REVOKED;
   }

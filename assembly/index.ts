@@ -557,18 +557,6 @@ export function tailPosition(): f64 {
   return <f64>visibleTail();
 }
 
-export function nextSeq(): f64 {
-  return <f64>atomic.load<i64>(h(L.H_NEXT_SEQ));
-}
-
-export function committedEvents(): f64 {
-  return <f64>atomic.load<i64>(h(L.H_COMMITTED));
-}
-
-export function revokedClaims(): f64 {
-  return <f64>atomic.load<i64>(h(L.H_REVOKED));
-}
-
 export function addProducerWait(ns: f64): void {
   atomic.add<i64>(h(L.H_PRODUCER_WAIT_NS), <i64>ns);
 }

@@ -178,9 +178,9 @@ export class Bus {
     return {
       capacity: this.ring.capacity,
       tail: core.tailPosition(),
-      claimed: core.nextSeq(),
-      published: core.committedEvents(),
-      revoked: core.revokedClaims(),
+      claimed: core.counter(L.H_NEXT_SEQ),
+      published: core.counter(L.H_COMMITTED),
+      revoked: core.counter(L.H_REVOKED),
       producerWaitMs: core.counter(L.H_PRODUCER_WAIT_NS) / 1e6,
       closed: this.ring.closed,
       readers,

@@ -30,9 +30,6 @@ export interface RingCore {
   memberPending(member: number): number;
   memberDone(member: number, events: number): void;
   tailPosition(): number;
-  nextSeq(): number;
-  committedEvents(): number;
-  revokedClaims(): number;
   addProducerWait(ns: number): void;
   addSlotCounter(slot: number, offset: number, n: number): void;
   counter(offset: number): number;

@@ -306,7 +306,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = this.strategy.waitSync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.isEnded(), started + timeoutMs);
+    const ready = this.strategy.waitSync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.ended, started + timeoutMs);
     this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
     return ready && this.pending > 0;
   }
@@ -316,7 +316,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.checkOpen();
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = await this.strategy.waitAsync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.isEnded(), started + timeoutMs);
+    const ready = await this.strategy.waitAsync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.ended, started + timeoutMs);
     this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
     return ready && this.pending > 0;
   }
@@ -332,7 +332,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       taken += this.poll(handler, Math.min(this.batchSize, count - taken));
       if (taken < count && !this.wait(deadline - performance.now())) {
         if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
-        if (this.isEnded()) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
+        if (this.ended) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
       }
     }
   }
@@ -359,7 +359,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       if (!this.open) return;
       const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
-        if (this.isEnded()) return;
+        if (this.ended) return;
         await this.waitAsync();
         continue;
       }
@@ -411,10 +411,6 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.ring.core.wakeAll();
   }
 
-  /** True once the bus is closed and this reader has read everything published before. */
-  get ended(): boolean {
-    return this.isEnded();
-  }
 
   private checkOpen(): void {
     if (!this.open) throw new ReaderClosedError(this.name);
@@ -479,8 +475,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     return limit;
   }
 
-  /** True once the bus is closed and this reader has passed every claim made before. */
-  private isEnded(): boolean {
+  /** True once the bus is closed and this reader has read everything published before. */
+  get ended(): boolean {
     if (!this.ring.closed) return false;
     const core = this.ring.core;
     const at = this.kind === L.KIND_MEMBER ? core.gatePosition(this.group) : core.cursor(this.slot);

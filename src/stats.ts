@@ -25,7 +25,7 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
   const core = ring.core;
   const kind = slotKind(ring, slot);
   const tail = core.tailPosition();
-  const claimed = core.nextSeq();
+  const claimed = core.counter(L.H_NEXT_SEQ);
   let consumed = core.slotCounter(slot, L.S_CONSUMED);
   let lagBytes = 0;
   let lagEvents = 0;

@@ -38,6 +38,12 @@ export interface ClaimOptions extends PublishOptions {
   count?: number;
 }
 
+/** An event to publish with publishEvents(). */
+export interface OutgoingEvent {
+  topic: string;
+  value: unknown;
+}
+
 export interface BusStats {
   capacity: number;
   /** Bytes claimed since the bus was created. */
@@ -138,6 +144,30 @@ export class Bus {
   }
 
   /**
+   * Publishes events of any topics in the order given, batched like publishBatch: one
+   * claim and one commit per ring-sized chunk.
+   */
+  publishEvents(events: readonly OutgoingEvent[], options?: PublishOptions): void {
+    const [topics, values] = this.split(events);
+    this.producer.publishBatchSync(topics, values, this.deadline(options));
+  }
+
+  /**
+   * Publishes the longest prefix of `events` that fits now, a whole chunk at a time, and
+   * returns how many events that was. Never waits: for a thread that must not block on
+   * its own backpressure.
+   */
+  tryPublishEvents(events: readonly OutgoingEvent[]): number {
+    const [topics, values] = this.split(events);
+    return this.producer.tryPublishBatch(topics, values);
+  }
+
+  publishEventsAsync(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void> {
+    const [topics, values] = this.split(events);
+    return this.producer.publishBatchAsync(topics, values, this.deadline(options));
+  }
+
+  /**
    * Reserves space for `count` (default 1) raw records of `byteLength` bytes and returns a
    * view of the ring to write them into: zero copies, one commit for all. Record i's
    * payload starts at `i * claim.stride`. Call `commit()` promptly (see claimTimeoutMs).
@@ -168,6 +198,15 @@ export class Bus {
     }
   }
 
+  /**
+   * Bytes claimed that the slowest gating reader has not yet consumed: 0 once every
+   * gating reader (and group) has caught up with every producer.
+   */
+  backlog(): number {
+    const core = this.ring.core;
+    return Math.max(0, core.tailPosition() - core.minGate());
+  }
+
   stats(): BusStats {
     const core = this.ring.core;
     const readers: ReaderStats[] = [];
@@ -185,6 +224,17 @@ export class Bus {
       closed: this.ring.closed,
       readers,
     };
+  }
+
+  private split(events: readonly OutgoingEvent[]): [number[], unknown[]] {
+    if (!Array.isArray(events)) throw new InvalidOptionError(`events must be an array of { topic, value }, got ${typeof events}`);
+    const topics = new Array<number>(events.length);
+    const values = new Array<unknown>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      topics[i] = this.ring.topicId(events[i].topic);
+      values[i] = events[i].value;
+    }
+    return [topics, values];
   }
 
   private deadline(options?: PublishOptions): number {

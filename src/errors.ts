@@ -98,3 +98,48 @@ export class ClaimRevokedError extends RingbusError {
     super('ERR_RINGBUS_REVOKED', `the claim was held longer than claimTimeoutMs (${ms} ms) and was revoked; write and commit claims promptly, or raise claimTimeoutMs`);
   }
 }
+
+/** Two stages of a pipeline share a name. */
+export class DuplicateStageError extends RingbusError {
+  constructor(name: string) {
+    super('ERR_RINGBUS_DUPLICATE_STAGE', `two stages are named "${name}"; stage names must be unique, since readers, stats and errors refer to stages by name`);
+  }
+}
+
+/** A stage consumes a topic that no stage produces and that is not a declared input. */
+export class UnproducedTopicError extends RingbusError {
+  constructor(readonly topic: string, readonly stages: readonly string[]) {
+    super(
+      'ERR_RINGBUS_UNPRODUCED_TOPIC',
+      `stage${stages.length > 1 ? 's' : ''} ${stages.map((s) => `"${s}"`).join(', ')} consume${stages.length > 1 ? '' : 's'} topic "${topic}", which no stage produces; declare it in { inputs: ["${topic}"] } if it comes from outside the pipeline, or add it to a stage's produces`,
+    );
+  }
+}
+
+/** A stage's module did not load, or exports no handler function. */
+export class StageLoadError extends RingbusError {
+  constructor(readonly stage: string, detail: string) {
+    super('ERR_RINGBUS_STAGE_LOAD', `stage "${stage}": ${detail}`);
+  }
+}
+
+/** A pipeline call that its lifecycle state does not allow (publishing before start(), starting twice, anything after close()). */
+export class PipelineStateError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_PIPELINE_STATE', message);
+  }
+}
+
+/** A handler emitted into a topic its stage does not declare in `produces`. */
+export class UndeclaredTopicError extends RingbusError {
+  constructor(stage: string, topic: string, produces: readonly string[]) {
+    super('ERR_RINGBUS_UNDECLARED_TOPIC', `stage "${stage}" emitted into "${topic}", which it does not declare; add "${topic}" to its produces (it produces [${produces.join(', ')}])`);
+  }
+}
+
+/** The events waiting to re-enter a feedback loop outgrew the pipeline's maxSpill. */
+export class SpillOverflowError extends RingbusError {
+  constructor(max: number) {
+    super('ERR_RINGBUS_SPILL', `more than ${max} events are waiting to re-enter a feedback loop: the loop produces faster than it consumes; give its stages larger rings (capacity) or raise maxSpill`);
+  }
+}

@@ -1,4 +1,4 @@
-export { attach, Bus, createBus, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type PublishOptions } from './bus.js';
+export { attach, Bus, createBus, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type PublishOptions } from './bus.js';
 export { type BusHandle } from './ring.js';
 export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';
 export { type ReaderStats } from './stats.js';
@@ -6,3 +6,7 @@ export { Claim } from './producer.js';
 export { json, msgpack, raw, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
 export { async, block, spin, yielding, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
+export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
+export type { RetryPolicy, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
+export type { DeadLetter } from './pipeline/stage-runner.js';
+export type { Edge, TopicNode } from './pipeline/topology.js';

@@ -172,8 +172,9 @@ export class Producer {
     });
   }
 
-  publishBatchSync(topicId: number, values: readonly unknown[], deadline: number): void {
-    const chunks = this.stage(topicId, values);
+  /** `topics` is one topic id for every value, or one per value. */
+  publishBatchSync(topics: Topics, values: readonly unknown[], deadline: number): void {
+    const chunks = this.stage(topics, values);
     for (const chunk of chunks) {
       for (;;) {
         const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
@@ -182,9 +183,27 @@ export class Producer {
     }
   }
 
-  async publishBatchAsync(topicId: number, values: readonly unknown[], deadline: number): Promise<void> {
+  /**
+   * Publishes the longest prefix of the batch that fits now, whole chunks at a time, and
+   * returns how many values that was; never waits.
+   */
+  tryPublishBatch(topics: Topics, values: readonly unknown[]): number {
+    const chunks = this.stage(topics, values);
+    let published = 0;
+    for (const chunk of chunks) {
+      for (;;) {
+        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+        if (index < 0) return published;
+        if (this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging)) break;
+      }
+      published += chunk.count;
+    }
+    return published;
+  }
+
+  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number): Promise<void> {
     const timeoutMs = deadline - performance.now();
-    const chunks = this.stage(topicId, values);
+    const chunks = this.stage(topics, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
@@ -201,13 +220,16 @@ export class Producer {
    * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
    * that each fit one claim: one copy and one commit per chunk.
    */
-  private stage(topicId: number, values: readonly unknown[]): Chunk[] {
-    const meta = this.meta(topicId);
+  private stage(topics: Topics, values: readonly unknown[]): Chunk[] {
+    const same = typeof topics === 'number';
+    if (!same && topics.length !== values.length) throw new InvalidOptionError(`a batch of ${values.length} values needs as many topics, got ${topics.length}`);
+    let meta = same ? this.meta(topics) : 0;
     const chunks: Chunk[] = [];
     let chunk: Chunk | undefined;
     let at = 0;
-    for (const value of values) {
-      const bytes = this.encode(value);
+    for (let i = 0; i < values.length; i++) {
+      if (!same) meta = this.meta(topics[i]);
+      const bytes = this.encode(values[i]);
       const size = recordSize(bytes.length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
         chunk = { start: at, end: at, count: 0, firstLength: bytes.length, meta };
@@ -272,6 +294,9 @@ export class Producer {
     return new Claim(ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes, claimTimeoutMs);
   }
 }
+
+/** The topic id of every record of a batch, or of each in turn. */
+export type Topics = number | readonly number[];
 
 interface Chunk {
   start: number;

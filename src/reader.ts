@@ -100,6 +100,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private pending = 0;
   private expected = -1;
   private open = true;
+  /** What read() returned and commit() will consume. */
+  private held: { bytes: number; events: number; nextSeq: number } | null = null;
   /** Marks the slot as held by this object, so that a stale object cannot free a successor's slot. */
   private readonly owner = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   private readonly rawRecord: RecordView;
@@ -170,6 +172,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   poll(handler: Handler<T>, max = this.batchSize): number {
     this.checkOpen();
+    this.checkNotHeld();
     this.checkHandler(handler);
     max = this.checkMax(max);
     const bytes = this.fill(max);
@@ -188,6 +191,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   pollRaw(handler: (record: RawRecord) => void, max = this.batchSize): number {
     this.checkOpen();
+    this.checkNotHeld();
     this.checkHandler(handler);
     if (this.kind === L.KIND_LOSSY) {
       throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
@@ -205,7 +209,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * on the next poll. The one loop over records: pollRaw's handler is called from it
    * directly, without a wrapper, because this is the hot path.
    */
-  private walk(bytes: number, max: number, visit: (record: RawRecord) => void): number {
+  private walk(bytes: number, max: number, visit: (record: RawRecord) => void, hold = false): number {
     const { i32, data, mask } = this.ring;
     const filter = this.filter;
     const record = this.rawRecord;
@@ -231,9 +235,42 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         off += recordSize(length);
       }
     } finally {
-      this.consume(off, delivered, lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1);
+      const nextSeq = lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1;
+      if (!hold) this.consume(off, delivered, nextSeq);
+      else if (off === bytes || delivered === max) this.held = { bytes: off, events: delivered, nextSeq }; // not when a decode threw
     }
     return delivered;
+  }
+
+  /**
+   * Returns up to `max` available events, decoded, without committing them: call
+   * `commit()` once they are processed (and what they produced is published). Until then
+   * a reader opened with `takeover` after this thread died gets them again: at-least-once
+   * processing of a batch, even with async work between reading and committing.
+   */
+  read(max = this.batchSize): BusEvent<T>[] {
+    this.checkOpen();
+    if (this.kind === L.KIND_LOSSY) throw new InvalidOptionError(`reader "${this.name}" is lossy: it never redelivers, so it has nothing to commit; use poll()`);
+    if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
+    max = this.checkMax(max);
+    const bytes = this.fill(max);
+    const events: BusEvent<T>[] = [];
+    if (bytes === 0) return events;
+    const u8 = this.ring.u8;
+    this.walk(bytes, max, (record) => {
+      const value = this.decode(record.codec, u8.subarray(record.offset, record.offset + record.length));
+      events.push({ topic: record.topic, seq: record.seq, value });
+    }, true);
+    return events;
+  }
+
+  /** Commits the events the last read() returned. */
+  commit(): void {
+    this.checkOpen();
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    this.consume(held.bytes, held.events, held.nextSeq);
   }
 
   /**
@@ -414,6 +451,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
   private checkOpen(): void {
     if (!this.open) throw new ReaderClosedError(this.name);
+  }
+
+  private checkNotHeld(): void {
+    if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read() returned before polling`);
   }
 
   private checkMax(max: number): number {

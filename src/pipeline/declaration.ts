@@ -1,0 +1,124 @@
+import { InvalidOptionError } from '../errors.js';
+import { checkOptions } from '../options.js';
+
+/** What a stage's handler gets besides the event. */
+export interface StageContext {
+  /** The stage's name. */
+  readonly stage: string;
+  /** Which of the stage's `concurrency` workers this is (0-based). */
+  readonly worker: number;
+  /** Topic of the event being handled. */
+  readonly topic: string;
+  /** Sequence number of the event in its stage's input ring. */
+  readonly seq: number;
+  /** 1 on the first try, 2 on the first retry, and so on. */
+  readonly attempt: number;
+  /** The stage's `options`, as declared. */
+  readonly options: unknown;
+  /**
+   * Publishes `value` into `topic` (one of the stage's `produces`) once the handler has
+   * returned: what a failed attempt emitted is discarded, so a retry does not duplicate it.
+   */
+  emit(topic: string, value: unknown): void;
+}
+
+/** A stage module exports this as `handler` (or as its default export). */
+export type StageHandler<T = any> = (value: T, context: StageContext) => void | Promise<void>;
+
+export interface RetryPolicy {
+  /** Tries in all, the first included, before the event goes to the dead-letter topic. Default 3. */
+  attempts?: number;
+  /** Pause before each retry, in ms. Default 0. */
+  backoffMs?: number;
+}
+
+export interface StageDeclaration {
+  /** Unique within the pipeline: names its reader, its stats and its errors. */
+  name: string;
+  /** An ES module (file URL, `URL` or absolute path) whose `handler` export (or default export) handles events. */
+  module: string | URL;
+  /** Name of the export to call instead of `handler`. */
+  export?: string;
+  /** Topics whose events this stage handles. */
+  consumes: readonly string[];
+  /** Topics its handler may emit into. */
+  produces?: readonly string[];
+  /** Workers sharing the stage's events as a consumer group; each event goes to one. Default 1. */
+  concurrency?: number;
+  retry?: RetryPolicy;
+  /** Handed to the handler as `context.options` (structured-cloneable). */
+  options?: unknown;
+  /** Bytes of the stage's input ring (a power of two). Default: the pipeline's `capacity`. */
+  capacity?: number;
+  /** Most events a worker takes per batch. Default 256. */
+  batchSize?: number;
+}
+
+/** A declaration after its defaults are filled in. */
+export interface Stage {
+  readonly name: string;
+  readonly index: number;
+  readonly module: string;
+  readonly exportName: string | undefined;
+  readonly consumes: readonly string[];
+  readonly produces: readonly string[];
+  readonly concurrency: number;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly options: unknown;
+  readonly capacity: number | undefined;
+  readonly batchSize: number;
+}
+
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize'];
+
+function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
+  if (value === undefined && !required) return [];
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t === '')) {
+    throw new InvalidOptionError(`stage "${stage}": ${field} must be an array of topic names, got ${JSON.stringify(value)}`);
+  }
+  if (required && value.length === 0) throw new InvalidOptionError(`stage "${stage}": consumes is empty; a stage must consume at least one topic`);
+  return [...new Set(value as string[])];
+}
+
+function positiveInt(stage: string, field: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) < min) throw new InvalidOptionError(`stage "${stage}": ${field} must be an integer of at least ${min}, got ${String(value)}`);
+  return value as number;
+}
+
+function moduleSpecifier(stage: string, module: unknown): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module === 'string' && module !== '') {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
+    if (module.startsWith('/')) return new URL(`file://${module}`).href;
+  }
+  throw new InvalidOptionError(`stage "${stage}": module must be a URL or an absolute path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+}
+
+/** Checks the shape of one declaration and fills in its defaults; the graph is checked by derive(). */
+export function normalizeStage(declaration: StageDeclaration, index: number): Stage {
+  const label = typeof declaration?.name === 'string' && declaration.name !== '' ? declaration.name : `#${index}`;
+  checkOptions(`stage "${label}"`, declaration, STAGE_KEYS);
+  if (typeof declaration.name !== 'string' || declaration.name === '') throw new InvalidOptionError(`stage ${label} needs a name (a non-empty string)`);
+  const name = declaration.name;
+  const retry = declaration.retry ?? {};
+  checkOptions(`stage "${name}" retry`, retry, ['attempts', 'backoffMs']);
+  const backoffMs = retry.backoffMs ?? 0;
+  if (!(backoffMs >= 0) || !Number.isFinite(backoffMs)) throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
+  if (declaration.export !== undefined && typeof declaration.export !== 'string') throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
+  return {
+    name,
+    index,
+    module: moduleSpecifier(name, declaration.module),
+    exportName: declaration.export,
+    consumes: topicList(name, 'consumes', declaration.consumes, true),
+    produces: topicList(name, 'produces', declaration.produces, false),
+    concurrency: positiveInt(name, 'concurrency', declaration.concurrency, 1),
+    attempts: positiveInt(name, 'retry.attempts', retry.attempts, 3),
+    backoffMs,
+    options: declaration.options,
+    capacity: declaration.capacity === undefined ? undefined : positiveInt(name, 'capacity', declaration.capacity, 0, 4096),
+    batchSize: positiveInt(name, 'batchSize', declaration.batchSize, 256),
+  };
+}

@@ -1,0 +1,381 @@
+import { EventEmitter } from 'node:events';
+import type { Bus, OutgoingEvent, PublishOptions } from '../bus.js';
+import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowError, TimeoutError } from '../errors.js';
+import { checkOptions } from '../options.js';
+import type { BusHandle } from '../ring.js';
+import type { WaitStrategyName } from '../wait-strategy.js';
+import { C_SPILL, type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import type { StageDeclaration } from './declaration.js';
+import { layOut, memberName, type Plan } from './plan.js';
+import { toDot, toMermaid } from './render.js';
+import { type Heal, Supervisor } from './supervisor.js';
+import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
+
+export interface PipelineOptions {
+  stages: readonly StageDeclaration[];
+  /** Topics published from outside the pipeline (pipeline.publish). */
+  inputs?: readonly string[];
+  /** Topics read from outside (pipeline.output); a produced topic no stage consumes is reported unless listed here. */
+  outputs?: readonly string[];
+  /** Where events go after their last failed attempt. Default 'dead-letter'. */
+  deadLetterTopic?: string;
+  /** Bytes of each stage's input ring (a power of two). Default 1 MiB. */
+  capacity?: number;
+  /** Bytes of the output ring. Default: `capacity`. */
+  outputCapacity?: number;
+  /** Warm standby workers, ready to replace a dead stage worker within milliseconds. Default 1. */
+  standby?: number;
+  /** How idle stage workers wait. Default 'block' (never spin: stages usually outnumber cores). */
+  wait?: Exclude<WaitStrategyName, 'async'>;
+  /** A claim left uncommitted this long by a dead worker is revoked. Default 500 ms. */
+  claimTimeoutMs?: number;
+  /** Most events waiting to re-enter a feedback loop before the pipeline fails with SpillOverflowError. Default 1,000,000. */
+  maxSpill?: number;
+  /** Longest start() waits for the workers to load their modules. Default 30 s. */
+  startTimeoutMs?: number;
+  /** Longest stop() waits for a worker to finish its batch before terminating it. Default 5 s. */
+  stopGraceMs?: number;
+}
+
+/** The graph as data: what describe() returns. */
+export interface PipelineDescription {
+  stages: { name: string; consumes: readonly string[]; produces: readonly string[]; concurrency: number; component: number; inCycle: boolean }[];
+  topics: readonly TopicNode[];
+  edges: readonly Edge[];
+  components: readonly (readonly string[])[];
+  cycles: readonly (readonly string[])[];
+  unconsumed: readonly string[];
+  deadLetterTopic: string;
+}
+
+export interface StageStats {
+  name: string;
+  workers: number;
+  /** Events handled (including dead-lettered; an event redelivered after a crash counts again). */
+  eventsIn: number;
+  /** Events emitted, dead letters included. */
+  eventsOut: number;
+  /** Events handled per second since the previous stats() call (or since start). */
+  rate: number;
+  /** Events in the stage's ring it has not yet handled. */
+  lag: number;
+  /** Failed attempts (each throw counts). */
+  errors: number;
+  retries: number;
+  deadLetters: number;
+  restarts: number;
+  /** Heal times of this stage's workers, in ms, oldest first. */
+  healMs: number[];
+}
+
+export interface PipelineStats {
+  stages: StageStats[];
+  /** Events currently waiting to re-enter a feedback loop. */
+  spilled: number;
+  /** Events that ever had to wait outside a feedback loop's ring. */
+  spilledTotal: number;
+  heal: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  standbysReady: number;
+}
+
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'claimTimeoutMs', 'maxSpill', 'startTimeoutMs', 'stopGraceMs'];
+
+function describeTopology(topology: Topology): PipelineDescription {
+  const inCycle = new Set(topology.cycles.flat());
+  return {
+    stages: topology.stages.map((s) => ({ name: s.name, consumes: s.consumes, produces: s.produces, concurrency: s.concurrency, component: topology.componentOf[s.index], inCycle: inCycle.has(s.name) })),
+    topics: topology.topics,
+    edges: topology.edges,
+    components: topology.components,
+    cycles: topology.cycles,
+    unconsumed: topology.unconsumed,
+    deadLetterTopic: topology.deadLetterTopic,
+  };
+}
+
+/**
+ * Derives and validates a pipeline's topology without creating anything: the graph as
+ * data, or rendered as Mermaid or DOT. Throws the same typed errors as createPipeline().
+ */
+export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>): PipelineDescription;
+export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>, format: 'mermaid' | 'dot'): string;
+export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>, format?: 'mermaid' | 'dot'): PipelineDescription | string {
+  return render(derive(options), format);
+}
+
+function render(topology: Topology, format?: 'mermaid' | 'dot'): PipelineDescription | string {
+  if (format === undefined) return describeTopology(topology);
+  if (format === 'mermaid') return toMermaid(topology);
+  if (format === 'dot') return toDot(topology);
+  throw new InvalidOptionError(`describe() renders 'mermaid' or 'dot', got ${String(format)}`);
+}
+
+/** Derives, validates and lays out a pipeline (its rings and readers); start() runs it. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  checkOptions('createPipeline() options', options, OPTIONS);
+  return new Pipeline(options);
+}
+
+function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (!(value > 0) || (integer && !Number.isInteger(value))) throw new InvalidOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  return value;
+}
+
+type State = 'created' | 'running' | 'stopped' | 'closed';
+
+/**
+ * Stages on worker threads, wired by what they consume and produce. Events enter with
+ * publish(), leave through `output` (a bus: open a reader on it), and failed events go to
+ * the dead-letter topic. Emits 'heal' ({ stage, worker, ms, standby }) when a dead
+ * worker was replaced, and 'error' when the pipeline cannot go on (a spill overflow).
+ */
+export class Pipeline extends EventEmitter {
+  readonly topology: Topology;
+  /** The ring the pipeline's outputs and dead letters go to: open readers on it before publishing. */
+  readonly output: Bus;
+  private readonly plan: Plan;
+  private readonly buses: Bus[];
+  private readonly control: ControlBlock;
+  private readonly supervisor: Supervisor;
+  private readonly inputs: Set<string>;
+  private readonly maxSpill: number;
+  private readonly startTimeoutMs: number;
+  private readonly stopGraceMs: number;
+  private state: State = 'created';
+  private failure: Error | undefined;
+  private spillQueues: OutgoingEvent[][][];
+  private spillPumps: (Promise<void> | undefined)[];
+  private spilled = 0;
+  private spilledTotal = 0;
+  private lastStats = { at: 0, eventsIn: [] as number[] };
+
+  /** @internal use createPipeline() */
+  constructor(options: PipelineOptions) {
+    super();
+    this.topology = derive(options);
+    const capacity = positive('capacity', options.capacity, 1 << 20, true);
+    const standby = options.standby ?? 1;
+    if (!Number.isInteger(standby) || standby < 0) throw new InvalidOptionError(`standby must be an integer ≥ 0, got ${String(standby)}`);
+    const wait = options.wait ?? 'block';
+    if (wait !== 'block' && wait !== 'yield' && wait !== 'spin') throw new InvalidOptionError(`wait must be 'block', 'yield' or 'spin' (stage workers run no event loop while they wait), got ${String(wait)}`);
+    this.maxSpill = positive('maxSpill', options.maxSpill, 1_000_000, true);
+    this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
+    this.stopGraceMs = positive('stopGraceMs', options.stopGraceMs, 5_000);
+    const laidOut = layOut(this.topology, {
+      capacity,
+      outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
+      standbys: standby,
+      wait,
+      claimTimeoutMs: positive('claimTimeoutMs', options.claimTimeoutMs, 500),
+    });
+    this.plan = laidOut.plan;
+    this.buses = laidOut.buses;
+    this.control = laidOut.control;
+    this.output = this.buses[this.buses.length - 1];
+    this.inputs = new Set(this.topology.topics.filter((t) => t.input).map((t) => t.name));
+    this.spillQueues = this.buses.map(() => []);
+    this.spillPumps = this.buses.map(() => undefined);
+    this.supervisor = new Supervisor(
+      this.plan,
+      this.control,
+      standby,
+      (m) => this.spill(m.ring, m.events),
+      (heal) => this.healed(heal),
+    );
+  }
+
+  /** The handle of the output ring, for readers in other threads: attach(pipeline.outputHandle). */
+  get outputHandle(): BusHandle {
+    return this.output.handle;
+  }
+
+  /** The topology as data, or rendered as Mermaid or DOT. */
+  describe(): PipelineDescription;
+  describe(format: 'mermaid' | 'dot'): string;
+  describe(format?: 'mermaid' | 'dot'): PipelineDescription | string {
+    return render(this.topology, format);
+  }
+
+  /** Starts every stage's workers and the warm standbys; resolves once all loaded their modules. */
+  async start(): Promise<void> {
+    if (this.state === 'running') throw new PipelineStateError('the pipeline is already running');
+    this.checkNotClosed();
+    this.state = 'running';
+    this.lastStats = { at: performance.now(), eventsIn: this.topology.stages.map(() => 0) };
+    try {
+      await this.supervisor.start(this.startTimeoutMs);
+    } catch (error) {
+      this.state = 'stopped';
+      throw error;
+    }
+  }
+
+  /** Publishes into an input topic (into the ring of every stage that consumes it), waiting for space. */
+  publish(topic: string, value: unknown, options?: PublishOptions): void {
+    for (const bus of this.route(topic)) bus.publish(topic, value, options);
+  }
+
+  async publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
+    for (const bus of this.route(topic)) await bus.publishAsync(topic, value, options);
+  }
+
+  publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
+    for (const bus of this.route(topic)) bus.publishBatch(topic, values, options);
+  }
+
+  async publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
+    for (const bus of this.route(topic)) await bus.publishBatchAsync(topic, values, options);
+  }
+
+  /**
+   * Resolves once the pipeline is quiescent: every event published before (and everything
+   * it led to, through loops too) handled by every stage, nothing waiting to re-enter a
+   * loop. Keeps waiting while publishers go on publishing.
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.checkNotClosed();
+    const timeoutMs = options.timeoutMs ?? Infinity;
+    const deadline = performance.now() + timeoutMs;
+    const stageBuses = this.buses.slice(0, this.topology.stages.length);
+    for (;;) {
+      if (this.failure) throw this.failure;
+      // Tails, then backlogs, then the spill gauge, then the tails again: equal tails mean
+      // nothing was published while the rest was read, so an empty backlog everywhere is a
+      // consistent picture. A stage publishes what a batch produced before committing it.
+      const before = stageBuses.map((b) => b.stats().tail);
+      const idle = stageBuses.every((b) => b.backlog() === 0) && Atomics.load(this.control.words, C_SPILL) === 0 && this.spilled === 0;
+      if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
+      if (performance.now() >= deadline) throw new TimeoutError('pipeline drain()', timeoutMs);
+      if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /**
+   * Stops every worker after the batch in hand; positions stay committed, so start()
+   * resumes where it stopped. Events in the rings stay there.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopped';
+    await this.supervisor.stop(this.stopGraceMs);
+  }
+
+  /** Stops the workers and closes every ring. The pipeline cannot be used again. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    await this.stop();
+    this.state = 'closed';
+    for (const bus of this.buses) bus.close();
+  }
+
+  /**
+   * Terminates the worker running `worker` (0-based) of stage `stage`, as a crash would.
+   * For fault-injection tests: the pipeline heals it like any other death.
+   */
+  async kill(stage: string, worker = 0): Promise<void> {
+    const found = this.topology.stages.find((s) => s.name === stage);
+    if (found === undefined) throw new InvalidOptionError(`no stage is named "${stage}"`);
+    if (!Number.isInteger(worker) || worker < 0 || worker >= found.concurrency) throw new InvalidOptionError(`stage "${stage}" has workers 0 to ${found.concurrency - 1}, got ${worker}`);
+    await this.supervisor.kill(this.plan.firstSlot[found.index] + worker);
+  }
+
+  stats(): PipelineStats {
+    const now = performance.now();
+    const elapsed = Math.max(1e-3, (now - this.lastStats.at) / 1000);
+    const stats = this.plan.stats;
+    const all: number[] = [];
+    const stages = this.topology.stages.map((stage) => {
+      const sum = (field: number) => {
+        let total = 0;
+        for (let m = 0; m < stage.concurrency; m++) total += stats[statsIndex(this.plan.firstSlot[stage.index] + m, field)];
+        return total;
+      };
+      let restarts = 0;
+      const healMs: number[] = [];
+      for (let m = 0; m < stage.concurrency; m++) restarts += this.supervisor.restarts[this.plan.firstSlot[stage.index] + m];
+      for (const heal of this.supervisor.heals) {
+        if (heal.slot >= this.plan.firstSlot[stage.index] && heal.slot < this.plan.firstSlot[stage.index] + stage.concurrency) healMs.push(heal.ms);
+      }
+      all.push(...healMs);
+      const eventsIn = sum(S_IN);
+      const reader = this.buses[stage.index].stats().readers.find((r) => r.name === (stage.concurrency > 1 ? stage.name : memberName(stage, 0)));
+      const rate = (eventsIn - (this.lastStats.eventsIn[stage.index] ?? 0)) / elapsed;
+      this.lastStats.eventsIn[stage.index] = eventsIn;
+      return {
+        name: stage.name,
+        workers: stage.concurrency,
+        eventsIn,
+        eventsOut: sum(S_OUT),
+        rate,
+        lag: reader?.lagEvents ?? 0,
+        errors: sum(S_ERRORS),
+        retries: sum(S_RETRIES),
+        deadLetters: sum(S_DEAD),
+        restarts,
+        healMs,
+      };
+    });
+    this.lastStats.at = now;
+    all.sort((a, b) => a - b);
+    const pick = (q: number) => (all.length === 0 ? 0 : all[Math.min(all.length - 1, Math.ceil(q * all.length) - 1)]);
+    return {
+      stages,
+      spilled: this.spilled,
+      spilledTotal: this.spilledTotal,
+      heal: { count: all.length, p50Ms: pick(0.5), p99Ms: pick(0.99), maxMs: all.length === 0 ? 0 : all[all.length - 1] },
+      standbysReady: this.supervisor.standbysReady,
+    };
+  }
+
+  private route(topic: string): Bus[] {
+    this.checkNotClosed();
+    if (this.failure) throw this.failure;
+    if (!this.inputs.has(topic)) {
+      throw new InvalidOptionError(`"${topic}" is not an input of this pipeline; its inputs are [${[...this.inputs].join(', ')}]: declare it in createPipeline({ inputs })`);
+    }
+    return this.plan.routes[topic].map((ring) => this.buses[ring]);
+  }
+
+  private checkNotClosed(): void {
+    if (this.state === 'closed') throw new PipelineStateError('the pipeline is closed; create a new one');
+  }
+
+  /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */
+  private spill(ring: number, events: OutgoingEvent[]): void {
+    this.spilled += events.length;
+    this.spilledTotal += events.length;
+    if (this.spilled > this.maxSpill && this.failure === undefined) {
+      this.failure = new SpillOverflowError(this.maxSpill);
+      if (this.listenerCount('error') > 0) this.emit('error', this.failure);
+    }
+    this.spillQueues[ring].push(events);
+    this.spillPumps[ring] ??= this.pump(ring);
+  }
+
+  private async pump(ring: number): Promise<void> {
+    const queue = this.spillQueues[ring];
+    try {
+      while (queue.length > 0) {
+        const events = queue[0];
+        try {
+          await this.buses[ring].publishEventsAsync(events);
+        } catch (error) {
+          if (!(error instanceof BusClosedError)) throw error;
+          return; // closed: what was still waiting is dropped with the pipeline
+        }
+        queue.shift();
+        this.spilled -= events.length;
+        Atomics.sub(this.control.words, C_SPILL, events.length);
+      }
+    } finally {
+      this.spillPumps[ring] = undefined;
+    }
+  }
+
+  private healed(heal: Heal): void {
+    const owner = this.topology.stages.findLast((s) => this.plan.firstSlot[s.index] <= heal.slot)!;
+    this.emit('heal', { stage: owner.name, worker: heal.slot - this.plan.firstSlot[owner.index], ms: heal.ms, standby: heal.standby });
+  }
+}

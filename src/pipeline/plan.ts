@@ -1,0 +1,103 @@
+import { type Bus, createBus } from '../bus.js';
+import type { BusHandle } from '../ring.js';
+import type { WaitStrategyName } from '../wait-strategy.js';
+import { type ControlBlock, createControl } from './control.js';
+import type { Stage } from './declaration.js';
+import type { Topology } from './topology.js';
+
+/**
+ * How a pipeline is laid out in shared memory, as sent to every worker (structured-cloneable).
+ *
+ * Each stage reads its own ring (its mailbox) and every producer of a topic writes into the
+ * ring of each stage that consumes it; the pipeline's outputs go to one more ring. A stage
+ * blocked on a full ring therefore waits only for stages downstream of it, and by induction
+ * from the sinks every such wait ends: no deadlock in a DAG. Inside a feedback loop that
+ * induction fails, so edges between stages of one strongly connected component never wait
+ * (see StageRunner's flush): what does not fit goes to the supervisor and re-enters later.
+ */
+export interface Plan {
+  readonly stages: readonly Stage[];
+  /** Ring r is stage r's mailbox; the last ring carries the outputs. */
+  readonly rings: readonly BusHandle[];
+  /** Topic → the rings its events are published into. */
+  readonly routes: Readonly<Record<string, readonly number[]>>;
+  readonly componentOf: readonly number[];
+  readonly deadLetterTopic: string;
+  /** First worker slot of each stage; a stage's workers take consecutive slots. */
+  readonly firstSlot: readonly number[];
+  readonly controlWords: Int32Array;
+  readonly stats: Float64Array;
+  readonly workers: number;
+  readonly standbys: number;
+  readonly wait: WaitStrategyName;
+  readonly claimTimeoutMs: number;
+}
+
+export interface PlanOptions {
+  capacity: number;
+  outputCapacity: number;
+  standbys: number;
+  wait: WaitStrategyName;
+  claimTimeoutMs: number;
+  timeoutMs?: number;
+}
+
+/** Creates the rings, reserves every stage's reader in them and returns the plan and buses. */
+export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; buses: Bus[]; control: ControlBlock } {
+  const busOptions = { wait: options.wait, claimTimeoutMs: options.claimTimeoutMs, timeoutMs: options.timeoutMs };
+  const buses = topology.stages.map((stage) =>
+    createBus({ ...busOptions, capacity: stage.capacity ?? options.capacity, topics: stage.consumes, maxReaders: stage.concurrency + 8 }),
+  );
+  const outputs = topology.topics.filter((t) => t.output).map((t) => t.name);
+  buses.push(createBus({ ...busOptions, capacity: options.outputCapacity, topics: outputs.length > 0 ? outputs : [topology.deadLetterTopic] }));
+  const outputRing = buses.length - 1;
+
+  const routes: Record<string, number[]> = {};
+  for (const topic of topology.topics) {
+    const rings = topic.consumers.map((name) => topology.stages.find((s) => s.name === name)!.index);
+    if (topic.output) rings.push(outputRing);
+    routes[topic.name] = rings;
+  }
+
+  // Readers exist before anything is published, so no stage misses an event.
+  for (const stage of topology.stages) {
+    const bus = buses[stage.index];
+    if (stage.concurrency > 1) bus.reader(memberName(stage, 0), { group: stage.name }).close();
+    else bus.reader(stage.name).close();
+  }
+
+  const firstSlot: number[] = [];
+  let workers = 0;
+  for (const stage of topology.stages) {
+    firstSlot.push(workers);
+    workers += stage.concurrency;
+  }
+  const control = createControl(workers, options.standbys * 2 + 2);
+  const plan: Plan = {
+    stages: topology.stages,
+    rings: buses.map((b) => b.handle),
+    routes,
+    componentOf: topology.componentOf,
+    deadLetterTopic: topology.deadLetterTopic,
+    firstSlot,
+    controlWords: control.words,
+    stats: control.stats,
+    workers,
+    standbys: control.standbys,
+    wait: options.wait,
+    claimTimeoutMs: options.claimTimeoutMs,
+  };
+  return { plan, buses, control };
+}
+
+/** Name of member `member` of a stage's consumer group (the stage's own name when it has one worker). */
+export function memberName(stage: Stage, member: number): string {
+  return stage.concurrency > 1 ? `${stage.name}#${member}` : stage.name;
+}
+
+/** The stage and member a worker slot belongs to. */
+export function slotOwner(plan: Plan, slot: number): { stage: Stage; member: number } {
+  let index = plan.firstSlot.length - 1;
+  while (plan.firstSlot[index] > slot) index--;
+  return { stage: plan.stages[index], member: slot - plan.firstSlot[index] };
+}

@@ -1,0 +1,49 @@
+import type { Topology } from './topology.js';
+
+/** A flow edge as drawn: stage → stage, input → stage or stage → output. */
+interface DrawnEdge {
+  from: string;
+  to: string;
+  label: string;
+  feedback: boolean;
+}
+
+const INPUT = 'in';
+const OUTPUT = 'out';
+
+function drawnEdges(topology: Topology): DrawnEdge[] {
+  const edges: DrawnEdge[] = topology.edges.map((e) => ({ from: e.from, to: e.to, label: e.topic, feedback: e.feedback }));
+  for (const topic of topology.topics) {
+    if (topic.input) for (const stage of topic.consumers) edges.push({ from: INPUT, to: stage, label: topic.name, feedback: false });
+    if (topic.output && topic.name !== topology.deadLetterTopic) for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false });
+  }
+  return edges;
+}
+
+function ids(topology: Topology): Map<string, string> {
+  const map = new Map<string, string>([[INPUT, INPUT], [OUTPUT, OUTPUT]]);
+  topology.stages.forEach((s) => map.set(s.name, `s${s.index}`));
+  return map;
+}
+
+const quote = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+const mermaidText = (text: string) => `"${text.replace(/"/g, '#quot;')}"`;
+
+/** Mermaid flowchart: stages left to right, feedback edges dotted, concurrency shown as ×n. */
+export function toMermaid(topology: Topology): string {
+  const id = ids(topology);
+  const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
+  for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name)}]`);
+  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(e.label)} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`);
+  return lines.join('\n');
+}
+
+/** Graphviz DOT: the same graph, feedback edges dashed. */
+export function toDot(topology: Topology): string {
+  const id = ids(topology);
+  const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
+  for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name)}];`);
+  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(e.label)}${e.feedback ? ', style=dashed' : ''}];`);
+  lines.push('}');
+  return lines.join('\n');
+}

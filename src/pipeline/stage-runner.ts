@@ -1,0 +1,140 @@
+import type { Bus } from '../bus.js';
+import type { BusEvent } from '../reader.js';
+import { S_BATCHES, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex, W_STOP, workerWord } from './control.js';
+import type { StageContext, StageHandler } from './declaration.js';
+import { Emitter, type Spill } from './emitter.js';
+import { memberName, type Plan, slotOwner } from './plan.js';
+
+/** What the dead-letter topic carries for an event its stage gave up on. */
+export interface DeadLetter {
+  stage: string;
+  topic: string;
+  seq: number;
+  value: unknown;
+  attempts: number;
+  error: { name: string; message: string; stack?: string };
+}
+
+/** How long an idle worker sleeps before it looks at its stop word again. */
+const IDLE_MS = 50;
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
+
+function describeError(error: unknown): DeadLetter['error'] {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+/**
+ * One stage worker's loop: read a batch from the stage's ring, hand each event to the
+ * handler (retrying, then dead-lettering), publish what the batch emitted, commit it.
+ */
+export class StageRunner {
+  private readonly emitter: Emitter;
+  private readonly context: StageContext & { topic: string; seq: number; attempt: number };
+  private readonly stop: number;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly slot: number,
+    private readonly handler: StageHandler,
+    private readonly buses: (ring: number) => Bus,
+    spill: Spill,
+  ) {
+    const { stage, member } = slotOwner(plan, slot);
+    this.emitter = new Emitter(plan, stage, buses, spill);
+    const emitter = this.emitter;
+    this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit: (topic, value) => emitter.emit(topic, value) };
+    this.stop = workerWord(slot, W_STOP);
+  }
+
+  /**
+   * Runs until the stop word is set or the stage's ring is closed and read to the end.
+   * `onFirstEvent` is called with the time once the first event was handled, or the
+   * ring found empty: for a replacement, the end of the heal.
+   */
+  async run(onFirstEvent?: (at: number) => void): Promise<void> {
+    const { stage, member } = slotOwner(this.plan, this.slot);
+    const bus = this.buses(stage.index);
+    const reader = bus.reader(memberName(stage, member), {
+      group: stage.concurrency > 1 ? stage.name : undefined,
+      takeover: true, // the supervisor runs one worker per slot: an owner still recorded is dead
+      batchSize: stage.batchSize,
+      wait: this.plan.wait,
+      claimTimeoutMs: this.plan.claimTimeoutMs,
+    });
+    const words = this.plan.controlWords;
+    let first = onFirstEvent;
+    try {
+      while (Atomics.load(words, this.stop) === 0) {
+        const events = reader.read();
+        if (events.length === 0) {
+          if (first !== undefined) {
+            first(performance.timeOrigin + performance.now());
+            first = undefined;
+          }
+          if (reader.ended) break;
+          reader.wait(IDLE_MS);
+          continue;
+        }
+        await this.handle(events, first);
+        first = undefined;
+        reader.commit();
+      }
+    } finally {
+      reader.close();
+    }
+  }
+
+  private async handle(events: BusEvent<unknown>[], first?: (at: number) => void): Promise<void> {
+    const { stage } = slotOwner(this.plan, this.slot);
+    const stats = this.plan.stats;
+    const base = statsIndex(this.slot, 0);
+    const context = this.context;
+    const emitter = this.emitter;
+    let errors = 0;
+    let retries = 0;
+    let dead = 0;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i];
+      context.topic = event.topic;
+      context.seq = event.seq;
+      for (let attempt = 1; ; attempt++) {
+        context.attempt = attempt;
+        try {
+          const result = this.handler(event.value, context);
+          if (isThenable(result)) await result;
+          emitter.keep(i);
+          break;
+        } catch (error) {
+          emitter.discard();
+          errors++;
+          if (attempt >= stage.attempts) {
+            emitter.deadLetter(this.deadLetter(event, attempt, error), i);
+            dead++;
+            break;
+          }
+          retries++;
+          if (stage.backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, stage.backoffMs));
+        }
+      }
+      if (i === 0 && first !== undefined) first(performance.timeOrigin + performance.now());
+    }
+    const out = emitter.count;
+    for (const { source, error } of emitter.flush()) {
+      emitter.deadLetter(this.deadLetter(events[source], 0, error), source);
+      dead++;
+    }
+    emitter.flush();
+    stats[base + S_IN] += events.length;
+    stats[base + S_OUT] += out;
+    stats[base + S_ERRORS] += errors;
+    stats[base + S_RETRIES] += retries;
+    stats[base + S_DEAD] += dead;
+    stats[base + S_BATCHES] += 1;
+  }
+
+  private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {
+    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: event.value, attempts, error: describeError(error) };
+  }
+}

@@ -48,4 +48,127 @@ describe('pipelines', () => {
     const stats = p.stats();
     expect(stats.stages.map((s) => [s.name, s.eventsIn, s.eventsOut, s.errors])).toEqual([['a', n, n, 0], ['b', n, n, 0], ['c', n, n, 0]]);
   });
+
+  it('fan-out and join (a diamond): the join sees each event from both branches exactly once', async () => {
+    const step = stageUrl('step');
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [
+          { name: 'split', module: step, consumes: ['in'], produces: ['l', 'r'], options: { op: 'add', k: 0, to: ['l', 'r'] } },
+          { name: 'left', module: step, consumes: ['l'], produces: ['left'], options: { op: 'mul', k: 2, to: ['left'] } },
+          { name: 'right', module: step, consumes: ['r'], produces: ['right'], options: { op: 'add', k: 1, to: ['right'] } },
+          { name: 'join', module: stageUrl('join'), consumes: ['left', 'right'], produces: ['out'] },
+        ],
+      }),
+    );
+    const d = p.describe();
+    expect(d.cycles).toEqual([]);
+    expect(d.components.flat().indexOf('split')).toBeLessThan(d.components.flat().indexOf('join'));
+    const out = p.output.reader<{ id: number; left: number; right: number }>('check');
+    await p.start();
+    const n = 50_000;
+    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })))]);
+    const seen = new Uint8Array(n);
+    for (const { value } of events) {
+      expect(seen[value.id]).toBe(0);
+      seen[value.id] = 1;
+      if (value.left !== value.id * 2 || value.right !== value.id + 1) expect(value).toEqual({ id: value.id, left: value.id * 2, right: value.id + 1 });
+    }
+    expect(seen.every((s) => s === 1)).toBe(true);
+    await p.drain({ timeoutMs: 10_000 });
+    expect(out.poll(() => undefined)).toBe(0); // no dead letters (a join seeing a side twice throws), nothing else
+    expect(p.stats().stages.find((s) => s.name === 'join')).toMatchObject({ eventsIn: 2 * n, errors: 0, deadLetters: 0 });
+  });
+
+  it('a stage with concurrency 2: each event is handled by exactly one of its two workers', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'who', module: stageUrl('who'), consumes: ['in'], produces: ['out'], concurrency: 2, batchSize: 64 }],
+      }),
+    );
+    const out = p.output.reader<{ id: number; worker: number }>('check');
+    await p.start();
+    const n = 100_000;
+    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id })), 500)]);
+    const seen = new Uint8Array(n);
+    const byWorker = [0, 0];
+    for (const { value } of events) {
+      expect(seen[value.id]).toBe(0);
+      seen[value.id] = 1;
+      byWorker[value.worker]++;
+    }
+    expect(seen.every((s) => s === 1)).toBe(true);
+    await p.drain({ timeoutMs: 10_000 });
+    expect(out.poll(() => undefined)).toBe(0); // nothing more came out
+    expect(byWorker[0] + byWorker[1]).toBe(n);
+    expect(byWorker[0]).toBeGreaterThan(0);
+    expect(byWorker[1]).toBeGreaterThan(0);
+  });
+
+  it('a feedback loop sends each event round 3 times on a tiny ring: exact counts, no deadlock', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        capacity: 4096,
+        stages: [{ name: 'loop', module: stageUrl('loop'), consumes: ['in', 'again'], produces: ['again', 'out'], options: { rounds: 3 }, batchSize: 32 }],
+      }),
+    );
+    const d = p.describe();
+    expect(d.cycles).toEqual([['loop']]);
+    expect(d.edges).toEqual([{ from: 'loop', to: 'loop', topic: 'again', feedback: true }]);
+    const out = p.output.reader<{ id: number; round: number }>('check');
+    await p.start();
+    const n = 20_000;
+    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, round: 0 })), 100)]);
+    await p.drain({ timeoutMs: 20_000 });
+    const seen = new Uint8Array(n);
+    for (const { value } of events) {
+      expect(value.round).toBe(3);
+      expect(seen[value.id]).toBe(0);
+      seen[value.id] = 1;
+    }
+    expect(seen.every((s) => s === 1)).toBe(true);
+    expect(out.poll(() => undefined)).toBe(0);
+    const stats = p.stats();
+    expect(stats.stages[0].eventsIn).toBe(4 * n); // the input and three rounds
+    expect(stats.stages[0].eventsOut).toBe(4 * n);
+    expect(stats.spilled).toBe(0);
+    expect(stats.spilledTotal).toBeGreaterThan(0); // the ring was full: the loop went through the spill
+  });
+
+  it('a poison event ends in the dead-letter topic after its retries; the others pass', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'check', module: stageUrl('poison'), consumes: ['in'], produces: ['out'], retry: { attempts: 3, backoffMs: 1 } }],
+      }),
+    );
+    const out = p.output.reader<{ id: number }>('out', { topics: ['out'] });
+    const dead = p.output.reader<import('ringbus').DeadLetter>('dead', { topics: ['dead-letter'] });
+    await p.start();
+    const n = 1000;
+    await publishAll(p, 'in', Array.from({ length: n }, (_, id) => (id === 500 ? { id, poison: true } : { id })));
+    await p.drain({ timeoutMs: 10_000 });
+    const passed = await collect(out, n - 1, 1000);
+    expect(passed.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id).filter((id) => id !== 500));
+    const letters = await collect(dead, 1, 1000);
+    expect(letters[0].value).toMatchObject({ stage: 'check', topic: 'in', value: { id: 500, poison: true }, attempts: 3, error: { name: 'Error', message: 'poison event 500 (attempt 3)' } });
+    expect(out.poll(() => undefined) + dead.poll(() => undefined)).toBe(0);
+    expect(p.stats().stages[0]).toMatchObject({ eventsIn: n, eventsOut: n, errors: 3, retries: 2, deadLetters: 1 });
+  });
+
+  it('async handlers: every event handled once, in order', async () => {
+    const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], stages: [{ name: 'later', module: stageUrl('async-step'), consumes: ['in'], produces: ['out'] }] }));
+    const out = p.output.reader<{ id: number; async: boolean }>('check');
+    await p.start();
+    const n = 20_000;
+    const [events] = await Promise.all([collect(out, n, 30_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id })))]);
+    expect(events.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id));
+  });
 });

@@ -3,31 +3,30 @@
  * workers: one Int32Array of control words and one Float64Array of statistics.
  *
  * Control words:
- *   [C_SPILL]                   events posted to the supervisor to re-enter a feedback loop
- *                               and not yet published again (a gauge drain() waits on)
+ *   [C_SPILL]     events posted to the supervisor to re-enter a feedback loop and not yet
+ *                 published again (a gauge drain() waits on)
+ *   [C_VACANCY]   bumped, and notified, whenever a worker slot falls vacant: standbys sleep on it
+ *   [C_SHUTDOWN]  1: standbys exit, and take no vacancy
  *   worker slot w (one per stage worker, stage by stage, member by member):
- *     [workerBase(w) + W_STOP]  1: finish the batch in hand, close the reader, exit
- *   standby slot s:
- *     [standbyWord(s, B_STATE)]  B_FREE (no standby, or its assignment was read), B_WAITING,
- *                                B_ASSIGNED (take over worker slot B_SLOT) or B_EXIT
- *     [standbyWord(s, B_SLOT)]   the worker slot to take over
+ *     [workerWord(w, W_STOP)]   1: finish the batch in hand, close the reader, exit
+ *     [workerWord(w, W_OWNER)]  the threadId of the worker running the slot; RESERVED for a
+ *                               worker starting; VACANT once its worker died: the first to
+ *                               swap in its own threadId (a standby) or RESERVED (the
+ *                               supervisor, starting a new worker) takes the slot's reader over
  *
- * Statistics, per worker slot w, at statsBase(w) + field; written only by the worker that
- * holds the slot (the one replacing a dead worker continues its counts).
+ * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
+ * holds the slot (a replacement continues the counts), but for S_DIED_AT.
  */
 export const C_SPILL = 0;
+export const C_VACANCY = 1;
+export const C_SHUTDOWN = 2;
 const HEADER_WORDS = 4;
 
 export const W_STOP = 0;
+export const W_OWNER = 1;
 const WORKER_WORDS = 2;
-
-export const B_STATE = 0;
-export const B_SLOT = 1;
-const STANDBY_WORDS = 2;
-export const B_FREE = 0;
-export const B_WAITING = 1;
-export const B_ASSIGNED = 2;
-export const B_EXIT = 3;
+export const VACANT = 0;
+export const RESERVED = -1;
 
 export const S_IN = 0; // events handled (successfully or dead-lettered); a redelivered event counts again
 export const S_OUT = 1; // events emitted
@@ -35,29 +34,55 @@ export const S_ERRORS = 2; // failed attempts
 export const S_RETRIES = 3;
 export const S_DEAD = 4; // events sent to the dead-letter topic
 export const S_BATCHES = 5;
+export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
 const STATS_FIELDS = 8;
 
 export interface ControlBlock {
   readonly words: Int32Array;
   readonly stats: Float64Array;
   readonly workers: number;
-  readonly standbys: number;
 }
 
-export function createControl(workers: number, standbys: number): ControlBlock {
-  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + workers * WORKER_WORDS + standbys * STANDBY_WORDS) * 4));
+export function createControl(workers: number): ControlBlock {
+  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + workers * WORKER_WORDS) * 4));
   const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, workers) * STATS_FIELDS * 8));
-  return { words, stats, workers, standbys };
+  return { words, stats, workers };
 }
 
 export function workerWord(worker: number, field: number): number {
   return HEADER_WORDS + worker * WORKER_WORDS + field;
 }
 
-export function standbyWord(control: ControlBlock, standby: number, field: number): number {
-  return HEADER_WORDS + control.workers * WORKER_WORDS + standby * STANDBY_WORDS + field;
-}
-
 export function statsIndex(worker: number, field: number): number {
   return worker * STATS_FIELDS + field;
+}
+
+/** Wall-clock milliseconds, comparable across threads (each thread has its own timeOrigin). */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Marks worker slot `slot` vacant if `owner` still holds it, and wakes the standbys. Called
+ * by a dying worker from its exit hook (its last JavaScript, so it can no longer commit),
+ * or by the supervisor when a worker ended without running it (terminate()).
+ */
+export function vacate(words: Int32Array, stats: Float64Array, slot: number, owner: number, diedAt: number): boolean {
+  const word = workerWord(slot, W_OWNER);
+  if (Atomics.load(words, word) !== owner) return false;
+  stats[statsIndex(slot, S_DIED_AT)] = diedAt; // before the slot can be taken: the heal is timed from it
+  if (Atomics.compareExchange(words, word, owner, VACANT) !== owner) return false;
+  Atomics.add(words, C_VACANCY, 1);
+  Atomics.notify(words, C_VACANCY);
+  return true;
+}
+
+/** Takes a vacant slot for `owner`; true for exactly one caller per vacancy. */
+export function takeSlot(words: Int32Array, slot: number, owner: number): boolean {
+  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), VACANT, owner) === VACANT;
+}
+
+/** A worker started for a RESERVED slot makes it its own. */
+export function claimReserved(words: Int32Array, slot: number, owner: number): boolean {
+  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), RESERVED, owner) === RESERVED;
 }

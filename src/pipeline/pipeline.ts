@@ -165,7 +165,6 @@ export class Pipeline extends EventEmitter {
     const laidOut = layOut(this.topology, {
       capacity,
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
-      standbys: standby,
       wait,
       claimTimeoutMs: positive('claimTimeoutMs', options.claimTimeoutMs, 500),
     });
@@ -231,7 +230,7 @@ export class Pipeline extends EventEmitter {
   /**
    * Resolves once the pipeline is quiescent: every event published before (and everything
    * it led to, through loops too) handled by every stage, nothing waiting to re-enter a
-   * loop. Keeps waiting while publishers go on publishing.
+   * loop, every dead worker replaced. Keeps waiting while publishers go on publishing.
    */
   async drain(options: { timeoutMs?: number } = {}): Promise<void> {
     this.checkNotClosed();
@@ -244,7 +243,7 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before committing it.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = stageBuses.every((b) => b.backlog() === 0) && Atomics.load(this.control.words, C_SPILL) === 0 && this.spilled === 0;
+      const idle = this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && Atomics.load(this.control.words, C_SPILL) === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
       if (performance.now() >= deadline) throw new TimeoutError('pipeline drain()', timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');

@@ -28,7 +28,6 @@ export interface Plan {
   readonly controlWords: Int32Array;
   readonly stats: Float64Array;
   readonly workers: number;
-  readonly standbys: number;
   readonly wait: WaitStrategyName;
   readonly claimTimeoutMs: number;
 }
@@ -36,7 +35,6 @@ export interface Plan {
 export interface PlanOptions {
   capacity: number;
   outputCapacity: number;
-  standbys: number;
   wait: WaitStrategyName;
   claimTimeoutMs: number;
   timeoutMs?: number;
@@ -72,7 +70,7 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     firstSlot.push(workers);
     workers += stage.concurrency;
   }
-  const control = createControl(workers, options.standbys * 2 + 2);
+  const control = createControl(workers);
   const plan: Plan = {
     stages: topology.stages,
     rings: buses.map((b) => b.handle),
@@ -83,7 +81,6 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     controlWords: control.words,
     stats: control.stats,
     workers,
-    standbys: control.standbys,
     wait: options.wait,
     claimTimeoutMs: options.claimTimeoutMs,
   };

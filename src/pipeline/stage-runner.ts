@@ -18,6 +18,8 @@ export interface DeadLetter {
 /** How long an idle worker sleeps before it looks at its stop word again. */
 const IDLE_MS = 50;
 
+const FIRST_BATCH = 4;
+
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
 
 function describeError(error: unknown): DeadLetter['error'] {
@@ -67,7 +69,9 @@ export class StageRunner {
     let first = onFirstEvent;
     try {
       while (Atomics.load(words, this.stop) === 0) {
-        const events = reader.read();
+        // A replacement's first batch is small: the heal ends with its first event, and
+        // decoding a whole batch in a thread that never ran this code takes a while.
+        const events = reader.read(first !== undefined ? FIRST_BATCH : stage.batchSize);
         if (events.length === 0) {
           if (first !== undefined) {
             first(performance.timeOrigin + performance.now());

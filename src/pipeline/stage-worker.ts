@@ -1,15 +1,14 @@
 // The entry point of every pipeline worker thread: a stage worker, or a warm standby that
-// has loaded every stage's module and attached every ring, asleep until the supervisor
-// hands it the slot of a worker that died.
-import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type Bus } from '../bus.js';
-import type { OutgoingEvent } from '../bus.js';
-import { B_ASSIGNED, B_EXIT, B_FREE, B_SLOT, B_STATE, C_SPILL, standbyWord } from './control.js';
+// has loaded every stage's module and attached every ring, asleep until a worker slot
+// falls vacant.
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { attach, type Bus, type OutgoingEvent } from '../bus.js';
+import { C_SHUTDOWN, C_SPILL, C_VACANCY, claimReserved, takeSlot, vacate, wallClock } from './control.js';
 import type { Stage, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { StageRunner } from './stage-runner.js';
 
-export type WorkerRole = { kind: 'worker'; slot: number; takeover: boolean } | { kind: 'standby'; standby: number };
+export type WorkerRole = { kind: 'worker'; slot: number; replacement: boolean } | { kind: 'standby' };
 
 /** Messages a pipeline worker sends its supervisor. */
 export type WorkerMessage =
@@ -23,6 +22,18 @@ export type WorkerMessage =
 const { plan, role } = workerData as { plan: Plan; role: WorkerRole };
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
+const words = plan.controlWords;
+
+/** The slot this thread runs, while it runs it. */
+let running = -1;
+
+// A worker that dies by process.exit() or an uncaught error runs this as its last
+// JavaScript: it can commit nothing more, so its slot can be handed over at once, by the
+// standbys, without waiting for the supervisor to see the thread end. (terminate() runs
+// no exit hook; the supervisor vacates the slot then.)
+process.on('exit', () => {
+  if (running >= 0) vacate(words, plan.stats, running, threadId, wallClock());
+});
 
 const buses: Bus[] = [];
 const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs }));
@@ -30,7 +41,7 @@ const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], {
 function spill(ring: number, events: OutgoingEvent[]): void {
   // Counted before it is posted, and posted before the batch that caused it is committed:
   // drain() sees it in flight until the supervisor has published it again.
-  Atomics.add(plan.controlWords, C_SPILL, events.length);
+  Atomics.add(words, C_SPILL, events.length);
   post({ type: 'spill', ring, events });
 }
 
@@ -62,42 +73,50 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
   return handlers;
 }
 
-async function runSlot(handlers: Map<number, StageHandler>, slot: number, takeover: boolean): Promise<void> {
+async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean, standby = false): Promise<void> {
   const { stage } = slotOwner(plan, slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill);
-  await runner.run(takeover ? (at) => post({ type: 'resumed', slot, at }) : undefined);
+  running = slot;
+  // Bookkeeping messages go after the first event: they are not on the heal's clock.
+  await runner.run(
+    replacement
+      ? (at) => {
+          if (standby) post({ type: 'assigned', slot });
+          post({ type: 'resumed', slot, at });
+        }
+      : undefined,
+  );
+  running = -1;
   post({ type: 'stopped' });
 }
 
-async function standby(handlers: Map<number, StageHandler>, standby: number): Promise<void> {
+async function standby(handlers: Map<number, StageHandler>): Promise<void> {
   plan.rings.forEach((_, ring) => busOf(ring)); // attached now, not on the clock of a heal
-  const words = plan.controlWords;
-  const state = standbyWord({ words, stats: plan.stats, workers: plan.workers, standbys: plan.standbys }, standby, B_STATE);
   post({ type: 'ready' });
   for (;;) {
-    const now = Atomics.load(words, state);
-    if (now === B_EXIT) return;
-    if (now === B_ASSIGNED) {
-      const slot = Atomics.load(words, state - B_STATE + B_SLOT);
-      Atomics.store(words, state, B_FREE);
-      post({ type: 'assigned', slot });
-      return runSlot(handlers, slot, true);
+    const seen = Atomics.load(words, C_VACANCY);
+    if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
+    for (let slot = 0; slot < plan.workers; slot++) {
+      if (takeSlot(words, slot, threadId)) {
+        return runSlot(handlers, slot, true, true);
+      }
     }
-    Atomics.wait(words, state, now, 1000);
+    Atomics.wait(words, C_VACANCY, seen, 1000);
   }
 }
 
 async function main(): Promise<void> {
   if (role.kind === 'standby') {
     const handlers = await load(plan.stages);
-    if (handlers !== undefined) await standby(handlers, role.standby);
+    if (handlers !== undefined) await standby(handlers);
     return;
   }
   const { stage } = slotOwner(plan, role.slot);
   const handlers = await load([stage]);
   if (handlers === undefined) return;
+  if (!claimReserved(words, role.slot, threadId)) return; // the supervisor gave the slot up meanwhile
   post({ type: 'ready' });
-  await runSlot(handlers, role.slot, role.takeover);
+  await runSlot(handlers, role.slot, role.replacement);
 }
 
 await main();

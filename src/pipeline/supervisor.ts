@@ -1,15 +1,18 @@
 import { Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { B_ASSIGNED, B_EXIT, B_FREE, B_SLOT, B_STATE, B_WAITING, type ControlBlock, standbyWord, W_STOP, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, RESERVED, S_DIED_AT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import type { Plan } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
 const WORKER_URL = new URL('./stage-worker.js', import.meta.url);
 
+/** A vacant slot no standby took within this long gets a new worker. */
+const STANDBY_GRACE_MS = 50;
+
 /** A heal: a worker slot's worker died and another took its reader over. */
 export interface Heal {
   slot: number;
-  /** From the death (the kill() call, or the exit event) to the replacement's first event handled. */
+  /** From the death (the worker's exit hook, the kill() call, or the exit event) to the replacement's first event handled. */
   ms: number;
   /** Whether a warm standby took over (false: a new worker had to start). */
   standby: boolean;
@@ -21,21 +24,27 @@ interface Tracked {
   /** The worker slot it runs, or -1 for a standby not yet assigned. */
   slot: number;
   ready: boolean;
+  /** worker.threadId, which reads -1 once the thread has ended. */
+  threadId: number;
 }
 
 /**
  * Runs a pipeline's workers: one per worker slot (a stage has `concurrency` slots) plus
  * warm standbys. Stage workers are long-lived readers, so they are plain worker_threads,
- * not pooled tasks (piscina's model: short tasks handed to any free thread). When a
- * worker dies, a standby, already holding every stage's module and every ring, takes its
- * slot over within a few ms; a new standby is started in the background.
+ * not pooled tasks (piscina's model: short tasks handed to any free thread).
+ *
+ * A dead worker's slot falls vacant (see control.ts); a standby, which has every stage's
+ * module loaded and every ring attached, takes it over within a fraction of a millisecond
+ * and reopens its reader with `takeover`, resuming from the committed position. This
+ * thread only keeps the books, starts new standbys, and starts a new worker for a slot no
+ * standby took.
  */
 export class Supervisor {
   private readonly bySlot: (Tracked | undefined)[];
   private readonly standbys = new Set<Tracked>();
-  private readonly deathAt = new Map<number, { at: number; standby: boolean }>();
+  private readonly vacantSince = new Map<number, number>();
   private readonly killedAt = new Map<Worker, number>();
-  private stopping = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private running = false;
   readonly restarts: number[];
   readonly heals: Heal[] = [];
@@ -53,15 +62,16 @@ export class Supervisor {
 
   /** Starts every stage worker and the standbys; resolves when all have loaded their modules. */
   async start(timeoutMs: number): Promise<void> {
-    this.stopping = false;
     this.running = true;
-    for (let slot = 0; slot < this.plan.workers; slot++) Atomics.store(this.control.words, workerWord(slot, W_STOP), 0);
-    const started: Tracked[] = [];
-    for (let slot = 0; slot < this.plan.workers; slot++) started.push(this.spawn({ kind: 'worker', slot, takeover: false }));
-    for (let i = 0; i < this.standbyCount; i++) {
-      const standby = this.spawnStandby();
-      if (standby !== undefined) started.push(standby);
+    const words = this.control.words;
+    Atomics.store(words, C_SHUTDOWN, 0);
+    for (let slot = 0; slot < this.plan.workers; slot++) {
+      Atomics.store(words, workerWord(slot, W_STOP), 0);
+      Atomics.store(words, workerWord(slot, W_OWNER), RESERVED);
     }
+    const started: Tracked[] = [];
+    for (let slot = 0; slot < this.plan.workers; slot++) started.push(this.spawn({ kind: 'worker', slot, replacement: false }));
+    for (let i = 0; i < this.standbyCount; i++) started.push(this.spawn({ kind: 'standby' }));
     try {
       await Promise.all(started.map((t) => this.ready(t, timeoutMs)));
     } catch (error) {
@@ -72,15 +82,14 @@ export class Supervisor {
 
   /** Asks every worker to finish its batch and exit; terminates those still running after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
-    this.stopping = true;
     this.running = false;
+    clearTimeout(this.sweepTimer);
+    this.vacantSince.clear();
     const words = this.control.words;
+    Atomics.store(words, C_SHUTDOWN, 1);
+    Atomics.add(words, C_VACANCY, 1);
+    Atomics.notify(words, C_VACANCY);
     for (let slot = 0; slot < this.plan.workers; slot++) Atomics.store(words, workerWord(slot, W_STOP), 1);
-    for (let s = 0; s < this.control.standbys; s++) {
-      const state = standbyWord(this.control, s, B_STATE);
-      if (Atomics.load(words, state) === B_WAITING) Atomics.store(words, state, B_EXIT);
-      Atomics.notify(words, state);
-    }
     const all = [...this.bySlot.filter((t): t is Tracked => t !== undefined), ...this.standbys];
     await Promise.all(
       all.map(async ({ worker }) => {
@@ -92,15 +101,21 @@ export class Supervisor {
     );
     this.bySlot.fill(undefined);
     this.standbys.clear();
-    for (let s = 0; s < this.control.standbys; s++) Atomics.store(words, standbyWord(this.control, s, B_STATE), B_FREE);
   }
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
   async kill(slot: number): Promise<void> {
     const tracked = this.bySlot[slot];
     if (tracked === undefined) return;
-    this.killedAt.set(tracked.worker, performance.timeOrigin + performance.now());
+    this.killedAt.set(tracked.worker, wallClock());
     await tracked.worker.terminate();
+  }
+
+  /** Slots without a live worker known to run them: dead, vacant, or taken by a standby not yet heard from. */
+  get healing(): number {
+    let n = 0;
+    for (let slot = 0; slot < this.plan.workers; slot++) if (this.bySlot[slot] === undefined) n++;
+    return this.running ? n : 0;
   }
 
   /** Warm standbys ready to take over now. */
@@ -113,7 +128,7 @@ export class Supervisor {
   private ready(tracked: Tracked, timeoutMs: number): Promise<void> {
     if (tracked.ready) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError('starting the pipeline\'s workers (loading stage modules)', timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => reject(new TimeoutError("starting the pipeline's workers (loading stage modules)", timeoutMs)), timeoutMs);
       const done = (error?: Error) => {
         clearTimeout(timer);
         tracked.worker.off('message', onMessage);
@@ -133,22 +148,13 @@ export class Supervisor {
 
   private spawn(role: WorkerRole): Tracked {
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role } });
-    const tracked: Tracked = { worker, role, slot: role.kind === 'worker' ? role.slot : -1, ready: false };
+    const tracked: Tracked = { worker, role, slot: role.kind === 'worker' ? role.slot : -1, ready: false, threadId: worker.threadId };
     if (role.kind === 'worker') this.bySlot[role.slot] = tracked;
     else this.standbys.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts
     worker.on('exit', () => this.exited(tracked));
     return tracked;
-  }
-
-  private spawnStandby(): Tracked | undefined {
-    const words = this.control.words;
-    for (let s = 0; s < this.control.standbys; s++) {
-      const state = standbyWord(this.control, s, B_STATE);
-      if (Atomics.compareExchange(words, state, B_FREE, B_WAITING) === B_FREE) return this.spawn({ kind: 'standby', standby: s });
-    }
-    return undefined; // every standby slot still holds an assignment not yet read
   }
 
   private message(tracked: Tracked, m: WorkerMessage): void {
@@ -159,11 +165,16 @@ export class Supervisor {
       case 'spill':
         this.onSpill(m);
         break;
+      case 'assigned':
+        this.standbys.delete(tracked);
+        tracked.slot = m.slot;
+        this.bySlot[m.slot] = tracked;
+        this.vacantSince.delete(m.slot);
+        this.restarts[m.slot]++;
+        if (this.running) setTimeout(() => this.running && this.spawn({ kind: 'standby' }), 0);
+        break;
       case 'resumed': {
-        const death = this.deathAt.get(m.slot);
-        if (death === undefined) break;
-        this.deathAt.delete(m.slot);
-        const heal = { slot: m.slot, ms: Math.max(0, m.at - death.at), standby: death.standby };
+        const heal = { slot: m.slot, ms: Math.max(0, m.at - this.control.stats[statsIndex(m.slot, S_DIED_AT)]), standby: tracked.role.kind === 'standby' };
         this.heals.push(heal);
         this.onHeal(heal);
         break;
@@ -174,41 +185,52 @@ export class Supervisor {
   }
 
   private exited(tracked: Tracked): void {
+    const killedAt = this.killedAt.get(tracked.worker);
+    this.killedAt.delete(tracked.worker);
     if (tracked.slot < 0) {
-      this.standbys.delete(tracked);
-      if (this.running) this.spawnStandby(); // a standby died: keep the pool full
+      this.standbys.delete(tracked); // a standby died: keep the pool full
+      if (this.running) this.spawn({ kind: 'standby' });
       return;
     }
-    if (this.bySlot[tracked.slot] !== tracked) return;
-    this.bySlot[tracked.slot] = undefined;
+    const slot = tracked.slot;
+    if (this.bySlot[slot] !== tracked) return;
+    this.bySlot[slot] = undefined;
     if (!this.running) return;
-    this.replace(tracked.slot, this.killedAt.get(tracked.worker) ?? performance.timeOrigin + performance.now());
-    this.killedAt.delete(tracked.worker);
+    // A worker ended by terminate() ran no exit hook: hand its slot over now. (One that died
+    // while starting still holds RESERVED.)
+    const { words, stats } = this.control;
+    const diedAt = killedAt ?? wallClock();
+    if (!vacate(words, stats, slot, tracked.threadId, diedAt)) vacate(words, stats, slot, RESERVED, diedAt);
+    this.vacantSince.set(slot, performance.now());
+    this.sweep();
   }
 
-  /** Hands a dead worker's slot to a standby (or, with none ready, to a new worker). */
-  private replace(slot: number, diedAt: number): void {
-    this.restarts[slot]++;
-    let standby: Tracked | undefined;
-    for (const t of this.standbys) {
-      if (t.ready && t.role.kind === 'standby') {
-        standby = t;
-        break;
+  /**
+   * Starts a new worker for each vacant slot that more vacancies than idle standbys leave
+   * over, or that no standby took within STANDBY_GRACE_MS; runs again while any is vacant.
+   */
+  private sweep(): void {
+    clearTimeout(this.sweepTimer);
+    if (!this.running) return;
+    const words = this.control.words;
+    let idle = 0;
+    for (const t of this.standbys) if (t.ready) idle++;
+    const now = performance.now();
+    for (const [slot, since] of this.vacantSince) {
+      if (Atomics.load(words, workerWord(slot, W_OWNER)) !== VACANT) {
+        if (this.bySlot[slot] !== undefined) this.vacantSince.delete(slot);
+        continue; // a standby has it: its 'assigned' is on the way
+      }
+      if (idle > 0 && now - since < STANDBY_GRACE_MS) {
+        idle--;
+        continue;
+      }
+      if (takeSlot(words, slot, RESERVED)) {
+        this.vacantSince.delete(slot);
+        this.restarts[slot]++;
+        this.spawn({ kind: 'worker', slot, replacement: true });
       }
     }
-    this.deathAt.set(slot, { at: diedAt, standby: standby !== undefined });
-    if (standby !== undefined && standby.role.kind === 'standby') {
-      const words = this.control.words;
-      const state = standbyWord(this.control, standby.role.standby, B_STATE);
-      Atomics.store(words, state - B_STATE + B_SLOT, slot);
-      Atomics.store(words, state, B_ASSIGNED);
-      Atomics.notify(words, state);
-      this.standbys.delete(standby);
-      standby.slot = slot;
-      this.bySlot[slot] = standby;
-    } else {
-      this.spawn({ kind: 'worker', slot, takeover: true });
-    }
-    this.spawnStandby();
+    if (this.vacantSince.size > 0) this.sweepTimer = setTimeout(() => this.sweep(), 5);
   }
 }

@@ -236,7 +236,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
     } finally {
       const nextSeq = lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1;
-      if (!hold) this.consume(off, delivered, nextSeq);
+      // Held bytes with no event in them (padding, revoked claims) are consumed at once:
+      // read() returns nothing, and nothing would ever commit them.
+      if (!hold || (delivered === 0 && off > 0)) this.consume(off, delivered, nextSeq);
       else if (off === bytes || delivered === max) this.held = { bytes: off, events: delivered, nextSeq }; // not when a decode threw
     }
     return delivered;
@@ -381,6 +383,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
     this.checkOpen();
+    this.checkNotHeld();
     if (this.kind === L.KIND_LOSSY) {
       // A lossy reader promises no redelivery: events are handed out a batch at a time.
       while (this.open) {

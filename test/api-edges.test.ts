@@ -113,3 +113,36 @@ describe('what a reader gets and when', () => {
     expect(reader.ended).toBe(true);
   });
 });
+
+describe('read() and commit()', () => {
+  it('padding before an open claim is consumed by read(), not held: the next read() works', () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw', timeoutMs: 10_000 });
+    const r = bus.reader('r');
+    for (let i = 0; i < 80; i++) {
+      bus.publish('t', new Uint8Array(32));
+      r.poll(() => undefined);
+    }
+    const open = bus.claim('t', 600); // does not fit before the end: padding committed, the record still claimed
+    expect(r.read()).toEqual([]);
+    expect(r.read()).toEqual([]);
+    open.bytes.fill(7);
+    open.commit();
+    const events = r.read();
+    expect(events.map((e) => e.value)).toEqual([new Uint8Array(600).fill(7)]);
+    expect(() => r.read()).toThrow(/commit\(\) the events read/);
+    r.commit();
+    expect(r.read()).toEqual([]);
+  });
+
+  it('a batch read() and not committed is delivered again to a reader that takes over; for await refuses a held batch', async () => {
+    const bus = createBus({ topics: ['t'], timeoutMs: 10_000 });
+    const first = bus.reader('r');
+    bus.publishBatch('t', [1, 2, 3, 4]);
+    expect(first.read(3).map((e) => e.value)).toEqual([1, 2, 3]);
+    await expect(first[Symbol.asyncIterator]().next()).rejects.toThrow(/commit\(\)/);
+    const second = bus.reader<number>('r', { takeover: true });
+    expect(second.read().map((e) => e.value)).toEqual([1, 2, 3, 4]);
+    second.commit();
+    expect(second.read()).toEqual([]);
+  });
+});

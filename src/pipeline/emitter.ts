@@ -22,6 +22,7 @@ export class Emitter {
   private attempt: OutgoingEvent[] = [];
   private readonly batch: Emitted[][];
   private readonly feedback: boolean[];
+  private readonly deadLetterRings: readonly number[];
   count = 0;
 
   constructor(
@@ -31,6 +32,8 @@ export class Emitter {
     private readonly spill: Spill,
   ) {
     this.allowed = new Set(stage.produces);
+    // A stage that handles dead letters sends its own out of the pipeline, not to itself.
+    this.deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [plan.rings.length - 1] : plan.routes[plan.deadLetterTopic];
     this.batch = plan.rings.map(() => []);
     const own = plan.componentOf[stage.index];
     this.feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);
@@ -55,11 +58,10 @@ export class Emitter {
 
   /** Sends an event to the dead-letter topic (from outside any attempt). */
   deadLetter(value: unknown, source: number): void {
-    this.route(this.plan.deadLetterTopic, value, source);
+    this.route(this.plan.deadLetterTopic, value, source, this.deadLetterRings);
   }
 
-  private route(topic: string, value: unknown, source: number): void {
-    const rings = this.plan.routes[topic];
+  private route(topic: string, value: unknown, source: number, rings = this.plan.routes[topic]): void {
     for (let i = 0; i < rings.length; i++) this.batch[rings[i]].push({ topic, value, source });
     this.count++;
   }

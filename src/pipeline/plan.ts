@@ -19,7 +19,7 @@ export interface Plan {
   readonly stages: readonly Stage[];
   /** Ring r is stage r's mailbox; the last ring carries the outputs. */
   readonly rings: readonly BusHandle[];
-  /** Topic → the rings its events are published into. */
+  /** Topic → the rings its events are published into (dead letters of the stages that consume them go to the output ring instead). */
   readonly routes: Readonly<Record<string, readonly number[]>>;
   readonly componentOf: readonly number[];
   readonly deadLetterTopic: string;
@@ -53,7 +53,7 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
   const routes: Record<string, number[]> = {};
   for (const topic of topology.topics) {
     const rings = topic.consumers.map((name) => topology.stages.find((s) => s.name === name)!.index);
-    if (topic.output) rings.push(outputRing);
+    if (topic.output && (topic.name !== topology.deadLetterTopic || rings.length === 0)) rings.push(outputRing);
     routes[topic.name] = rings;
   }
 

@@ -99,7 +99,8 @@ export function derive(declaration: TopologyDeclaration): Topology {
       producers: writers,
       consumers: readers,
       input: inputs.has(name),
-      output: outputs.has(name) || (readers.length === 0 && produced),
+      // dead letters of the stages that consume them leave the pipeline
+      output: outputs.has(name) || (readers.length === 0 && produced) || name === deadLetterTopic,
     });
   }
 
@@ -112,6 +113,16 @@ export function derive(declaration: TopologyDeclaration): Topology {
         successors[stage.index].push(to);
         rawEdges.push([stage.index, to, topic]);
       }
+    }
+  }
+  // Dead letters are edges too: every stage feeds the stages that consume them (but those
+  // themselves, whose dead letters leave the pipeline), so a repair loop is seen as a loop.
+  const repairers = (consumers.get(deadLetterTopic) ?? []).map((name) => byName.get(name)!.index);
+  for (const stage of stages) {
+    if (repairers.includes(stage.index)) continue;
+    for (const to of repairers) {
+      successors[stage.index].push(to);
+      rawEdges.push([stage.index, to, deadLetterTopic]);
     }
   }
   const { componentOf, components } = stronglyConnected(successors);

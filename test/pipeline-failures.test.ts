@@ -58,7 +58,14 @@ describe('pipeline failures', () => {
         await p.publishBatchAsync('in', Array.from({ length: 1000 }, (_, k) => ({ id: i + k, x: i + k, trail: '' })), { timeoutMs: 30_000 });
         if (i % 10_000 === 5_000) {
           const [stage, worker] = targets[Math.floor(random() * targets.length)];
+          const healed = heals.length;
           await p.kill(stage, worker);
+          // the next kill waits for this heal, so that each death is timed (a replacement
+          // killed before its first event would end no heal of its own)
+          for (let waited = 0; heals.length === healed; waited++) {
+            if (waited > 10_000) throw new Error(`kill ${i / 10_000}: not healed within 10 s`);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
         }
       }
     })();

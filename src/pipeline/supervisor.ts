@@ -105,7 +105,15 @@ export class Supervisor {
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
   async kill(slot: number): Promise<void> {
-    const tracked = this.bySlot[slot];
+    let tracked: Tracked | undefined;
+    // A slot being healed: kill its new worker once it runs (a standby may hold it already).
+    for (let waited = 0; this.running && waited < 10_000; waited++) {
+      const owner = Atomics.load(this.control.words, workerWord(slot, W_OWNER));
+      tracked = this.bySlot[slot] ?? [...this.standbys].find((t) => t.threadId === owner);
+      if (tracked !== undefined && owner === tracked.threadId) break;
+      tracked = undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     if (tracked === undefined) return;
     this.killedAt.set(tracked.worker, wallClock());
     await tracked.worker.terminate();
@@ -187,18 +195,22 @@ export class Supervisor {
   private exited(tracked: Tracked): void {
     const killedAt = this.killedAt.get(tracked.worker);
     this.killedAt.delete(tracked.worker);
-    if (tracked.slot < 0) {
-      this.standbys.delete(tracked); // a standby died: keep the pool full
+    const { words, stats } = this.control;
+    let slot = tracked.slot;
+    if (slot < 0) {
+      // A standby: idle, or holding a slot it took without having reported it yet.
+      this.standbys.delete(tracked);
       if (this.running) this.spawn({ kind: 'standby' });
+      for (let s = 0; s < this.plan.workers && slot < 0; s++) if (Atomics.load(words, workerWord(s, W_OWNER)) === tracked.threadId) slot = s;
+      if (slot < 0) return;
+      this.restarts[slot]++;
+    } else if (this.bySlot[slot] !== tracked) {
       return;
     }
-    const slot = tracked.slot;
-    if (this.bySlot[slot] !== tracked) return;
     this.bySlot[slot] = undefined;
     if (!this.running) return;
     // A worker ended by terminate() ran no exit hook: hand its slot over now. (One that died
     // while starting still holds RESERVED.)
-    const { words, stats } = this.control;
     const diedAt = killedAt ?? wallClock();
     if (!vacate(words, stats, slot, tracked.threadId, diedAt)) vacate(words, stats, slot, RESERVED, diedAt);
     this.vacantSince.set(slot, performance.now());

@@ -143,6 +143,8 @@ export class Pipeline extends EventEmitter {
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
   private state: State = 'created';
+  /** The stop() in progress or last done: start() and close() wait for it. */
+  private stopping: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private spillQueues: OutgoingEvent[][][];
   private spillPumps: (Promise<void> | undefined)[];
@@ -198,6 +200,7 @@ export class Pipeline extends EventEmitter {
 
   /** Starts every stage's workers and the warm standbys; resolves once all loaded their modules. */
   async start(): Promise<void> {
+    await this.stopping;
     if (this.state === 'running') throw new PipelineStateError('the pipeline is already running');
     this.checkNotClosed();
     this.state = 'running';
@@ -256,15 +259,20 @@ export class Pipeline extends EventEmitter {
    * resumes where it stopped. Events in the rings stay there.
    */
   async stop(): Promise<void> {
-    if (this.state !== 'running') return;
-    this.state = 'stopped';
-    await this.supervisor.stop(this.stopGraceMs);
+    if (this.state === 'running') {
+      this.state = 'stopped';
+      this.stopping = this.supervisor.stop(this.stopGraceMs);
+    }
+    await this.stopping;
   }
 
-  /** Stops the workers and closes every ring. The pipeline cannot be used again. */
+  /**
+   * Stops the workers and closes every ring. The pipeline cannot be used again. Events
+   * still waiting to re-enter a feedback loop are dropped: drain() first to keep them.
+   */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
     await this.stop();
+    if (this.state === 'closed') return;
     this.state = 'closed';
     for (const bus of this.buses) bus.close();
   }

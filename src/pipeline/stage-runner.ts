@@ -129,7 +129,12 @@ export class StageRunner {
       emitter.deadLetter(this.deadLetter(events[source], 0, error), source);
       dead++;
     }
-    emitter.flush();
+    for (const { source } of emitter.flush()) {
+      // the dead letter itself did not fit (its value, its stack): send it without them
+      const { stage: name, topic, seq, attempts, error } = this.deadLetter(events[source], 0, undefined);
+      emitter.deadLetter({ stage: name, topic, seq, attempts, error, valueOmitted: true }, source);
+    }
+    if (emitter.flush().length > 0) throw new Error(`stage "${stage.name}": a dead letter without its value does not fit the output ring either; give the pipeline a larger outputCapacity`);
     stats[base + S_IN] += events.length;
     stats[base + S_OUT] += out;
     stats[base + S_ERRORS] += errors;

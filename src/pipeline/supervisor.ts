@@ -89,16 +89,27 @@ export class Supervisor {
     Atomics.store(words, C_SHUTDOWN, 1);
     Atomics.add(words, C_VACANCY, 1);
     Atomics.notify(words, C_VACANCY);
-    for (let slot = 0; slot < this.plan.workers; slot++) Atomics.store(words, workerWord(slot, W_STOP), 1);
-    const all = [...this.bySlot.filter((t): t is Tracked => t !== undefined), ...this.standbys];
-    await Promise.all(
-      all.map(async ({ worker }) => {
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-        const timer = setTimeout(() => void worker.terminate(), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    const ended = (t: Tracked) =>
+      new Promise<void>((resolve) => {
+        if (t.threadId >= 0 && t.worker.threadId < 0) return resolve(); // already gone
+        const timer = setTimeout(() => void t.worker.terminate(), graceMs);
+        t.worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    await Promise.all([...this.standbys].map(ended));
+    // Upstream first: a stage blocked publishing into a downstream ring finishes its batch
+    // while downstream still reads, instead of being terminated half-published.
+    for (const component of new Set(this.plan.componentOf)) {
+      const slots: number[] = [];
+      this.plan.stages.forEach((stage, i) => {
+        if (this.plan.componentOf[i] !== component) return;
+        for (let m = 0; m < stage.concurrency; m++) slots.push(this.plan.firstSlot[i] + m);
+      });
+      for (const slot of slots) Atomics.store(words, workerWord(slot, W_STOP), 1);
+      await Promise.all(slots.map((slot) => this.bySlot[slot]).filter((t): t is Tracked => t !== undefined).map(ended));
+    }
     this.bySlot.fill(undefined);
     this.standbys.clear();
   }

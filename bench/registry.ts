@@ -9,5 +9,7 @@ import multicast2Raw64 from './scenarios/multicast2-raw64.js';
 import multicast3Raw64 from './scenarios/multicast3-raw64.js';
 import sequencer2Raw64 from './scenarios/sequencer2-raw64.js';
 import group2Raw64 from './scenarios/group2-raw64.js';
+import latencyRaw64 from './scenarios/latency-raw64.js';
+import micro from './scenarios/micro.js';
 
-export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64];
+export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, micro];

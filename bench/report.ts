@@ -13,7 +13,7 @@ const plain = {
 
 function ratio(x: number | undefined): string {
   if (x === undefined) return '-';
-  return x >= 10 ? `${x.toFixed(0)}×` : x >= 1 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
+  return x >= 100 ? `${x.toFixed(0)}×` : x >= 1 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
 }
 
 function us(x: number | undefined): string {

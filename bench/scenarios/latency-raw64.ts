@@ -167,7 +167,9 @@ const scenario: Scenario = {
       kind: 'latency',
       rows,
       targets: [],
-      notes: [`one-way rows: the latency of each event from its publish to its consumer; pingpong rows: the whole round trip. rate/s: the rate achieved (one way) or round trips per second`],
+      notes: [`one-way rows: the latency of each event from its publish to its consumer; pingpong rows: the whole round trip. rate/s: the rate achieved (one way) or round trips per second`,
+        `ring-spin: the sender's pacing spin and the reader's spin are two busy threads; on a 2-core machine any other process preempts one of them, and its tail is then the scheduler's time slice`,
+      ],
     };
   },
 };

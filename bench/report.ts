@@ -102,7 +102,8 @@ export function compareTable(old: Report, now: Report): string {
     const change = a && b ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%${lat ? ' (latency)' : ''}` : '-';
     t.push([s.name, s.transport, fmt(o), fmt(s), change]);
   }
-  const gone = old.scenarios.filter((s) => !now.scenarios.some((n) => n.name === s.name && n.transport === s.transport));
+  const ran = new Set(now.scenarios.map((s) => s.name));
+  const gone = old.scenarios.filter((s) => ran.has(s.name) && !now.scenarios.some((n) => n.name === s.name && n.transport === s.transport));
   for (const s of gone) t.push([s.name, s.transport, formatRate(s.eventsPerSec), '-', 'not run']);
   return `compared with ${old.machine?.date ?? 'an earlier run'} (${old.machine?.cpuModel ?? '?'}, Node ${old.machine?.node ?? '?'}):\n${t.toString()}`;
 }

@@ -41,39 +41,27 @@ export function summarize(values: readonly number[]): Summary {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-interface Message {
+export interface Message {
   type: string;
   message?: string;
 }
 
 /**
- * A worker whose messages are awaited one at a time by type. A `failed` message, an
- * uncaught error or an early exit rejects whatever is awaited (and every later wait).
+ * Messages awaited one at a time by type. A `failed` message or fail() rejects whatever is
+ * awaited (and every later wait). Every wait has a timeout.
  */
-export class WorkerHost {
-  private readonly worker: Worker;
+export class Inbox {
   private readonly inbox: Message[] = [];
   private waiter: { type: string; resolve: (m: Message) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
-  constructor(
-    readonly label: string,
-    url: URL,
-    workerData: unknown,
-    transferList: TransferListItem[] = [],
-  ) {
-    this.worker = new Worker(url, { workerData, transferList });
-    this.worker.on('message', (m: Message) => {
-      if (m.type === 'failed') this.fail(new BenchFailure(`${label}: ${m.message}`));
-      else this.inbox.push(m);
-      this.deliver();
-    });
-    this.worker.on('error', (err) => this.fail(new BenchFailure(`${label} worker crashed: ${err.stack ?? err}`)));
-    this.worker.on('exit', (code) => this.fail(new BenchFailure(`${label} worker exited (code ${code}) unexpectedly`)));
-  }
+  constructor(readonly label: string) {}
 
-  post(message: unknown): void {
-    this.worker.postMessage(message);
+  /** Hands a message in (from a worker, or from a consumer in this thread). */
+  receive(m: Message): void {
+    if (m.type === 'failed') this.fail(new BenchFailure(`${this.label}: ${m.message}`));
+    else this.inbox.push(m);
+    this.deliver();
   }
 
   /** The next message of `type` (messages of other types before it are dropped). */
@@ -99,12 +87,7 @@ export class WorkerHost {
     });
   }
 
-  async terminate(): Promise<void> {
-    this.worker.removeAllListeners('exit'); // this exit is expected
-    await this.worker.terminate();
-  }
-
-  private fail(err: Error): void {
+  fail(err: Error): void {
     this.failure ??= err;
     this.deliver();
   }
@@ -128,6 +111,36 @@ export class WorkerHost {
   }
 }
 
+/** Something that takes commands and answers with typed messages: a worker, or a consumer in this thread. */
+export interface Endpoint {
+  readonly label: string;
+  post(message: unknown): void;
+  next<T extends Message>(type: string, timeoutMs?: number): Promise<T>;
+  terminate(): Promise<void>;
+}
+
+/** A worker as an Endpoint. An uncaught error or an early exit fails it. */
+export class WorkerHost extends Inbox implements Endpoint {
+  private readonly worker: Worker;
+
+  constructor(label: string, url: URL, workerData: unknown, transferList: TransferListItem[] = []) {
+    super(label);
+    this.worker = new Worker(url, { workerData, transferList });
+    this.worker.on('message', (m: Message) => this.receive(m));
+    this.worker.on('error', (err) => this.fail(new BenchFailure(`${label} worker crashed: ${err.stack ?? err}`)));
+    this.worker.on('exit', (code) => this.fail(new BenchFailure(`${label} worker exited (code ${code}) unexpectedly`)));
+  }
+
+  post(message: unknown, transferList: TransferListItem[] = []): void {
+    this.worker.postMessage(message, transferList);
+  }
+
+  async terminate(): Promise<void> {
+    this.worker.removeAllListeners('exit'); // this exit is expected
+    await this.worker.terminate();
+  }
+}
+
 /** Resolves the compiled worker file next to the compiled bench (dist-dev/bench/workers/). */
 export function workerUrl(name: string): URL {
   return new URL(`./workers/${name}.js`, import.meta.url);
@@ -145,13 +158,12 @@ export function formatRate(eventsPerSec: number): string {
   return eventsPerSec.toFixed(0);
 }
 
-/** A plain-text table: columns padded to width, numbers right-aligned. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const right = header.map((_, c) => rows.every((r) => /^[\d.,xM k–-]+$/.test(r[c]) && /\d/.test(r[c])));
-  const line = (cells: readonly string[]) => cells.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+/** Rounds n up to a multiple of unit (at least one unit). */
+export function roundUp(n: number, unit: number): number {
+  return Math.max(unit, Math.ceil(n / unit) * unit);
 }
+
+export const hrNow = (): bigint => process.hrtime.bigint();
 
 /**
  * How many cores other processes kept busy while the benchmark ran: all CPU time the

@@ -1,67 +1,59 @@
-// The 64-byte event both transports carry, and how the reader checks it.
+// The events every transport carries, how producers write them and how consumers check them.
 //
-//   bytes 0..7    sequence number (u64, little-endian): must go 0, 1, 2, ... within a run
-//   bytes 8..59   a fixed filler pattern
-//   bytes 60..63  ~low 32 bits of the sequence number: catches a torn or partial copy
+// Raw events of S bytes (64 or 4096), W = S / 4 little-endian 32-bit words:
 //
-// The reader folds every byte (as 16 little-endian words) into a running checksum; the
-// main thread compares it with checksumOf(n), computed outside the timed region.
-// Both sides use DataView in little-endian, so the check holds on any platform.
+//   words 0, 1      sequence number (u64): producer p of P writes p, p + P, p + 2P, ...
+//   words 2..W-2    a fixed filler pattern
+//   word  W-1       ~low 32 bits of the sequence number: catches a torn or partial copy
 //
-// The zero-copy ring variant (claim + pollRaw) writes and reads the same 16 words through
-// an Int32Array over the ring's whole memory instead (stampWords, hashWords): the word
-// values, and so the checksum, are the same as through DataView; only on a big-endian
-// machine would the bytes in memory be ordered differently.
+// Objects (the MessagePack payload, ../shared/BASELINES.md):
+//   { type: 'tick', seq, ts: TS0 + seq, payload: a fixed string of 40 characters }
+//
+// A consumer checks every event (length, each producer's order, the tail guard or every
+// field) and adds its hash to a checksum. The checksum is a sum, so it does not depend on
+// how the events of several producers interleave (order is checked by sequence number); the
+// main thread compares it with expectedChecksum(kind, n), computed outside the timed region.
+// Every hash word is multiplied by an odd constant (a bijection), so any changed byte
+// changes the hash.
+
+export type PayloadKind = 'raw64' | 'raw4k' | 'msgpack';
+
+export const PAYLOAD_BYTES: Record<PayloadKind, number> = { raw64: 64, raw4k: 4096, msgpack: 0 };
 
 export const EVENT_BYTES = 64;
-export const WORDS = EVENT_BYTES / 4;
 const TWO_32 = 4294967296;
+
+/** The ts of event `seq` is TS0 + seq: checked by the consumer. */
+export const TS0 = 1_763_000_000_000;
+/** The small object's 40-character payload. */
+export const PAYLOAD40 = 'ringbus-bench-0123456789-abcdefghijklmno';
+
+export interface Tick {
+  type: string;
+  seq: number;
+  ts: number;
+  payload: string;
+}
+
+export function tick(seq: number): Tick {
+  return { type: 'tick', seq, ts: TS0 + seq, payload: PAYLOAD40 };
+}
 
 export function fillerWord(k: number): number {
   return Math.imul(k + 1, 0x9e3779b1) | 0;
 }
 
-/** Writes the fixed part of an event (everything but the sequence words). */
-export function initPayload(view: DataView, offset = 0): void {
-  for (let k = 2; k < WORDS - 1; k++) view.setInt32(offset + 4 * k, fillerWord(k), true);
+const C = [
+  0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09, 0x7feb352d, 0x846ca68b, 0x2c1b3c6d, 0x297a2d39, 0x9e3779b9,
+  0x6a09e667, 0xbb67ae85, 0x3c6ef373,
+];
+
+/** The multiplier of word k (odd). */
+function mul(k: number): number {
+  return (C[k & 15] + ((k >> 4) << 1)) | 0;
 }
 
-/** Writes the per-event part: the sequence number and its tail guard. */
-export function stampPayload(view: DataView, offset: number, seq: number): void {
-  view.setUint32(offset, seq >>> 0, true);
-  view.setUint32(offset + 4, Math.floor(seq / TWO_32), true);
-  view.setInt32(offset + EVENT_BYTES - 4, ~seq, true);
-}
-
-/**
- * Hash of one event: each of its 16 words times its own odd constant, summed. Every word
- * is a bijection of itself, so a change to any one byte changes the hash; the products are
- * independent, so the CPU computes them in parallel (a serial hash costs the reader more
- * than the ring does). Unrolled on purpose.
- */
-export function hashEvent(v: DataView, o: number): number {
-  return (
-    (Math.imul(v.getInt32(o, true), 0x9e3779b1) +
-      Math.imul(v.getInt32(o + 4, true), 0x85ebca77) +
-      Math.imul(v.getInt32(o + 8, true), 0xc2b2ae3d) +
-      Math.imul(v.getInt32(o + 12, true), 0x27d4eb2f) +
-      Math.imul(v.getInt32(o + 16, true), 0x165667b1) +
-      Math.imul(v.getInt32(o + 20, true), 0xd3a2646d) +
-      Math.imul(v.getInt32(o + 24, true), 0xfd7046c5) +
-      Math.imul(v.getInt32(o + 28, true), 0xb55a4f09) +
-      Math.imul(v.getInt32(o + 32, true), 0x7feb352d) +
-      Math.imul(v.getInt32(o + 36, true), 0x846ca68b) +
-      Math.imul(v.getInt32(o + 40, true), 0x2c1b3c6d) +
-      Math.imul(v.getInt32(o + 44, true), 0x297a2d39) +
-      Math.imul(v.getInt32(o + 48, true), 0x9e3779b9) +
-      Math.imul(v.getInt32(o + 52, true), 0x6a09e667) +
-      Math.imul(v.getInt32(o + 56, true), 0xbb67ae85) +
-      Math.imul(v.getInt32(o + 60, true), 0x3c6ef373)) |
-    0
-  );
-}
-
-/** hashEvent() of the event whose first word is `words[i]` (i = byte offset >> 2). */
+/** Hash of the 64-byte event whose first word is `w[i]`. Unrolled on purpose: the products are independent. */
 export function hashWords(w: Int32Array, i: number): number {
   return (
     (Math.imul(w[i], 0x9e3779b1) +
@@ -84,6 +76,24 @@ export function hashWords(w: Int32Array, i: number): number {
   );
 }
 
+const MULS = Int32Array.from({ length: 1024 }, (_, k) => mul(k));
+
+/** Hash of a raw event of `words` words (any multiple of 16) at `w[i]`: hashWords() for 16. */
+export function hashRaw(w: Int32Array, i: number, words: number): number {
+  if (words === 16) return hashWords(w, i);
+  let h0 = 0;
+  let h1 = 0;
+  for (let k = 0; k < words; k += 2) {
+    h0 = (h0 + Math.imul(w[i + k], MULS[k & 1023])) | 0;
+    h1 = (h1 + Math.imul(w[i + k + 1], MULS[(k + 1) & 1023])) | 0;
+  }
+  return (h0 + h1) | 0;
+}
+
+export function hashTick(v: Tick): number {
+  return (Math.imul(v.seq | 0, 0x9e3779b1) + Math.imul((v.ts - TS0) | 0, 0x85ebca77) + v.payload.length) | 0;
+}
+
 /** The filler words 2..14, as constants: written per event by stampWords. */
 const F2 = fillerWord(2);
 const F3 = fillerWord(3);
@@ -99,7 +109,7 @@ const F12 = fillerWord(12);
 const F13 = fillerWord(13);
 const F14 = fillerWord(14);
 
-/** Writes a whole event (all 16 words) at `w[i]`: what initPayload + stampPayload write. */
+/** Writes a whole 64-byte event (all 16 words) at `w[i]`. */
 export function stampWords(w: Int32Array, i: number, seq: number): void {
   w[i] = seq | 0;
   w[i + 1] = seq > 0xffffffff ? Math.floor(seq / TWO_32) : 0;
@@ -119,60 +129,114 @@ export function stampWords(w: Int32Array, i: number, seq: number): void {
   w[i + 15] = ~seq;
 }
 
-/** Folds one event into the running checksum: order matters across events too. */
-export function foldEvent(acc: number, view: DataView, offset: number): number {
-  return (Math.imul(acc, 31) + hashEvent(view, offset)) | 0;
+/** A raw event of `bytes` bytes with sequence number 0: copied in, then stamped (stampSeq). */
+export function rawTemplate(bytes: number): Uint8Array {
+  const u8 = new Uint8Array(bytes);
+  const w = new Int32Array(u8.buffer);
+  for (let k = 2; k < w.length - 1; k++) w[k] = fillerWord(k);
+  w[w.length - 1] = ~0;
+  return u8;
 }
 
-/** What the reader's checksum must be after events 0..n-1, computed from scratch. */
-export function checksumOf(n: number): number {
-  const view = new DataView(new ArrayBuffer(EVENT_BYTES));
-  initPayload(view);
-  let acc = 0;
-  for (let seq = 0; seq < n; seq++) {
-    stampPayload(view, 0, seq);
-    acc = foldEvent(acc, view, 0);
-  }
-  return acc;
-}
-
-/** Sequence number stored in an event. */
-export function seqOf(view: DataView, offset: number): number {
-  return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * TWO_32;
+/** Writes the per-event words (sequence number and tail guard) of an event already holding the template. */
+export function stampSeq(w: Int32Array, i: number, words: number, seq: number): void {
+  w[i] = seq | 0;
+  w[i + 1] = seq > 0xffffffff ? Math.floor(seq / TWO_32) : 0;
+  w[i + words - 1] = ~seq;
 }
 
 /**
- * Checks one event against the sequence number expected next. Returns null when it is
- * right, else a sentence saying what is wrong.
+ * Writes raw events into memory the producer owns (a ring claim, a batch buffer): the
+ * 64-byte event as 16 word stores, a larger one as a copy of the template plus three words.
  */
-export function verifyEvent(view: DataView, offset: number, length: number, expected: number): string | null {
-  if (length !== EVENT_BYTES) return `event #${expected} has ${length} bytes, expected ${EVENT_BYTES}`;
-  const seq = seqOf(view, offset);
-  if (seq !== expected) {
-    return seq > expected
-      ? `lost or reordered events: expected sequence ${expected}, got ${seq} (${seq - expected} skipped)`
-      : `out of order or duplicated: expected sequence ${expected}, got ${seq}`;
+export class RawWriter {
+  readonly words: number;
+  private readonly template: Uint8Array;
+  constructor(readonly bytes: number) {
+    this.words = bytes >> 2;
+    this.template = rawTemplate(bytes);
   }
-  if (view.getInt32(offset + EVENT_BYTES - 4, true) !== ~seq) return `corrupt event #${seq}: its tail guard does not match its sequence number`;
-  return null;
+  /** Event `seq` at byte offset `at` (a multiple of 4) of `u8`, whose words are `w`. */
+  write(u8: Uint8Array, w: Int32Array, at: number, seq: number): void {
+    if (this.words === 16) {
+      stampWords(w, at >> 2, seq);
+      return;
+    }
+    u8.set(this.template, at);
+    stampSeq(w, at >> 2, this.words, seq);
+  }
 }
 
-/**
- * verifyEvent() for the event whose first word is `w[i]`: null when it is event `expected`,
- * else what is wrong. The reader compares three words inline and calls this only to
- * describe a failure (or when `expected` needs more than 32 bits).
- */
-export function verifyWords(w: Int32Array, i: number, length: number, expected: number): string | null {
-  if (length !== EVENT_BYTES) return `event #${expected} has ${length} bytes, expected ${EVENT_BYTES}`;
-  const seq = (w[i] >>> 0) + (w[i + 1] >>> 0) * TWO_32;
-  if (seq !== expected) {
-    return seq > expected
-      ? `lost or reordered events: expected sequence ${expected}, got ${seq} (${seq - expected} skipped)`
-      : `out of order or duplicated: expected sequence ${expected}, got ${seq}`;
-  }
-  if (w[i + 15] !== ~seq) return `corrupt event #${seq}: its tail guard does not match its sequence number`;
-  return null;
-}
-
-/** Faults the producer can inject on purpose (--fault), to show that the checks fire. */
+/** Faults a producer can inject on purpose (--fault), to show that the checks fire. */
 export type Fault = 'none' | 'lose' | 'reorder' | 'corrupt';
+
+/**
+ * Which sequence number producer `p` of `P` writes as its `i`-th event of a run of `count`,
+ * and whether to corrupt it: producer 0 injects the fault once, in the middle.
+ */
+export class SeqPlan {
+  private faultAt = -1;
+  private restoreAt = -1;
+  constructor(
+    private readonly p: number,
+    private readonly P: number,
+    private readonly fault: Fault,
+  ) {}
+  arm(count: number): void {
+    this.faultAt = this.restoreAt = -1;
+    if (this.fault === 'none' || this.p !== 0) return;
+    this.faultAt = count >> 1;
+    this.restoreAt = this.fault === 'reorder' ? this.faultAt + 1 : -1;
+  }
+  /** True when events first..first+k-1 are all plain (no fault among them). */
+  plain(first: number, k: number): boolean {
+    return (this.faultAt < first || this.faultAt >= first + k) && (this.restoreAt < first || this.restoreAt >= first + k);
+  }
+  seq(i: number): number {
+    if (i === this.faultAt && this.fault !== 'corrupt') return (i + 1) * this.P + this.p; // lose: i is never sent; reorder: i+1 goes first
+    if (i === this.restoreAt) return (i - 1) * this.P + this.p;
+    return i * this.P + this.p;
+  }
+  corrupt(i: number): boolean {
+    return i === this.faultAt && this.fault === 'corrupt';
+  }
+}
+
+/** Flips one bit of a raw event's filler (at word index i of w). */
+export function corruptRaw(w: Int32Array, i: number): void {
+  w[i + 5] ^= 0x100;
+}
+
+export function corruptTick(v: Tick): Tick {
+  return { ...v, payload: 'X' + v.payload.slice(1) };
+}
+
+// ---- the expected checksum, computed in the main thread --------------------------------
+
+function rawSeqHash(kind: PayloadKind): (seq: number) => number {
+  const bytes = PAYLOAD_BYTES[kind];
+  const words = bytes >> 2;
+  const w0 = new Int32Array(rawTemplate(bytes).buffer);
+  const h0 = hashRaw(w0, 0, words); // sequence number 0
+  const mLast = words === 16 ? 0x3c6ef373 : mul(words - 1);
+  const base = (h0 - Math.imul(-1, mLast)) | 0; // the hash without its sequence words
+  return (seq) => (base + Math.imul(seq | 0, 0x9e3779b1) + Math.imul(seq > 0xffffffff ? Math.floor(seq / TWO_32) : 0, 0x85ebca77) + Math.imul(~seq, mLast)) | 0;
+}
+
+/** Hash of event `seq` as a consumer computes it. */
+export function seqHash(kind: PayloadKind): (seq: number) => number {
+  return kind === 'msgpack' ? (seq) => hashTick(tick(seq)) : rawSeqHash(kind);
+}
+
+const prefix = new Map<PayloadKind, { n: number; sum: number; hash: (seq: number) => number }>();
+
+/** Sum of the hashes of events 0..n-1 (each is seen once, from whichever producer). */
+export function expectedChecksum(kind: PayloadKind, n: number): number {
+  let p = prefix.get(kind);
+  if (!p || p.n > n) prefix.set(kind, (p = { n: 0, sum: 0, hash: p?.hash ?? seqHash(kind) }));
+  let sum = p.sum;
+  for (let seq = p.n; seq < n; seq++) sum = (sum + p.hash(seq)) | 0;
+  p.n = n;
+  p.sum = sum;
+  return sum;
+}

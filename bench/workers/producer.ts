@@ -1,173 +1,189 @@
-// Producer worker: publishes `n` 64-byte events per run, over the ring or over postMessage.
-// Timestamps come from process.hrtime.bigint(): libuv's monotonic clock, one clock for
-// every thread of the process, so the reader's "last event" minus this "first publish"
-// is the transfer time.
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { attach, type BusHandle } from 'ringbus';
-import { EVENT_BYTES, type Fault, initPayload, stampPayload, stampWords } from '../payload.js';
-
-export interface ProducerData {
-  transport: 'ring' | 'postMessage';
-  handle?: BusHandle;
-  port?: MessagePort;
-  /**
-   * ring: 'batch' publishes `batch` events per publishBatch(); 'claim' is claim + write +
-   * commit per event; 'raw' claims `batch` records at once (bus.claim's count), writes each
-   * event in place as 16 Int32 words and commits them together: no copy, no allocation
-   * per event.
-   */
-  mode: 'batch' | 'claim' | 'raw';
-  batch: number;
-  wait: 'block' | 'yield' | 'spin';
-  topic: string;
-  fault: Fault;
-}
-
-export interface ProducerRun {
-  type: 'run';
-  n: number;
-}
-
-export interface ProducerDone {
-  type: 'done';
-  t0: bigint;
-  t1: bigint;
-  sent: number;
-}
+// Producer worker: publishes its share of each run over the ring, MessagePorts or ringbuf.js.
+// Producer p of P writes sequence numbers p, p + P, p + 2P, ... (payload.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { RingBuffer } from 'ringbuf.js';
+import { attach, type Bus } from 'ringbus';
+import { corruptRaw, corruptTick, PAYLOAD_BYTES, RawWriter, SeqPlan, stampWords, tick, type Tick } from '../payload.js';
+import type { ProducerData, ProducerDone, RunCommand } from './protocol.js';
 
 const data = workerData as ProducerData;
 const port = parentPort!;
+const plan = new SeqPlan(data.p, data.P, data.fault);
+const bytes = PAYLOAD_BYTES[data.kind];
+const writer = bytes > 0 ? new RawWriter(bytes) : undefined;
+const P = data.P;
+const p = data.p;
 
-let faultAt = -1;
-let restoreAt = -1;
-
-/** Stamps event `i` of a run, injecting the requested fault once in the middle. */
-function stamp(view: DataView, offset: number, i: number): void {
-  if (i === faultAt) {
-    if (data.fault === 'corrupt') {
-      stampPayload(view, offset, i);
-      view.setInt32(offset + 20, view.getInt32(offset + 20, true) ^ 0x100, true);
-    } else {
-      stampPayload(view, offset, i + 1); // lose: i is never sent; reorder: i+1 goes first
-    }
-    return;
-  }
-  if (i === restoreAt) {
-    initPayload(view, offset);
-    stampPayload(view, offset, data.fault === 'reorder' ? i - 1 : i);
-    return;
-  }
-  stampPayload(view, offset, i);
+/** Event i of this run as an object (msgpack payload). */
+function objectAt(i: number): Tick {
+  const v = tick(plan.seq(i));
+  return plan.corrupt(i) ? corruptTick(v) : v;
 }
 
-/** stamp() for the raw variant: the same faults, written as words. */
-function stampFaulty(words: Int32Array, w: number, i: number): void {
-  if (i === faultAt) {
-    if (data.fault === 'corrupt') {
-      stampWords(words, w, i);
-      words[w + 5] ^= 0x100; // bit 8 of bytes 20..23, as stamp() flips it
-    } else {
-      stampWords(words, w, i + 1);
-    }
-  } else {
-    stampWords(words, w, i === restoreAt && data.fault === 'reorder' ? i - 1 : i);
-  }
+/** Writes event i of this run at byte `at` of u8 (whose words are w). */
+function rawAt(u8: Uint8Array, w: Int32Array, at: number, i: number): void {
+  writer!.write(u8, w, at, plan.seq(i));
+  if (plan.corrupt(i)) corruptRaw(w, at >> 2);
 }
 
-function armFault(n: number): void {
-  if (data.fault === 'none') return;
-  faultAt = n >> 1;
-  restoreAt = data.fault === 'lose' ? -1 : faultAt + 1;
+/** A staging buffer of `count` raw events, re-stamped per batch. */
+function staging(count: number): { u8: Uint8Array; w: Int32Array } {
+  const u8 = new Uint8Array(count * bytes);
+  return { u8, w: new Int32Array(u8.buffer) };
 }
 
-let runRing: (n: number) => void;
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
-if (data.transport === 'ring') {
-  const bus = attach(data.handle!, { codec: 'raw', wait: data.wait });
-  const topic = data.topic;
-  if (data.mode === 'batch') {
-    const batch = data.batch;
-    const payloads: Uint8Array[] = [];
-    const views: DataView[] = [];
-    for (let i = 0; i < batch; i++) {
-      const p = new Uint8Array(EVENT_BYTES);
-      const v = new DataView(p.buffer);
-      initPayload(v);
-      payloads.push(p);
-      views.push(v);
-    }
-    runRing = (n) => {
+function ringRunner(d: Extract<ProducerData, { transport: 'ring' }>): (n: number) => void {
+  const bus: Bus = attach(d.handle, { codec: d.kind === 'msgpack' ? 'msgpack' : 'raw', wait: d.wait });
+  const count = d.count;
+  if (d.mode === 'claim') {
+    // Zero copy: claim `count` records at once, write each event in place, one commit.
+    const full = { count };
+    let memory: ArrayBufferLike | undefined;
+    let u8: Uint8Array = new Uint8Array(0);
+    let words: Int32Array = new Int32Array(0);
+    const fast = bytes === 64;
+    return (n) => {
       let i = 0;
       while (i < n) {
-        const k = Math.min(batch, n - i);
-        for (let j = 0; j < k; j++) stamp(views[j], 0, i + j);
-        bus.publishBatch(topic, k === batch ? payloads : payloads.slice(0, k));
+        const k = Math.min(count, n - i);
+        const claim = bus.claim('t', bytes, k === count ? full : { count: k });
+        const view = claim.bytes;
+        if (view.buffer !== memory) {
+          memory = view.buffer;
+          u8 = new Uint8Array(memory);
+          words = new Int32Array(memory);
+        }
+        // byteOffset and stride are multiples of 16: whole words, 16-byte aligned.
+        let at = view.byteOffset;
+        const stride = claim.stride;
+        const end = i + k;
+        if (fast && plan.plain(i, k)) {
+          let w = at >> 2;
+          const step = stride >> 2;
+          for (; i < end; i++, w += step) stampWords(words, w, i * P + p);
+        } else {
+          for (; i < end; i++, at += stride) rawAt(u8, words, at, i);
+        }
+        claim.commit();
+      }
+    };
+  }
+  if (d.mode === 'batch') {
+    if (d.kind === 'msgpack') {
+      return (n) => {
+        for (let i = 0; i < n; ) {
+          const k = Math.min(count, n - i);
+          const values: Tick[] = new Array(k);
+          for (let j = 0; j < k; j++) values[j] = objectAt(i + j);
+          bus.publishBatch('t', values);
+          i += k;
+        }
+      };
+    }
+    const payloads: Uint8Array[] = [];
+    const views: Int32Array[] = [];
+    for (let j = 0; j < count; j++) {
+      const s = staging(1);
+      payloads.push(s.u8);
+      views.push(s.w);
+    }
+    return (n) => {
+      for (let i = 0; i < n; ) {
+        const k = Math.min(count, n - i);
+        for (let j = 0; j < k; j++) rawAt(payloads[j], views[j], 0, i + j);
+        bus.publishBatch('t', k === count ? payloads : payloads.slice(0, k));
         i += k;
       }
     };
-  } else if (data.mode === 'raw') {
-    const batch = data.batch;
-    const full = { count: batch };
-    let memory: ArrayBufferLike | undefined;
-    let words: Int32Array = new Int32Array(0);
-    runRing = (n) => {
-      let i = 0;
-      while (i < n) {
-        const k = Math.min(batch, n - i);
-        const claim = bus.claim(topic, EVENT_BYTES, k === batch ? full : { count: k });
-        const bytes = claim.bytes;
-        if (bytes.buffer !== memory) {
-          memory = bytes.buffer;
-          words = new Int32Array(memory);
-        }
-        // bytes.byteOffset and the stride are multiples of 16: whole words, 16-byte aligned.
-        let w = bytes.byteOffset >> 2;
-        const step = claim.stride >> 2;
-        const end = i + k;
-        if ((faultAt >= i && faultAt < end) || (restoreAt >= i && restoreAt < end)) {
-          for (; i < end; i++, w += step) stampFaulty(words, w, i);
-        } else {
-          for (; i < end; i++, w += step) stampWords(words, w, i);
-        }
-        claim.commit();
-      }
-    };
-  } else {
-    const template = new Uint8Array(EVENT_BYTES);
-    initPayload(new DataView(template.buffer));
-    let ring: DataView | undefined;
-    runRing = (n) => {
-      for (let i = 0; i < n; i++) {
-        const claim = bus.claim(topic, EVENT_BYTES);
-        const bytes = claim.bytes;
-        ring ??= new DataView(bytes.buffer);
-        bytes.set(template);
-        stamp(ring, bytes.byteOffset, i);
-        claim.commit();
-      }
+  }
+  // one publish per event
+  if (d.kind === 'msgpack') {
+    return (n) => {
+      for (let i = 0; i < n; i++) bus.publish('t', objectAt(i));
     };
   }
+  const one = staging(1);
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      rawAt(one.u8, one.w, 0, i);
+      bus.publish('t', one.u8);
+    }
+  };
 }
 
-function runPostMessage(n: number): void {
-  const out = data.port!;
-  const payload = new Uint8Array(EVENT_BYTES);
-  const view = new DataView(payload.buffer);
-  initPayload(view);
-  for (let i = 0; i < n; i++) {
-    stamp(view, 0, i);
-    out.postMessage(payload); // structured clone copies the 64 bytes: the array is reused
-  }
+function portsRunner(d: Extract<ProducerData, { transport: 'ports' }>): (n: number) => void {
+  const ports = d.ports;
+  const batch = d.batch;
+  const all = d.delivery === 'all';
+  // postMessage copies (structured clone) what it sends, so a raw staging buffer is reused.
+  const s = bytes > 0 ? staging(batch) : undefined;
+  return (n) => {
+    let m = 0; // messages sent this run: a group's round robin
+    for (let i = 0; i < n; m++) {
+      const k = Math.min(batch, n - i);
+      let msg: unknown;
+      if (s) {
+        for (let j = 0; j < k; j++) rawAt(s.u8, s.w, j * bytes, i + j);
+        msg = k === batch ? s.u8 : s.u8.subarray(0, k * bytes);
+      } else if (batch === 1) {
+        msg = objectAt(i);
+      } else {
+        const values: Tick[] = new Array(k);
+        for (let j = 0; j < k; j++) values[j] = objectAt(i + j);
+        msg = values;
+      }
+      if (all) for (const p of ports) p.postMessage(msg);
+      else ports[m % ports.length].postMessage(msg);
+      i += k;
+    }
+  };
 }
 
-port.on('message', (msg: ProducerRun) => {
+function ringbufRunner(d: Extract<ProducerData, { transport: 'ringbufjs' }>): (n: number) => void {
+  const rb = new RingBuffer(d.sab, Uint8Array as never);
+  const batch = Math.max(1, Math.floor(65536 / bytes));
+  const s = staging(batch);
+  return (n) => {
+    for (let i = 0; i < n; ) {
+      const k = Math.min(batch, n - i);
+      for (let j = 0; j < k; j++) rawAt(s.u8, s.w, j * bytes, i + j);
+      // push() writes what fits (a byte stream): push the rest once the reader made room
+      let off = 0;
+      const len = k * bytes;
+      let idle = 0;
+      let since = performance.now();
+      while (off < len) {
+        const put = rb.push(s.u8 as never, len - off, off);
+        if (put > 0) {
+          off += put;
+          idle = 0;
+          since = performance.now();
+        } else if (++idle > 200) {
+          sleepMs(0.05);
+          if (performance.now() - since > d.stallMs) throw new Error(`ringbuf.js stayed full for ${d.stallMs} ms`);
+        }
+      }
+      i += k;
+    }
+  };
+}
+
+const run: (n: number) => void = data.transport === 'ring' ? ringRunner(data) : data.transport === 'ports' ? portsRunner(data) : ringbufRunner(data);
+
+port.on('message', (msg: RunCommand) => {
   if (msg.type !== 'run') return;
-  armFault(msg.n);
-  const t0 = process.hrtime.bigint();
-  if (data.transport === 'ring') runRing(msg.n);
-  else runPostMessage(msg.n);
-  const t1 = process.hrtime.bigint();
-  faultAt = restoreAt = -1;
-  port.postMessage({ type: 'done', t0, t1, sent: msg.n } satisfies ProducerDone);
+  plan.arm(msg.n);
+  try {
+    const t0 = process.hrtime.bigint();
+    run(msg.n);
+    const t1 = process.hrtime.bigint();
+    port.postMessage({ type: 'done', t0, t1 } satisfies ProducerDone);
+  } catch (err) {
+    port.postMessage({ type: 'failed', message: `producer ${data.p} threw: ${(err as Error).stack ?? err}` });
+  }
 });
 port.postMessage({ type: 'attached' });

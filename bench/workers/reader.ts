@@ -1,78 +1,83 @@
-// Reader worker: receives `n` events per run, checks every one (length, sequence, tail
-// guard) and folds every byte into a checksum, then reports when it saw the last one.
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { attach, type BusHandle, type RawRecord } from 'ringbus';
-import { EVENT_BYTES, foldEvent, hashWords, verifyEvent, verifyWords } from '../payload.js';
+// Consumer worker: receives the events of each run over the ring, MessagePorts or ringbuf.js,
+// checks every one (check.ts) and reports when it has seen the last one.
+import { parentPort, workerData } from 'node:worker_threads';
+import { RingBuffer } from 'ringbuf.js';
+import { attach, type RawRecord } from 'ringbus';
+import { CheckFailed, Checker, fail } from '../check.js';
+import type { Tick } from '../payload.js';
+import { PortConsumer } from '../port-consumer.js';
+import type { CloseCommand, ConsumerData, ConsumerDone, Failed, RunCommand } from './protocol.js';
 
-export interface ReaderData {
-  transport: 'ring' | 'postMessage';
-  handle?: BusHandle;
-  port?: MessagePort;
-  wait: 'block' | 'yield' | 'spin';
-  /**
-   * ring: 'poll' gets each payload as a Uint8Array view and checks it through DataView;
-   * 'pollRaw' gets one reused record (the ring's memory and an offset) and checks the
-   * event as 16 Int32 words of an Int32Array over the whole memory. Same checks either way.
-   */
-  api?: 'poll' | 'pollRaw';
-  /** Most events per poll (and the reader's batchSize). */
-  pollMax: number;
-  /** A run fails when no event arrives for this long. */
-  stallMs: number;
-}
-
-export interface ReaderRun {
-  type: 'run';
-  n: number;
-}
-
-export interface ReaderDone {
-  type: 'done';
-  t1: bigint;
-  count: number;
-  checksum: number;
-}
-
-export interface ReaderFailed {
-  type: 'failed';
-  message: string;
-}
-
-const data = workerData as ReaderData;
+const data = workerData as ConsumerData;
 const port = parentPort!;
+const checker = new Checker(data.kind, data.producers, data.strict);
+const now = () => process.hrtime.bigint();
 
-class CheckFailed extends Error {}
-
-let expected = 0;
-let checksum = 0;
-
-function fail(message: string): never {
-  throw new CheckFailed(message);
+function report(m: { type: 'ready' } | ConsumerDone | Failed): void {
+  port.postMessage(m);
 }
 
-function report(done: ReaderDone | ReaderFailed): void {
-  port.postMessage(done);
+function failed(err: unknown): Failed {
+  return { type: 'failed', message: err instanceof CheckFailed ? err.message : `consumer threw: ${(err as Error).stack ?? err}` };
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A consumer that pulls: poll(max) returns how many events it handled, wait(ms) whether more may come. */
+function pullLoop(poll: (max: number) => number, wait: (ms: number) => boolean, maxBatch: number, closedMessage: () => string | undefined): void {
+  const shared = data.transport === 'ring' && data.shared ? new Int32Array(data.shared) : undefined;
+  port.on('message', (msg: RunCommand | CloseCommand) => {
+    if (msg.type === 'close') {
+      // The main thread closed the bus after the last run: nothing may be left over.
+      let extra = 0;
+      while (wait(data.stallMs)) extra += poll(maxBatch);
+      report(extra === 0 ? { type: 'done', t1: now(), count: 0, checksum: 0 } : { type: 'failed', message: `${extra} events arrived after the last run` });
+      return;
+    }
+    checker.reset();
+    const n = msg.n;
+    report({ type: 'ready' });
+    try {
+      if (shared) {
+        // A group member: runs until the members together consumed n events.
+        let t1 = now();
+        let last = performance.now();
+        while (Atomics.load(shared, 0) < n) {
+          const got = poll(maxBatch);
+          if (got > 0) {
+            Atomics.add(shared, 0, got);
+            t1 = now();
+            last = performance.now();
+          } else if (!wait(20) && performance.now() - last > data.stallMs) {
+            fail(`no event for ${data.stallMs} ms; the group consumed ${Atomics.load(shared, 0)} of ${n} events (lost?)`);
+          }
+        }
+        report({ type: 'done', t1, count: checker.count, checksum: checker.checksum });
+        return;
+      }
+      while (checker.count < n) {
+        if (poll(Math.min(maxBatch, n - checker.count)) > 0) continue;
+        if (!wait(data.stallMs)) fail(closedMessage() ?? `no event for ${data.stallMs} ms after ${checker.count} of ${n} events (lost?)`);
+      }
+      report({ type: 'done', t1: now(), count: checker.count, checksum: checker.checksum });
+    } catch (err) {
+      report(failed(err));
+    }
+  });
 }
 
 if (data.transport === 'ring') {
-  const bus = attach(data.handle!, { codec: 'raw', wait: data.wait });
-  const pollMax = data.pollMax;
-  // Opened before the producer is told to start: a gating reader, so nothing is overwritten
-  // before it has been read. batchSize = pollMax because wait() takes its batch with
+  const bus = attach(data.handle, { codec: data.kind === 'msgpack' ? 'msgpack' : 'raw', wait: data.wait });
+  // Opened before any producer starts: a gating reader (or group member), so nothing is
+  // overwritten before it has been read. batchSize = pollMax: wait() takes its batch with
   // batchSize events at most, and the poll after it delivers no more than that batch.
-  const reader = bus.reader<Uint8Array>('bench', { wait: data.wait, batchSize: pollMax });
-  let view: DataView | undefined;
-  const handler = (payload: Uint8Array): void => {
-    view ??= new DataView(payload.buffer);
-    const offset = payload.byteOffset;
-    const problem = verifyEvent(view, offset, payload.length, expected);
-    if (problem !== null) fail(problem);
-    checksum = foldEvent(checksum, view, offset);
-    expected++;
-  };
-  let memory: Uint8Array | undefined;
+  const reader = bus.reader<Uint8Array | Tick>(data.name, { wait: data.wait, batchSize: data.pollMax, ...(data.group !== undefined && { group: data.group }) });
+  let memory: Uint8Array | ArrayBufferLike | undefined;
   let words: Int32Array = new Int32Array(0);
   let base = 0;
+  // pollRaw: one reused record; the event is read as words of the ring's whole memory.
   const rawHandler = (rec: RawRecord): void => {
     const bytes = rec.bytes;
     if (bytes !== memory) {
@@ -81,86 +86,63 @@ if (data.transport === 'ring') {
       base = bytes.byteOffset;
     }
     const at = base + rec.offset;
-    if ((at & 15) !== 0) fail(`event #${expected} lies at byte ${at} of the ring's memory: not 16-byte aligned`);
-    const w = at >> 2;
-    const e = expected;
-    // The sequence number (words 0 and 1) and the tail guard (word 15), as verifyEvent checks
-    // them; verifyWords describes a failure (and handles sequence numbers past 32 bits).
-    if (rec.length !== EVENT_BYTES || words[w] !== (e | 0) || words[w + 15] !== ~e || (words[w + 1] !== 0 || e > 0xffffffff)) {
-      const problem = verifyWords(words, w, rec.length, e);
-      if (problem !== null) fail(problem);
-    }
-    checksum = (Math.imul(checksum, 31) + hashWords(words, w)) | 0;
-    expected = e + 1;
+    if ((at & 3) !== 0) fail(`event #${checker.count} lies at byte ${at} of the ring's memory: not word-aligned`);
+    checker.raw(words, at >> 2, rec.length);
   };
+  // poll, raw codec: each payload is a view of the ring.
+  const viewHandler = (payload: Uint8Array): void => {
+    if (payload.buffer !== memory) {
+      memory = payload.buffer;
+      words = new Int32Array(payload.buffer);
+    }
+    checker.raw(words, payload.byteOffset >> 2, payload.length);
+  };
+  const objectHandler = (v: Tick): void => checker.object(v);
+  const handler = (data.kind === 'msgpack' ? objectHandler : viewHandler) as (v: Uint8Array | Tick) => void;
   const raw = data.api === 'pollRaw';
-
-  port.on('message', (msg: ReaderRun | { type: 'close' }) => {
-    if (msg.type === 'close') {
-      // The main thread closed the bus after the last run: nothing may be left over.
-      let extra = 0;
-      while (reader.wait(data.stallMs)) extra += raw ? reader.pollRaw(() => {}, pollMax) : reader.poll(() => {}, pollMax);
-      report(extra === 0 ? { type: 'done', t1: process.hrtime.bigint(), count: 0, checksum: 0 } : { type: 'failed', message: `${extra} events arrived after the last run` });
-      return;
-    }
-    expected = 0;
-    checksum = 0;
-    const n = msg.n;
-    port.postMessage({ type: 'ready' });
-    try {
-      while (expected < n) {
-        const max = Math.min(pollMax, n - expected);
-        if ((raw ? reader.pollRaw(rawHandler, max) : reader.poll(handler, max)) > 0) continue;
-        if (!reader.wait(data.stallMs)) {
-          fail(bus.closed ? `the bus closed after ${expected} of ${n} events` : `no event for ${data.stallMs} ms after ${expected} of ${n} events (lost?)`);
-        }
+  pullLoop(
+    (max) => (raw ? reader.pollRaw(rawHandler, max) : reader.poll(handler, max)),
+    (ms) => reader.wait(ms),
+    data.pollMax,
+    () => (bus.closed ? `the bus closed after ${checker.count} events` : undefined),
+  );
+} else if (data.transport === 'ringbufjs') {
+  const rb = new RingBuffer(data.sab, Uint8Array as never);
+  const bytes = checker.bytes;
+  const buf = new Uint8Array(Math.max(1, Math.floor(65536 / bytes)) * bytes);
+  const w = new Int32Array(buf.buffer);
+  const perPop = buf.length / bytes;
+  let idle = 0;
+  pullLoop(
+    (max) => {
+      // pop only whole events: the ring is a byte stream
+      const k = Math.min(max, perPop, Math.floor(rb.available_read() / bytes));
+      if (k === 0) return 0;
+      const got = rb.pop(buf as never, k * bytes);
+      if (got !== k * bytes) fail(`ringbuf.js popped ${got} bytes of the ${k * bytes} it said were there`);
+      for (let i = 0; i < k; i++) checker.raw(w, i * checker.words, bytes);
+      return k;
+    },
+    (ms) => {
+      // ringbuf.js has no wait: spin a little, then sleep in 50 µs slices
+      const until = performance.now() + ms;
+      while (rb.available_read() < bytes) {
+        if (++idle > 200) sleepMs(0.05);
+        if (performance.now() > until) return false;
       }
-      report({ type: 'done', t1: process.hrtime.bigint(), count: expected, checksum });
-    } catch (err) {
-      report({ type: 'failed', message: err instanceof CheckFailed ? err.message : `reader threw: ${(err as Error).stack ?? err}` });
-    }
-  });
+      idle = 0;
+      return true;
+    },
+    perPop,
+    () => undefined,
+  );
 } else {
-  const input = data.port!;
-  let n = 0;
-  let running = false;
-  let failed = false;
-  let stall: NodeJS.Timeout | undefined;
-  const stop = (result: ReaderDone | ReaderFailed): void => {
-    running = false;
-    if (failed) return;
-    failed = result.type === 'failed';
-    clearTimeout(stall);
-    report(result);
-  };
-  input.on('message', (payload: Uint8Array) => {
-    if (!running) {
-      stop({ type: 'failed', message: 'an event arrived outside a run' });
-      return;
-    }
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const problem = verifyEvent(view, 0, payload.length, expected);
-    if (problem !== null) {
-      stop({ type: 'failed', message: problem });
-      return;
-    }
-    checksum = foldEvent(checksum, view, 0);
-    expected++;
-    if (expected === n) stop({ type: 'done', t1: process.hrtime.bigint(), count: expected, checksum });
-    else if ((expected & 0xffff) === 0) stall?.refresh();
-  });
-  port.on('message', (msg: ReaderRun | { type: 'close' }) => {
+  const consumer = new PortConsumer(checker, data.ports, data.stallMs, report);
+  port.on('message', (msg: RunCommand | CloseCommand) => {
     if (msg.type === 'close') {
-      input.close();
-      report({ type: 'done', t1: process.hrtime.bigint(), count: 0, checksum: 0 });
-      return;
-    }
-    expected = 0;
-    checksum = 0;
-    n = msg.n;
-    running = true;
-    stall = setTimeout(() => stop({ type: 'failed', message: `no event for ${data.stallMs} ms after ${expected} of ${n} events (lost?)` }), data.stallMs);
-    port.postMessage({ type: 'ready' });
+      consumer.close();
+      report({ type: 'done', t1: now(), count: 0, checksum: 0 });
+    } else consumer.start(msg.n);
   });
 }
 port.postMessage({ type: 'attached' });

@@ -110,6 +110,28 @@ describe('pipeline failures', () => {
     for (let id = 0; id < n; id++) expect(seen[id], `event ${id}`).toBe(id >= 700 && id < 800 && seen[id] === 2 ? 2 : 1);
   });
 
+  it('an event that kills its worker every time is dead-lettered after its attempts; the others pass', async () => {
+    const p = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'doomed', module: stageUrl('always-die'), consumes: ['in'], produces: ['out'], retry: { attempts: 3 }, batchSize: 16 }],
+    });
+    running.push(p);
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const n = 200;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 50 ? { id, die: true } : { id })));
+    await p.drain({ timeoutMs: 20_000 });
+    const passed: number[] = [];
+    const dead: any[] = [];
+    out.poll((v, topic) => (topic === 'out' ? passed.push(v.id) : dead.push(v)), 1 << 20);
+    expect(new Set(passed).size).toBe(n - 1);
+    expect(passed.includes(50)).toBe(false);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ stage: 'doomed', value: { id: 50, die: true }, attempts: 3, error: { name: 'WorkerDiedError' } });
+    expect(p.stats().stages[0]).toMatchObject({ restarts: 3, deadLetters: 1 });
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

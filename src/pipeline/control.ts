@@ -35,7 +35,10 @@ export const S_RETRIES = 3;
 export const S_DEAD = 4; // events sent to the dead-letter topic
 export const S_BATCHES = 5;
 export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
-const STATS_FIELDS = 8;
+export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
+export const S_SUSPECT = 8; // seq of the event the slot's workers died handling
+export const S_SUSPECT_DEATHS = 9; // how many times in a row they died on it
+const STATS_FIELDS = 10;
 
 export interface ControlBlock {
   readonly words: Int32Array;
@@ -46,6 +49,10 @@ export interface ControlBlock {
 export function createControl(workers: number): ControlBlock {
   const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + workers * WORKER_WORDS) * 4));
   const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, workers) * STATS_FIELDS * 8));
+  for (let w = 0; w < workers; w++) {
+    stats[statsIndex(w, S_HANDLING)] = -1;
+    stats[statsIndex(w, S_SUSPECT)] = -1;
+  }
   return { words, stats, workers };
 }
 

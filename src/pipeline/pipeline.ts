@@ -55,7 +55,7 @@ export interface StageStats {
   eventsIn: number;
   /** Events emitted, dead letters included. */
   eventsOut: number;
-  /** Events handled per second since the previous stats() call (or since start). */
+  /** Events handled per second over the last second or so (since start, in the first second). */
   rate: number;
   /** Events in the stage's ring it has not yet handled. */
   lag: number;
@@ -290,6 +290,9 @@ export class Pipeline extends EventEmitter {
 
   stats(): PipelineStats {
     const now = performance.now();
+    // Rates over a window of about a second, renewed at most once a second: callers polling
+    // at different paces do not shorten each other's window to nothing.
+    const renew = now - this.lastStats.at >= 1000;
     const elapsed = Math.max(1e-3, (now - this.lastStats.at) / 1000);
     const stats = this.plan.stats;
     const all: number[] = [];
@@ -309,7 +312,7 @@ export class Pipeline extends EventEmitter {
       const eventsIn = sum(S_IN);
       const reader = this.buses[stage.index].stats().readers.find((r) => r.name === (stage.concurrency > 1 ? stage.name : memberName(stage, 0)));
       const rate = (eventsIn - (this.lastStats.eventsIn[stage.index] ?? 0)) / elapsed;
-      this.lastStats.eventsIn[stage.index] = eventsIn;
+      if (renew) this.lastStats.eventsIn[stage.index] = eventsIn;
       return {
         name: stage.name,
         workers: stage.concurrency,
@@ -324,7 +327,7 @@ export class Pipeline extends EventEmitter {
         healMs,
       };
     });
-    this.lastStats.at = now;
+    if (renew) this.lastStats.at = now;
     all.sort((a, b) => a - b);
     const pick = (q: number) => (all.length === 0 ? 0 : all[Math.min(all.length - 1, Math.ceil(q * all.length) - 1)]);
     return {

@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
-import { S_BATCHES, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex, W_STOP, workerWord } from './control.js';
+import { S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECT, S_SUSPECT_DEATHS, statsIndex, W_STOP, workerWord } from './control.js';
 import type { StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
@@ -19,6 +19,11 @@ export interface DeadLetter {
 const IDLE_MS = 50;
 
 const FIRST_BATCH = 4;
+
+/** The error a dead letter carries for an event whose handler killed its worker every time. */
+class WorkerDiedError extends Error {
+  override name = 'WorkerDiedError';
+}
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
 
@@ -57,6 +62,7 @@ export class StageRunner {
    */
   async run(onFirstEvent?: (at: number) => void): Promise<void> {
     const { stage, member } = slotOwner(this.plan, this.slot);
+    if (onFirstEvent !== undefined) this.countDeath();
     const bus = this.buses(stage.index);
     const reader = bus.reader(memberName(stage, member), {
       group: stage.concurrency > 1 ? stage.name : undefined,
@@ -90,6 +96,25 @@ export class StageRunner {
     }
   }
 
+  /**
+   * A replacement starts here: if its predecessor died inside a handler, that death was a
+   * failed attempt at the event it was handling. Deaths on one event in a row are counted,
+   * so that an event that kills its worker every time is dead-lettered after its attempts
+   * instead of killing workers for ever.
+   */
+  private countDeath(): void {
+    const stats = this.plan.stats;
+    const handling = stats[statsIndex(this.slot, S_HANDLING)];
+    stats[statsIndex(this.slot, S_HANDLING)] = -1;
+    if (handling < 0) return;
+    if (stats[statsIndex(this.slot, S_SUSPECT)] === handling) {
+      stats[statsIndex(this.slot, S_SUSPECT_DEATHS)] += 1;
+    } else {
+      stats[statsIndex(this.slot, S_SUSPECT)] = handling;
+      stats[statsIndex(this.slot, S_SUSPECT_DEATHS)] = 1;
+    }
+  }
+
   private async handle(events: BusEvent<unknown>[], first?: (at: number) => void): Promise<void> {
     const { stage } = slotOwner(this.plan, this.slot);
     const stats = this.plan.stats;
@@ -99,18 +124,29 @@ export class StageRunner {
     let errors = 0;
     let retries = 0;
     let dead = 0;
+    const handling = base + S_HANDLING;
+    const suspect = stats[base + S_SUSPECT];
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       context.topic = event.topic;
       context.seq = event.seq;
-      for (let attempt = 1; ; attempt++) {
+      const deaths = event.seq === suspect ? stats[base + S_SUSPECT_DEATHS] : 0;
+      if (deaths >= stage.attempts) {
+        emitter.deadLetter(this.deadLetter(event, deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)), i);
+        dead++;
+        continue;
+      }
+      for (let attempt = 1 + deaths; ; attempt++) {
         context.attempt = attempt;
         try {
+          stats[handling] = event.seq;
           const result = this.handler(event.value, context);
           if (isThenable(result)) await result;
+          stats[handling] = -1;
           emitter.keep(i);
           break;
         } catch (error) {
+          stats[handling] = -1;
           emitter.discard();
           errors++;
           if (attempt >= stage.attempts) {

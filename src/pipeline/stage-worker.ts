@@ -12,7 +12,7 @@ export type WorkerRole = { kind: 'worker'; slot: number; replacement: boolean } 
 
 /** Messages a pipeline worker sends its supervisor. */
 export type WorkerMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; spillPosted: Int32Array }
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[] }
   | { type: 'assigned'; slot: number }
@@ -38,9 +38,13 @@ process.on('exit', () => {
 const buses: Bus[] = [];
 const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs }));
 
+/** Events this thread counted into C_SPILL; on its exit the supervisor takes back any it never received. */
+const spillPosted = new Int32Array(new SharedArrayBuffer(4));
+
 function spill(ring: number, events: OutgoingEvent[]): void {
   // Counted before it is posted, and posted before the batch that caused it is committed:
   // drain() sees it in flight until the supervisor has published it again.
+  Atomics.add(spillPosted, 0, events.length);
   Atomics.add(words, C_SPILL, events.length);
   post({ type: 'spill', ring, events });
 }
@@ -92,7 +96,7 @@ async function runSlot(handlers: Map<number, StageHandler>, slot: number, replac
 
 async function standby(handlers: Map<number, StageHandler>): Promise<void> {
   plan.rings.forEach((_, ring) => busOf(ring)); // attached now, not on the clock of a heal
-  post({ type: 'ready' });
+  post({ type: 'ready', spillPosted });
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
   const handlers = await load([stage]);
   if (handlers === undefined) return;
   if (!claimReserved(words, role.slot, threadId)) return; // the supervisor gave the slot up meanwhile
-  post({ type: 'ready' });
+  post({ type: 'ready', spillPosted });
   await runSlot(handlers, role.slot, role.replacement);
 }
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, RESERVED, S_DIED_AT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_SPILL, C_VACANCY, type ControlBlock, RESERVED, S_DIED_AT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import type { Plan } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -26,6 +26,9 @@ interface Tracked {
   ready: boolean;
   /** worker.threadId, which reads -1 once the thread has ended. */
   threadId: number;
+  /** Spilled events the worker counted (its own shared counter) and those received from it. */
+  spillPosted?: Int32Array;
+  spillReceived: number;
 }
 
 /**
@@ -159,7 +162,10 @@ export class Supervisor {
         if (m.type === 'ready') done();
         else if (m.type === 'load-error') done(new StageLoadError(m.stage, m.message));
       };
-      const onExit = (code: number) => done(new Error(`a pipeline worker exited (code ${code}) while starting`));
+      const onExit = (code: number) => {
+        const stage = tracked.role.kind === 'worker' ? this.plan.stages.find((s, i) => this.plan.firstSlot[i] + s.concurrency > (tracked.role as { slot: number }).slot)!.name : 'standby';
+        done(new StageLoadError(stage, `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
+      };
       tracked.worker.on('message', onMessage);
       tracked.worker.on('exit', onExit);
     });
@@ -167,7 +173,7 @@ export class Supervisor {
 
   private spawn(role: WorkerRole): Tracked {
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role } });
-    const tracked: Tracked = { worker, role, slot: role.kind === 'worker' ? role.slot : -1, ready: false, threadId: worker.threadId };
+    const tracked: Tracked = { worker, role, slot: role.kind === 'worker' ? role.slot : -1, ready: false, threadId: worker.threadId, spillReceived: 0 };
     if (role.kind === 'worker') this.bySlot[role.slot] = tracked;
     else this.standbys.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
@@ -180,8 +186,10 @@ export class Supervisor {
     switch (m.type) {
       case 'ready':
         tracked.ready = true;
+        tracked.spillPosted = m.spillPosted;
         break;
       case 'spill':
+        tracked.spillReceived += m.events.length;
         this.onSpill(m);
         break;
       case 'assigned':
@@ -207,6 +215,10 @@ export class Supervisor {
     const killedAt = this.killedAt.get(tracked.worker);
     this.killedAt.delete(tracked.worker);
     const { words, stats } = this.control;
+    // Node delivers a worker's messages before its exit event: a spill it counted and never
+    // posted (terminated in between) will not come, so it is no longer in flight.
+    const unposted = (tracked.spillPosted ? Atomics.load(tracked.spillPosted, 0) : 0) - tracked.spillReceived;
+    if (unposted > 0) Atomics.sub(words, C_SPILL, unposted);
     let slot = tracked.slot;
     if (slot < 0) {
       // A standby: idle, or holding a slot it took without having reported it yet.

@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createPipeline, describePipeline, DuplicateStageError, InvalidOptionError, StageLoadError, UnproducedTopicError, type StageDeclaration } from 'ringbus';
+import { collect, stageUrl } from './pipeline-helpers.js';
+
+const m = stageUrl('step');
+const stage = (name: string, consumes: string[], produces: string[] = []): StageDeclaration => ({ name, module: m, consumes, produces });
+
+describe('pipeline topology', () => {
+  it('derives order, fan-out, joins and loops from what stages consume and produce', () => {
+    const d = describePipeline({
+      inputs: ['in'],
+      outputs: ['done'],
+      stages: [
+        stage('join', ['l', 'r'], ['joined']),
+        stage('split', ['in'], ['l', 'r']),
+        stage('retry', ['joined', 'again'], ['again', 'checked']),
+        stage('finish', ['checked'], ['done', 'audit']),
+      ],
+    });
+    expect(d.components).toEqual([['split'], ['join'], ['retry'], ['finish']]);
+    expect(d.cycles).toEqual([['retry']]);
+    expect(d.edges).toContainEqual({ from: 'split', to: 'join', topic: 'l', feedback: false });
+    expect(d.edges).toContainEqual({ from: 'retry', to: 'retry', topic: 'again', feedback: true });
+    expect(d.unconsumed).toEqual(['audit']); // produced, consumed by nobody, not declared an output: reported
+    expect(d.topics.find((t) => t.name === 'done')).toMatchObject({ output: true, producers: ['finish'], consumers: [] });
+    expect(d.stages.find((s) => s.name === 'retry')).toMatchObject({ inCycle: true });
+  });
+
+  it('a stage that repairs dead letters and feeds them back is a loop', () => {
+    const d = describePipeline({ inputs: ['in'], stages: [stage('work', ['in', 'fixed'], ['out']), stage('repair', ['dead-letter'], ['fixed'])] });
+    expect(d.cycles).toEqual([['work', 'repair']]);
+    expect(d.edges).toContainEqual({ from: 'work', to: 'repair', topic: 'dead-letter', feedback: true });
+    expect(d.edges).not.toContainEqual(expect.objectContaining({ from: 'repair', to: 'repair' }));
+  });
+
+  it('renders Mermaid and DOT', () => {
+    const options = { inputs: ['in'], outputs: ['out'], stages: [{ ...stage('a', ['in', 'back'], ['mid']), concurrency: 2 }, stage('b', ['mid'], ['out', 'back'])] };
+    const mermaid = describePipeline(options, 'mermaid');
+    expect(mermaid.split('\n')[0]).toBe('flowchart LR');
+    expect(mermaid).toContain('s0["a ×2"]');
+    expect(mermaid).toContain('in -- "in" --> s0');
+    expect(mermaid).toContain('s1 -. "back" .-> s0'); // feedback edges dotted
+    expect(mermaid).toContain('s1 -- "out" --> out');
+    const dot = describePipeline(options, 'dot');
+    expect(dot).toMatch(/^digraph pipeline \{/);
+    expect(dot).toContain('s1 -> s0 [label="back", style=dashed];');
+    expect(dot.trim().endsWith('}')).toBe(true);
+  });
+
+  it('every invalid declaration gives its typed error', () => {
+    expect(() => describePipeline({ stages: [stage('a', ['in'])], inputs: ['in'] })).not.toThrow();
+    expect(() => describePipeline({ stages: [stage('a', ['in']), stage('a', ['in'])], inputs: ['in'] })).toThrow(DuplicateStageError);
+    const unproduced = (() => {
+      try {
+        describePipeline({ stages: [stage('a', ['in'], ['x']), stage('b', ['y'])], inputs: ['in'] });
+      } catch (error) {
+        return error as UnproducedTopicError;
+      }
+    })();
+    expect(unproduced).toBeInstanceOf(UnproducedTopicError);
+    expect(unproduced).toMatchObject({ topic: 'y', stages: ['b'], code: 'ERR_RINGBUS_UNPRODUCED_TOPIC' });
+    expect(unproduced!.message).toContain('inputs: ["y"]');
+    expect(() => describePipeline({ stages: [] })).toThrow(InvalidOptionError);
+    expect(() => describePipeline({ stages: [{ name: 'a', module: m, consumes: [] }] })).toThrow(/consume at least one topic/);
+    expect(() => describePipeline({ stages: [{ name: 'a', module: './relative.js', consumes: ['in'] }], inputs: ['in'] })).toThrow(/URL or an absolute path/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), concurrency: 0 }], inputs: ['in'] })).toThrow(/concurrency/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), retry: { attempts: 0 } }], inputs: ['in'] })).toThrow(/retry.attempts/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(/unknown option "consume"/);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], capcity: 1 } as any)).toThrow(/unknown option "capcity"/);
+  });
+
+  it('a module that does not load, or exports no handler, fails start() with StageLoadError', async () => {
+    for (const [module, message] of [
+      [new URL('./no-such-stage.js', stageUrl('step')), /did not load/],
+      [stageUrl('no-handler'), /exports no handler function: export one as "handler" or as the default export/],
+    ] as const) {
+      const p = createPipeline({ inputs: ['in'], standby: 0, stages: [{ name: 'broken', module, consumes: ['in'] }] });
+      const error = await p.start().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StageLoadError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toContain('stage "broken"');
+      await p.close();
+    }
+  });
+
+  it('an emit into an undeclared topic fails the attempt with UndeclaredTopicError, which the dead letter carries', async () => {
+    const p = createPipeline({ inputs: ['in'], stages: [{ name: 'stray', module: stageUrl('stray'), consumes: ['in'], retry: { attempts: 1 } }] });
+    try {
+      const dead = p.output.reader<any>('dead');
+      await p.start();
+      p.publish('in', { id: 1 });
+      const [letter] = await collect(dead, 1, 10_000);
+      expect(letter.value.error).toMatchObject({ name: 'UndeclaredTopicError' });
+      expect(letter.value.error.message).toContain('add "nowhere" to its produces');
+      expect(() => p.publish('nowhere', 1)).toThrow(/not an input of this pipeline/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('1,000 stages in a chain derive without recursion, in order', () => {
+    const stages = Array.from({ length: 1000 }, (_, i) => stage(`s${i}`, [i === 0 ? 'in' : `t${i - 1}`], [`t${i}`]));
+    const d = describePipeline({ inputs: ['in'], outputs: ['t999'], stages: stages.reverse() });
+    expect(d.components.map((c) => c[0])).toEqual(Array.from({ length: 1000 }, (_, i) => `s${i}`));
+    expect(d.cycles).toEqual([]);
+  });
+
+  it('components match mutual reachability on random graphs, upstream first', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.tuple(fc.nat(11), fc.nat(11)), { maxLength: 30 }), (n, pairs) => {
+        const edges = pairs.filter(([a, b]) => a < n && b < n);
+        const stages = Array.from({ length: n }, (_, i) => stage(`s${i}`, [`in${i}`, ...edges.filter(([, b]) => b === i).map(([a]) => `e${a}_${i}`)], edges.filter(([a]) => a === i).map(([, b]) => `e${i}_${b}`)));
+        const d = describePipeline({ inputs: Array.from({ length: n }, (_, i) => `in${i}`), stages });
+        // reachability by brute force: a transitive closure by repetition
+        const reach = Array.from({ length: n }, (_, i) => new Set([i, ...edges.filter(([a]) => a === i).map(([, b]) => b)]));
+        for (let k = 0; k < n; k++) for (let i = 0; i < n; i++) for (const j of [...reach[i]]) for (const x of reach[j]) reach[i].add(x);
+        const comp = new Map<string, number>();
+        d.components.forEach((c, ci) => c.forEach((s) => comp.set(s, ci)));
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const same = reach[i].has(j) && reach[j].has(i);
+            expect(comp.get(`s${i}`) === comp.get(`s${j}`)).toBe(same);
+            if (!same && reach[i].has(j)) expect(comp.get(`s${i}`)!).toBeLessThan(comp.get(`s${j}`)!);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -226,6 +226,21 @@ export class Bus {
     };
   }
 
+  /** @internal The id of a topic in this bus, for publishByIds(). */
+  topicIdOf(topic: string): number {
+    return this.ring.topicId(topic);
+  }
+
+  /**
+   * @internal publishEvents() (wait true) or tryPublishEvents() (wait false) with topics
+   * given by id, for the pipeline's stage workers: no per-event objects or lookups.
+   */
+  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean): number {
+    if (!wait) return this.producer.tryPublishBatch(topicIds, values);
+    this.producer.publishBatchSync(topicIds, values, this.deadline());
+    return values.length;
+  }
+
   private split(events: readonly OutgoingEvent[]): [number[], unknown[]] {
     if (!Array.isArray(events)) throw new InvalidOptionError(`events must be an array of { topic, value }, got ${typeof events}`);
     const topics = new Array<number>(events.length);

@@ -180,7 +180,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
     const u8 = this.ring.u8;
     return this.walk(bytes, max, (record) => {
-      handler(this.decode(record.codec, u8.subarray(record.offset, record.offset + record.length)), record.topic, record.seq);
+      handler(this.decodeAt(record.codec, u8, record.offset, record.length), record.topic, record.seq);
     });
   }
 
@@ -260,7 +260,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (bytes === 0) return events;
     const u8 = this.ring.u8;
     this.walk(bytes, max, (record) => {
-      const value = this.decode(record.codec, u8.subarray(record.offset, record.offset + record.length));
+      const value = this.decodeAt(record.codec, u8, record.offset, record.length);
       events.push({ topic: record.topic, seq: record.seq, value });
     }, true);
     return events;
@@ -502,6 +502,13 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.index = (this.index + bytes) & this.ring.mask;
     this.position += bytes;
     if (this.kind === L.KIND_MEMBER && this.pending === 0) core.memberDone(this.slot, 0);
+  }
+
+  /** Decodes the record at `memory[offset, offset + length)`, in place where the codec can. */
+  private decodeAt(id: number, memory: Uint8Array, offset: number, length: number): T {
+    const codec = this.codecs[id];
+    if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
+    return codec.decodeRange(memory, offset, offset + length) as T;
   }
 
   private decode(id: number, bytes: Uint8Array): T {

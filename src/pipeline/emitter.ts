@@ -3,13 +3,17 @@ import { EncodeError, RecordTooLargeError, UndeclaredTopicError } from '../error
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
-/** An event a handler emitted, with the input event (its index in the batch) that caused it. */
-interface Emitted extends OutgoingEvent {
-  source: number;
-}
-
 /** Publishes events that must re-enter a feedback loop later; the supervisor does it. */
 export type Spill = (ring: number, events: OutgoingEvent[]) => void;
+
+/** What a batch publishes into one ring: topic ids, values, and the input event (its index in the batch) behind each. */
+interface Outbox {
+  ids: number[];
+  values: unknown[];
+  sources: number[];
+}
+
+const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [] });
 
 /**
  * Collects what one stage worker's handlers emit during a batch and publishes it, ring by
@@ -17,12 +21,15 @@ export type Spill = (ring: number, events: OutgoingEvent[]) => void;
  * everything its committed events produced (at-least-once, nothing lost).
  */
 export class Emitter {
-  private readonly allowed: Set<string>;
+  /** Topic → [ring, topic id in that ring, ...] for every topic the stage may emit. */
+  private readonly targets = new Map<string, number[]>();
+  private readonly deadLetterTargets: number[];
   /** Emitted by the attempt in progress; kept only if the attempt succeeds. */
-  private attempt: OutgoingEvent[] = [];
-  private readonly batch: Emitted[][];
+  private readonly attemptTopics: string[] = [];
+  private readonly attemptValues: unknown[] = [];
+  private attemptCount = 0;
+  private outboxes: Outbox[];
   private readonly feedback: boolean[];
-  private readonly deadLetterRings: readonly number[];
   count = 0;
 
   constructor(
@@ -31,79 +38,93 @@ export class Emitter {
     private readonly buses: (ring: number) => Bus,
     private readonly spill: Spill,
   ) {
-    this.allowed = new Set(stage.produces);
+    const targetsOf = (topic: string, rings: readonly number[]) => rings.flatMap((ring) => [ring, buses(ring).topicIdOf(topic)]);
+    for (const topic of stage.produces) this.targets.set(topic, targetsOf(topic, plan.routes[topic]));
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
-    this.deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [plan.rings.length - 1] : plan.routes[plan.deadLetterTopic];
-    this.batch = plan.rings.map(() => []);
+    const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [plan.rings.length - 1] : plan.routes[plan.deadLetterTopic];
+    this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings);
+    this.outboxes = plan.rings.map(emptyOutbox);
     const own = plan.componentOf[stage.index];
     this.feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);
   }
 
   /** What context.emit() calls. */
   emit(topic: string, value: unknown): void {
-    if (!this.allowed.has(topic)) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
-    this.attempt.push({ topic, value });
+    if (!this.targets.has(topic)) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    this.attemptTopics[this.attemptCount] = topic;
+    this.attemptValues[this.attemptCount++] = value;
   }
 
   /** The attempt failed: forget what it emitted. */
   discard(): void {
-    this.attempt.length = 0;
+    this.attemptCount = 0;
   }
 
   /** The attempt for input event `source` succeeded: its emits join the batch. */
   keep(source: number): void {
-    for (const { topic, value } of this.attempt) this.route(topic, value, source);
-    this.attempt.length = 0;
+    for (let i = 0; i < this.attemptCount; i++) {
+      this.route(this.targets.get(this.attemptTopics[i])!, this.attemptValues[i], source);
+      this.attemptValues[i] = undefined; // not kept alive by this array
+    }
+    this.attemptCount = 0;
   }
 
   /** Sends an event to the dead-letter topic (from outside any attempt). */
   deadLetter(value: unknown, source: number): void {
-    this.route(this.plan.deadLetterTopic, value, source, this.deadLetterRings);
+    this.route(this.deadLetterTargets, value, source);
   }
 
-  private route(topic: string, value: unknown, source: number, rings = this.plan.routes[topic]): void {
-    for (let i = 0; i < rings.length; i++) this.batch[rings[i]].push({ topic, value, source });
+  private route(targets: readonly number[], value: unknown, source: number): void {
+    for (let i = 0; i < targets.length; i += 2) {
+      const box = this.outboxes[targets[i]];
+      box.ids.push(targets[i + 1]);
+      box.values.push(value);
+      box.sources.push(source);
+    }
     this.count++;
   }
 
   /**
    * Publishes the batch. Rings of this stage's own feedback loop never wait: what does not
-   * fit is spilled. Others wait for space (backpressure from downstream). An emitted value
-   * the codec cannot encode, or too large for its ring, is returned with its source event
-   * and error, so that the source goes to the dead-letter topic instead.
+   * fit is spilled. Others wait for space (backpressure from downstream). A value the codec
+   * cannot encode, or too large for its ring, is returned with its source event and error
+   * (the source then goes to the dead letters; its other emits are published).
    */
   flush(): { source: number; error: unknown }[] {
     const failed: { source: number; error: unknown }[] = [];
-    for (let ring = 0; ring < this.batch.length; ring++) {
-      const events = this.batch[ring];
-      if (events.length === 0) continue;
+    for (let ring = 0; ring < this.outboxes.length; ring++) {
+      const box = this.outboxes[ring];
+      if (box.ids.length === 0) continue;
+      this.outboxes[ring] = emptyOutbox();
       try {
-        this.publish(ring, events);
+        this.publish(ring, box.ids, box.values);
       } catch (error) {
         if (!(error instanceof EncodeError || error instanceof RecordTooLargeError)) throw error;
         // Encoding happens before anything is claimed, so nothing of this batch went out yet.
-        for (const event of events) {
+        for (let i = 0; i < box.ids.length; i++) {
           try {
-            this.publish(ring, [event]);
+            this.publish(ring, [box.ids[i]], [box.values[i]]);
           } catch (single) {
             if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
-            failed.push({ source: event.source, error: single });
+            failed.push({ source: box.sources[i], error: single });
           }
         }
       }
-      events.length = 0;
     }
     this.count = 0;
     return failed;
   }
 
-  private publish(ring: number, events: Emitted[]): void {
+  private publish(ring: number, ids: number[], values: unknown[]): void {
     const bus = this.buses(ring);
     if (!this.feedback[ring]) {
-      bus.publishEvents(events);
+      bus.publishByIds(ids, values, true);
       return;
     }
-    const published = bus.tryPublishEvents(events);
-    if (published < events.length) this.spill(ring, events.slice(published).map(({ topic, value }) => ({ topic, value })));
+    const published = bus.publishByIds(ids, values, false);
+    if (published < values.length) {
+      const topics = bus.topics;
+      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value })));
+    }
   }
 }

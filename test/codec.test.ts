@@ -1,0 +1,31 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { msgpack } from 'ringbus';
+
+describe('msgpack decodeRange (in-place decoding)', () => {
+  it('gives what decode() of a copy gives, for any value at any offset of a shared memory', () => {
+    const codec = msgpack();
+    const memory = new Uint8Array(new SharedArrayBuffer(1 << 16));
+    expect(codec.decodeRange).toBeTypeOf('function');
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.uint8Array({ maxLength: 64 }), fc.nat(1000), (value, bin, offset) => {
+        const bytes = codec.encode({ value, bin }).slice();
+        memory.fill(0xc1); // never a valid MessagePack byte: a read past the record would show
+        memory.set(bytes, offset);
+        const inPlace = codec.decodeRange!(memory, offset, offset + bytes.length) as { value: unknown; bin: Uint8Array };
+        expect(inPlace).toEqual(codec.decode(bytes.slice()));
+        expect(inPlace.bin.buffer).not.toBe(memory.buffer); // binary fields are copies, not views of the ring
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a range that is not exactly one value', () => {
+    const codec = msgpack();
+    const memory = new Uint8Array(new SharedArrayBuffer(256));
+    const bytes = codec.encode([1, 2, 3]).slice();
+    memory.set(bytes, 10);
+    expect(() => codec.decodeRange!(memory, 10, 10 + bytes.length + 1)).toThrow(/not one MessagePack value/);
+    expect(codec.decodeRange!(memory, 10, 10 + bytes.length)).toEqual([1, 2, 3]);
+  });
+});

@@ -89,11 +89,12 @@ describe('pipeline topology', () => {
     try {
       const dead = p.output.reader<any>('dead');
       await p.start();
-      p.publish('in', { id: 1 });
+      await p.publishAsync('in', { id: 1 });
       const [letter] = await collect(dead, 1, 10_000);
       expect(letter.value.error).toMatchObject({ name: 'UndeclaredTopicError' });
       expect(letter.value.error.message).toContain('add "nowhere" to its produces');
-      expect(() => p.publish('nowhere', 1)).toThrow(/not an input of this pipeline/);
+      await expect(p.publishAsync('nowhere', 1)).rejects.toThrow(/not an input of this pipeline/);
+      expect(() => p.tryPublish('nowhere', 1)).toThrow(/not an input of this pipeline/);
     } finally {
       await p.close();
     }

@@ -171,4 +171,27 @@ describe('pipelines', () => {
     const [events] = await Promise.all([collect(out, n, 30_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id })))]);
     expect(events.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id));
   });
+
+  it("the README's way: outputs read with for await while 30,000 events (more than the output ring holds) are published", async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        capacity: 64 * 1024,
+        stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['out'], options: { op: 'add', k: 1, to: ['out'] } }],
+      }),
+    );
+    const results = p.output.reader<Step>('results');
+    await p.start();
+    let count = 0;
+    const reading = (async () => {
+      for await (const { value } of results) if (value.x === value.id + 1) count++;
+    })();
+    const n = 30_000;
+    await publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.drain({ timeoutMs: 20_000 });
+    await p.close();
+    await reading;
+    expect(count).toBe(n);
+  });
 });

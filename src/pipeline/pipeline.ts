@@ -201,7 +201,7 @@ export class Pipeline extends EventEmitter {
   /** Starts every stage's workers and the warm standbys; resolves once all loaded their modules. */
   async start(): Promise<void> {
     await this.stopping;
-    if (this.state === 'running') throw new PipelineStateError('the pipeline is already running');
+    if (this.state === 'running') throw new PipelineStateError('the pipeline is already running; stop() it first to start it again');
     this.checkNotClosed();
     this.state = 'running';
     this.lastStats = { at: performance.now(), eventsIn: this.topology.stages.map(() => 0) };
@@ -213,17 +213,25 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  /** Publishes into an input topic (into the ring of every stage that consumes it), waiting for space. */
-  publish(topic: string, value: unknown, options?: PublishOptions): void {
-    for (const bus of this.route(topic)) bus.publish(topic, value, options);
-  }
+  // No blocking publish: the supervisor runs on this thread's event loop, and a thread
+  // blocked on a full ring could not replace the dead worker that should empty it.
 
+  /** Publishes into an input topic (into the ring of every stage that consumes it), waiting for space without blocking the event loop. */
   async publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
     for (const bus of this.route(topic)) await bus.publishAsync(topic, value, options);
   }
 
-  publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
-    for (const bus of this.route(topic)) bus.publishBatch(topic, values, options);
+  /**
+   * Publishes if the first ring the topic goes to has space now, and returns false
+   * otherwise. Never waits: where the topic goes to several stages, the copies for the
+   * others that do not fit now follow asynchronously, in order with this thread's other
+   * publishes.
+   */
+  tryPublish(topic: string, value: unknown): boolean {
+    const [first, ...others] = this.route(topic);
+    if (!first.tryPublish(topic, value)) return false;
+    for (const bus of others) if (!bus.tryPublish(topic, value)) void bus.publishAsync(topic, value).catch((error) => this.fail(error));
+    return true;
   }
 
   async publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
@@ -248,7 +256,7 @@ export class Pipeline extends EventEmitter {
       const before = stageBuses.map((b) => b.stats().tail);
       const idle = this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && Atomics.load(this.control.words, C_SPILL) === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
-      if (performance.now() >= deadline) throw new TimeoutError('pipeline drain()', timeoutMs);
+      if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -339,6 +347,21 @@ export class Pipeline extends EventEmitter {
     };
   }
 
+  /** What drain() was still waiting for, in words. */
+  private whyBusy(): string {
+    const reasons: string[] = [];
+    const behind = this.topology.stages.filter((stage) => this.buses[stage.index].backlog() > 0).map((s) => `"${s.name}"`);
+    if (behind.length > 0) reasons.push(`stages ${behind.join(', ')} have events left`);
+    const out = this.output.stats();
+    if (out.tail - Math.min(out.tail, ...out.readers.filter((r) => r.kind !== 'lossy reader' && r.kind !== 'group member').map((r) => out.tail - r.lagBytes)) > out.capacity - this.output.maxPayload - 16) {
+      const slow = out.readers.filter((r) => r.kind !== 'lossy reader' && r.kind !== 'group member' && r.lagBytes > out.capacity / 2).map((r) => `"${r.name}"`);
+      reasons.push(`the output ring is full: read its readers (${slow.join(', ')}) while publishing, or open them lossy`);
+    }
+    if (this.spilled > 0) reasons.push(`${this.spilled} events wait to re-enter a loop`);
+    if (this.supervisor.healing > 0) reasons.push(`${this.supervisor.healing} workers are being replaced`);
+    return reasons.length > 0 ? reasons.join('; ') : 'events in flight';
+  }
+
   private route(topic: string): Bus[] {
     this.checkNotClosed();
     if (this.failure) throw this.failure;
@@ -356,10 +379,7 @@ export class Pipeline extends EventEmitter {
   private spill(ring: number, events: OutgoingEvent[]): void {
     this.spilled += events.length;
     this.spilledTotal += events.length;
-    if (this.spilled > this.maxSpill && this.failure === undefined) {
-      this.failure = new SpillOverflowError(this.maxSpill);
-      if (this.listenerCount('error') > 0) this.emit('error', this.failure);
-    }
+    if (this.spilled > this.maxSpill && this.failure === undefined) this.fail(new SpillOverflowError(this.maxSpill));
     this.spillQueues[ring].push(events);
     this.spillPumps[ring] ??= this.pump(ring);
   }
@@ -382,6 +402,11 @@ export class Pipeline extends EventEmitter {
     } finally {
       this.spillPumps[ring] = undefined;
     }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   private healed(heal: Heal): void {

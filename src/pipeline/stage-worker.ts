@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_SPILL, C_VACANCY, claimReserved, takeSlot, vacate, wallClock } from './control.js';
+import { C_SHUTDOWN, C_SPILL, C_VACANCY, claimReserved, S_DIED_AT, statsIndex, takeSlot, vacate, wallClock } from './control.js';
 import type { Stage, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { StageRunner } from './stage-runner.js';
@@ -16,7 +16,7 @@ export type WorkerMessage =
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[] }
   | { type: 'assigned'; slot: number }
-  | { type: 'resumed'; slot: number; at: number }
+  | { type: 'resumed'; slot: number; at: number; diedAt: number }
   | { type: 'stopped' };
 
 const { plan, role } = workerData as { plan: Plan; role: WorkerRole };
@@ -80,13 +80,15 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
 async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean, standby = false): Promise<void> {
   const { stage } = slotOwner(plan, slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill);
+  // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
+  const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
   // Bookkeeping messages go after the first event: they are not on the heal's clock.
   await runner.run(
     replacement
       ? (at) => {
           if (standby) post({ type: 'assigned', slot });
-          post({ type: 'resumed', slot, at });
+          post({ type: 'resumed', slot, at, diedAt });
         }
       : undefined,
   );

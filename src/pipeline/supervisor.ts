@@ -92,10 +92,11 @@ export class Supervisor {
     Atomics.store(words, C_SHUTDOWN, 1);
     Atomics.add(words, C_VACANCY, 1);
     Atomics.notify(words, C_VACANCY);
+    const deadline = performance.now() + graceMs; // one grace for the whole stop, not one per component
     const ended = (t: Tracked) =>
       new Promise<void>((resolve) => {
         if (t.threadId >= 0 && t.worker.threadId < 0) return resolve(); // already gone
-        const timer = setTimeout(() => void t.worker.terminate(), graceMs);
+        const timer = setTimeout(() => void t.worker.terminate(), Math.max(0, deadline - performance.now()));
         t.worker.once('exit', () => {
           clearTimeout(timer);
           resolve();
@@ -201,7 +202,7 @@ export class Supervisor {
         if (this.running) setTimeout(() => this.running && this.spawn({ kind: 'standby' }), 0);
         break;
       case 'resumed': {
-        const heal = { slot: m.slot, ms: Math.max(0, m.at - this.control.stats[statsIndex(m.slot, S_DIED_AT)]), standby: tracked.role.kind === 'standby' };
+        const heal = { slot: m.slot, ms: m.at - m.diedAt, standby: tracked.role.kind === 'standby' };
         this.heals.push(heal);
         this.onHeal(heal);
         break;

@@ -3,30 +3,27 @@
  * workers: one Int32Array of control words and one Float64Array of statistics.
  *
  * Control words:
- *   [C_SPILL]     events posted to the supervisor to re-enter a feedback loop and not yet
- *                 published again (a gauge drain() waits on)
  *   [C_VACANCY]   bumped, and notified, whenever a worker slot falls vacant: standbys sleep on it
  *   [C_SHUTDOWN]  1: standbys exit, and take no vacancy
  *   worker slot w (one per stage worker, stage by stage, member by member):
  *     [workerWord(w, W_STOP)]   1: finish the batch in hand, close the reader, exit
- *     [workerWord(w, W_OWNER)]  the threadId of the worker running the slot; RESERVED for a
- *                               worker starting; VACANT once its worker died: the first to
- *                               swap in its own threadId (a standby) or RESERVED (the
- *                               supervisor, starting a new worker) takes the slot's reader over
+ *     [workerWord(w, W_OWNER)]  the threadId of the worker running the slot; a negative
+ *                               reservation token, unique to one new worker, while it starts;
+ *                               VACANT once its worker died: the first to swap in its own
+ *                               threadId (a standby) or a token (the supervisor, starting a
+ *                               new worker) takes the slot's reader over
  *
  * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
  * holds the slot (a replacement continues the counts), but for S_DIED_AT.
  */
-export const C_SPILL = 0;
-export const C_VACANCY = 1;
-export const C_SHUTDOWN = 2;
+export const C_VACANCY = 0;
+export const C_SHUTDOWN = 1;
 const HEADER_WORDS = 4;
 
 export const W_STOP = 0;
 export const W_OWNER = 1;
 const WORKER_WORDS = 2;
 export const VACANT = 0;
-export const RESERVED = -1;
 
 export const S_IN = 0; // events handled (successfully or dead-lettered); a redelivered event counts again
 export const S_OUT = 1; // events emitted
@@ -89,7 +86,7 @@ export function takeSlot(words: Int32Array, slot: number, owner: number): boolea
   return Atomics.compareExchange(words, workerWord(slot, W_OWNER), VACANT, owner) === VACANT;
 }
 
-/** A worker started for a RESERVED slot makes it its own. */
-export function claimReserved(words: Int32Array, slot: number, owner: number): boolean {
-  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), RESERVED, owner) === RESERVED;
+/** A worker started under reservation `token` makes the slot its own, if the reservation still stands. */
+export function claimReserved(words: Int32Array, slot: number, token: number, owner: number): boolean {
+  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), token, owner) === token;
 }

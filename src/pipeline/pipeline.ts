@@ -4,7 +4,7 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { C_SPILL, type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan } from './plan.js';
 import { toDot, toMermaid } from './render.js';
@@ -183,6 +183,7 @@ export class Pipeline extends EventEmitter {
       standby,
       (m) => this.spill(m.ring, m.events),
       (heal) => this.healed(heal),
+      (error) => this.fail(error),
     );
   }
 
@@ -254,7 +255,7 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before committing it.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && Atomics.load(this.control.words, C_SPILL) === 0 && this.spilled === 0;
+      const idle = this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
@@ -397,7 +398,6 @@ export class Pipeline extends EventEmitter {
         }
         queue.shift();
         this.spilled -= events.length;
-        Atomics.sub(this.control.words, C_SPILL, events.length);
       }
     } finally {
       this.spillPumps[ring] = undefined;

@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
-import { S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECT, S_SUSPECT_DEATHS, statsIndex, W_STOP, workerWord } from './control.js';
+import { S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECT, S_SUSPECT_DEATHS, statsIndex, W_STOP, wallClock, workerWord } from './control.js';
 import type { StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
@@ -13,6 +13,8 @@ export interface DeadLetter {
   value: unknown;
   attempts: number;
   error: { name: string; message: string; stack?: string };
+  /** Set when the dead letter was too large for its ring with the value: sent without it. */
+  valueOmitted?: true;
 }
 
 /** How long an idle worker sleeps before it looks at its stop word again. */
@@ -80,7 +82,7 @@ export class StageRunner {
         const events = reader.read(first !== undefined ? FIRST_BATCH : stage.batchSize);
         if (events.length === 0) {
           if (first !== undefined) {
-            first(performance.timeOrigin + performance.now());
+            first(wallClock());
             first = undefined;
           }
           if (reader.ended) break;
@@ -126,51 +128,64 @@ export class StageRunner {
     let dead = 0;
     const handling = base + S_HANDLING;
     const suspect = stats[base + S_SUSPECT];
+    /** The dead letter sent for each input event that got one, by index in the batch. */
+    const letters = new Map<number, DeadLetter>();
+    /** The attempt that succeeded, by index in the batch. */
+    const tries: number[] = [];
+    const sendLetter = (i: number, letter: DeadLetter) => {
+      letters.set(i, letter);
+      emitter.deadLetter(letter, i);
+      dead++;
+    };
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       context.topic = event.topic;
       context.seq = event.seq;
       const deaths = event.seq === suspect ? stats[base + S_SUSPECT_DEATHS] : 0;
       if (deaths >= stage.attempts) {
-        emitter.deadLetter(this.deadLetter(event, deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)), i);
-        dead++;
-        continue;
-      }
-      for (let attempt = 1 + deaths; ; attempt++) {
-        context.attempt = attempt;
-        try {
-          stats[handling] = event.seq;
-          const result = this.handler(event.value, context);
-          if (isThenable(result)) await result;
-          stats[handling] = -1;
-          emitter.keep(i);
-          break;
-        } catch (error) {
-          stats[handling] = -1;
-          emitter.discard();
-          errors++;
-          if (attempt >= stage.attempts) {
-            emitter.deadLetter(this.deadLetter(event, attempt, error), i);
-            dead++;
+        sendLetter(i, this.deadLetter(event, deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)));
+      } else {
+        for (let attempt = 1 + deaths; ; attempt++) {
+          context.attempt = attempt;
+          try {
+            stats[handling] = event.seq;
+            const result = this.handler(event.value, context);
+            if (isThenable(result)) await result;
+            stats[handling] = -1;
+            emitter.keep(i);
+            tries[i] = attempt;
             break;
+          } catch (error) {
+            stats[handling] = -1;
+            emitter.discard();
+            errors++;
+            if (attempt >= stage.attempts) {
+              sendLetter(i, this.deadLetter(event, attempt, error));
+              break;
+            }
+            retries++;
+            if (stage.backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, stage.backoffMs));
           }
-          retries++;
-          if (stage.backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, stage.backoffMs));
         }
       }
-      if (i === 0 && first !== undefined) first(performance.timeOrigin + performance.now());
+      if (i === 0 && first !== undefined) first(wallClock());
     }
     const out = emitter.count;
-    for (const { source, error } of emitter.flush()) {
-      emitter.deadLetter(this.deadLetter(events[source], 0, error), source);
-      dead++;
+    // What could not be encoded or did not fit its ring: an emitted value sends its input
+    // event to the dead letters; a dead letter that did not fit goes again without its
+    // value and stack.
+    for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
+      for (const { source, error } of failed) {
+        const letter = letters.get(source);
+        if (letter === undefined) sendLetter(source, this.deadLetter(events[source], tries[source] ?? 1, error));
+        else if (letter.valueOmitted) throw new Error(`stage "${stage.name}": a dead letter without its value does not fit the output ring either; give the pipeline a larger outputCapacity`);
+        else {
+          const slim: DeadLetter = { ...letter, value: undefined, valueOmitted: true, error: { name: letter.error.name, message: letter.error.message.slice(0, 500) } };
+          letters.set(source, slim);
+          emitter.deadLetter(slim, source);
+        }
+      }
     }
-    for (const { source } of emitter.flush()) {
-      // the dead letter itself did not fit (its value, its stack): send it without them
-      const { stage: name, topic, seq, attempts, error } = this.deadLetter(events[source], 0, undefined);
-      emitter.deadLetter({ stage: name, topic, seq, attempts, error, valueOmitted: true }, source);
-    }
-    if (emitter.flush().length > 0) throw new Error(`stage "${stage.name}": a dead letter without its value does not fit the output ring either; give the pipeline a larger outputCapacity`);
     stats[base + S_IN] += events.length;
     stats[base + S_OUT] += out;
     stats[base + S_ERRORS] += errors;

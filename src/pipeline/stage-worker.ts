@@ -3,19 +3,22 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_SPILL, C_VACANCY, claimReserved, S_DIED_AT, statsIndex, takeSlot, vacate, wallClock } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, S_DIED_AT, statsIndex, takeSlot, vacate, wallClock } from './control.js';
 import type { Stage, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { StageRunner } from './stage-runner.js';
 
-export type WorkerRole = { kind: 'worker'; slot: number; replacement: boolean } | { kind: 'standby' };
+export type WorkerRole =
+  /** `token`: the reservation in the slot's owner word that this worker, and only it, may claim. */
+  | { kind: 'worker'; slot: number; replacement: boolean; token: number }
+  | { kind: 'standby' };
 
 /** Messages a pipeline worker sends its supervisor. */
 export type WorkerMessage =
   | { type: 'ready'; spillPosted: Int32Array }
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[] }
-  | { type: 'assigned'; slot: number }
+  | { type: 'took'; slot: number }
   | { type: 'resumed'; slot: number; at: number; diedAt: number }
   | { type: 'stopped' };
 
@@ -38,14 +41,16 @@ process.on('exit', () => {
 const buses: Bus[] = [];
 const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs }));
 
-/** Events this thread counted into C_SPILL; on its exit the supervisor takes back any it never received. */
+/**
+ * Events this thread has posted to re-enter a loop, counted before each post: the
+ * supervisor compares it with what it received, so drain() sees a spill in flight until
+ * it arrived (and, once this thread is dead, all its messages have).
+ */
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
 function spill(ring: number, events: OutgoingEvent[]): void {
-  // Counted before it is posted, and posted before the batch that caused it is committed:
-  // drain() sees it in flight until the supervisor has published it again.
+  // posted before the batch that caused it is committed
   Atomics.add(spillPosted, 0, events.length);
-  Atomics.add(words, C_SPILL, events.length);
   post({ type: 'spill', ring, events });
 }
 
@@ -77,21 +82,13 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
   return handlers;
 }
 
-async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean, standby = false): Promise<void> {
+async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill);
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
-  // Bookkeeping messages go after the first event: they are not on the heal's clock.
-  await runner.run(
-    replacement
-      ? (at) => {
-          if (standby) post({ type: 'assigned', slot });
-          post({ type: 'resumed', slot, at, diedAt });
-        }
-      : undefined,
-  );
+  await runner.run(replacement ? (at) => post({ type: 'resumed', slot, at, diedAt }) : undefined);
   running = -1;
   post({ type: 'stopped' });
 }
@@ -104,7 +101,8 @@ async function standby(handlers: Map<number, StageHandler>): Promise<void> {
     if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
     for (let slot = 0; slot < plan.workers; slot++) {
       if (takeSlot(words, slot, threadId)) {
-        return runSlot(handlers, slot, true, true);
+        post({ type: 'took', slot });
+        return runSlot(handlers, slot, true);
       }
     }
     Atomics.wait(words, C_VACANCY, seen, 1000);
@@ -120,7 +118,7 @@ async function main(): Promise<void> {
   const { stage } = slotOwner(plan, role.slot);
   const handlers = await load([stage]);
   if (handlers === undefined) return;
-  if (!claimReserved(words, role.slot, threadId)) return; // the supervisor gave the slot up meanwhile
+  if (!claimReserved(words, role.slot, role.token, threadId)) return; // the supervisor gave the slot up meanwhile
   post({ type: 'ready', spillPosted });
   await runSlot(handlers, role.slot, role.replacement);
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_SPILL, C_VACANCY, type ControlBlock, RESERVED, S_DIED_AT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import type { Plan } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -21,11 +21,11 @@ export interface Heal {
 interface Tracked {
   worker: Worker;
   role: WorkerRole;
-  /** The worker slot it runs, or -1 for a standby not yet assigned. */
-  slot: number;
-  ready: boolean;
   /** worker.threadId, which reads -1 once the thread has ended. */
   threadId: number;
+  /** The worker slot it runs, once known: from its role, or for a standby from the owner words. */
+  slot: number;
+  ready: boolean;
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
   spillPosted?: Int32Array;
   spillReceived: number;
@@ -36,19 +36,23 @@ interface Tracked {
  * warm standbys. Stage workers are long-lived readers, so they are plain worker_threads,
  * not pooled tasks (piscina's model: short tasks handed to any free thread).
  *
- * A dead worker's slot falls vacant (see control.ts); a standby, which has every stage's
- * module loaded and every ring attached, takes it over within a fraction of a millisecond
- * and reopens its reader with `takeover`, resuming from the committed position. This
- * thread only keeps the books, starts new standbys, and starts a new worker for a slot no
- * standby took.
+ * Who runs a slot is written in its owner word (control.ts), never only here: a dead
+ * worker's slot falls VACANT, a standby (which has every stage's module loaded and every
+ * ring attached) swaps in its threadId within a fraction of a millisecond and reopens the
+ * reader with `takeover`. A new worker is started for a slot under a reservation token of
+ * its own, which only it can turn into its threadId. This thread keeps the books, starts
+ * standbys, and starts a new worker for a slot no standby took.
  */
 export class Supervisor {
-  private readonly bySlot: (Tracked | undefined)[];
-  private readonly standbys = new Set<Tracked>();
+  /** Every worker thread not yet seen to exit. */
+  private readonly live = new Set<Tracked>();
   private readonly vacantSince = new Map<number, number>();
   private readonly killedAt = new Map<Worker, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private nextToken = -1;
+  /** Set when a replacement cannot load its module: no more replacements. */
+  private broken = false;
   readonly restarts: number[];
   readonly heals: Heal[] = [];
 
@@ -58,22 +62,26 @@ export class Supervisor {
     private readonly standbyCount: number,
     private readonly onSpill: (message: WorkerMessage & { type: 'spill' }) => void,
     private readonly onHeal: (heal: Heal) => void,
+    private readonly onError: (error: Error) => void,
   ) {
-    this.bySlot = new Array(plan.workers).fill(undefined);
     this.restarts = new Array(plan.workers).fill(0);
   }
 
   /** Starts every stage worker and the standbys; resolves when all have loaded their modules. */
   async start(timeoutMs: number): Promise<void> {
+    if (this.live.size > 0) throw new Error('workers of the previous run are still alive'); // stop() waits for all: a bug if seen
     this.running = true;
-    const words = this.control.words;
+    this.broken = false;
+    const { words, stats } = this.control;
     Atomics.store(words, C_SHUTDOWN, 0);
+    const started: Tracked[] = [];
     for (let slot = 0; slot < this.plan.workers; slot++) {
       Atomics.store(words, workerWord(slot, W_STOP), 0);
-      Atomics.store(words, workerWord(slot, W_OWNER), RESERVED);
+      stats[statsIndex(slot, S_HANDLING)] = -1; // a worker terminated by the last stop() is not a crash
+      const token = this.nextToken--;
+      Atomics.store(words, workerWord(slot, W_OWNER), token);
+      started.push(this.spawn({ kind: 'worker', slot, replacement: false, token }));
     }
-    const started: Tracked[] = [];
-    for (let slot = 0; slot < this.plan.workers; slot++) started.push(this.spawn({ kind: 'worker', slot, replacement: false }));
     for (let i = 0; i < this.standbyCount; i++) started.push(this.spawn({ kind: 'standby' }));
     try {
       await Promise.all(started.map((t) => this.ready(t, timeoutMs)));
@@ -83,7 +91,10 @@ export class Supervisor {
     }
   }
 
-  /** Asks every worker to finish its batch and exit; terminates those still running after `graceMs`. */
+  /**
+   * Asks every worker to finish its batch and exit, stage by stage, upstream first;
+   * terminates those still running after `graceMs` (for the whole stop).
+   */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.sweepTimer);
@@ -92,60 +103,98 @@ export class Supervisor {
     Atomics.store(words, C_SHUTDOWN, 1);
     Atomics.add(words, C_VACANCY, 1);
     Atomics.notify(words, C_VACANCY);
-    const deadline = performance.now() + graceMs; // one grace for the whole stop, not one per component
+    this.adopt();
+    const deadline = performance.now() + graceMs;
     const ended = (t: Tracked) =>
       new Promise<void>((resolve) => {
-        if (t.threadId >= 0 && t.worker.threadId < 0) return resolve(); // already gone
-        const timer = setTimeout(() => void t.worker.terminate(), Math.max(0, deadline - performance.now()));
+        if (!this.live.has(t)) return resolve();
+        const timer = setTimeout(() => {
+          this.killedAt.set(t.worker, wallClock()); // not the fault of the event in its hands
+          void t.worker.terminate();
+        }, Math.max(0, deadline - performance.now()));
         t.worker.once('exit', () => {
           clearTimeout(timer);
           resolve();
         });
       });
-    await Promise.all([...this.standbys].map(ended));
+    await Promise.all([...this.live].filter((t) => t.slot < 0).map(ended)); // idle standbys
     // Upstream first: a stage blocked publishing into a downstream ring finishes its batch
     // while downstream still reads, instead of being terminated half-published.
     for (const component of new Set(this.plan.componentOf)) {
-      const slots: number[] = [];
+      const slots = new Set<number>();
       this.plan.stages.forEach((stage, i) => {
         if (this.plan.componentOf[i] !== component) return;
-        for (let m = 0; m < stage.concurrency; m++) slots.push(this.plan.firstSlot[i] + m);
+        for (let m = 0; m < stage.concurrency; m++) slots.add(this.plan.firstSlot[i] + m);
       });
       for (const slot of slots) Atomics.store(words, workerWord(slot, W_STOP), 1);
-      await Promise.all(slots.map((slot) => this.bySlot[slot]).filter((t): t is Tracked => t !== undefined).map(ended));
+      this.adopt();
+      await Promise.all([...this.live].filter((t) => slots.has(t.slot)).map(ended));
     }
-    this.bySlot.fill(undefined);
-    this.standbys.clear();
+    this.adopt();
+    await Promise.all([...this.live].map(ended)); // whatever took a slot meanwhile
   }
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
   async kill(slot: number): Promise<void> {
-    let tracked: Tracked | undefined;
-    // A slot being healed: kill its new worker once it runs (a standby may hold it already).
+    // A slot being healed: kill its new worker once it runs.
     for (let waited = 0; this.running && waited < 10_000; waited++) {
-      const owner = Atomics.load(this.control.words, workerWord(slot, W_OWNER));
-      tracked = this.bySlot[slot] ?? [...this.standbys].find((t) => t.threadId === owner);
-      if (tracked !== undefined && owner === tracked.threadId) break;
-      tracked = undefined;
+      const tracked = this.owner(slot);
+      if (tracked !== undefined && Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === tracked.threadId) {
+        this.killedAt.set(tracked.worker, wallClock());
+        await tracked.worker.terminate();
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    if (tracked === undefined) return;
-    this.killedAt.set(tracked.worker, wallClock());
-    await tracked.worker.terminate();
   }
 
-  /** Slots without a live worker known to run them: dead, vacant, or taken by a standby not yet heard from. */
+  /** Slots without a live worker: vacant, or reserved for a worker that has not started. */
   get healing(): number {
+    if (!this.running) return 0;
     let n = 0;
-    for (let slot = 0; slot < this.plan.workers; slot++) if (this.bySlot[slot] === undefined) n++;
-    return this.running ? n : 0;
+    for (let slot = 0; slot < this.plan.workers; slot++) {
+      const owner = this.owner(slot);
+      if (owner === undefined || Atomics.load(this.control.words, workerWord(slot, W_OWNER)) !== owner.threadId) n++;
+    }
+    return n;
   }
 
   /** Warm standbys ready to take over now. */
   get standbysReady(): number {
+    this.adopt();
     let n = 0;
-    for (const t of this.standbys) if (t.ready) n++;
+    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready) n++;
     return n;
+  }
+
+  /** Spilled events counted by live workers and not yet received here (a dead worker's messages all arrived before its exit). */
+  get spillInFlight(): number {
+    let n = 0;
+    for (const t of this.live) if (t.spillPosted) n += Atomics.load(t.spillPosted, 0) - t.spillReceived;
+    return n;
+  }
+
+  /** The live worker whose threadId or reservation token is in the slot's owner word. */
+  private owner(slot: number): Tracked | undefined {
+    const word = Atomics.load(this.control.words, workerWord(slot, W_OWNER));
+    if (word === VACANT) return undefined;
+    for (const t of this.live) if (t.threadId === word || (t.role.kind === 'worker' && t.role.token === word)) return t;
+    return undefined;
+  }
+
+  /** Standbys that took a slot become that slot's worker in these books. */
+  private adopt(): void {
+    for (const t of this.live) {
+      if (t.role.kind !== 'standby' || t.slot >= 0) continue;
+      for (let slot = 0; slot < this.plan.workers; slot++) {
+        if (Atomics.load(this.control.words, workerWord(slot, W_OWNER)) !== t.threadId) continue;
+        t.slot = slot;
+        this.vacantSince.delete(slot);
+        this.restarts[slot]++;
+        if (this.running) this.spawn({ kind: 'standby' }); // the pool is one short now
+        break;
+      }
+    }
   }
 
   private ready(tracked: Tracked, timeoutMs: number): Promise<void> {
@@ -163,20 +212,23 @@ export class Supervisor {
         if (m.type === 'ready') done();
         else if (m.type === 'load-error') done(new StageLoadError(m.stage, m.message));
       };
-      const onExit = (code: number) => {
-        const stage = tracked.role.kind === 'worker' ? this.plan.stages.find((s, i) => this.plan.firstSlot[i] + s.concurrency > (tracked.role as { slot: number }).slot)!.name : 'standby';
-        done(new StageLoadError(stage, `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
-      };
+      const onExit = (code: number) => done(new StageLoadError(this.stageOf(tracked.slot), `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
       tracked.worker.on('message', onMessage);
       tracked.worker.on('exit', onExit);
     });
   }
 
+  private stageOf(slot: number): string {
+    if (slot < 0) return 'standby';
+    let index = this.plan.firstSlot.length - 1;
+    while (this.plan.firstSlot[index] > slot) index--;
+    return this.plan.stages[index].name;
+  }
+
   private spawn(role: WorkerRole): Tracked {
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role } });
-    const tracked: Tracked = { worker, role, slot: role.kind === 'worker' ? role.slot : -1, ready: false, threadId: worker.threadId, spillReceived: 0 };
-    if (role.kind === 'worker') this.bySlot[role.slot] = tracked;
-    else this.standbys.add(tracked);
+    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
+    this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts
     worker.on('exit', () => this.exited(tracked));
@@ -193,13 +245,8 @@ export class Supervisor {
         tracked.spillReceived += m.events.length;
         this.onSpill(m);
         break;
-      case 'assigned':
-        this.standbys.delete(tracked);
-        tracked.slot = m.slot;
-        this.bySlot[m.slot] = tracked;
-        this.vacantSince.delete(m.slot);
-        this.restarts[m.slot]++;
-        if (this.running) setTimeout(() => this.running && this.spawn({ kind: 'standby' }), 0);
+      case 'took':
+        this.adopt();
         break;
       case 'resumed': {
         const heal = { slot: m.slot, ms: m.at - m.diedAt, standby: tracked.role.kind === 'standby' };
@@ -207,37 +254,38 @@ export class Supervisor {
         this.onHeal(heal);
         break;
       }
+      case 'load-error':
+        if (this.running && tracked.role.kind === 'worker' && tracked.role.replacement) {
+          this.broken = true; // another try would fail the same way, for ever
+          this.onError(new StageLoadError(m.stage, `a replacement worker could not load its module (${m.message}); the stage is down`));
+        }
+        break;
       default:
         break;
     }
   }
 
   private exited(tracked: Tracked): void {
+    this.adopt(); // a standby that took a slot and died before saying so
+    this.live.delete(tracked);
     const killedAt = this.killedAt.get(tracked.worker);
     this.killedAt.delete(tracked.worker);
-    const { words, stats } = this.control;
-    // Node delivers a worker's messages before its exit event: a spill it counted and never
-    // posted (terminated in between) will not come, so it is no longer in flight.
-    const unposted = (tracked.spillPosted ? Atomics.load(tracked.spillPosted, 0) : 0) - tracked.spillReceived;
-    if (unposted > 0) Atomics.sub(words, C_SPILL, unposted);
-    let slot = tracked.slot;
+    const slot = tracked.slot;
     if (slot < 0) {
-      // A standby: idle, or holding a slot it took without having reported it yet.
-      this.standbys.delete(tracked);
-      if (this.running) this.spawn({ kind: 'standby' });
-      for (let s = 0; s < this.plan.workers && slot < 0; s++) if (Atomics.load(words, workerWord(s, W_OWNER)) === tracked.threadId) slot = s;
-      if (slot < 0) return;
-      this.restarts[slot]++;
-    } else if (this.bySlot[slot] !== tracked) {
+      if (this.running) this.spawn({ kind: 'standby' }); // an idle standby died: keep the pool full
       return;
     }
-    this.bySlot[slot] = undefined;
     if (!this.running) return;
-    // A worker ended by terminate() ran no exit hook: hand its slot over now. (One that died
-    // while starting still holds RESERVED.)
+    const { words, stats } = this.control;
+    // A worker ended by terminate() ran no exit hook: hand its slot over now. A worker
+    // killed from outside was not killed by the event in its hands.
+    if (killedAt !== undefined && Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) stats[statsIndex(slot, S_HANDLING)] = -1;
     const diedAt = killedAt ?? wallClock();
-    if (!vacate(words, stats, slot, tracked.threadId, diedAt)) vacate(words, stats, slot, RESERVED, diedAt);
-    this.vacantSince.set(slot, performance.now());
+    const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;
+    if (vacate(words, stats, slot, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, slot, token, diedAt))) {
+      this.vacantSince.set(slot, performance.now());
+    }
+    if (Atomics.load(words, workerWord(slot, W_OWNER)) === VACANT && !this.vacantSince.has(slot)) this.vacantSince.set(slot, performance.now()); // its exit hook vacated it
     this.sweep();
   }
 
@@ -247,24 +295,26 @@ export class Supervisor {
    */
   private sweep(): void {
     clearTimeout(this.sweepTimer);
-    if (!this.running) return;
+    if (!this.running || this.broken) return;
+    this.adopt();
     const words = this.control.words;
     let idle = 0;
-    for (const t of this.standbys) if (t.ready) idle++;
+    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready) idle++;
     const now = performance.now();
     for (const [slot, since] of this.vacantSince) {
       if (Atomics.load(words, workerWord(slot, W_OWNER)) !== VACANT) {
-        if (this.bySlot[slot] !== undefined) this.vacantSince.delete(slot);
-        continue; // a standby has it: its 'assigned' is on the way
+        this.vacantSince.delete(slot); // taken: by a standby (adopted above or soon) or a new worker
+        continue;
       }
       if (idle > 0 && now - since < STANDBY_GRACE_MS) {
         idle--;
         continue;
       }
-      if (takeSlot(words, slot, RESERVED)) {
+      const token = this.nextToken--;
+      if (takeSlot(words, slot, token)) {
         this.vacantSince.delete(slot);
         this.restarts[slot]++;
-        this.spawn({ kind: 'worker', slot, replacement: true });
+        this.spawn({ kind: 'worker', slot, replacement: true, token });
       }
     }
     if (this.vacantSince.size > 0) this.sweepTimer = setTimeout(() => this.sweep(), 5);

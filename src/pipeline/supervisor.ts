@@ -53,7 +53,7 @@ export class Supervisor {
   private nextToken = -1;
   /** Set when a replacement cannot load its module: no more replacements. */
   private broken = false;
-  readonly restarts: number[];
+  private readonly restartCounts: number[];
   readonly heals: Heal[] = [];
 
   constructor(
@@ -64,7 +64,13 @@ export class Supervisor {
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
   ) {
-    this.restarts = new Array(plan.workers).fill(0);
+    this.restartCounts = new Array(plan.workers).fill(0);
+  }
+
+  /** Replacements per slot, standbys' takeovers included as soon as they are in the owner words. */
+  get restarts(): readonly number[] {
+    this.adopt();
+    return this.restartCounts;
   }
 
   /** Starts every stage worker and the standbys; resolves when all have loaded their modules. */
@@ -182,19 +188,29 @@ export class Supervisor {
     return undefined;
   }
 
-  /** Standbys that took a slot become that slot's worker in these books. */
+  /**
+   * Standbys that took a slot become that slot's worker in these books: seen in the owner
+   * words before their 'took' message arrives, or from that message (which, sent first,
+   * arrives before their exit even when they vacated the slot again by dying).
+   */
   private adopt(): void {
     for (const t of this.live) {
       if (t.role.kind !== 'standby' || t.slot >= 0) continue;
       for (let slot = 0; slot < this.plan.workers; slot++) {
-        if (Atomics.load(this.control.words, workerWord(slot, W_OWNER)) !== t.threadId) continue;
-        t.slot = slot;
-        this.vacantSince.delete(slot);
-        this.restarts[slot]++;
-        if (this.running) this.spawn({ kind: 'standby' }); // the pool is one short now
-        break;
+        if (Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === t.threadId) {
+          this.assign(t, slot);
+          break;
+        }
       }
     }
+  }
+
+  private assign(standby: Tracked, slot: number): void {
+    if (standby.slot >= 0) return;
+    standby.slot = slot;
+    this.vacantSince.delete(slot);
+    this.restartCounts[slot]++;
+    if (this.running) this.spawn({ kind: 'standby' }); // the pool is one short now
   }
 
   private ready(tracked: Tracked, timeoutMs: number): Promise<void> {
@@ -246,7 +262,7 @@ export class Supervisor {
         this.onSpill(m);
         break;
       case 'took':
-        this.adopt();
+        this.assign(tracked, m.slot);
         break;
       case 'resumed': {
         const heal = { slot: m.slot, ms: m.at - m.diedAt, standby: tracked.role.kind === 'standby' };
@@ -313,7 +329,7 @@ export class Supervisor {
       const token = this.nextToken--;
       if (takeSlot(words, slot, token)) {
         this.vacantSince.delete(slot);
-        this.restarts[slot]++;
+        this.restartCounts[slot]++;
         this.spawn({ kind: 'worker', slot, replacement: true, token });
       }
     }

@@ -1,7 +1,8 @@
 // A plain SVG chart of a run: one panel per throughput scenario, a horizontal bar per
 // transport (events/s, log scale, min–max whisker), the ring's bars in orange; a latency panel
-// (p50 and p99 in µs). No dependencies: the SVG is written by hand.
-import type { Report } from './report.js';
+// (p50 and p99 in µs); the pipeline scenarios measured in % or ms (overhead, topology, heal)
+// as lines of text with their targets. No dependencies: the SVG is written by hand.
+import { formatValue, type Report } from './report.js';
 
 const W = 960;
 const LABEL = 170;
@@ -49,7 +50,8 @@ export function renderChart(report: Report): string {
   }
   const parts: string[] = [];
   let y = 40;
-  const thr = [...byScenario].filter(([, rows]) => rows.every((r) => r.p99us === undefined));
+  const figure = (r: Report['scenarios'][number]) => r.overheadPct !== undefined || r.p99Ms !== undefined || r.ms !== undefined;
+  const thr = [...byScenario].filter(([, rows]) => rows.every((r) => r.p99us === undefined && !figure(r)));
   const values = thr.flatMap(([, rows]) => rows.flatMap((r) => [r.eventsPerSec, (r.min as number) ?? r.eventsPerSec, (r.max as number) ?? r.eventsPerSec]));
   const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...values, 1e4))));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, 1e5)));
@@ -93,6 +95,20 @@ export function renderChart(report: Report): string {
       y += BAR + GAP;
     }
     y += 30;
+  }
+  const figures = [...byScenario].filter(([, rows]) => rows.some(figure)).map(([name]) => name);
+  const lines = report.targets.filter((t) => figures.some((name) => t.name.startsWith(`${name}:`) || t.name.startsWith(`${name} (`)));
+  if (lines.length > 0) {
+    parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(`${figures.join(', ')}: lower is better`)}</text>`);
+    y += 18;
+    for (const t of lines) {
+      const verdict = t.met ? 'met' : 'NOT met';
+      parts.push(`<text x="20" y="${y}" font-size="11">${esc(t.name)}</text>`);
+      parts.push(`<text x="${LABEL + PLOT - 60}" y="${y}" font-size="11" text-anchor="end">${esc(formatValue(t.value, t.unit))}</text>`);
+      parts.push(`<text x="${LABEL + PLOT - 50}" y="${y}" font-size="11" fill="${t.met ? '#2b8a3e' : '#c92a2a'}">${verdict}</text>`);
+      y += 16;
+    }
+    y += 20;
   }
   const m = report.machine;
   const title = `ringbus bench: events/s, log scale, median of runs with min–max (${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.date.slice(0, 10)})`;

@@ -29,6 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
   --seconds S         target length of one run (default 0.4; --quick 0.1); the warm-up run
                       sizes each transport's event count to it
   --events N          a fixed number of events per run for every transport instead
+                      (--seconds and --events leave the pipeline scenarios' sizes alone)
   --wait S            wait strategy of the ring's workers: block (default), yield or spin
                       (spin falls back to yield where more threads are busy than cores)
   --capacity N        ring capacity in bytes, a power of two (default ${DEFAULT_CAPACITY})
@@ -168,7 +169,6 @@ async function main(): Promise<void> {
     console.log('\nall targets:');
     console.log(targetsTable(targets));
   }
-  console.log(`coordination overhead < 2% (the seed's target): measured by the pipeline scenarios (overhead-20us, overhead-2us) once they exist`);
   console.log(`other processes kept ${otherCores.toFixed(2)} of ${machine.cores} cores busy meanwhile`);
   if (otherCores > 0.25) console.log(`warning: that is enough to make these figures low and noisy; run again on a quiet machine`);
   const durationSec = Math.round((performance.now() - started) / 100) / 10;

@@ -11,5 +11,11 @@ import sequencer2Raw64 from './scenarios/sequencer2-raw64.js';
 import group2Raw64 from './scenarios/group2-raw64.js';
 import latencyRaw64 from './scenarios/latency-raw64.js';
 import micro from './scenarios/micro.js';
+import pipeline3Trivial from './scenarios/pipeline3-trivial.js';
+import overhead20us from './scenarios/overhead-20us.js';
+import overhead2us from './scenarios/overhead-2us.js';
+import topology1000 from './scenarios/topology-1000.js';
+import heal from './scenarios/heal.js';
 
-export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, micro];
+export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, micro,
+  pipeline3Trivial, overhead20us, overhead2us, topology1000, heal];

@@ -44,6 +44,11 @@ export function scenarioTable(s: ScenarioResult): string {
     for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec), r.how]);
     return t.toString();
   }
+  if (s.kind === 'pipeline') {
+    const t = new Table({ ...plain, head: ['transport', 'result', 'events/s', 'how'], colAligns: ['left', 'left', 'right', 'left'] });
+    for (const r of s.rows) t.push([r.transport, r.result ?? '', formatRate(r.eventsPerSec), r.how]);
+    return t.toString();
+  }
   const t = new Table({
     ...plain,
     head: ['transport', 'events/s (median)', 'min–max', 'ring ÷ this', 'threads', 'how'],
@@ -85,22 +90,38 @@ export function jsonRow(name: string, r: Row): Report['scenarios'][number] {
   };
 }
 
+type JsonRow = Report['scenarios'][number];
+
+/**
+ * The figure --compare compares, per row: the overhead (in points), a heal p99 or a topology
+ * time (ms), a latency p99 (µs), or else events/s.
+ */
+function headline(row: JsonRow): { value: number | undefined; text: string; kind: 'points' | 'lower' | 'higher' } {
+  const num = (k: string) => (typeof row[k] === 'number' ? (row[k] as number) : undefined);
+  if (num('overheadPct') !== undefined) return { value: num('overheadPct'), text: `overhead ${num('overheadPct')!.toFixed(2)}%`, kind: 'points' };
+  if (num('p99Ms') !== undefined) return { value: num('p99Ms'), text: `p99 ${num('p99Ms')!.toFixed(2)} ms`, kind: 'lower' };
+  if (num('ms') !== undefined) return { value: num('ms'), text: `${num('ms')!.toFixed(2)} ms`, kind: 'lower' };
+  if (row.p99us !== undefined) return { value: row.p99us, text: `p99 ${us(row.p99us)} µs`, kind: 'lower' };
+  return { value: row.eventsPerSec, text: formatRate(row.eventsPerSec), kind: 'higher' };
+}
+
 /** Per scenario and transport: the old and new medians and the change. */
 export function compareTable(old: Report, now: Report): string {
   const before = new Map(old.scenarios.map((s) => [`${s.name}\u0000${s.transport}`, s]));
   const t = new Table({ ...plain, head: ['scenario', 'transport', 'old', 'new', 'change'], colAligns: ['left', 'left', 'right', 'right', 'right'] });
   for (const s of now.scenarios) {
     const o = before.get(`${s.name}\u0000${s.transport}`);
-    const lat = s.p99us !== undefined;
-    const fmt = (x: { eventsPerSec: number; p99us?: number }) => (lat ? `p99 ${us(x.p99us)} µs` : formatRate(x.eventsPerSec));
+    const b = headline(s);
     if (!o) {
-      t.push([s.name, s.transport, '-', fmt(s), 'new']);
+      t.push([s.name, s.transport, '-', b.text, 'new']);
       continue;
     }
-    const a = lat ? o.p99us : o.eventsPerSec;
-    const b = lat ? s.p99us : s.eventsPerSec;
-    const change = a && b ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%${lat ? ' (latency)' : ''}` : '-';
-    t.push([s.name, s.transport, fmt(o), fmt(s), change]);
+    const a = headline(o);
+    let change = '-';
+    if (a.kind !== b.kind || a.value === undefined || b.value === undefined) change = '-';
+    else if (b.kind === 'points') change = `${b.value >= a.value ? '+' : ''}${(b.value - a.value).toFixed(2)} points`;
+    else if (a.value) change = `${b.value >= a.value ? '+' : ''}${(((b.value - a.value) / a.value) * 100).toFixed(1)}%${b.kind === 'lower' ? ' (lower is better)' : ''}`;
+    t.push([s.name, s.transport, a.text, b.text, change]);
   }
   const ran = new Set(now.scenarios.map((s) => s.name));
   const gone = old.scenarios.filter((s) => ran.has(s.name) && !now.scenarios.some((n) => n.name === s.name && n.transport === s.transport));

@@ -21,6 +21,8 @@ export interface Row {
   p999us?: number;
   maxus?: number;
   busyThreads?: number;
+  /** Kind 'pipeline': the row's figure in words (overhead %, ms), the table's `result` column. */
+  result?: string;
   /** More JSON fields. */
   extra?: Record<string, unknown>;
 }
@@ -58,7 +60,8 @@ export interface ScenarioContext extends RunContext {
 export interface Scenario {
   name: string;
   title: string;
-  kind: 'throughput' | 'latency' | 'micro';
+  /** 'pipeline': a figure in ms or % per row (Row.result), not events/s bars. */
+  kind: 'throughput' | 'latency' | 'micro' | 'pipeline';
   /** Progress steps (runs) this scenario takes. */
   steps(ctx: Pick<ScenarioContext, 'plan' | 'transports' | 'quick'>): number;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;

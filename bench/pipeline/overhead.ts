@@ -1,0 +1,66 @@
+// overhead-20us and overhead-2us as the suite's scenarios (one builder, two files in
+// bench/scenarios/). Rows: 'ring' (2 stages: the target's figure) and 'ring-3stages'.
+import { target } from '../flow.js';
+import { formatRate } from '../harness.js';
+import type { Row, Scenario } from '../scenario.js';
+import { runOverhead } from './scenarios.js';
+import { GOALS, minMax, pipelineScenario } from './suite.js';
+
+export function overheadScenario(workUs: 20 | 2): Scenario {
+  const name = `overhead-${workUs}us`;
+  const goal = workUs === 20 ? GOALS.overhead20usPct : GOALS.overhead2usPct;
+  return pipelineScenario({
+    name,
+    title: `coordination overhead of a pipeline whose stages do ${workUs} µs of work per event`,
+    kind: 'pipeline',
+    ringOnly: true,
+    async run(options) {
+      const o = await runOverhead(workUs, options);
+      const t = o.threeStages;
+      const rows: Row[] = [
+        {
+          transport: 'ring',
+          how: `2 stages × ${o.usPerCall.toFixed(2)} µs (${o.iterations} iterations of work()), ${o.eventsPerRun} numbers per run; baseline: one thread, one stage's work, no bus`,
+          eventsPerSec: o.eventsPerSec,
+          ...minMax(o.runs),
+          runs: o.runs,
+          busyThreads: 3,
+          result: `overhead ${o.overheadPct.toFixed(2)}%: ${formatRate(o.eventsPerSec)} vs baseline ${formatRate(o.baselineEventsPerSec)} events/s`,
+          extra: {
+            overheadPct: round2(o.overheadPct),
+            baselineEventsPerSec: Math.round(o.baselineEventsPerSec),
+            baselineRuns: o.baselineRuns.map(Math.round),
+            eventsPerRun: o.eventsPerRun,
+            workUs: o.workUs,
+            iterations: o.iterations,
+            usPerCall: round2(o.usPerCall),
+            definition: o.definition,
+          },
+        },
+        {
+          transport: 'ring-3stages',
+          how: `3 stages × ${workUs} µs on the machine's cores; ideal: serial (one thread, the 3 stages' work, no bus) × min(3, cores)`,
+          eventsPerSec: t.eventsPerSec,
+          ...minMax(t.runs),
+          runs: t.runs,
+          busyThreads: 4,
+          result: `overhead ${t.overheadPct.toFixed(2)}%: ${formatRate(t.eventsPerSec)} vs ideal ${formatRate(t.idealEventsPerSec)} events/s`,
+          extra: {
+            overheadPct: round2(t.overheadPct),
+            baselineEventsPerSec: Math.round(t.baselineEventsPerSec),
+            idealEventsPerSec: Math.round(t.idealEventsPerSec),
+            workUs: o.workUs,
+            definition: t.definition,
+          },
+        },
+      ];
+      const targets = [
+        target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the seed's < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline ${Math.round(o.baselineEventsPerSec)} events/s, medians of interleaved runs`),
+      ];
+      const notes = [`overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`, `ring-3stages: ${t.definition}`];
+      return { rows, targets, notes };
+    },
+  });
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;

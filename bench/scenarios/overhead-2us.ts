@@ -1,0 +1,5 @@
+// overhead-2us: the pipeline's coordination overhead when each stage does 2 µs of real work
+// per event (see ../pipeline/overhead.ts and docs/BENCHMARKS.md for the definition).
+import { overheadScenario } from '../pipeline/overhead.js';
+
+export default overheadScenario(2);

@@ -1,0 +1,44 @@
+// pipeline3-trivial: three stages passing each event on (a number: the smallest MessagePack
+// event), main thread → stage 1 → stage 2 → stage 3 → main thread, over the ring's pipeline
+// (createPipeline, a ring per stage) and, for scale, the same chain over postMessage (per
+// event, and arrays of 256) and piscina tasks (per event, and arrays of 256). Every event is
+// checked at the output: each id exactly once, in order where the transport keeps it.
+// Transports are measured in rounds; the ratios are ring ÷ this within the run.
+import { target } from '../flow.js';
+import { GOALS, minMax, pipelineScenario } from '../pipeline/suite.js';
+import { runPipeline3Trivial } from '../pipeline/scenarios.js';
+import { type Row, SEED_OPS_PER_SEC } from '../scenario.js';
+
+const NAME = 'pipeline3-trivial';
+
+export default pipelineScenario({
+  name: NAME,
+  title: 'a 3-stage pipeline of trivial stages (numbers), main thread in and out: ring vs postMessage vs piscina',
+  kind: 'throughput',
+  ringOnly: false,
+  async run(options) {
+    const r = await runPipeline3Trivial(options);
+    const ring = r.results.find((x) => x.transport === 'ring');
+    const rows: Row[] = r.results.map((x) => ({
+      transport: x.transport,
+      how: x.how,
+      eventsPerSec: x.eventsPerSec,
+      ...minMax(x.runs),
+      runs: x.runs,
+      ...(ring && { ringRatio: ring.eventsPerSec / x.eventsPerSec }),
+      busyThreads: x.busyThreads,
+      extra: { eventsPerRun: x.eventsPerRun, checked: x.checked },
+    }));
+    const targets = ring
+      ? [
+          target(`${NAME}: ring ≥ the seed's ${SEED_OPS_PER_SEC.toLocaleString('en')} ops/s`, ring.eventsPerSec, SEED_OPS_PER_SEC, 'events/s'),
+          target(`${NAME}: ring ≥ ${GOALS.pipeline3TrivialEventsPerSec.toLocaleString('en')} events/s`, ring.eventsPerSec, GOALS.pipeline3TrivialEventsPerSec, 'events/s'),
+        ]
+      : [];
+    const notes = [
+      `${r.cores} cores: 3 stage workers (or piscina's 2 pool threads) and the main thread, which publishes and reads the output, share them; every row is bounded by the cores`,
+      'the -batch rows hand the chain arrays of 256 numbers (what a user of postMessage or piscina would do for throughput); the ring batches on its own (publishBatchAsync in, stage batches of up to 1024)',
+    ];
+    return { rows, targets, notes };
+  },
+});

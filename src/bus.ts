@@ -241,6 +241,16 @@ export class Bus {
     return values.length;
   }
 
+  /** @internal See Producer.watchClaims: for the pipeline's stage workers. */
+  watchClaims(record: Float64Array, index: number, tag: number): void {
+    this.producer.watchClaims(record, index, tag);
+  }
+
+  /** @internal Revokes the claim at `position` if it is still open with sequence number `seq` (its producer is known dead). */
+  revokeClaim(position: number, seq: number): boolean {
+    return this.ring.core.revoke(position, seq) === 1;
+  }
+
   private split(events: readonly OutgoingEvent[]): [number[], unknown[]] {
     if (!Array.isArray(events)) throw new InvalidOptionError(`events must be an array of { topic, value }, got ${typeof events}`);
     const topics = new Array<number>(events.length);

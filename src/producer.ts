@@ -31,6 +31,7 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
+  private watch: { record: Float64Array; index: number; tag: number } | undefined;
 
   constructor(
     private readonly ring: Ring,
@@ -66,6 +67,12 @@ export class Producer {
       if (index >= 0) {
         this.claimedSeq = claimSeq(this.ring, index);
         this.claimedAt = this.ring.core.claimPosition();
+        const watch = this.watch;
+        if (watch !== undefined) {
+          watch.record[watch.index + 1] = this.claimedSeq;
+          watch.record[watch.index + 2] = watch.tag;
+          watch.record[watch.index] = this.claimedAt;
+        }
         return index;
       }
       if (index === L.CLAIM_FULL) return index;
@@ -131,9 +138,24 @@ export class Producer {
   /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
   commitOne(index: number, seq: number, position: number, bytes: Uint8Array): boolean {
     const { core } = this.ring;
-    if (core.lapped(position)) return false; // revoked long ago: the space is someone else's now
+    if (core.lapped(position)) return this.settled(false); // revoked long ago: the space is someone else's now
     this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
-    return core.commit(index, bytes.length, 1, seq, position) === L.COMMIT_OK;
+    return this.settled(core.commit(index, bytes.length, 1, seq, position) === L.COMMIT_OK);
+  }
+
+  /**
+   * From now on, writes the position, sequence number and `tag` of each claim into
+   * `record[index..index + 2]` (the position -1 once it is committed): whoever sees this
+   * thread die can then revoke its open claim at once, instead of after claimTimeoutMs.
+   */
+  watchClaims(record: Float64Array, index: number, tag: number): void {
+    this.watch = { record, index, tag };
+    record[index] = -1;
+  }
+
+  private settled(committed: boolean): boolean {
+    if (this.watch !== undefined) this.watch.record[this.watch.index] = -1;
+    return committed;
   }
 
   publishSync(topicId: number, value: unknown, deadline: number): void {
@@ -250,7 +272,7 @@ export class Producer {
   /** Copies a staged chunk (`image` holds the staged batch) into its claim and commits it. */
   private commitChunk(index: number, seq: number, position: number, chunk: Chunk, image: Uint8Array): boolean {
     const { ring } = this;
-    if (ring.core.lapped(position)) return false; // revoked long ago: the space is someone else's now
+    if (ring.core.lapped(position)) return this.settled(false); // revoked long ago: the space is someone else's now
     const first = ring.data + index;
     const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
     let at = chunk.start;
@@ -261,7 +283,7 @@ export class Producer {
     }
     // The first header belongs to the claim (written by the core); copy from its payload on.
     ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
-    return ring.core.commit(index, chunk.firstLength, chunk.count, seq, position) === L.COMMIT_OK;
+    return this.settled(ring.core.commit(index, chunk.firstLength, chunk.count, seq, position) === L.COMMIT_OK);
   }
 
   private reserveStaging(bytes: number): void {

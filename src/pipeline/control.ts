@@ -35,7 +35,10 @@ export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's la
 export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
 export const S_SUSPECT = 8; // seq of the event the slot's workers died handling
 export const S_SUSPECT_DEATHS = 9; // how many times in a row they died on it
-const STATS_FIELDS = 10;
+export const S_CLAIM_AT = 10; // position of the worker's open claim, or -1 (Producer.watchClaims)
+export const S_CLAIM_SEQ = 11;
+export const S_CLAIM_RING = 12;
+const STATS_FIELDS = 13;
 
 export interface ControlBlock {
   readonly words: Int32Array;
@@ -49,6 +52,7 @@ export function createControl(workers: number): ControlBlock {
   for (let w = 0; w < workers; w++) {
     stats[statsIndex(w, S_HANDLING)] = -1;
     stats[statsIndex(w, S_SUSPECT)] = -1;
+    stats[statsIndex(w, S_CLAIM_AT)] = -1;
   }
   return { words, stats, workers };
 }
@@ -89,4 +93,22 @@ export function takeSlot(words: Int32Array, slot: number, owner: number): boolea
 /** A worker started under reservation `token` makes the slot its own, if the reservation still stands. */
 export function claimReserved(words: Int32Array, slot: number, token: number, owner: number): boolean {
   return Atomics.compareExchange(words, workerWord(slot, W_OWNER), token, owner) === token;
+}
+
+/**
+ * A worker died: if it died inside a handler, that was a failed attempt at the event it was
+ * handling. Deaths on one event in a row are counted, at the death (by the dying worker's
+ * exit hook, or by the supervisor for a worker that ran none), so that no later kill or
+ * restart can lose the count before a replacement reads it.
+ */
+export function recordDeath(stats: Float64Array, slot: number): void {
+  const handling = stats[statsIndex(slot, S_HANDLING)];
+  stats[statsIndex(slot, S_HANDLING)] = -1;
+  if (handling < 0) return;
+  if (stats[statsIndex(slot, S_SUSPECT)] === handling) {
+    stats[statsIndex(slot, S_SUSPECT_DEATHS)] += 1;
+  } else {
+    stats[statsIndex(slot, S_SUSPECT)] = handling;
+    stats[statsIndex(slot, S_SUSPECT_DEATHS)] = 1;
+  }
 }

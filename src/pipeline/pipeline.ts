@@ -184,6 +184,7 @@ export class Pipeline extends EventEmitter {
       (m) => this.spill(m.ring, m.events),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
+      (ring, position, seq) => void this.buses[ring].revokeClaim(position, seq),
     );
   }
 

@@ -64,7 +64,6 @@ export class StageRunner {
    */
   async run(onFirstEvent?: (at: number) => void): Promise<void> {
     const { stage, member } = slotOwner(this.plan, this.slot);
-    if (onFirstEvent !== undefined) this.countDeath();
     const bus = this.buses(stage.index);
     const reader = bus.reader(memberName(stage, member), {
       group: stage.concurrency > 1 ? stage.name : undefined,
@@ -95,25 +94,6 @@ export class StageRunner {
       }
     } finally {
       reader.close();
-    }
-  }
-
-  /**
-   * A replacement starts here: if its predecessor died inside a handler, that death was a
-   * failed attempt at the event it was handling. Deaths on one event in a row are counted,
-   * so that an event that kills its worker every time is dead-lettered after its attempts
-   * instead of killing workers for ever.
-   */
-  private countDeath(): void {
-    const stats = this.plan.stats;
-    const handling = stats[statsIndex(this.slot, S_HANDLING)];
-    stats[statsIndex(this.slot, S_HANDLING)] = -1;
-    if (handling < 0) return;
-    if (stats[statsIndex(this.slot, S_SUSPECT)] === handling) {
-      stats[statsIndex(this.slot, S_SUSPECT_DEATHS)] += 1;
-    } else {
-      stats[statsIndex(this.slot, S_SUSPECT)] = handling;
-      stats[statsIndex(this.slot, S_SUSPECT_DEATHS)] = 1;
     }
   }
 

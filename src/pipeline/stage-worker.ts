@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, S_DIED_AT, statsIndex, takeSlot, vacate, wallClock } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { StageRunner } from './stage-runner.js';
@@ -35,11 +35,18 @@ let running = -1;
 // standbys, without waiting for the supervisor to see the thread end. (terminate() runs
 // no exit hook; the supervisor vacates the slot then.)
 process.on('exit', () => {
-  if (running >= 0) vacate(words, plan.stats, running, threadId, wallClock());
+  if (running < 0 || Atomics.load(words, workerWord(running, W_OWNER)) !== threadId) return;
+  recordDeath(plan.stats, running);
+  vacate(words, plan.stats, running, threadId, wallClock());
 });
 
 const buses: Bus[] = [];
 const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs }));
+
+/** Open claims are recorded in the slot's statistics, so the supervisor can revoke them at once if this thread is terminated. */
+function watchClaims(slot: number): void {
+  plan.rings.forEach((_, ring) => busOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring));
+}
 
 /**
  * Events this thread has posted to re-enter a loop, counted before each post: the
@@ -84,6 +91,7 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
 
 async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
+  watchClaims(slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill);
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];

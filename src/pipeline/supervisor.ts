@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import type { Plan } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -63,6 +63,7 @@ export class Supervisor {
     private readonly onSpill: (message: WorkerMessage & { type: 'spill' }) => void,
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
+    private readonly onDeadClaim: (ring: number, position: number, seq: number) => void,
   ) {
     this.restartCounts = new Array(plan.workers).fill(0);
   }
@@ -293,9 +294,17 @@ export class Supervisor {
     }
     if (!this.running) return;
     const { words, stats } = this.control;
-    // A worker ended by terminate() ran no exit hook: hand its slot over now. A worker
-    // killed from outside was not killed by the event in its hands.
-    if (killedAt !== undefined && Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) stats[statsIndex(slot, S_HANDLING)] = -1;
+    // A worker ended without its exit hook (terminate(), out of memory) still owns its
+    // slot: hand it over now. One killed from outside was not killed by the event in its
+    // hands; one that died of itself was.
+    if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) {
+      if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
+      else recordDeath(stats, slot);
+      // Its open claim, if any, would hold its readers up for claimTimeoutMs.
+      const at = stats[statsIndex(slot, S_CLAIM_AT)];
+      if (at >= 0) this.onDeadClaim(stats[statsIndex(slot, S_CLAIM_RING)], at, stats[statsIndex(slot, S_CLAIM_SEQ)]);
+      stats[statsIndex(slot, S_CLAIM_AT)] = -1;
+    }
     const diedAt = killedAt ?? wallClock();
     const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;
     if (vacate(words, stats, slot, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, slot, token, diedAt))) {

@@ -33,12 +33,12 @@ export const S_DEAD = 4; // events sent to the dead-letter topic
 export const S_BATCHES = 5;
 export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
 export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
-export const S_SUSPECT = 8; // seq of the event the slot's workers died handling
-export const S_SUSPECT_DEATHS = 9; // how many times in a row they died on it
-export const S_CLAIM_AT = 10; // position of the worker's open claim, or -1 (Producer.watchClaims)
-export const S_CLAIM_SEQ = 11;
-export const S_CLAIM_RING = 12;
-const STATS_FIELDS = 13;
+export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
+export const SUSPECTS = 4;
+export const S_CLAIM_AT = 16; // position of the worker's open claim, or -1 (Producer.watchClaims)
+export const S_CLAIM_SEQ = 17;
+export const S_CLAIM_RING = 18;
+const STATS_FIELDS = 19;
 
 export interface ControlBlock {
   readonly words: Int32Array;
@@ -51,7 +51,7 @@ export function createControl(workers: number): ControlBlock {
   const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, workers) * STATS_FIELDS * 8));
   for (let w = 0; w < workers; w++) {
     stats[statsIndex(w, S_HANDLING)] = -1;
-    stats[statsIndex(w, S_SUSPECT)] = -1;
+    for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
     stats[statsIndex(w, S_CLAIM_AT)] = -1;
   }
   return { words, stats, workers };
@@ -97,18 +97,33 @@ export function claimReserved(words: Int32Array, slot: number, token: number, ow
 
 /**
  * A worker died: if it died inside a handler, that was a failed attempt at the event it was
- * handling. Deaths on one event in a row are counted, at the death (by the dying worker's
- * exit hook, or by the supervisor for a worker that ran none), so that no later kill or
- * restart can lose the count before a replacement reads it.
+ * handling. Deaths are counted per event, at the death (by the dying worker's exit hook, or
+ * by the supervisor for a worker that ran none), so that no later kill or restart can lose
+ * the count before a replacement reads it. A few events are remembered at once: a
+ * replacement can die on another event before it has committed the dead letter of the
+ * first (found by a randomised stress run).
  */
 export function recordDeath(stats: Float64Array, slot: number): void {
   const handling = stats[statsIndex(slot, S_HANDLING)];
   stats[statsIndex(slot, S_HANDLING)] = -1;
   if (handling < 0) return;
-  if (stats[statsIndex(slot, S_SUSPECT)] === handling) {
-    stats[statsIndex(slot, S_SUSPECT_DEATHS)] += 1;
-  } else {
-    stats[statsIndex(slot, S_SUSPECT)] = handling;
-    stats[statsIndex(slot, S_SUSPECT_DEATHS)] = 1;
+  const base = statsIndex(slot, S_SUSPECTS);
+  let target = 0;
+  for (let k = 0; k < SUSPECTS; k++) {
+    const seq = stats[base + 2 * k];
+    if (seq === handling) {
+      stats[base + 2 * k + 1] += 1;
+      return;
+    }
+    if (seq < stats[base + 2 * target]) target = k; // a free entry (-1), or else the oldest
   }
+  stats[base + 2 * target + 1] = 1;
+  stats[base + 2 * target] = handling;
+}
+
+/** How many times the slot's workers died handling the event `seq`. */
+export function deathsOn(stats: Float64Array, slot: number, seq: number): number {
+  const base = statsIndex(slot, S_SUSPECTS);
+  for (let k = 0; k < SUSPECTS; k++) if (stats[base + 2 * k] === seq) return stats[base + 2 * k + 1];
+  return 0;
 }

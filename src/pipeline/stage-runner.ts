@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
-import { S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECT, S_SUSPECT_DEATHS, statsIndex, W_STOP, wallClock, workerWord } from './control.js';
+import { deathsOn, S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
@@ -107,7 +107,8 @@ export class StageRunner {
     let retries = 0;
     let dead = 0;
     const handling = base + S_HANDLING;
-    const suspect = stats[base + S_SUSPECT];
+    let suspects = false; // any event of this slot ever killed a worker
+    for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
     /** The dead letter sent for each input event that got one, by index in the batch. */
     const letters = new Map<number, DeadLetter>();
     /** The attempt that succeeded, by index in the batch. */
@@ -121,7 +122,7 @@ export class StageRunner {
       const event = events[i];
       context.topic = event.topic;
       context.seq = event.seq;
-      const deaths = event.seq === suspect ? stats[base + S_SUSPECT_DEATHS] : 0;
+      const deaths = suspects ? deathsOn(stats, this.slot, event.seq) : 0;
       if (deaths >= stage.attempts) {
         sendLetter(i, this.deadLetter(event, deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)));
       } else {

@@ -194,4 +194,37 @@ describe('pipelines', () => {
     await reading;
     expect(count).toBe(n);
   });
+
+  it('tryPublish into a topic two stages consume: every event reaches both, in order, without waiting', async () => {
+    const step = stageUrl('step');
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        capacity: 4096,
+        stages: [
+          { name: 'x', module: step, consumes: ['in'], produces: ['out'], options: { op: 'add', k: 0, to: ['out'] } },
+          { name: 'y', module: step, consumes: ['in'], produces: ['out'], options: { op: 'add', k: 1, to: ['out'] } },
+        ],
+      }),
+    );
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    const n = 5000;
+    const reading = collect(out, 2 * n, 60_000);
+    let refused = 0;
+    for (let id = 0; id < n; id++) {
+      while (!p.tryPublish('in', { id, x: id, trail: '' })) {
+        refused++;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    const events = await reading;
+    await p.drain({ timeoutMs: 10_000 });
+    const byStage = { 'x.': [] as number[], 'y.': [] as number[] };
+    for (const { value } of events) byStage[value.trail as 'x.' | 'y.'].push(value.id);
+    expect(byStage['x.']).toEqual(Array.from({ length: n }, (_, id) => id));
+    expect(byStage['y.']).toEqual(Array.from({ length: n }, (_, id) => id));
+    expect(refused).toBeGreaterThan(0); // the 4 KiB rings filled: tryPublish said so instead of waiting
+  });
 });

@@ -151,6 +151,8 @@ export class Pipeline extends EventEmitter {
   private spilled = 0;
   private spilledTotal = 0;
   private lastStats = { at: 0, eventsIn: [] as number[] };
+  /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
+  private readonly queued = new Map<Bus, number>();
 
   /** @internal use createPipeline() */
   constructor(options: PipelineOptions) {
@@ -231,8 +233,20 @@ export class Pipeline extends EventEmitter {
    */
   tryPublish(topic: string, value: unknown): boolean {
     const [first, ...others] = this.route(topic);
-    if (!first.tryPublish(topic, value)) return false;
-    for (const bus of others) if (!bus.tryPublish(topic, value)) void bus.publishAsync(topic, value).catch((error) => this.fail(error));
+    if (this.queued.has(first) || !first.tryPublish(topic, value)) return false;
+    for (const bus of others) {
+      // behind copies still queued for this ring, or it would overtake them
+      if (!this.queued.has(bus) && bus.tryPublish(topic, value)) continue;
+      this.queued.set(bus, (this.queued.get(bus) ?? 0) + 1);
+      void bus
+        .publishAsync(topic, value)
+        .catch((error: Error) => this.fail(error))
+        .finally(() => {
+          const left = this.queued.get(bus)! - 1;
+          if (left === 0) this.queued.delete(bus);
+          else this.queued.set(bus, left);
+        });
+    }
     return true;
   }
 
@@ -256,7 +270,7 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before committing it.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
+      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');

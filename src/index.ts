@@ -7,6 +7,7 @@ export { json, msgpack, raw, FIRST_USER_CODEC, type Codec, type CodecName } from
 export { async, block, spin, yielding, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
+export type { PipelineCodec } from './pipeline/plan.js';
 export type { RetryPolicy, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/stage-runner.js';
 export type { Edge, TopicNode } from './pipeline/topology.js';

@@ -227,4 +227,40 @@ describe('pipelines', () => {
     expect(byStage['y.']).toEqual(Array.from({ length: n }, (_, id) => id));
     expect(refused).toBeGreaterThan(0); // the 4 KiB rings filled: tryPublish said so instead of waiting
   });
+
+  it("codec 'raw': stages get views of the ring and emit bytes; dead letters are still MessagePack objects", async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        codec: 'raw',
+        stages: [{ name: 'inc', module: stageUrl('bytes'), consumes: ['in'], produces: ['out'], retry: { attempts: 1 } }],
+      }),
+    );
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const n = 2000;
+    const inputs = Array.from({ length: n }, (_, id) => new Uint8Array([id % 200, (id >> 8) & 0xff, 7]));
+    inputs[100] = new Uint8Array([255, 0, 0]);
+    await p.publishBatchAsync('in', inputs);
+    await p.drain({ timeoutMs: 10_000 });
+    const got: Uint8Array[] = [];
+    const dead: any[] = [];
+    out.poll((value, topic) => (topic === 'out' ? got.push(value.slice()) : dead.push(value)), 1 << 20);
+    expect(got).toHaveLength(n - 1);
+    expect(got[100]).toEqual(new Uint8Array([(101 % 200) + 1, 1, 8]));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ stage: 'inc', attempts: 1, value: new Uint8Array([255, 0, 0]), error: { message: 'byte 255' } });
+    await expect(p.publishAsync('in', { not: 'bytes' })).rejects.toThrow(/expected a Uint8Array/);
+  });
+
+  it("codec 'json' between stages", async () => {
+    const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], codec: 'json', stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['out'], options: { op: 'mul', k: 2, to: ['out'] } }] }));
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    await publishAll(p, 'in', Array.from({ length: 1000 }, (_, id) => ({ id, x: id, trail: '' })));
+    const events = await collect(out, 1000, 10_000);
+    expect(events.map((e) => e.value.x)).toEqual(Array.from({ length: 1000 }, (_, id) => id * 2));
+    expect(() => createPipeline({ inputs: ['in'], codec: 'cbor' as any, stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'] }] })).toThrow(/'msgpack', 'json' or 'raw'/);
+  });
 });

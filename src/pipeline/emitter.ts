@@ -3,8 +3,8 @@ import { EncodeError, RecordTooLargeError, UndeclaredTopicError } from '../error
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
-/** Publishes events that must re-enter a feedback loop later; the supervisor does it. */
-export type Spill = (ring: number, events: OutgoingEvent[]) => void;
+/** Publishes events that must re-enter a feedback loop later (dead letters: `letters`); the supervisor does it. */
+export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean) => void;
 
 /** What a batch publishes into one ring: topic ids, values, and the input event (its index in the batch) behind each. */
 interface Outbox {
@@ -32,20 +32,28 @@ export class Emitter {
   private readonly feedback: boolean[];
   count = 0;
 
+  /**
+   * `buses(ring)` publishes in the pipeline's codec, `letters(ring)` in MessagePack (a dead
+   * letter is an object, whatever the codec). Outbox r < rings is ring r's; where the two
+   * differ, dead letters for ring r go to outbox rings + r.
+   */
   constructor(
     private readonly plan: Plan,
     private readonly stage: Stage,
     private readonly buses: (ring: number) => Bus,
     private readonly spill: Spill,
+    private readonly letters: (ring: number) => Bus = buses,
   ) {
-    const targetsOf = (topic: string, rings: readonly number[]) => rings.flatMap((ring) => [ring, buses(ring).topicIdOf(topic)]);
-    for (const topic of stage.produces) this.targets.set(topic, targetsOf(topic, plan.routes[topic]));
+    const rings = plan.rings.length;
+    const targetsOf = (topic: string, to: readonly number[], box: (ring: number) => number) => to.flatMap((ring) => [box(ring), buses(ring).topicIdOf(topic)]);
+    for (const topic of stage.produces) this.targets.set(topic, targetsOf(topic, plan.routes[topic], (ring) => ring));
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
-    const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [plan.rings.length - 1] : plan.routes[plan.deadLetterTopic];
-    this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings);
-    this.outboxes = plan.rings.map(emptyOutbox);
+    const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [rings - 1] : plan.routes[plan.deadLetterTopic];
+    this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings, (ring) => (letters(ring) === buses(ring) ? ring : rings + ring));
+    this.outboxes = [...plan.rings, ...plan.rings].map(emptyOutbox);
     const own = plan.componentOf[stage.index];
-    this.feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);
+    const feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);
+    this.feedback = [...feedback, ...feedback];
   }
 
   /** What context.emit() calls. */
@@ -115,16 +123,18 @@ export class Emitter {
     return failed;
   }
 
-  private publish(ring: number, ids: number[], values: unknown[]): void {
-    const bus = this.buses(ring);
-    if (!this.feedback[ring]) {
+  private publish(box: number, ids: number[], values: unknown[]): void {
+    const rings = this.plan.rings.length;
+    const ring = box % rings;
+    const bus = box < rings ? this.buses(ring) : this.letters(ring);
+    if (!this.feedback[box]) {
       bus.publishByIds(ids, values, true);
       return;
     }
     const published = bus.publishByIds(ids, values, false);
     if (published < values.length) {
       const topics = bus.topics;
-      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value })));
+      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value })), bus !== this.buses(ring));
     }
   }
 }

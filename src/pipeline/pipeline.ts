@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Bus, OutgoingEvent, PublishOptions } from '../bus.js';
+import { attach, type Bus, type OutgoingEvent, type PublishOptions } from '../bus.js';
 import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowError, TimeoutError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
 import { type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
-import { layOut, memberName, type Plan } from './plan.js';
+import { layOut, memberName, type Plan, type PipelineCodec } from './plan.js';
 import { toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
@@ -31,6 +31,12 @@ export interface PipelineOptions {
   claimTimeoutMs?: number;
   /** Most events waiting to re-enter a feedback loop before the pipeline fails with SpillOverflowError. Default 1,000,000. */
   maxSpill?: number;
+  /**
+   * What events are encoded with between stages: 'msgpack' (default), 'json', or 'raw'
+   * (Uint8Array values, copied into the ring and read in place: a handler's value is a
+   * view of the ring, valid until it returns). Dead letters are MessagePack whatever this is.
+   */
+  codec?: PipelineCodec;
   /** Longest start() waits for the workers to load their modules. Default 30 s. */
   startTimeoutMs?: number;
   /** Longest stop() waits for a worker to finish its batch before terminating it. Default 5 s. */
@@ -78,7 +84,7 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'claimTimeoutMs', 'maxSpill', 'startTimeoutMs', 'stopGraceMs'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'claimTimeoutMs', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs'];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
@@ -146,7 +152,9 @@ export class Pipeline extends EventEmitter {
   /** The stop() in progress or last done: start() and close() wait for it. */
   private stopping: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
-  private spillQueues: OutgoingEvent[][][];
+  private spillQueues: { events: OutgoingEvent[]; letters: boolean }[][];
+  /** The rings again, publishing in MessagePack: for spilled dead letters. */
+  private readonly letterBuses: Bus[];
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
@@ -163,6 +171,10 @@ export class Pipeline extends EventEmitter {
     if (!Number.isInteger(standby) || standby < 0) throw new InvalidOptionError(`standby must be an integer ≥ 0, got ${String(standby)}`);
     const wait = options.wait ?? 'block';
     if (wait !== 'block' && wait !== 'yield' && wait !== 'spin') throw new InvalidOptionError(`wait must be 'block', 'yield' or 'spin' (stage workers run no event loop while they wait), got ${String(wait)}`);
+    const codec = options.codec ?? 'msgpack';
+    if (codec !== 'msgpack' && codec !== 'json' && codec !== 'raw') {
+      throw new InvalidOptionError(`a pipeline's codec is 'msgpack', 'json' or 'raw' (by name: its workers load it themselves), got ${typeof codec === 'string' ? `"${codec}"` : typeof codec}`);
+    }
     this.maxSpill = positive('maxSpill', options.maxSpill, 1_000_000, true);
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
     this.stopGraceMs = positive('stopGraceMs', options.stopGraceMs, 5_000);
@@ -171,7 +183,9 @@ export class Pipeline extends EventEmitter {
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
       wait,
       claimTimeoutMs: positive('claimTimeoutMs', options.claimTimeoutMs, 500),
+      codec,
     });
+    this.letterBuses = codec === 'msgpack' ? laidOut.buses : laidOut.buses.map((bus) => attach(bus.handle, { wait, codec: 'msgpack' }));
     this.plan = laidOut.plan;
     this.buses = laidOut.buses;
     this.control = laidOut.control;
@@ -183,7 +197,7 @@ export class Pipeline extends EventEmitter {
       this.plan,
       this.control,
       standby,
-      (m) => this.spill(m.ring, m.events),
+      (m) => this.spill(m.ring, m.events, m.letters),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
       (ring, position, seq) => void this.buses[ring].revokeClaim(position, seq),
@@ -392,11 +406,11 @@ export class Pipeline extends EventEmitter {
   }
 
   /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */
-  private spill(ring: number, events: OutgoingEvent[]): void {
+  private spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
     this.spilled += events.length;
     this.spilledTotal += events.length;
     if (this.spilled > this.maxSpill && this.failure === undefined) this.fail(new SpillOverflowError(this.maxSpill));
-    this.spillQueues[ring].push(events);
+    this.spillQueues[ring].push({ events, letters });
     this.spillPumps[ring] ??= this.pump(ring);
   }
 
@@ -404,9 +418,9 @@ export class Pipeline extends EventEmitter {
     const queue = this.spillQueues[ring];
     try {
       while (queue.length > 0) {
-        const events = queue[0];
+        const { events, letters } = queue[0];
         try {
-          await this.buses[ring].publishEventsAsync(events);
+          await (letters ? this.letterBuses : this.buses)[ring].publishEventsAsync(events);
         } catch (error) {
           if (!(error instanceof BusClosedError)) throw error;
           return; // closed: what was still waiting is dropped with the pipeline

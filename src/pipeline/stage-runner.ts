@@ -49,9 +49,10 @@ export class StageRunner {
     private readonly handler: StageHandler,
     private readonly buses: (ring: number) => Bus,
     spill: Spill,
+    letters: (ring: number) => Bus = buses,
   ) {
     const { stage, member } = slotOwner(plan, slot);
-    this.emitter = new Emitter(plan, stage, buses, spill);
+    this.emitter = new Emitter(plan, stage, buses, spill, letters);
     const emitter = this.emitter;
     this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit: (topic, value) => emitter.emit(topic, value) };
     this.stop = workerWord(slot, W_STOP);

@@ -17,7 +17,7 @@ export type WorkerRole =
 export type WorkerMessage =
   | { type: 'ready'; spillPosted: Int32Array }
   | { type: 'load-error'; stage: string; message: string }
-  | { type: 'spill'; ring: number; events: OutgoingEvent[] }
+  | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
   | { type: 'took'; slot: number }
   | { type: 'resumed'; slot: number; at: number; diedAt: number }
   | { type: 'stopped' };
@@ -41,11 +41,18 @@ process.on('exit', () => {
 });
 
 const buses: Bus[] = [];
-const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs }));
+const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs, codec: plan.codec }));
+/** Dead letters are objects: MessagePack, whatever the pipeline's codec. */
+const letterBuses: Bus[] = [];
+const letterBusOf = (ring: number): Bus =>
+  plan.codec === 'msgpack' ? busOf(ring) : (letterBuses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs, codec: 'msgpack' }));
 
 /** Open claims are recorded in the slot's statistics, so the supervisor can revoke them at once if this thread is terminated. */
 function watchClaims(slot: number): void {
-  plan.rings.forEach((_, ring) => busOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring));
+  plan.rings.forEach((_, ring) => {
+    busOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
+    letterBusOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
+  });
 }
 
 /**
@@ -55,10 +62,10 @@ function watchClaims(slot: number): void {
  */
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
-function spill(ring: number, events: OutgoingEvent[]): void {
+function spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
   // posted before the batch that caused it is committed
   Atomics.add(spillPosted, 0, events.length);
-  post({ type: 'spill', ring, events });
+  post({ type: 'spill', ring, events, letters });
 }
 
 async function loadHandler(stage: Stage): Promise<StageHandler> {
@@ -92,7 +99,7 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
 async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
   watchClaims(slot);
-  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill);
+  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf);
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
@@ -118,7 +125,11 @@ function warmUp(): void {
 }
 
 async function standby(handlers: Map<number, StageHandler>): Promise<void> {
-  plan.rings.forEach((_, ring) => busOf(ring)); // attached now, not on the clock of a heal
+  // attached now, not on the clock of a heal
+  plan.rings.forEach((_, ring) => {
+    busOf(ring);
+    letterBusOf(ring);
+  });
   warmUp();
   post({ type: 'ready', spillPosted });
   for (;;) {

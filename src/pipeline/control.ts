@@ -30,15 +30,14 @@ export const S_OUT = 1; // events emitted
 export const S_ERRORS = 2; // failed attempts
 export const S_RETRIES = 3;
 export const S_DEAD = 4; // events sent to the dead-letter topic
-export const S_BATCHES = 5;
-export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
-export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
-export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
+export const S_DIED_AT = 5; // wall-clock ms (timeOrigin + now) of the slot's last worker death
+export const S_HANDLING = 6; // seq of the event whose handler is running, or -1
+export const S_SUSPECTS = 7; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
-export const S_CLAIM_AT = 16; // position of the worker's open claim, or -1 (Producer.watchClaims)
-export const S_CLAIM_SEQ = 17;
-export const S_CLAIM_RING = 18;
-const STATS_FIELDS = 19;
+export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
+export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
+export const S_CLAIM_RING = S_CLAIM_AT + 2;
+const STATS_FIELDS = S_CLAIM_RING + 1;
 
 export interface ControlBlock {
   readonly words: Int32Array;

@@ -84,10 +84,10 @@ export class Emitter {
 
   private route(targets: readonly number[], value: unknown, source: number): void {
     for (let i = 0; i < targets.length; i += 2) {
-      const box = this.outboxes[targets[i]];
-      box.ids.push(targets[i + 1]);
-      box.values.push(value);
-      box.sources.push(source);
+      const outbox = this.outboxes[targets[i]];
+      outbox.ids.push(targets[i + 1]);
+      outbox.values.push(value);
+      outbox.sources.push(source);
     }
     this.count++;
   }
@@ -100,21 +100,21 @@ export class Emitter {
    */
   flush(): { source: number; error: unknown }[] {
     const failed: { source: number; error: unknown }[] = [];
-    for (let ring = 0; ring < this.outboxes.length; ring++) {
-      const box = this.outboxes[ring];
-      if (box.ids.length === 0) continue;
-      this.outboxes[ring] = emptyOutbox();
+    for (let box = 0; box < this.outboxes.length; box++) {
+      const outbox = this.outboxes[box];
+      if (outbox.ids.length === 0) continue;
+      this.outboxes[box] = emptyOutbox();
       try {
-        this.publish(ring, box.ids, box.values);
+        this.publish(box, outbox.ids, outbox.values);
       } catch (error) {
         if (!(error instanceof EncodeError || error instanceof RecordTooLargeError)) throw error;
         // Encoding happens before anything is claimed, so nothing of this batch went out yet.
-        for (let i = 0; i < box.ids.length; i++) {
+        for (let i = 0; i < outbox.ids.length; i++) {
           try {
-            this.publish(ring, [box.ids[i]], [box.values[i]]);
+            this.publish(box, [outbox.ids[i]], [outbox.values[i]]);
           } catch (single) {
             if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
-            failed.push({ source: box.sources[i], error: single });
+            failed.push({ source: outbox.sources[i], error: single });
           }
         }
       }

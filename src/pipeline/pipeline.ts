@@ -6,7 +6,7 @@ import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
 import { type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
-import { layOut, memberName, type Plan, type PipelineCodec } from './plan.js';
+import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
@@ -383,7 +383,7 @@ export class Pipeline extends EventEmitter {
     const behind = this.topology.stages.filter((stage) => this.buses[stage.index].backlog() > 0).map((s) => `"${s.name}"`);
     if (behind.length > 0) reasons.push(`stages ${behind.join(', ')} have events left`);
     const out = this.output.stats();
-    if (out.tail - Math.min(out.tail, ...out.readers.filter((r) => r.kind !== 'lossy reader' && r.kind !== 'group member').map((r) => out.tail - r.lagBytes)) > out.capacity - this.output.maxPayload - 16) {
+    if (this.output.backlog() > out.capacity - this.output.maxPayload - 16) {
       const slow = out.readers.filter((r) => r.kind !== 'lossy reader' && r.kind !== 'group member' && r.lagBytes > out.capacity / 2).map((r) => `"${r.name}"`);
       reasons.push(`the output ring is full: read its readers (${slow.join(', ')}) while publishing, or open them lossy`);
     }
@@ -439,7 +439,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private healed(heal: Heal): void {
-    const owner = this.topology.stages.findLast((s) => this.plan.firstSlot[s.index] <= heal.slot)!;
-    this.emit('heal', { stage: owner.name, worker: heal.slot - this.plan.firstSlot[owner.index], ms: heal.ms, standby: heal.standby });
+    const { stage, member } = slotOwner(this.plan, heal.slot);
+    this.emit('heal', { stage: stage.name, worker: member, ms: heal.ms, standby: heal.standby });
   }
 }

@@ -1,7 +1,7 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
-import { deathsOn, S_BATCHES, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
-import type { StageContext, StageHandler } from './declaration.js';
+import { deathsOn, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import type { Stage, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
 
@@ -39,6 +39,8 @@ function describeError(error: unknown): DeadLetter['error'] {
  * handler (retrying, then dead-lettering), publish what the batch emitted, commit it.
  */
 export class StageRunner {
+  private readonly stage: Stage;
+  private readonly member: number;
   private readonly emitter: Emitter;
   private readonly context: StageContext & { topic: string; seq: number; attempt: number };
   private readonly stop: number;
@@ -52,6 +54,8 @@ export class StageRunner {
     letters: (ring: number) => Bus = buses,
   ) {
     const { stage, member } = slotOwner(plan, slot);
+    this.stage = stage;
+    this.member = member;
     this.emitter = new Emitter(plan, stage, buses, spill, letters);
     const emitter = this.emitter;
     this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit: (topic, value) => emitter.emit(topic, value) };
@@ -64,7 +68,7 @@ export class StageRunner {
    * ring found empty: for a replacement, the end of the heal.
    */
   async run(onFirstEvent?: (at: number) => void): Promise<void> {
-    const { stage, member } = slotOwner(this.plan, this.slot);
+    const { stage, member } = this;
     const bus = this.buses(stage.index);
     const reader = bus.reader(memberName(stage, member), {
       group: stage.concurrency > 1 ? stage.name : undefined,
@@ -99,7 +103,7 @@ export class StageRunner {
   }
 
   private async handle(events: BusEvent<unknown>[], first?: (at: number) => void): Promise<void> {
-    const { stage } = slotOwner(this.plan, this.slot);
+    const stage = this.stage;
     const stats = this.plan.stats;
     const base = statsIndex(this.slot, 0);
     const context = this.context;
@@ -173,7 +177,6 @@ export class StageRunner {
     stats[base + S_ERRORS] += errors;
     stats[base + S_RETRIES] += retries;
     stats[base + S_DEAD] += dead;
-    stats[base + S_BATCHES] += 1;
   }
 
   private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {

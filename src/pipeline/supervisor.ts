@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
 import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
-import type { Plan } from './plan.js';
+import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
 const WORKER_URL = new URL('./stage-worker.js', import.meta.url);
@@ -229,17 +229,10 @@ export class Supervisor {
         if (m.type === 'ready') done();
         else if (m.type === 'load-error') done(new StageLoadError(m.stage, m.message));
       };
-      const onExit = (code: number) => done(new StageLoadError(this.stageOf(tracked.slot), `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
+      const onExit = (code: number) => done(new StageLoadError(tracked.slot < 0 ? 'standby' : slotOwner(this.plan, tracked.slot).stage.name, `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
       tracked.worker.on('message', onMessage);
       tracked.worker.on('exit', onExit);
     });
-  }
-
-  private stageOf(slot: number): string {
-    if (slot < 0) return 'standby';
-    let index = this.plan.firstSlot.length - 1;
-    while (this.plan.firstSlot[index] > slot) index--;
-    return this.plan.stages[index].name;
   }
 
   private spawn(role: WorkerRole): Tracked {

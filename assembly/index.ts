@@ -12,12 +12,15 @@ let mask: i32 = 0;
 let maxReaders: i32 = 0;
 let maxSpan: i32 = 0;
 let slots: usize = 0;
+let producers: usize = 0;
 let data: usize = 0;
 
 const IDLE: i64 = i64.MAX_VALUE;
 
 // Per thread (each thread has its own instance): where this thread's last claim begins.
 let claimedAt: i64 = 0;
+// Per thread: this thread's slot in the producer table (see acquireProducer), 0 before it has one.
+let producer: usize = 0;
 
 /** Position of the first record of this thread's last successful claim; commit() needs it. */
 export function claimPosition(): f64 {
@@ -30,6 +33,14 @@ export function claimPosition(): f64 {
 
 @inline function slot(i: i32): usize {
   return slots + <usize>(i * L.SLOT_BYTES);
+}
+
+@inline function producerSlot(i: i32): usize {
+  return producers + <usize>(i * L.PRODUCER_BYTES);
+}
+
+@inline function claimEntry(p: usize, e: i32): usize {
+  return p + L.P_CLAIMS + <usize>(e << 3);
 }
 
 @inline function rec(index: i32): usize {
@@ -50,12 +61,13 @@ function readHeader(): void {
   maxReaders = load<i32>(h(L.H_MAX_READERS));
   maxSpan = load<i32>(h(L.H_MAX_SPAN));
   slots = h(L.HEADER_BYTES);
-  data = slots + <usize>(maxReaders * L.SLOT_BYTES);
+  producers = slots + <usize>(maxReaders * L.SLOT_BYTES);
+  data = producers + <usize>(L.MAX_PRODUCERS * L.PRODUCER_BYTES);
 }
 
 /** Lays out a fresh ring. Called once, by the thread that creates the bus. */
 export function initRing(cap: i32, readers: i32, span: i32, topicCount: i32, topicHash: i32): void {
-  memory.fill(h(0), 0, <usize>(L.HEADER_BYTES + readers * L.SLOT_BYTES));
+  memory.fill(h(0), 0, <usize>(L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES));
   store<i32>(h(L.H_CAPACITY), cap);
   store<i32>(h(L.H_MAX_READERS), readers);
   store<i32>(h(L.H_MAX_SPAN), span);
@@ -63,6 +75,9 @@ export function initRing(cap: i32, readers: i32, span: i32, topicCount: i32, top
   store<i32>(h(L.H_TOPIC_HASH), topicHash);
   readHeader();
   for (let i = 0; i < readers; i++) store<i32>(slot(i) + L.S_GROUP, -1);
+  for (let i = 0; i < L.MAX_PRODUCERS; i++) {
+    for (let e = 0; e < L.PRODUCER_CLAIMS; e++) store<i64>(claimEntry(producerSlot(i), e), L.NO_CLAIM);
+  }
   atomic.store<i32>(h(L.H_VERSION), L.LAYOUT_VERSION);
   atomic.store<i32>(h(L.H_MAGIC), L.MAGIC);
 }
@@ -185,6 +200,17 @@ export function minGate(): f64 {
  */
 export function claim(span: i32, count: i32, meta: i32): i32 {
   if (span <= 0 || span > maxSpan) return L.CLAIM_TOO_LARGE;
+  if (producer == 0) return L.CLAIM_TOO_MANY; // acquireProducer() first
+  // The entry that will list this claim: only this thread writes its slot while it lives.
+  let entry: usize = 0;
+  for (let e = 0; e < L.PRODUCER_CLAIMS; e++) {
+    const at = claimEntry(producer, e);
+    if (atomic.load<i64>(at) == L.NO_CLAIM) {
+      entry = at;
+      break;
+    }
+  }
+  if (entry == 0) return L.CLAIM_TOO_MANY;
   while (true) {
     const t = atomic.load<i64>(h(L.H_TAIL));
     if (t & 1) return L.CLAIM_BUSY;
@@ -229,6 +255,8 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
     store<i64>(r + L.R_SEQ, seq);
     atomic.store<i32>(r + L.R_META, meta | L.STATE_CLAIMED);
     atomic.store<i64>(h(L.H_NEXT_SEQ), seq + <i64>count);
+    // Listed before the release: whoever handles this thread's death finds every claim it left.
+    atomic.store<i64>(entry, t + <i64>pad);
     atomic.store<i64>(h(L.H_TAIL), t + need);
     claimedAt = t + <i64>pad;
     return first;
@@ -263,10 +291,124 @@ export function commit(index: i32, firstLength: i32, count: i32, seq: f64, posit
   }
   store<i32>(r + L.R_LENGTH, firstLength);
   atomic.store<i32>(r + L.R_META, (claimed & ~L.STATE_MASK) | L.STATE_COMMITTED);
+  unlistClaim(<i64>position);
   atomic.add<i64>(h(L.H_COMMITTED), <i64>count);
   dataMoved();
   cursorMoved(); // with no gating reader, producers wait for commits to move the gate
   return L.COMMIT_OK;
+}
+
+/**
+ * Gives up this thread's open claim at `position` (the caller failed before it could
+ * commit): readers skip it. Safe because the caller is its writer and stops writing.
+ * Returns 1 when it was still open.
+ */
+export function abort(index: i32, seq: f64, position: f64): i32 {
+  const r = rec(index);
+  const meta = atomic.load<i32>(r + L.R_META);
+  if (lapped(position) || (meta & L.STATE_MASK) != L.STATE_CLAIMED || load<i64>(r + L.R_SEQ) != <i64>seq) return 0;
+  if (atomic.cmpxchg<i32>(r + L.R_META, meta, (meta & ~L.STATE_MASK) | L.STATE_REVOKED) != meta) return 0;
+  unlistClaim(<i64>position);
+  atomic.add<i64>(h(L.H_REVOKED), 1);
+  dataMoved();
+  cursorMoved();
+  return 1;
+}
+
+// Straight-line on purpose (commit() calls it while its record is COMMITTING).
+@inline function unlistClaim(position: i64): void {
+  const p = producer;
+  if (atomic.load<i64>(claimEntry(p, 0)) == position) atomic.store<i64>(claimEntry(p, 0), L.NO_CLAIM);
+  if (atomic.load<i64>(claimEntry(p, 1)) == position) atomic.store<i64>(claimEntry(p, 1), L.NO_CLAIM);
+  if (atomic.load<i64>(claimEntry(p, 2)) == position) atomic.store<i64>(claimEntry(p, 2), L.NO_CLAIM);
+  if (atomic.load<i64>(claimEntry(p, 3)) == position) atomic.store<i64>(claimEntry(p, 3), L.NO_CLAIM);
+  if (atomic.load<i64>(claimEntry(p, 4)) == position) atomic.store<i64>(claimEntry(p, 4), L.NO_CLAIM);
+  if (atomic.load<i64>(claimEntry(p, 5)) == position) atomic.store<i64>(claimEntry(p, 5), L.NO_CLAIM);
+}
+// unlistClaim() and deadSlot() spell out the PRODUCER_CLAIMS (6) entries one by one: a loop
+// there could be where V8 stops a terminated thread. test/critical-sections.test.ts checks both.
+
+// ---------------------------------------------------------------------------------------
+// Producers. A live producer's claim is never revoked, however long it takes: it is waited
+// for (its bytes may still be being written). Only when its thread is known to be dead are
+// its claims revoked, found through the producer table.
+
+/**
+ * Gives this instance the producer slot of thread `owner` (threadId + 1), taking a free one
+ * the first time this thread publishes on this ring. Returns the slot, or -1 when all are taken.
+ */
+export function acquireProducer(owner: i32): i32 {
+  for (let i = 0; i < L.MAX_PRODUCERS; i++) {
+    if (atomic.load<i32>(producerSlot(i) + L.P_OWNER) == owner) {
+      producer = producerSlot(i);
+      return i;
+    }
+  }
+  for (let i = 0; i < L.MAX_PRODUCERS; i++) {
+    if (atomic.cmpxchg<i32>(producerSlot(i) + L.P_OWNER, L.OWNER_FREE, owner) == L.OWNER_FREE) {
+      producer = producerSlot(i);
+      return i;
+    }
+  }
+  return -1;
+}
+
+export function producerOwner(i: i32): i32 {
+  return atomic.load<i32>(producerSlot(i) + L.P_OWNER);
+}
+
+/** The next producer slot at or after `from` owned by thread `owner`, or -1. */
+export function producerOf(owner: i32, from: i32): i32 {
+  for (let i = from; i < L.MAX_PRODUCERS; i++) {
+    if (atomic.load<i32>(producerSlot(i) + L.P_OWNER) == owner) return i;
+  }
+  return -1;
+}
+
+/**
+ * Thread `owner` has died: revokes every claim listed in its slot `i` and frees the slot.
+ * Straight-line once the slot is taken (a thread terminated here would leave it DYING).
+ * Returns how many claims it revoked, or -1 when the slot was not `owner`'s.
+ */
+export function deadSlot(i: i32, owner: i32): i32 {
+  const p = producerSlot(i);
+  if (atomic.cmpxchg<i32>(p + L.P_OWNER, owner, L.OWNER_DYING) != owner) return -1;
+  const revoked = revokeListed(claimEntry(p, 0)) + revokeListed(claimEntry(p, 1)) + revokeListed(claimEntry(p, 2)) +
+    revokeListed(claimEntry(p, 3)) + revokeListed(claimEntry(p, 4)) + revokeListed(claimEntry(p, 5));
+  atomic.store<i32>(p + L.P_OWNER, L.OWNER_FREE);
+  if (revoked > 0) {
+    atomic.add<i64>(h(L.H_REVOKED), <i64>revoked);
+    dataMoved();
+    cursorMoved();
+  }
+  return revoked;
+}
+
+/**
+ * Revokes the claim a dead thread listed at `entry` and clears the entry. The listed
+ * position is still that claim's while it is CLAIMED: the gate never passes an open claim.
+ */
+@inline function revokeListed(entry: usize): i32 {
+  const position = atomic.load<i64>(entry);
+  atomic.store<i64>(entry, L.NO_CLAIM);
+  if (position == L.NO_CLAIM) return 0;
+  const t = visibleTail();
+  if (position >= t || position + capacity < t) return 0;
+  const r = rec(<i32>position & mask);
+  const meta = atomic.load<i32>(r + L.R_META);
+  if ((meta & L.STATE_MASK) != L.STATE_CLAIMED) return 0;
+  return atomic.cmpxchg<i32>(r + L.R_META, meta, (meta & ~L.STATE_MASK) | L.STATE_REVOKED) == meta ? 1 : 0;
+}
+
+/** The producer slot whose thread holds an open claim at `position`, or -1. */
+export function claimOwner(position: f64): i32 {
+  const p = <i64>position;
+  for (let i = 0; i < L.MAX_PRODUCERS; i++) {
+    for (let e = 0; e < L.PRODUCER_CLAIMS; e++) {
+      if (atomic.load<i64>(claimEntry(producerSlot(i), e)) == p) return i;
+    }
+  }
+  return -1;
 }
 
 /** Stops new claims. Takes the claim lock so no claim straddles it. */

@@ -16,8 +16,6 @@ export interface AttachOptions {
   wait?: WaitStrategyName | WaitStrategy;
   /** Longest a blocking publish waits for space before TimeoutError. Default: no limit. */
   timeoutMs?: number;
-  /** Default for this thread's readers: a claim uncommitted this long is revoked. Default 1000 ms. */
-  claimTimeoutMs?: number;
 }
 
 export interface BusOptions extends AttachOptions {
@@ -52,7 +50,7 @@ export interface BusStats {
   claimed: number;
   /** Events committed and readable. */
   published: number;
-  /** Claims revoked because their producer died or stalled. */
+  /** Claims revoked: their thread died before committing them, or gave them up (abort). */
   revoked: number;
   /** Time producers in all threads spent waiting for space. */
   producerWaitMs: number;
@@ -61,7 +59,7 @@ export interface BusStats {
 }
 
 /** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
-const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs', 'claimTimeoutMs'];
+const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
 
 export function createBus(options: BusOptions = {}): Bus {
@@ -90,7 +88,6 @@ export class Bus {
   private readonly producer: Producer;
   private readonly strategy: WaitStrategy;
   private readonly timeoutMs: number;
-  private readonly claimTimeoutMs: number;
 
   /** @internal use createBus() or attach() */
   constructor(
@@ -98,12 +95,10 @@ export class Bus {
     options: AttachOptions,
   ) {
     this.timeoutMs = options.timeoutMs ?? Infinity;
-    this.claimTimeoutMs = options.claimTimeoutMs ?? 1000;
     if (!(this.timeoutMs > 0)) throw new InvalidOptionError(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
-    if (!(this.claimTimeoutMs > 0)) throw new InvalidOptionError(`claimTimeoutMs must be a positive number of milliseconds, got ${options.claimTimeoutMs}`);
     this.ring = new Ring(handle);
     this.strategy = resolveWaitStrategy(options.wait);
-    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy, this.claimTimeoutMs);
+    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy);
   }
 
   get topics(): readonly string[] {
@@ -170,15 +165,15 @@ export class Bus {
   /**
    * Reserves space for `count` (default 1) raw records of `byteLength` bytes and returns a
    * view of the ring to write them into: zero copies, one commit for all. Record i's
-   * payload starts at `i * claim.stride`. Call `commit()` promptly (see claimTimeoutMs).
+   * payload starts at `i * claim.stride`. Then `commit()` (or `abort()`): readers wait behind an open claim.
    */
   claim(topic: string, byteLength: number, options?: ClaimOptions): Claim {
-    return this.producer.claimRaw(this.ring.topicId(topic), byteLength, options?.count ?? 1, this.deadline(options), this.claimTimeoutMs);
+    return this.producer.claimRaw(this.ring.topicId(topic), byteLength, options?.count ?? 1, this.deadline(options));
   }
 
   /** Opens the reader `name`, creating it if it does not exist. */
   reader<T = unknown>(name: string, options: ReaderOptions = {}): Reader<T> {
-    return new Reader<T>(this.ring, name, { claimTimeoutMs: this.claimTimeoutMs, ...options });
+    return new Reader<T>(this.ring, name, options);
   }
 
   /** Stops publishing, in every thread. Readers go on until they have read everything. */

@@ -19,8 +19,12 @@ export interface RingCore {
   cursor(slot: number): number;
   cursorIndex(slot: number): number;
   advance(slot: number, bytes: number, events: number, nextSeq: number): void;
-  pendingState(position: number): number;
-  pendingSeq(position: number): number;
+  abort(index: number, seq: number, position: number): number;
+  acquireProducer(owner: number): number;
+  producerOwner(slot: number): number;
+  producerOf(owner: number, from: number): number;
+  deadSlot(slot: number, owner: number): number;
+  claimOwner(position: number): number;
   revoke(position: number, seq: number): number;
   blockedAt(): number;
   lapped(position: number): number;

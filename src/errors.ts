@@ -92,10 +92,31 @@ export class TimeoutError extends RingbusError {
   }
 }
 
-/** A claim was held past claimTimeoutMs and readers turned it into padding. */
-export class ClaimRevokedError extends RingbusError {
-  constructor(ms: number) {
-    super('ERR_RINGBUS_REVOKED', `the claim was held longer than claimTimeoutMs (${ms} ms) and was revoked; write and commit claims promptly, or raise claimTimeoutMs`);
+/** commit() of a claim that is no longer open: it was aborted, or already committed. */
+export class ClaimClosedError extends RingbusError {
+  constructor(state: 'aborted' | 'committed') {
+    super('ERR_RINGBUS_CLAIM_CLOSED', `the claim was already ${state}; claim again with bus.claim() to publish more`);
+  }
+}
+
+/** A thread holds as many open claims on one ring as its producer slot lists. */
+export class TooManyClaimsError extends RingbusError {
+  constructor(max: number) {
+    super('ERR_RINGBUS_TOO_MANY_CLAIMS', `this thread already holds ${max} open claims on this bus; commit() or abort() one before claiming again`);
+  }
+}
+
+/** More threads publish on one ring than its producer table holds. */
+export class TooManyProducersError extends RingbusError {
+  constructor(max: number) {
+    super('ERR_RINGBUS_TOO_MANY_PRODUCERS', `${max} threads already publish on this bus; publish from fewer threads (a thread's slot is freed when the thread ends)`);
+  }
+}
+
+/** A publish would wait for space behind this thread's own open claim: it would wait for ever. */
+export class ClaimDeadlockError extends RingbusError {
+  constructor(what: string) {
+    super('ERR_RINGBUS_CLAIM_DEADLOCK', `${what} waits for space that only this thread's own open claim can free; commit() or abort() the claim before publishing more`);
   }
 }
 

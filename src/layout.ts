@@ -4,7 +4,7 @@
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 
 export const MAGIC = 0x52425553; // "RBUS"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // The ring starts at page 1: page 0 belongs to the WebAssembly module's own data.
 export const RING_BASE = 65536;
@@ -49,6 +49,18 @@ export const S_BATCH_END = 56; // i64, end of a member's batch (its cursor is th
 export const S_NAME = 64; // up to SLOT_NAME_BYTES of UTF-8
 export const SLOT_NAME_BYTES = 64;
 
+// Producer table: MAX_PRODUCERS slots of PRODUCER_BYTES after the reader table. A thread
+// that publishes owns one slot per ring; each open claim is listed in it, so that when the
+// thread dies its claims can be found and revoked (and only then: a live one is waited for).
+export const MAX_PRODUCERS = 256;
+export const PRODUCER_BYTES = 64;
+export const P_OWNER = 0; // i32, OWNER_FREE, the owning thread's threadId + 1, or OWNER_DYING
+export const P_CLAIMS = 16; // PRODUCER_CLAIMS i64 positions of the owner's open claims, NO_CLAIM when unused
+export const PRODUCER_CLAIMS = 6;
+export const OWNER_FREE = 0;
+export const OWNER_DYING = -1; // its death is being handled: claims revoked, then the slot freed
+export const NO_CLAIM = -1;
+
 export const KIND_FREE = 0;
 export const KIND_GATING = 1; // holds producers back
 export const KIND_LOSSY = 2; // never holds producers back; told what it missed
@@ -89,6 +101,7 @@ export const CLAIM_FULL = -1;
 export const CLAIM_BUSY = -2;
 export const CLAIM_CLOSED = -3;
 export const CLAIM_TOO_LARGE = -4;
+export const CLAIM_TOO_MANY = -5; // every claim entry of this thread's producer slot is in use
 
 // commit() results
 export const COMMIT_OK = 0;

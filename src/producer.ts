@@ -1,10 +1,11 @@
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
-import { BusClosedError, ClaimRevokedError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError } from './errors.js';
+import { threadId } from 'node:worker_threads';
+import { BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
-import { StallWatch } from './stall-watch.js';
+import { ownerOf } from './thread-deaths.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const BUSY_SPINS = 64;
@@ -16,8 +17,8 @@ function claimSeq(ring: Ring, index: number): number {
 
 /**
  * Writes events into the ring: encode, claim, copy, commit. One per thread and bus.
- * A claim the readers revoked (this thread stalled past their claimTimeoutMs) is simply
- * published again, so a slow producer loses nothing and keeps its order.
+ * Nobody revokes a claim of a live thread, however slow it is: the producer never
+ * publishes twice, and a write that fails between claim and commit aborts its claim.
  */
 export class Producer {
   private staging = new Uint8Array(1 << 16);
@@ -25,7 +26,8 @@ export class Producer {
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   private readonly site: WaitSite;
 
-  private readonly stall: StallWatch;
+  /** This thread's slot in the ring's producer table; -1 until it first claims. */
+  private slot = -1;
   /** Sequence number and position of the last successful claim, read right after claiming: commit checks both. */
   private claimedSeq = -1;
   private claimedAt = -1;
@@ -37,9 +39,7 @@ export class Producer {
     private readonly ring: Ring,
     private readonly codec: Codec<any>,
     private readonly wait: WaitStrategy,
-    claimTimeoutMs: number,
   ) {
-    this.stall = new StallWatch(ring.core, claimTimeoutMs);
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -62,6 +62,7 @@ export class Producer {
 
   /** One claim attempt, retrying only while another producer holds the claim lock. */
   tryClaim(span: number, count: number, meta: number): number {
+    if (this.slot < 0) this.acquireSlot();
     for (let spins = 0; ; spins++) {
       const index = this.ring.core.claim(span, count, meta);
       if (index >= 0) {
@@ -78,19 +79,27 @@ export class Producer {
       if (index === L.CLAIM_FULL) return index;
       if (index === L.CLAIM_CLOSED) throw new BusClosedError();
       if (index === L.CLAIM_TOO_LARGE) throw new RecordTooLargeError(span - L.RECORD_HEADER, this.ring.maxPayload);
+      if (index === L.CLAIM_TOO_MANY) throw new TooManyClaimsError(L.PRODUCER_CLAIMS);
       if (spins >= BUSY_SPINS) Atomics.wait(this.pause, 0, 0, 0.01); // the lock holder was descheduled
     }
   }
 
+  /** Lists this thread in the ring's producer table, so that its claims are revoked when it dies. */
+  private acquireSlot(): void {
+    const slot = this.ring.core.acquireProducer(ownerOf(threadId));
+    if (slot < 0) throw new TooManyProducersError(L.MAX_PRODUCERS);
+    this.slot = slot;
+  }
+
   /**
-   * A claim attempt for a producer that waits: if the ring stays full behind a claim that
-   * nobody commits (its producer died, and no reader is there to revoke it), revoke it here.
+   * A claim attempt for a producer that waits. Waiting behind this thread's own open claim
+   * would last for ever: refuse it.
    */
-  private claimOrWatch(span: number, count: number, meta: number): number {
+  private claimOrWatch(span: number, count: number, meta: number, what: string): number {
     const index = this.tryClaim(span, count, meta);
     if (index < 0) {
       const at = this.ring.core.blockedAt();
-      if (at >= 0) this.stall.check(at);
+      if (at >= 0 && this.ring.core.claimOwner(at) === this.slot) throw new ClaimDeadlockError(what);
     }
     return index;
   }
@@ -100,7 +109,7 @@ export class Producer {
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return index;
     const started = performance.now();
-    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta)) >= 0, deadline);
+    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, 'publish')) >= 0, deadline);
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     if (!ok) throw new TimeoutError('publish (waiting for space in the ring)', Math.round(deadline - started));
     return index;
@@ -116,7 +125,7 @@ export class Producer {
     const ok = await this.wait.waitAsync(
       this.site,
       () => {
-        index = this.claimOrWatch(span, count, meta);
+        index = this.claimOrWatch(span, count, meta, 'publishAsync');
         if (index >= 0) [seq, at] = [this.claimedSeq, this.claimedAt]; // before any other publish of this thread runs
         return index >= 0;
       },
@@ -135,48 +144,62 @@ export class Producer {
     return result;
   }
 
-  /** Copies one encoded payload into a claim and commits it; false when it was revoked. */
-  commitOne(index: number, seq: number, position: number, bytes: Uint8Array): boolean {
-    const { core } = this.ring;
-    if (core.lapped(position)) return this.settled(false); // revoked long ago: the space is someone else's now
-    this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
-    return this.settled(core.commit(index, bytes.length, 1, seq, position) === L.COMMIT_OK);
+  /** Copies one encoded payload into a claim and commits it. */
+  commitOne(index: number, seq: number, position: number, bytes: Uint8Array): void {
+    try {
+      this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
+    } catch (cause) {
+      this.abort(index, seq, position);
+      throw cause;
+    }
+    this.commit(index, bytes.length, 1, seq, position);
+  }
+
+  /** Publishes a claim whose records are written. */
+  commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
+    const status = this.ring.core.commit(index, firstLength, count, seq, position);
+    this.settled();
+    // Only this thread's own abort() revokes a claim of a live thread.
+    if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
+  }
+
+  /** Gives up an open claim of this thread: readers skip it. */
+  abort(index: number, seq: number, position: number): boolean {
+    const aborted = this.ring.core.abort(index, seq, position) === 1;
+    this.settled();
+    return aborted;
   }
 
   /**
    * From now on, writes the position, sequence number and `tag` of each claim into
    * `record[index..index + 2]` (the position -1 once it is committed): whoever sees this
-   * thread die can then revoke its open claim at once, instead of after claimTimeoutMs.
+   * thread die can then revoke its open claim at once.
    */
   watchClaims(record: Float64Array, index: number, tag: number): void {
     this.watch = { record, index, tag };
     record[index] = -1;
   }
 
-  private settled(committed: boolean): boolean {
+  private settled(): void {
     if (this.watch !== undefined) this.watch.record[this.watch.index] = -1;
-    return committed;
   }
 
   publishSync(topicId: number, value: unknown, deadline: number): void {
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    for (;;) {
-      const index = this.claimSync(span, 1, meta, deadline);
-      if (this.commitOne(index, this.claimedSeq, this.claimedAt, bytes)) return;
-    }
+    const index = this.claimSync(span, 1, meta, deadline);
+    this.commitOne(index, this.claimedSeq, this.claimedAt, bytes);
   }
 
   tryPublish(topicId: number, value: unknown): boolean {
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    for (;;) {
-      const index = this.tryClaim(span, 1, meta);
-      if (index < 0) return false;
-      if (this.commitOne(index, this.claimedSeq, this.claimedAt, bytes)) return true;
-    }
+    const index = this.tryClaim(span, 1, meta);
+    if (index < 0) return false;
+    this.commitOne(index, this.claimedSeq, this.claimedAt, bytes);
+    return true;
   }
 
   async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
@@ -187,10 +210,8 @@ export class Producer {
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
-      for (;;) {
-        const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
-        if (this.commitOne(index, seq, at, bytes)) return;
-      }
+      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
+      this.commitOne(index, seq, at, bytes);
     });
   }
 
@@ -198,10 +219,8 @@ export class Producer {
   publishBatchSync(topics: Topics, values: readonly unknown[], deadline: number): void {
     const chunks = this.stage(topics, values);
     for (const chunk of chunks) {
-      for (;;) {
-        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
-        if (this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging)) break;
-      }
+      const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+      this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
     }
   }
 
@@ -213,11 +232,9 @@ export class Producer {
     const chunks = this.stage(topics, values);
     let published = 0;
     for (const chunk of chunks) {
-      for (;;) {
-        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
-        if (index < 0) return published;
-        if (this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging)) break;
-      }
+      const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+      if (index < 0) return published;
+      this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
       published += chunk.count;
     }
     return published;
@@ -230,10 +247,8 @@ export class Producer {
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
       for (const chunk of chunks) {
-        for (;;) {
-          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
-          if (this.commitChunk(index, seq, at, chunk, image)) break;
-        }
+        const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
+        this.commitChunk(index, seq, at, chunk, image);
       }
     });
   }
@@ -270,20 +285,22 @@ export class Producer {
   }
 
   /** Copies a staged chunk (`image` holds the staged batch) into its claim and commits it. */
-  private commitChunk(index: number, seq: number, position: number, chunk: Chunk, image: Uint8Array): boolean {
+  private commitChunk(index: number, seq: number, position: number, chunk: Chunk, image: Uint8Array): void {
     const { ring } = this;
-    if (ring.core.lapped(position)) return this.settled(false); // revoked long ago: the space is someone else's now
-    const first = ring.data + index;
-    const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
-    let at = chunk.start;
-    for (let i = 0; i < chunk.count; i++) {
-      const s = seq + i;
-      writeSeq(words, at, s);
-      at += recordSize(words[(at + L.R_LENGTH) >> 2]);
+    try {
+      const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
+      let at = chunk.start;
+      for (let i = 0; i < chunk.count; i++) {
+        writeSeq(words, at, seq + i);
+        at += recordSize(words[(at + L.R_LENGTH) >> 2]);
+      }
+      // The first header belongs to the claim (written by the core); copy from its payload on.
+      ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), ring.data + index + L.RECORD_HEADER);
+    } catch (cause) {
+      this.abort(index, seq, position);
+      throw cause;
     }
-    // The first header belongs to the claim (written by the core); copy from its payload on.
-    ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), first + L.RECORD_HEADER);
-    return this.settled(ring.core.commit(index, chunk.firstLength, chunk.count, seq, position) === L.COMMIT_OK);
+    this.commit(index, chunk.firstLength, chunk.count, seq, position);
   }
 
   private reserveStaging(bytes: number): void {
@@ -301,7 +318,7 @@ export class Producer {
    * payload starts at `i * stride` in the returned view. The headers of all but the first
    * record are written here; the caller writes payloads and commits once.
    */
-  claimRaw(topicId: number, byteLength: number, count: number, deadline: number, claimTimeoutMs: number): Claim {
+  claimRaw(topicId: number, byteLength: number, count: number, deadline: number): Claim {
     const { ring } = this;
     if (!Number.isInteger(count) || count < 1) throw new InvalidOptionError(`claim count must be a positive integer, got ${count}`);
     if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > ring.maxPayload) throw new RecordTooLargeError(byteLength, ring.maxPayload);
@@ -313,7 +330,7 @@ export class Producer {
     const index = this.claimSync(count * stride, count, meta, deadline);
     const start = ring.data + index + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
-    return new Claim(ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes, claimTimeoutMs);
+    return new Claim(this, ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes);
   }
 }
 
@@ -340,29 +357,28 @@ interface ClaimTicket {
  * Space in the ring reserved for raw records, written in place. Record i's payload is
  * `bytes.subarray(i * stride, i * stride + byteLength)`; the bytes between payloads are
  * the next records' headers, which commit() writes, so filling the whole view is harmless.
- * Write, then `commit()` promptly: readers revoke a claim held longer than their
- * claimTimeoutMs (its producer is presumed dead), and `commit()` then throws
- * ClaimRevokedError.
+ * Then `commit()`, or `abort()` if the records cannot be written: while the claim is open,
+ * every reader behind it waits (and, once the ring is full, every producer). Nobody else
+ * revokes it while this thread lives; if the thread dies, its claim is revoked.
  */
 export class Claim {
-  private done = false;
+  private state: 'open' | 'committed' | 'aborted' = 'open';
   constructor(
+    private readonly producer: Producer,
     private readonly ring: Ring,
     private readonly ticket: ClaimTicket,
     readonly count: number,
     /** Bytes from one record's payload to the next. */
     readonly stride: number,
     readonly bytes: Uint8Array,
-    private readonly claimTimeoutMs: number,
   ) {}
 
   /** Publishes every record of the claim at once. */
   commit(): void {
-    if (this.done) return;
-    this.done = true;
+    if (this.state !== 'open') throw new ClaimClosedError(this.state);
+    this.state = 'committed';
     const { ring, ticket, count, stride } = this;
     const length = count === 1 ? this.bytes.length : this.bytes.length - (count - 1) * stride;
-    if (ring.core.lapped(ticket.position)) throw new ClaimRevokedError(this.claimTimeoutMs);
     const words = ring.i32;
     let at = ring.data + ticket.index + stride;
     for (let i = 1; i < count; i++, at += stride) {
@@ -370,8 +386,13 @@ export class Claim {
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    if (ring.core.commit(ticket.index, length, count, ticket.seq, ticket.position) !== L.COMMIT_OK) {
-      throw new ClaimRevokedError(this.claimTimeoutMs);
-    }
+    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position);
+  }
+
+  /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */
+  abort(): boolean {
+    if (this.state !== 'open') return false;
+    this.state = 'aborted';
+    return this.producer.abort(this.ticket.index, this.ticket.seq, this.ticket.position);
   }
 }

@@ -5,7 +5,6 @@ import * as L from './layout.js';
 import { disownSlot, findSlot, openSlot, releaseGroupIfEmpty, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
-import { StallWatch } from './stall-watch.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
@@ -75,8 +74,6 @@ export interface ReaderOptions {
   takeover?: boolean;
   /** Most events per poll. Default 256. */
   batchSize?: number;
-  /** A claim uncommitted for this long is presumed dead and revoked. Default 1000 ms. */
-  claimTimeoutMs?: number;
 }
 
 
@@ -94,7 +91,6 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private readonly strategy: WaitStrategy;
   private readonly site: WaitSite;
   private readonly batchSize: number;
-  private readonly stall: StallWatch;
   private index: number;
   private position: number;
   private pending = 0;
@@ -113,14 +109,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     options: ReaderOptions = {},
   ) {
     checkOptions('reader options', options, READER_OPTIONS);
-    const { start = 'oldest', lossy = false, group, takeover = false, batchSize = 256, claimTimeoutMs = 1000 } = options;
+    const { start = 'oldest', lossy = false, group, takeover = false, batchSize = 256 } = options;
     if (start !== 'oldest' && start !== 'newest') throw new InvalidOptionError(`start must be 'oldest' or 'newest', got ${String(start)}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a positive integer, got ${batchSize}`);
-    if (!(claimTimeoutMs > 0)) throw new InvalidOptionError(`claimTimeoutMs must be a positive number, got ${claimTimeoutMs}`);
     if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
     if (lossy && options.after?.length) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
     this.batchSize = batchSize;
-    this.stall = new StallWatch(ring.core, claimTimeoutMs);
     this.codecs = codecTable(options.codecs ?? []);
     this.strategy = resolveWaitStrategy(options.wait);
     this.filter = null;
@@ -162,7 +156,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
     const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
-    this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: Math.min(100, claimTimeoutMs / 4) };
+    this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
   }
 
   /**
@@ -490,7 +484,6 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
       this.pending = core.available(this.slot, max, this.depLimit());
     }
-    if (this.pending === 0) this.stall.check(this.kind === L.KIND_MEMBER ? core.cursor(this.group) : core.cursor(this.slot));
     return this.pending;
   }
 
@@ -536,4 +529,4 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
 }
 
-const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize', 'claimTimeoutMs'];
+const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize'];

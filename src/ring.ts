@@ -1,6 +1,7 @@
 import { instantiate, ringModule, type RingCore } from './core.js';
 import { IncompatibleHandleError, InvalidOptionError, UnknownTopicError } from './errors.js';
 import * as L from './layout.js';
+import { watchRing } from './thread-deaths.js';
 
 /**
  * What a worker needs to attach to a bus: structured-cloneable, so it travels through
@@ -46,6 +47,7 @@ export class Ring {
       throw new IncompatibleHandleError('the handle\'s topics do not match the ring\'s; pass the handle exactly as bus.handle gave it');
     }
     handle.topics.forEach((t, i) => this.topicIds.set(t, i));
+    watchRing(this.core);
   }
 
   header(offset: number): number {
@@ -90,7 +92,7 @@ export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHa
     throw new InvalidOptionError('topics must be a non-empty array of non-empty strings (at most 65535)');
   }
   if (new Set(topics).size !== topics.length) throw new InvalidOptionError(`topics must be distinct: [${topics.join(', ')}]`);
-  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + capacity;
+  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + capacity;
   const pages = Math.ceil(bytes / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const module = ringModule();

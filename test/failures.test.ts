@@ -6,17 +6,16 @@ import { make } from './workers/payload.js';
 const MAX_EXTRA = 60;
 
 describe('a producer that dies between claim and commit', () => {
-  it('is revoked within the claim timeout; the others go on and nothing committed is lost', async () => {
+  it('is revoked once its death is known; the others go on and nothing committed is lost', async () => {
     const perProducer = 50_000;
-    const claimTimeoutMs = 200;
-    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 13, topics: ['t'], claimTimeoutMs });
+    const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 13, topics: ['t'] });
     bus.reader('r0').close();
     bus.reader('r1').close();
     for (const m of ['m0', 'm1']) bus.reader(m, { group: 'g' }).close();
 
     const common = { handle: bus.handle, producers: 3, perProducer, maxExtra: MAX_EXTRA, timeoutMs: 20_000 };
-    const readers = ['r0', 'r1'].map((name) => start('reader', { ...common, name, options: { claimTimeoutMs }, stopAfter: 2 * perProducer + 1_000, checkOrder: true }));
-    const members = ['m0', 'm1'].map((name) => start('reader', { ...common, name, options: { group: 'g', claimTimeoutMs }, checkOrder: false }));
+    const readers = ['r0', 'r1'].map((name) => start('reader', { ...common, name, stopAfter: 2 * perProducer + 1_000, checkOrder: true }));
+    const members = ['m0', 'm1'].map((name) => start('reader', { ...common, name, options: { group: 'g' }, checkOrder: false }));
     // Producer 2 publishes 1,000 events, claims, writes half and hangs until we kill it.
     const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 2, count: 1_000, maxExtra: MAX_EXTRA, batchMax: 4, timeoutMs: 20_000, hangInClaim: true });
     await doomed.message('claimed', 20_000);
@@ -45,18 +44,17 @@ describe('a producer that dies between claim and commit', () => {
       return wrong;
     });
     expect(wrongs).toEqual([0, 0, 0]);
-    // bounded: the readers' 200 ms claim timeout plus the time to move the events; the
-    // producers' own timeout (10 s in the test workers) must not be what rescued them
+    // bounded: the time to move the events; the producers' own timeout (10 s in the test
+    // workers) must not be what rescued them
     expect(elapsed).toBeLessThan(8_000);
   });
 });
 
 describe('a dead claim in a ring that never fills', () => {
-  it('is revoked by the reader stuck behind it, within about claimTimeoutMs', async () => {
-    // A 1 MiB ring: no producer ever waits, so only the reader can revoke.
-    const claimTimeoutMs = 100;
+  it('is revoked when its thread dies, and the reader stuck behind it goes on', async () => {
+    // A 1 MiB ring: no producer ever waits on it.
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 20, topics: ['t'], codec: 'raw' });
-    const reader = bus.reader<Uint8Array>('r', { claimTimeoutMs });
+    const reader = bus.reader<Uint8Array>('r');
     const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 10, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
     await doomed.message('claimed', 10_000);
     await doomed.worker.terminate();
@@ -64,23 +62,21 @@ describe('a dead claim in a ring that never fills', () => {
     const started = performance.now();
     const got: number[] = [];
     reader.take(110, (v) => got.push(v.length === 1 ? v[0] : -1), 10_000);
-    // no producer ever waits here, so without the reader's revocation take() would time out
+    // without the revocation take() would time out
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(got.filter((v) => v >= 0)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(bus.stats().revoked).toBe(1);
   });
 });
 
-describe('a producer that dies inside a claim with no reader to revoke it', () => {
-  it('is revoked by the producers it holds back; the ring never laps an open claim', async () => {
-    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 100 });
+describe('a producer that dies inside a claim with no reader', () => {
+  it('is revoked and no longer holds producers back; the ring never laps an open claim', async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 3, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
     await doomed.message('claimed', 10_000);
     await doomed.worker.terminate();
-    // Ten laps of the ring: the first lap stops at the dead claim until it is revoked.
-    const started = performance.now();
+    // Ten laps of the ring, past where the dead claim was.
     for (let seq = 0; seq < 1_000; seq++) bus.publish('t', make(0, seq, MAX_EXTRA), { timeoutMs: 5_000 });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
     expect(bus.stats().revoked).toBe(1);
     // A reader joining now finds the newest events intact.
     const reader = bus.reader<Uint8Array>('late', { start: 'oldest' });

@@ -3,10 +3,11 @@
 // "full or not" answer for every claim, and every reader gets exactly the model's events.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Claim, createBus, type Reader, TimeoutError } from 'ringbus';
+import { type Claim, ClaimDeadlockError, createBus, type Reader, TimeoutError, TooManyClaimsError } from 'ringbus';
 
 const CAPACITY = 4096;
 const HEADER = 16;
+const OPEN_CLAIMS = 6; // a thread's open claims on one ring, publishes included
 const align = (n: number) => (n + 15) & ~15;
 
 interface ModelRecord {
@@ -38,6 +39,11 @@ class Model {
     const at = this.tail + pad;
     this.tail += need;
     return at;
+  }
+
+  /** Where a producer that finds the ring full is held: a reader's cursor or an open claim. */
+  blockedAt(): number {
+    return this.frontier(Math.min(this.tail, ...this.cursors.values()));
   }
 
   /** The gate never passes a claim not yet committed, whatever the readers' cursors. */
@@ -95,7 +101,9 @@ describe('the ring against a reference model', () => {
         const bus = createBus({ timeoutMs: 10_000, capacity: CAPACITY, codec: 'raw' });
         const model = new Model();
         const readers = new Map<string, Reader<Uint8Array>>();
-        const open: { claim: Claim; record: ModelRecord }[] = [];
+        const open: { claim: Claim; record: ModelRecord; at: number }[] = [];
+        /** A full ring held by one of this thread's own open claims never frees: no wait. */
+        const fullError = () => (open.some((o) => o.at === model.blockedAt()) ? ClaimDeadlockError : TimeoutError);
         let names = 0;
         const join = (newest: boolean) => {
           const name = `r${names++}`;
@@ -106,6 +114,10 @@ describe('the ring against a reference model', () => {
         for (const step of sequence) {
           switch (step.op) {
             case 'publish': {
+              if (open.length === OPEN_CLAIMS) {
+                expect(() => bus.tryPublish('default', new Uint8Array(step.length))).toThrow(TooManyClaimsError);
+                break;
+              }
               const at = model.claim(align(HEADER + step.length));
               const payload = bytesFor(model.nextSeq, step.length);
               expect(bus.tryPublish('default', payload)).toBe(at >= 0);
@@ -113,14 +125,18 @@ describe('the ring against a reference model', () => {
               break;
             }
             case 'claim': {
+              if (open.length === OPEN_CLAIMS) {
+                expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(TooManyClaimsError);
+                break;
+              }
               const at = model.claim(align(HEADER + step.length));
               if (at < 0) {
-                expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(TimeoutError);
+                expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(fullError());
                 break;
               }
               const record = { size: align(HEADER + step.length), seq: model.nextSeq, payload: bytesFor(model.nextSeq++, step.length), committed: false };
               model.records.set(at, record);
-              open.push({ claim: bus.claim('default', step.length, { timeoutMs: 1 }), record });
+              open.push({ claim: bus.claim('default', step.length, { timeoutMs: 1 }), record, at });
               break;
             }
             case 'commit': {

@@ -1,11 +1,18 @@
 // Exact interleavings that threads produce only rarely, driven through the core itself:
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
-import { BusClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
+import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
 function internals(bus: Bus): any {
   return (bus as any).ring;
+}
+
+/** A core instance of its own over the same ring, listed as the producer of thread `thread`. */
+function producerCore(bus: Bus, thread: number): any {
+  const { core } = internals(attach(bus.handle));
+  expect(core.acquireProducer(thread + 1)).toBeGreaterThanOrEqual(0);
+  return core;
 }
 
 /**
@@ -16,6 +23,7 @@ function revokedAndLapped(tail: unknown) {
   const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] }); // msgpack
   const ring = internals(bus);
   const { core } = ring;
+  core.acquireProducer(1);
   const reader = bus.reader('r', { start: 'newest' });
   bus.publish('t', 0); // a 32-byte record at 0
   const index = core.claim(64, 1, 1 << 8); // P claims at 32 (msgpack) ...
@@ -33,13 +41,32 @@ function revokedAndLapped(tail: unknown) {
 }
 
 describe('the protocol under rare interleavings', () => {
-  it('a producer revokes a dead claim that is not at the cached gate', () => {
-    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw', claimTimeoutMs: 50 });
-    const { core } = internals(bus);
-    bus.publish('t', new Uint8Array(0)); // a 16-byte record at 0
-    expect(core.claim(16, 1, 0)).toBe(16); // a producer claims at 16 and dies
-    for (let i = 0; i < 20; i++) bus.publish('t', new Uint8Array(1008), { timeoutMs: 5_000 });
-    expect(bus.stats().revoked).toBe(1);
+  it("a dead thread's claims, wherever they lie, are revoked and its producer slot freed", () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    const dead = producerCore(bus, 9_999); // the core of a thread that will die
+    bus.publish('t', new Uint8Array([1])); // a 32-byte record at 0
+    expect(dead.claim(16, 1, 0)).toBe(32); // it claims at 32 ...
+    bus.publish('t', new Uint8Array([2]));
+    expect(dead.claim(48, 2, 0)).toBe(80); // ... and at 80, and dies
+    bus.publish('t', new Uint8Array([3]));
+    const got: number[] = [];
+    reader.poll((v) => got.push(v[0]));
+    expect(got).toEqual([1]); // held at its first open claim
+    const slot = dead.producerOf(10_000, 0);
+    expect(dead.claimOwner(32)).toBe(slot);
+    expect(dead.claimOwner(80)).toBe(slot);
+    expect(dead.deadSlot(slot, 10_000)).toBe(2); // what the thread's death does
+    expect(dead.producerOwner(slot)).toBe(0);
+    expect(dead.deadSlot(slot, 10_000)).toBe(-1); // once only
+    reader.poll((v) => got.push(v[0]));
+    expect(got).toEqual([1, 2, 3]);
+    for (let i = 0; i < 20; i++) {
+      bus.publish('t', new Uint8Array(1008).fill(4 + i), { timeoutMs: 5_000 });
+      reader.poll((v) => got.push(v[0]));
+    }
+    expect(got).toEqual([1, 2, 3, ...Array.from({ length: 20 }, (_, i) => 4 + i)]);
+    expect(bus.stats().revoked).toBe(2);
   });
 
   it('concurrent publishBatchAsync calls keep their own batches and their order', async () => {
@@ -58,6 +85,7 @@ describe('the protocol under rare interleavings', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const { core } = internals(bus);
     const producer = (bus as any).producer;
+    core.acquireProducer(1);
     const span = 64;
     const p = core.claim(span, 1, 0); // P claims at 0 and stalls
     const pSeq = core.pendingSeq(0);
@@ -67,7 +95,7 @@ describe('the protocol under rare interleavings', () => {
     expect(q).toBe(p);
     const qSeq = core.pendingSeq(0);
     const qAt = core.claimPosition();
-    expect(producer.commitOne(p, pSeq, 0, new Uint8Array([1, 2, 3]))).toBe(false); // P learns it was revoked
+    expect(() => producer.commitOne(p, pSeq, 0, new Uint8Array([1, 2, 3]))).toThrow(ClaimClosedError); // P learns it was revoked
     expect(core.commit(q, span - 16, 1, qSeq, qAt)).toBe(0); // and Q's claim is still Q's
   });
 

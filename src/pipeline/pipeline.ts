@@ -27,8 +27,6 @@ export interface PipelineOptions {
   standby?: number;
   /** How idle stage workers wait. Default 'block' (never spin: stages usually outnumber cores). */
   wait?: Exclude<WaitStrategyName, 'async'>;
-  /** A claim left uncommitted this long by a dead worker is revoked. Default 500 ms. */
-  claimTimeoutMs?: number;
   /** Most events waiting to re-enter a feedback loop before the pipeline fails with SpillOverflowError. Default 1,000,000. */
   maxSpill?: number;
   /**
@@ -84,7 +82,7 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'claimTimeoutMs', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs'];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
@@ -182,7 +180,6 @@ export class Pipeline extends EventEmitter {
       capacity,
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
       wait,
-      claimTimeoutMs: positive('claimTimeoutMs', options.claimTimeoutMs, 500),
       codec,
     });
     this.letterBuses = codec === 'msgpack' ? laidOut.buses : laidOut.buses.map((bus) => attach(bus.handle, { wait, codec: 'msgpack' }));

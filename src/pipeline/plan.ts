@@ -29,7 +29,6 @@ export interface Plan {
   readonly stats: Float64Array;
   readonly workers: number;
   readonly wait: WaitStrategyName;
-  readonly claimTimeoutMs: number;
   /** What stages and the pipeline's publishes encode with; dead letters are always MessagePack. */
   readonly codec: PipelineCodec;
 }
@@ -41,14 +40,13 @@ export interface PlanOptions {
   capacity: number;
   outputCapacity: number;
   wait: WaitStrategyName;
-  claimTimeoutMs: number;
   codec: PipelineCodec;
   timeoutMs?: number;
 }
 
 /** Creates the rings, reserves every stage's reader in them and returns the plan and buses. */
 export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; buses: Bus[]; control: ControlBlock } {
-  const busOptions = { wait: options.wait, claimTimeoutMs: options.claimTimeoutMs, timeoutMs: options.timeoutMs, codec: options.codec };
+  const busOptions = { wait: options.wait, timeoutMs: options.timeoutMs, codec: options.codec };
   const buses = topology.stages.map((stage) =>
     createBus({ ...busOptions, capacity: stage.capacity ?? options.capacity, topics: stage.consumes, maxReaders: stage.concurrency + 8 }),
   );
@@ -88,7 +86,6 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     stats: control.stats,
     workers,
     wait: options.wait,
-    claimTimeoutMs: options.claimTimeoutMs,
     codec: options.codec,
   };
   return { plan, buses, control };

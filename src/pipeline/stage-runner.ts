@@ -75,7 +75,6 @@ export class StageRunner {
       takeover: true, // the supervisor runs one worker per slot: an owner still recorded is dead
       batchSize: stage.batchSize,
       wait: this.plan.wait,
-      claimTimeoutMs: this.plan.claimTimeoutMs,
     });
     const words = this.plan.controlWords;
     let first = onFirstEvent;

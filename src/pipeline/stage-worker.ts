@@ -41,11 +41,11 @@ process.on('exit', () => {
 });
 
 const buses: Bus[] = [];
-const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs, codec: plan.codec }));
+const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, codec: plan.codec }));
 /** Dead letters are objects: MessagePack, whatever the pipeline's codec. */
 const letterBuses: Bus[] = [];
 const letterBusOf = (ring: number): Bus =>
-  plan.codec === 'msgpack' ? busOf(ring) : (letterBuses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, claimTimeoutMs: plan.claimTimeoutMs, codec: 'msgpack' }));
+  plan.codec === 'msgpack' ? busOf(ring) : (letterBuses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, codec: 'msgpack' }));
 
 /** Open claims are recorded in the slot's statistics, so the supervisor can revoke them at once if this thread is terminated. */
 function watchClaims(slot: number): void {

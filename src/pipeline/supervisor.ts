@@ -293,7 +293,7 @@ export class Supervisor {
     if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) {
       if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
       else recordDeath(stats, slot);
-      // Its open claim, if any, would hold its readers up for claimTimeoutMs.
+      // Its open claim, if any, holds its readers up until its death is handled: do it now.
       const at = stats[statsIndex(slot, S_CLAIM_AT)];
       if (at >= 0) this.onDeadClaim(stats[statsIndex(slot, S_CLAIM_RING)], at, stats[statsIndex(slot, S_CLAIM_SEQ)]);
       stats[statsIndex(slot, S_CLAIM_AT)] = -1;

@@ -28,7 +28,7 @@ interface Job {
 
 const job = workerData as Job;
 const bus = attach(job.handle, { codec: 'raw' });
-const reader = bus.reader<Uint8Array>(job.name, { wait: 'block', claimTimeoutMs: 10_000, ...job.options });
+const reader = bus.reader<Uint8Array>(job.name, { wait: 'block', ...job.options });
 const counts = new Uint8Array(job.producers * job.perProducer);
 const last = new Array<number>(job.producers).fill(-1);
 const mark = job.markFlags ? new Uint8Array(job.markFlags) : undefined;

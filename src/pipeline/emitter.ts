@@ -16,6 +16,21 @@ interface Outbox {
 const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [] });
 
 /**
+ * `value`, or a copy of it where it is a view of shared memory (with the raw codec, a
+ * handler's input is a view of the ring). postMessage shares such memory instead of
+ * copying it, and the ring is reused once the batch is committed.
+ */
+export function unshared<T>(value: T): T {
+  if (!ArrayBuffer.isView(value) || !(value.buffer instanceof SharedArrayBuffer)) return value;
+  const bytes = new Uint8Array(value.byteLength);
+  bytes.set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  if (value instanceof DataView) return new DataView(bytes.buffer) as T;
+  if (Buffer.isBuffer(value)) return Buffer.from(bytes.buffer) as T;
+  const View = value.constructor as new (buffer: ArrayBuffer) => T;
+  return new View(bytes.buffer);
+}
+
+/**
  * Collects what one stage worker's handlers emit during a batch and publishes it, ring by
  * ring, before the batch is committed: a worker that dies after the commit has published
  * everything its committed events produced (at-least-once, nothing lost).
@@ -134,7 +149,8 @@ export class Emitter {
     const published = bus.publishByIds(ids, values, false);
     if (published < values.length) {
       const topics = bus.topics;
-      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value })), bus !== this.buses(ring));
+      // copied now: the spill is published after this batch is committed
+      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })), bus !== this.buses(ring));
     }
   }
 }

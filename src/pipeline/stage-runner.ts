@@ -2,7 +2,7 @@ import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
 import { deathsOn, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { Stage, StageContext, StageHandler } from './declaration.js';
-import { Emitter, type Spill } from './emitter.js';
+import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
 
 /** What the dead-letter topic carries for an event its stage gave up on. */
@@ -180,6 +180,7 @@ export class StageRunner {
   }
 
   private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {
-    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: event.value, attempts, error: describeError(error) };
+    // a raw event's value is a view of the ring: a letter that is spilled outlives it
+    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: unshared(event.value), attempts, error: describeError(error) };
   }
 }

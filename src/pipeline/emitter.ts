@@ -39,6 +39,8 @@ export class Emitter {
   /** Topic → [ring, topic id in that ring, ...] for every topic the stage may emit. */
   private readonly targets = new Map<string, number[]>();
   private readonly deadLetterTargets: number[];
+  /** The largest dead letter every ring it goes to can take, in bytes. */
+  readonly deadLetterRoom: number;
   /** Emitted by the attempt in progress; kept only if the attempt succeeds. */
   private readonly attemptTopics: string[] = [];
   private readonly attemptValues: unknown[] = [];
@@ -65,6 +67,7 @@ export class Emitter {
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
     const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [rings - 1] : plan.routes[plan.deadLetterTopic];
     this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings, (ring) => (letters(ring) === buses(ring) ? ring : rings + ring));
+    this.deadLetterRoom = Math.min(...deadLetterRings.map((ring) => letters(ring).maxPayload));
     this.outboxes = [...plan.rings, ...plan.rings].map(emptyOutbox);
     const own = plan.componentOf[stage.index];
     const feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);

@@ -4,7 +4,7 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { toDot, toMermaid } from './render.js';
@@ -69,6 +69,8 @@ export interface StageStats {
   errors: number;
   retries: number;
   deadLetters: number;
+  /** Of those, letters sent without their value: too large for the dead-letter ring even with the error cut short (`valueOmitted` in the letter). */
+  deadLettersWithoutValue: number;
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
@@ -361,6 +363,7 @@ export class Pipeline extends EventEmitter {
         errors: sum(S_ERRORS),
         retries: sum(S_RETRIES),
         deadLetters: sum(S_DEAD),
+        deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
         restarts,
         healMs,
       };

@@ -9,5 +9,5 @@ export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
 export type { RetryPolicy, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
-export type { DeadLetter } from './pipeline/stage-runner.js';
+export type { DeadLetter } from './pipeline/dead-letter.js';
 export type { Edge, TopicNode } from './pipeline/topology.js';

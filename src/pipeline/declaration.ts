@@ -96,6 +96,17 @@ function moduleSpecifier(stage: string, module: unknown): string {
   throw new InvalidOptionError(`stage "${stage}": module must be a URL or an absolute path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
 }
 
+/** Options travel to the workers by structured clone: refused here, not by start(). */
+function checkCloneable(stage: string, options: unknown): void {
+  try {
+    structuredClone(options);
+  } catch (error) {
+    throw new InvalidOptionError(
+      `stage "${stage}": its options cannot be copied to its worker threads (${(error as Error)?.message ?? String(error)}); pass plain data (objects, arrays, numbers, strings, typed arrays, SharedArrayBuffers), and import functions in the stage's module instead`,
+    );
+  }
+}
+
 /** Checks the shape of one declaration and fills in its defaults; the graph is checked by derive(). */
 export function normalizeStage(declaration: StageDeclaration, index: number): Stage {
   const label = typeof declaration?.name === 'string' && declaration.name !== '' ? declaration.name : `#${index}`;
@@ -107,6 +118,7 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
   const backoffMs = retry.backoffMs ?? 0;
   if (!(backoffMs >= 0) || !Number.isFinite(backoffMs)) throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
   if (declaration.export !== undefined && typeof declaration.export !== 'string') throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
+  checkCloneable(name, declaration.options);
   return {
     name,
     index,

@@ -16,6 +16,21 @@ interface Outbox {
 const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [] });
 
 /**
+ * `value`, or a copy of it where it is a view of shared memory (with the raw codec, a
+ * handler's input is a view of the ring). postMessage shares such memory instead of
+ * copying it, and the ring is reused once the batch is committed.
+ */
+export function unshared<T>(value: T): T {
+  if (!ArrayBuffer.isView(value) || !(value.buffer instanceof SharedArrayBuffer)) return value;
+  const bytes = new Uint8Array(value.byteLength);
+  bytes.set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  if (value instanceof DataView) return new DataView(bytes.buffer) as T;
+  if (Buffer.isBuffer(value)) return Buffer.from(bytes.buffer) as T;
+  const View = value.constructor as new (buffer: ArrayBuffer) => T;
+  return new View(bytes.buffer);
+}
+
+/**
  * Collects what one stage worker's handlers emit during a batch and publishes it, ring by
  * ring, before the batch is committed: a worker that dies after the commit has published
  * everything its committed events produced (at-least-once, nothing lost).
@@ -24,6 +39,8 @@ export class Emitter {
   /** Topic → [ring, topic id in that ring, ...] for every topic the stage may emit. */
   private readonly targets = new Map<string, number[]>();
   private readonly deadLetterTargets: number[];
+  /** The largest dead letter every ring it goes to can take, in bytes. */
+  readonly deadLetterRoom: number;
   /** Emitted by the attempt in progress; kept only if the attempt succeeds. */
   private readonly attemptTopics: string[] = [];
   private readonly attemptValues: unknown[] = [];
@@ -50,6 +67,7 @@ export class Emitter {
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
     const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [rings - 1] : plan.routes[plan.deadLetterTopic];
     this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings, (ring) => (letters(ring) === buses(ring) ? ring : rings + ring));
+    this.deadLetterRoom = Math.min(...deadLetterRings.map((ring) => letters(ring).maxPayload));
     this.outboxes = [...plan.rings, ...plan.rings].map(emptyOutbox);
     const own = plan.componentOf[stage.index];
     const feedback = plan.rings.map((_, ring) => ring < plan.stages.length && plan.componentOf[ring] === own);
@@ -134,7 +152,8 @@ export class Emitter {
     const published = bus.publishByIds(ids, values, false);
     if (published < values.length) {
       const topics = bus.topics;
-      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value })), bus !== this.buses(ring));
+      // copied now: the spill is published after this batch is committed
+      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })), bus !== this.buses(ring));
     }
   }
 }

@@ -4,7 +4,7 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { type ControlBlock, S_DEAD, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { toDot, toMermaid } from './render.js';
@@ -67,6 +67,8 @@ export interface StageStats {
   errors: number;
   retries: number;
   deadLetters: number;
+  /** Of those, letters sent without their value: too large for the dead-letter ring even with the error cut short (`valueOmitted` in the letter). */
+  deadLettersWithoutValue: number;
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
@@ -147,8 +149,8 @@ export class Pipeline extends EventEmitter {
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
   private state: State = 'created';
-  /** The stop() in progress or last done: start() and close() wait for it. */
-  private stopping: Promise<void> = Promise.resolve();
+  /** The start(), stop() or close() in progress or last done: the next one runs after it. */
+  private lifecycle: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private spillQueues: { events: OutgoingEvent[]; letters: boolean }[][];
   /** The rings again, publishing in MessagePack: for spilled dead letters. */
@@ -213,19 +215,25 @@ export class Pipeline extends EventEmitter {
     return render(this.topology, format);
   }
 
-  /** Starts every stage's workers and the warm standbys; resolves once all loaded their modules. */
-  async start(): Promise<void> {
-    await this.stopping;
-    if (this.state === 'running') throw new PipelineStateError('the pipeline is already running; stop() it first to start it again');
-    this.checkNotClosed();
-    this.state = 'running';
-    this.lastStats = { at: performance.now(), eventsIn: this.topology.stages.map(() => 0) };
-    try {
-      await this.supervisor.start(this.startTimeoutMs);
-    } catch (error) {
-      this.state = 'stopped';
-      throw error;
-    }
+  /**
+   * Starts every stage's workers and the warm standbys; resolves once all loaded their modules.
+   * start(), stop() and close() take effect in the order they were called, each once the
+   * one before it has finished: a stop() or close() called while start() is in flight
+   * stops the pipeline once it has started.
+   */
+  start(): Promise<void> {
+    return this.inTurn(async () => {
+      this.checkNotClosed();
+      if (this.state === 'running') throw new PipelineStateError('the pipeline is already running; stop() it first to start it again');
+      this.state = 'running';
+      this.lastStats = { at: performance.now(), eventsIn: this.topology.stages.map(() => 0) };
+      try {
+        await this.supervisor.start(this.startTimeoutMs);
+      } catch (error) {
+        this.state = 'stopped';
+        throw error;
+      }
+    });
   }
 
   // No blocking publish: the supervisor runs on this thread's event loop, and a thread
@@ -293,23 +301,38 @@ export class Pipeline extends EventEmitter {
    * Stops every worker after the batch in hand; positions stay committed, so start()
    * resumes where it stopped. Events in the rings stay there.
    */
-  async stop(): Promise<void> {
-    if (this.state === 'running') {
-      this.state = 'stopped';
-      this.stopping = this.supervisor.stop(this.stopGraceMs);
-    }
-    await this.stopping;
+  stop(): Promise<void> {
+    return this.inTurn(() => this.stopWorkers());
   }
 
   /**
    * Stops the workers and closes every ring. The pipeline cannot be used again. Events
    * still waiting to re-enter a feedback loop are dropped: drain() first to keep them.
    */
-  async close(): Promise<void> {
-    await this.stop();
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    for (const bus of this.buses) bus.close();
+  close(): Promise<void> {
+    return this.inTurn(async () => {
+      if (this.state === 'closed') return;
+      await this.stopWorkers();
+      this.state = 'closed';
+      for (const bus of this.buses) bus.close();
+    });
+  }
+
+  private async stopWorkers(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopped';
+    await this.supervisor.stop(this.stopGraceMs);
+  }
+
+  /**
+   * Runs a lifecycle call after the one before it, whatever that one's outcome. Overlapping
+   * calls once ran side by side: a close() during start() closed the rings under a
+   * supervisor it never stopped, which restarted workers on them for ever.
+   */
+  private inTurn(call: () => Promise<void>): Promise<void> {
+    const turn = this.lifecycle.then(call);
+    this.lifecycle = turn.catch(() => undefined);
+    return turn;
   }
 
   /**
@@ -320,6 +343,9 @@ export class Pipeline extends EventEmitter {
     const found = this.topology.stages.find((s) => s.name === stage);
     if (found === undefined) throw new InvalidOptionError(`no stage is named "${stage}"`);
     if (!Number.isInteger(worker) || worker < 0 || worker >= found.concurrency) throw new InvalidOptionError(`stage "${stage}" has workers 0 to ${found.concurrency - 1}, got ${worker}`);
+    await this.lifecycle; // a start() called before this one first
+    this.checkNotClosed();
+    if (this.state !== 'running') throw new PipelineStateError(`kill() needs a running pipeline: start() it first (stage "${stage}" has no worker now)`);
     await this.supervisor.kill(this.plan.firstSlot[found.index] + worker);
   }
 
@@ -358,6 +384,7 @@ export class Pipeline extends EventEmitter {
         errors: sum(S_ERRORS),
         retries: sum(S_RETRIES),
         deadLetters: sum(S_DEAD),
+        deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
         restarts,
         healMs,
       };

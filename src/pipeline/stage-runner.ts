@@ -1,21 +1,10 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
-import { deathsOn, S_DEAD, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
+import { deathsOn, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { Stage, StageContext, StageHandler } from './declaration.js';
-import { Emitter, type Spill } from './emitter.js';
+import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
-
-/** What the dead-letter topic carries for an event its stage gave up on. */
-export interface DeadLetter {
-  stage: string;
-  topic: string;
-  seq: number;
-  value: unknown;
-  attempts: number;
-  error: { name: string; message: string; stack?: string };
-  /** Set when the dead letter was too large for its ring with the value: sent without it. */
-  valueOmitted?: true;
-}
 
 /** How long an idle worker sleeps before it looks at its stop word again. */
 const IDLE_MS = 50;
@@ -29,11 +18,6 @@ class WorkerDiedError extends Error {
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
 
-function describeError(error: unknown): DeadLetter['error'] {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { name: 'Error', message: String(error) };
-}
-
 /**
  * One stage worker's loop: read a batch from the stage's ring, hand each event to the
  * handler (retrying, then dead-lettering), publish what the batch emitted, commit it.
@@ -42,6 +26,7 @@ export class StageRunner {
   private readonly stage: Stage;
   private readonly member: number;
   private readonly emitter: Emitter;
+  private readonly fitter: LetterFitter;
   private readonly context: StageContext & { topic: string; seq: number; attempt: number };
   private readonly stop: number;
 
@@ -58,6 +43,7 @@ export class StageRunner {
     this.member = member;
     this.emitter = new Emitter(plan, stage, buses, spill, letters);
     const emitter = this.emitter;
+    this.fitter = new LetterFitter(emitter.deadLetterRoom);
     this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit: (topic, value) => emitter.emit(topic, value) };
     this.stop = workerWord(slot, W_STOP);
   }
@@ -110,6 +96,7 @@ export class StageRunner {
     let errors = 0;
     let retries = 0;
     let dead = 0;
+    let withoutValue = 0;
     const handling = base + S_HANDLING;
     let suspects = false; // any event of this slot ever killed a worker
     for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
@@ -117,10 +104,13 @@ export class StageRunner {
     const letters = new Map<number, DeadLetter>();
     /** The attempt that succeeded, by index in the batch. */
     const tries: number[] = [];
-    const sendLetter = (i: number, letter: DeadLetter) => {
+    const sendLetter = (i: number, whole: DeadLetter) => {
+      const letter = this.fitter.fit(whole);
+      if (letter === undefined) throw new Error(`stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`);
       letters.set(i, letter);
       emitter.deadLetter(letter, i);
       dead++;
+      if (letter.valueOmitted) withoutValue++;
     };
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
@@ -157,18 +147,11 @@ export class StageRunner {
     }
     const out = emitter.count;
     // What could not be encoded or did not fit its ring: an emitted value sends its input
-    // event to the dead letters; a dead letter that did not fit goes again without its
-    // value and stack.
+    // event to the dead letters. Dead letters were fitted to their rings when made.
     for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
       for (const { source, error } of failed) {
-        const letter = letters.get(source);
-        if (letter === undefined) sendLetter(source, this.deadLetter(events[source], tries[source] ?? 1, error));
-        else if (letter.valueOmitted) throw new Error(`stage "${stage.name}": a dead letter without its value does not fit the output ring either; give the pipeline a larger outputCapacity`);
-        else {
-          const slim: DeadLetter = { ...letter, value: undefined, valueOmitted: true, error: { name: letter.error.name, message: letter.error.message.slice(0, 500) } };
-          letters.set(source, slim);
-          emitter.deadLetter(slim, source);
-        }
+        if (letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
+        sendLetter(source, this.deadLetter(events[source], tries[source] ?? 1, error));
       }
     }
     stats[base + S_IN] += events.length;
@@ -176,9 +159,11 @@ export class StageRunner {
     stats[base + S_ERRORS] += errors;
     stats[base + S_RETRIES] += retries;
     stats[base + S_DEAD] += dead;
+    stats[base + S_DEAD_NO_VALUE] += withoutValue;
   }
 
   private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {
-    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: event.value, attempts, error: describeError(error) };
+    // a raw event's value is a view of the ring: a letter that is spilled outlives it
+    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: unshared(event.value), attempts, error: describeError(error) };
   }
 }

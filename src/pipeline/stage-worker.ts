@@ -16,6 +16,8 @@ export type WorkerRole =
 /** Messages a pipeline worker sends its supervisor. */
 export type WorkerMessage =
   | { type: 'ready'; spillPosted: Int32Array }
+  /** Sent before each stage module is imported: a module that ends the thread while loading is named by it. */
+  | { type: 'loading'; stage: string }
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
   | { type: 'took'; slot: number }
@@ -86,6 +88,7 @@ async function loadHandler(stage: Stage): Promise<StageHandler> {
 async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler> | undefined> {
   const handlers = new Map<number, StageHandler>();
   for (const stage of stages) {
+    post({ type: 'loading', stage: stage.name });
     try {
       handlers.set(stage.index, await loadHandler(stage));
     } catch (error) {

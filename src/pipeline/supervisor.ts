@@ -26,6 +26,8 @@ interface Tracked {
   /** The worker slot it runs, once known: from its role, or for a standby from the owner words. */
   slot: number;
   ready: boolean;
+  /** The stage whose module it is loading, or last loaded. */
+  loading?: string;
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
   spillPosted?: Int32Array;
   spillReceived: number;
@@ -229,7 +231,14 @@ export class Supervisor {
         if (m.type === 'ready') done();
         else if (m.type === 'load-error') done(new StageLoadError(m.stage, m.message));
       };
-      const onExit = (code: number) => done(new StageLoadError(tracked.slot < 0 ? 'standby' : slotOwner(this.plan, tracked.slot).stage.name, `its worker exited (code ${code}) while loading its module; look for an error thrown at the module's top level`));
+      // Named by its last 'loading' message, which arrived before its exit: a standby loads every stage's module.
+      const onExit = (code: number) =>
+        done(
+          new StageLoadError(
+            tracked.loading ?? slotOwner(this.plan, Math.max(0, tracked.slot)).stage.name,
+            `a worker exited (code ${code}) while loading the stage's module; look for process.exit() or an error thrown at the module's top level`,
+          ),
+        );
       tracked.worker.on('message', onMessage);
       tracked.worker.on('exit', onExit);
     });
@@ -247,6 +256,9 @@ export class Supervisor {
 
   private message(tracked: Tracked, m: WorkerMessage): void {
     switch (m.type) {
+      case 'loading':
+        tracked.loading = m.stage;
+        break;
       case 'ready':
         tracked.ready = true;
         tracked.spillPosted = m.spillPosted;

@@ -47,7 +47,8 @@ export function positiveMs(what: string, value: unknown): number {
 
 export function integer(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${what} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${describe(value)}`);
+    const range = max !== Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer ≥ ${min}`;
+    throw new InvalidOptionError(`${what} must be ${range}, got ${describe(value)}`);
   }
   return value;
 }

@@ -559,15 +559,6 @@ export function advance(i: i32, bytes: i32, events: i32, nextSeq: f64): void {
   cursorMoved();
 }
 
-/** State of the record at `position` when it is claimed but not committed, else 0. */
-export function pendingState(position: f64): i32 {
-  const p = <i64>position;
-  const t = visibleTail();
-  if (p >= t || p + capacity < t) return 0;
-  const state = atomic.load<i32>(rec(<i32>p & mask) + L.R_META) & L.STATE_MASK;
-  return state == L.STATE_CLAIMED || state == L.STATE_COMMITTING ? state : 0;
-}
-
 /** Sequence number of the claim at `position` (to tell one stalled claim from the next). */
 export function pendingSeq(position: f64): f64 {
   return <f64>load<i64>(rec(<i32><i64>position & mask) + L.R_SEQ);

@@ -1,12 +1,13 @@
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
-import { InvalidOptionError, TimeoutError } from './errors.js';
+import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
-import { checkOptions } from './options.js';
 import { type Claim, Producer } from './producer.js';
 import { Reader, type ReaderOptions } from './reader.js';
+import { recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
-import { type BusHandle, checkHandle, createRing, Ring } from './ring.js';
+import { type BusHandle, createRing, Ring } from './ring.js';
+import * as V from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 export interface AttachOptions {
@@ -28,6 +29,7 @@ export interface BusOptions extends AttachOptions {
 }
 
 export interface PublishOptions {
+  /** Longest wait for space, in ms; 0: do not wait (TimeoutError unless there is space now). Default: the bus's timeoutMs. */
   timeoutMs?: number;
 }
 
@@ -58,24 +60,26 @@ export interface BusStats {
   readers: ReaderStats[];
 }
 
-/** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
+const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ['timeoutMs'];
+const CLAIM_OPTIONS: readonly (keyof ClaimOptions)[] = ['timeoutMs', 'count'];
 
+/** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
 export function createBus(options: BusOptions = {}): Bus {
-  checkOptions('createBus() options', options, BUS_OPTIONS);
+  V.knownOptions('createBus() options', options, BUS_OPTIONS);
   const handle = createRing({
-    capacity: options.capacity ?? 1 << 20,
-    maxReaders: options.maxReaders ?? 64,
-    topics: options.topics ?? ['default'],
+    capacity: V.capacity(options.capacity ?? 1 << 20),
+    maxReaders: V.integer('maxReaders', options.maxReaders ?? 64, 1, V.MAX_READERS),
+    topics: V.topicList(options.topics ?? ['default']),
   });
   return new Bus(handle, options);
 }
 
 /** Attaches to a bus from its handle (in a worker, or anywhere the handle was sent). */
 export function attach(handle: BusHandle, options: AttachOptions = {}): Bus {
-  checkHandle(handle);
-  checkOptions('attach() options', options, ATTACH_OPTIONS);
+  V.busHandle(handle);
+  V.knownOptions('attach() options', options, ATTACH_OPTIONS);
   return new Bus(handle, options);
 }
 
@@ -94,8 +98,7 @@ export class Bus {
     readonly handle: BusHandle,
     options: AttachOptions,
   ) {
-    this.timeoutMs = options.timeoutMs ?? Infinity;
-    if (!(this.timeoutMs > 0)) throw new InvalidOptionError(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+    this.timeoutMs = V.timeoutMs('timeoutMs', options.timeoutMs ?? Infinity);
     this.ring = new Ring(handle);
     this.strategy = resolveWaitStrategy(options.wait);
     this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy);
@@ -116,7 +119,7 @@ export class Bus {
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
   publish(topic: string, value: unknown, options?: PublishOptions): void {
-    this.producer.publishSync(this.ring.topicId(topic), value, this.deadline(options));
+    this.producer.publishSync(this.ring.topicId(topic), value, this.deadline(options, 'publish() options'));
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
@@ -126,16 +129,29 @@ export class Bus {
 
   /** Publishes one event, waiting for space without blocking the event loop. */
   publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
-    return this.producer.publishAsync(this.ring.topicId(topic), value, this.deadline(options));
+    try {
+      return this.producer.publishAsync(this.ring.topicId(topic), value, this.deadline(options, 'publishAsync() options'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Publishes events in order with one claim and one commit per ring-sized chunk. */
+  /**
+   * Publishes an array of values in order with one claim and one commit per ring-sized
+   * chunk. A TimeoutError carries in `published` how many of them went out.
+   */
   publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
-    this.producer.publishBatchSync(this.ring.topicId(topic), values, this.deadline(options));
+    const id = this.ring.topicId(topic);
+    this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.deadline(options, 'publishBatch() options'), 'publishBatch');
   }
 
   publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
-    return this.producer.publishBatchAsync(this.ring.topicId(topic), values, this.deadline(options));
+    try {
+      const id = this.ring.topicId(topic);
+      return this.producer.publishBatchAsync(id, V.batch('publishBatchAsync()', values), this.deadline(options, 'publishBatchAsync() options'), 'publishBatchAsync');
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -143,8 +159,8 @@ export class Bus {
    * claim and one commit per ring-sized chunk.
    */
   publishEvents(events: readonly OutgoingEvent[], options?: PublishOptions): void {
-    const [topics, values] = this.split(events);
-    this.producer.publishBatchSync(topics, values, this.deadline(options));
+    const [topics, values] = this.split('publishEvents()', events);
+    this.producer.publishBatchSync(topics, values, this.deadline(options, 'publishEvents() options'), 'publishEvents');
   }
 
   /**
@@ -153,13 +169,17 @@ export class Bus {
    * its own backpressure.
    */
   tryPublishEvents(events: readonly OutgoingEvent[]): number {
-    const [topics, values] = this.split(events);
+    const [topics, values] = this.split('tryPublishEvents()', events);
     return this.producer.tryPublishBatch(topics, values);
   }
 
   publishEventsAsync(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void> {
-    const [topics, values] = this.split(events);
-    return this.producer.publishBatchAsync(topics, values, this.deadline(options));
+    try {
+      const [topics, values] = this.split('publishEventsAsync()', events);
+      return this.producer.publishBatchAsync(topics, values, this.deadline(options, 'publishEventsAsync() options'), 'publishEventsAsync');
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -168,11 +188,25 @@ export class Bus {
    * payload starts at `i * claim.stride`. Then `commit()` (or `abort()`): readers wait behind an open claim.
    */
   claim(topic: string, byteLength: number, options?: ClaimOptions): Claim {
-    return this.producer.claimRaw(this.ring.topicId(topic), byteLength, options?.count ?? 1, this.deadline(options));
+    const id = this.ring.topicId(topic);
+    const deadline = this.deadline(options, 'claim() options', CLAIM_OPTIONS);
+    const count = V.integer('claim() count', options?.count ?? 1, 1);
+    const { maxPayload, maxSpan } = this.ring;
+    if (typeof byteLength !== 'number' || !Number.isInteger(byteLength) || byteLength < 0) {
+      throw new InvalidOptionError(`claim() byteLength must be an integer number of bytes ≥ 0, got ${V.describe(byteLength)}`);
+    }
+    if (byteLength > maxPayload) throw new RecordTooLargeError(byteLength, maxPayload);
+    const span = count * recordSize(byteLength);
+    if (span > maxSpan) {
+      throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${span} bytes; one claim holds at most ${maxSpan} (a quarter of the capacity): claim fewer at a time`);
+    }
+    return this.producer.claimRaw(id, byteLength, count, deadline);
   }
 
   /** Opens the reader `name`, creating it if it does not exist. */
   reader<T = unknown>(name: string, options: ReaderOptions = {}): Reader<T> {
+    V.slotName('a reader name', name);
+    V.knownOptions('reader options', options, V.READER_OPTIONS);
     return new Reader<T>(this.ring, name, options);
   }
 
@@ -185,7 +219,7 @@ export class Bus {
   async drain(options?: PublishOptions): Promise<void> {
     const core = this.ring.core;
     const target = core.tailPosition();
-    const deadline = this.deadline(options);
+    const deadline = this.deadline(options, 'drain() options');
     const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
     if (!(await this.strategy.waitAsync(site, () => core.minGate() >= target, deadline))) {
@@ -232,7 +266,7 @@ export class Bus {
    */
   publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean): number {
     if (!wait) return this.producer.tryPublishBatch(topicIds, values);
-    this.producer.publishBatchSync(topicIds, values, this.deadline());
+    this.producer.publishBatchSync(topicIds, values, this.deadline(undefined, ''), 'publishEvents');
     return values.length;
   }
 
@@ -246,20 +280,22 @@ export class Bus {
     return this.ring.core.revoke(position, seq) === 1;
   }
 
-  private split(events: readonly OutgoingEvent[]): [number[], unknown[]] {
-    if (!Array.isArray(events)) throw new InvalidOptionError(`events must be an array of { topic, value }, got ${typeof events}`);
+  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[]] {
+    V.eventList(what, events);
     const topics = new Array<number>(events.length);
     const values = new Array<unknown>(events.length);
     for (let i = 0; i < events.length; i++) {
-      topics[i] = this.ring.topicId(events[i].topic);
-      values[i] = events[i].value;
+      const event = V.event(what, events[i], i);
+      topics[i] = this.ring.topicId(event.topic as string);
+      values[i] = event.value;
     }
     return [topics, values];
   }
 
-  private deadline(options?: PublishOptions): number {
-    const ms = options?.timeoutMs ?? this.timeoutMs;
-    if (!(ms > 0)) throw new InvalidOptionError(`timeoutMs must be a positive number of milliseconds, got ${ms}`);
-    return performance.now() + ms;
+  /** When a wait must end. Options are checked only when given: publish() without them is the hot path. */
+  private deadline(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
+    if (options === undefined) return performance.now() + this.timeoutMs;
+    V.knownOptions(what, options, known);
+    return performance.now() + (options.timeoutMs === undefined ? this.timeoutMs : V.timeoutMs('timeoutMs', options.timeoutMs));
   }
 }

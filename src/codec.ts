@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
+import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
 
 /**
@@ -161,12 +162,13 @@ function isBuiltIn(codec: unknown): codec is Codec<any> {
 
 function checkUserCodec(codec: unknown): Codec<any> {
   const c = codec as Codec<any>;
-  if (typeof c !== 'object' || c === null || typeof c.encode !== 'function' || typeof c.decode !== 'function') {
+  if (typeof c !== 'object' || c === null || typeof c.encode !== 'function' || typeof c.decode !== 'function' || typeof c.name !== 'string') {
     throw new InvalidOptionError(`a codec is 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`);
   }
-  if (!Number.isInteger(c.id) || c.id < FIRST_USER_CODEC || c.id > 255) {
-    throw new InvalidOptionError(`codec "${c.name}" has id ${c.id}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`);
+  if (typeof c.id !== 'number' || !Number.isInteger(c.id) || c.id < FIRST_USER_CODEC || c.id > 255) {
+    throw new InvalidOptionError(`codec "${c.name}" has id ${describe(c.id)}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`);
   }
+  if (c.decodeRange !== undefined && typeof c.decodeRange !== 'function') throw new InvalidOptionError(`codec "${c.name}": decodeRange, where given, must be a function`);
   return c;
 }
 
@@ -176,11 +178,4 @@ export function codecTable(extra: readonly Codec<any>[]): Codec<any>[] {
   for (const c of [raw, msgpack(), json()]) table[c.id] = c;
   for (const c of extra) table[c.id] = checkUserCodec(c);
   return table;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  return typeof value;
 }

@@ -1,3 +1,5 @@
+import { describe } from './describe.js';
+
 /** Base class of every error ringbus throws on misuse; `code` is stable for programs. */
 export class RingbusError extends Error {
   readonly code: string;
@@ -41,8 +43,13 @@ export class DecodeError extends RingbusError {
 }
 
 export class UnknownTopicError extends RingbusError {
-  constructor(topic: string, known: readonly string[]) {
-    super('ERR_RINGBUS_TOPIC', `unknown topic "${topic}"; this bus was created with topics [${known.join(', ')}]: declare it in createBus({ topics })`);
+  constructor(topic: unknown, known: readonly string[]) {
+    super(
+      'ERR_RINGBUS_TOPIC',
+      typeof topic === 'string'
+        ? `unknown topic "${topic}"; this bus was created with topics [${known.join(', ')}]: declare it in createBus({ topics })`
+        : `a topic is named by a string, got ${describe(topic)}; this bus was created with topics [${known.join(', ')}]`,
+    );
   }
 }
 
@@ -87,8 +94,23 @@ export class ReaderClosedError extends RingbusError {
 
 /** A wait reached its timeout. */
 export class TimeoutError extends RingbusError {
-  constructor(what: string, ms: number) {
-    super('ERR_RINGBUS_TIMEOUT', `${what} did not complete within ${ms} ms`);
+  /**
+   * Batch forms only (publishBatch, publishEvents and their Async forms): how many events,
+   * from the start of the batch, were published before the timeout. The rest were not.
+   */
+  readonly published?: number;
+  constructor(
+    what: string,
+    readonly ms: number,
+    batch?: { published: number; total: number },
+  ) {
+    super(
+      'ERR_RINGBUS_TIMEOUT',
+      batch === undefined
+        ? `${what} did not complete within ${ms} ms`
+        : `${what} did not complete within ${ms} ms: the first ${batch.published} of its ${batch.total} events were published, the rest were not (err.published); publish the rest again, or wait longer`,
+    );
+    if (batch !== undefined) this.published = batch.published;
   }
 }
 

@@ -6,6 +6,7 @@ import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
 import { ownerOf } from './thread-deaths.js';
+import { encoded } from './validate.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const BUSY_SPINS = 64;
@@ -51,7 +52,7 @@ export class Producer {
       if (cause instanceof RingbusError) throw cause;
       throw new EncodeError(this.codec.name, String((cause as Error)?.message ?? cause), { cause });
     }
-    if (!(bytes instanceof Uint8Array)) throw new EncodeError(this.codec.name, `its encode() returned ${typeof bytes}, not a Uint8Array`);
+    encoded(bytes, this.codec.name);
     if (bytes.length > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload);
     return bytes;
   }
@@ -215,12 +216,19 @@ export class Producer {
     });
   }
 
-  /** `topics` is one topic id for every value, or one per value. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], deadline: number): void {
+  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
+  publishBatchSync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatch'): void {
+    const begun = performance.now();
     const chunks = this.stage(topics, values);
-    for (const chunk of chunks) {
-      const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
-      this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
+    let published = 0;
+    try {
+      for (const chunk of chunks) {
+        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
+        published += chunk.count;
+      }
+    } catch (error) {
+      throw batchTimeout(error, call, deadline - begun, published, values.length);
     }
   }
 
@@ -240,15 +248,21 @@ export class Producer {
     return published;
   }
 
-  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number): Promise<void> {
+  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync'): Promise<void> {
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
-      for (const chunk of chunks) {
-        const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
-        this.commitChunk(index, seq, at, chunk, image);
+      let published = 0;
+      try {
+        for (const chunk of chunks) {
+          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
+          this.commitChunk(index, seq, at, chunk, image);
+          published += chunk.count;
+        }
+      } catch (error) {
+        throw batchTimeout(error, call, timeoutMs, published, values.length);
       }
     });
   }
@@ -320,18 +334,19 @@ export class Producer {
    */
   claimRaw(topicId: number, byteLength: number, count: number, deadline: number): Claim {
     const { ring } = this;
-    if (!Number.isInteger(count) || count < 1) throw new InvalidOptionError(`claim count must be a positive integer, got ${count}`);
-    if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > ring.maxPayload) throw new RecordTooLargeError(byteLength, ring.maxPayload);
     const stride = recordSize(byteLength);
-    if (count * stride > ring.maxSpan) {
-      throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${count * stride} bytes; one claim holds at most ${ring.maxSpan} (a quarter of the capacity): claim fewer at a time`);
-    }
     const meta = this.meta(topicId, CODEC_RAW);
     const index = this.claimSync(count * stride, count, meta, deadline);
     const start = ring.data + index + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
     return new Claim(this, ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes);
   }
+}
+
+/** A batch's timeout, told which call it was and how much of the batch went out. */
+function batchTimeout(error: unknown, call: string, timeoutMs: number, published: number, total: number): unknown {
+  if (!(error instanceof TimeoutError)) return error;
+  return new TimeoutError(`${call} (waiting for space in the ring)`, Math.round(timeoutMs), { published, total });
 }
 
 /** The topic id of every record of a batch, or of each in turn. */

@@ -1,11 +1,11 @@
 import { type Codec, codecTable } from './codec.js';
 import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
-import { checkOptions } from './options.js';
 import * as L from './layout.js';
 import { disownSlot, findSlot, openSlot, releaseGroupIfEmpty, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
+import { readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 
@@ -108,21 +108,16 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     readonly name: string,
     options: ReaderOptions = {},
   ) {
-    checkOptions('reader options', options, READER_OPTIONS);
-    const { start = 'oldest', lossy = false, group, takeover = false, batchSize = 256 } = options;
-    if (start !== 'oldest' && start !== 'newest') throw new InvalidOptionError(`start must be 'oldest' or 'newest', got ${String(start)}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`batchSize must be a positive integer, got ${batchSize}`);
-    if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
-    if (lossy && options.after?.length) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
+    const { start, topics, after, lossy, group, wait, codecs, takeover, batchSize } = readerOptions(options);
     this.batchSize = batchSize;
-    this.codecs = codecTable(options.codecs ?? []);
-    this.strategy = resolveWaitStrategy(options.wait);
+    this.codecs = codecTable(codecs);
+    this.strategy = resolveWaitStrategy(wait);
     this.filter = null;
-    if (options.topics !== undefined) {
+    if (topics !== undefined) {
       this.filter = new Uint8Array(ring.topics.length);
-      for (const topic of options.topics) this.filter[ring.topicId(topic)] = 1;
+      for (const topic of topics) this.filter[ring.topicId(topic)] = 1;
     }
-    this.deps = (options.after ?? []).map((dep) => {
+    this.deps = after.map((dep) => {
       const slot = findSlot(ring, dep);
       if (slot < 0) throw new UnknownReaderError(dep);
       if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
@@ -528,5 +523,3 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
 }
-
-const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize'];

@@ -1,12 +1,12 @@
 import { InvalidOptionError, ReaderBusyError, RingbusError, TooManyReadersError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
+import { slotName as checkedName } from './validate.js';
 
 export const START_OLDEST = 0;
 export const START_NEWEST = 1;
 export const START_KEEP = 2;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LOCK_STEAL_MS = 2000;
 
@@ -43,10 +43,7 @@ export interface SlotRequest {
  * resumes where its predecessor committed); a new one starts where `start` says.
  */
 export function openSlot(ring: Ring, name: string, request: SlotRequest): number {
-  const nameBytes = encoder.encode(name);
-  if (nameBytes.length === 0 || nameBytes.length > L.SLOT_NAME_BYTES) {
-    throw new InvalidOptionError(`a reader name must be 1 to ${L.SLOT_NAME_BYTES} bytes of UTF-8, got "${name}"`);
-  }
+  const nameBytes = checkedName('a reader name', name);
   return withRegistryLock(ring, () => {
     let slot = findSlot(ring, name);
     // A thread that died while registering left its slot reserved: set it up afresh.

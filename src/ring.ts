@@ -1,5 +1,5 @@
 import { instantiate, ringModule, type RingCore } from './core.js';
-import { IncompatibleHandleError, InvalidOptionError, UnknownTopicError } from './errors.js';
+import { IncompatibleHandleError, UnknownTopicError } from './errors.js';
 import * as L from './layout.js';
 import { watchRing } from './thread-deaths.js';
 
@@ -30,7 +30,11 @@ export class Ring {
   private readonly topicIds = new Map<string, number>();
 
   constructor(readonly handle: BusHandle) {
-    this.core = instantiate(handle.module, handle.memory);
+    try {
+      this.core = instantiate(handle.module, handle.memory);
+    } catch (cause) {
+      throw new IncompatibleHandleError(`the handle's module cannot run on its memory (${String((cause as Error)?.message ?? cause)}); pass bus.handle unchanged, as createBus() made it`);
+    }
     const status = this.core.attachRing();
     if (status === 1) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
     if (status === 2) throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
@@ -80,18 +84,8 @@ export interface RingOptions {
   topics: readonly string[];
 }
 
-/** Lays out a new ring in a new shared memory and returns its handle. */
+/** Lays out a new ring in a new shared memory and returns its handle; the options are checked (src/validate.ts). */
 export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHandle {
-  if (!Number.isInteger(capacity) || capacity < L.MIN_CAPACITY || capacity > L.MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
-    throw new InvalidOptionError(`capacity must be a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY} bytes, got ${capacity}; for example 1 << 20`);
-  }
-  if (!Number.isInteger(maxReaders) || maxReaders < 1 || maxReaders > 1024) {
-    throw new InvalidOptionError(`maxReaders must be an integer from 1 to 1024, got ${maxReaders}`);
-  }
-  if (!Array.isArray(topics) || topics.length === 0 || topics.length > 0xffff || topics.some((t) => typeof t !== 'string' || t === '')) {
-    throw new InvalidOptionError('topics must be a non-empty array of non-empty strings (at most 65535)');
-  }
-  if (new Set(topics).size !== topics.length) throw new InvalidOptionError(`topics must be distinct: [${topics.join(', ')}]`);
   const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + capacity;
   const pages = Math.ceil(bytes / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -99,20 +93,6 @@ export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHa
   const core = instantiate(module, memory);
   core.initRing(capacity, maxReaders, capacity / 4, topics.length, topicHash(topics));
   return { ringbus: L.LAYOUT_VERSION, memory, module, topics: [...topics] };
-}
-
-/** Checks that a value is a handle this version can attach to. */
-export function checkHandle(handle: unknown): asserts handle is BusHandle {
-  const h = handle as Partial<BusHandle> | null;
-  if (h === null || typeof h !== 'object' || typeof h.ringbus !== 'number') {
-    throw new IncompatibleHandleError('attach() needs the handle of a bus (bus.handle), passed through workerData or postMessage');
-  }
-  if (h.ringbus !== L.LAYOUT_VERSION) {
-    throw new IncompatibleHandleError(`the handle is for ring layout ${h.ringbus}, this ringbus reads layout ${L.LAYOUT_VERSION}; use the same ringbus version in every thread`);
-  }
-  if (!(h.memory instanceof WebAssembly.Memory) || !(h.module instanceof WebAssembly.Module) || !Array.isArray(h.topics)) {
-    throw new IncompatibleHandleError('the handle lacks its memory, module or topics; pass bus.handle unchanged');
-  }
 }
 
 function topicHash(topics: readonly string[]): number {

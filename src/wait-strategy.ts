@@ -1,3 +1,4 @@
+import { describe } from './describe.js';
 import { InvalidOptionError } from './errors.js';
 
 /**
@@ -97,7 +98,7 @@ export const spin: WaitStrategy = {
 
 /** Spins briefly, then sleeps in short slices: good latency without starving other threads. */
 export function yielding(sliceMs = 0.05): WaitStrategy {
-  if (!(sliceMs > 0)) throw new InvalidOptionError(`yielding(sliceMs) needs a positive number of milliseconds, got ${sliceMs}`);
+  if (typeof sliceMs !== 'number' || !(sliceMs > 0)) throw new InvalidOptionError(`yielding(sliceMs) needs a positive number of milliseconds, got ${describe(sliceMs)}`);
   return {
     name: 'yield',
     waitSync(site, ready, deadline) {
@@ -132,6 +133,6 @@ export function resolveWaitStrategy(wait: WaitStrategyName | WaitStrategy | unde
   if (wait === 'spin') return spin;
   if (wait === 'yield') return yielding();
   if (wait === 'async') return async;
-  if (typeof wait === 'object' && typeof wait.waitSync === 'function') return wait;
-  throw new InvalidOptionError(`wait must be 'spin', 'yield', 'block', 'async' or a WaitStrategy; got ${String(wait)}`);
+  if (typeof wait === 'object' && wait !== null && typeof wait.waitSync === 'function' && typeof wait.waitAsync === 'function') return wait;
+  throw new InvalidOptionError(`wait must be 'spin', 'yield', 'block', 'async' or a WaitStrategy { waitSync, waitAsync }; got ${describe(wait)}`);
 }

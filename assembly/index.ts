@@ -205,7 +205,7 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
   let entry: usize = 0;
   for (let e = 0; e < L.PRODUCER_CLAIMS; e++) {
     const at = claimEntry(producer, e);
-    if (atomic.load<i64>(at) == L.NO_CLAIM) {
+    if (load<i64>(at) == L.NO_CLAIM) {
       entry = at;
       break;
     }
@@ -243,20 +243,22 @@ export function claim(span: i32, count: i32, meta: i32): i32 {
       atomic.store<i64>(h(L.H_GATE), fresh);
     }
     const first = (index + pad) & mask;
+    // Plain stores: the release of the lock (the atomic store of the tail) publishes them
+    // all, and nobody looks at a header at or above the tail.
     if (pad > 0) {
       const p = rec(index);
       store<i32>(p + L.R_LENGTH, pad - L.RECORD_HEADER);
       store<i64>(p + L.R_SEQ, -1);
-      atomic.store<i32>(p + L.R_META, (L.FLAG_PADDING << L.FLAGS_SHIFT) | L.STATE_COMMITTED);
+      store<i32>(p + L.R_META, (L.FLAG_PADDING << L.FLAGS_SHIFT) | L.STATE_COMMITTED);
     }
     const seq = atomic.load<i64>(h(L.H_NEXT_SEQ));
     const r = rec(first);
     store<i32>(r + L.R_LENGTH, span - L.RECORD_HEADER);
     store<i64>(r + L.R_SEQ, seq);
-    atomic.store<i32>(r + L.R_META, meta | L.STATE_CLAIMED);
+    store<i32>(r + L.R_META, meta | L.STATE_CLAIMED);
     atomic.store<i64>(h(L.H_NEXT_SEQ), seq + <i64>count);
     // Listed before the release: whoever handles this thread's death finds every claim it left.
-    atomic.store<i64>(entry, t + <i64>pad);
+    store<i64>(entry, t + <i64>pad);
     atomic.store<i64>(h(L.H_TAIL), t + need);
     claimedAt = t + <i64>pad;
     return first;
@@ -292,7 +294,8 @@ export function commit(index: i32, firstLength: i32, count: i32, seq: f64, posit
   store<i32>(r + L.R_LENGTH, firstLength);
   atomic.store<i32>(r + L.R_META, (claimed & ~L.STATE_MASK) | L.STATE_COMMITTED);
   unlistClaim(<i64>position);
-  atomic.add<i64>(h(L.H_COMMITTED), <i64>count);
+  // Counted in this thread's own slot: no cache line that every producer writes on each commit.
+  store<i64>(producer + L.P_COMMITTED, load<i64>(producer + L.P_COMMITTED) + <i64>count);
   dataMoved();
   cursorMoved(); // with no gating reader, producers wait for commits to move the gate
   return L.COMMIT_OK;
@@ -316,14 +319,16 @@ export function abort(index: i32, seq: f64, position: f64): i32 {
 }
 
 // Straight-line on purpose (commit() calls it while its record is COMMITTING).
+// Plain accesses: only this thread writes its entries while it lives, and its death is
+// handled only after it has stopped.
 @inline function unlistClaim(position: i64): void {
   const p = producer;
-  if (atomic.load<i64>(claimEntry(p, 0)) == position) atomic.store<i64>(claimEntry(p, 0), L.NO_CLAIM);
-  if (atomic.load<i64>(claimEntry(p, 1)) == position) atomic.store<i64>(claimEntry(p, 1), L.NO_CLAIM);
-  if (atomic.load<i64>(claimEntry(p, 2)) == position) atomic.store<i64>(claimEntry(p, 2), L.NO_CLAIM);
-  if (atomic.load<i64>(claimEntry(p, 3)) == position) atomic.store<i64>(claimEntry(p, 3), L.NO_CLAIM);
-  if (atomic.load<i64>(claimEntry(p, 4)) == position) atomic.store<i64>(claimEntry(p, 4), L.NO_CLAIM);
-  if (atomic.load<i64>(claimEntry(p, 5)) == position) atomic.store<i64>(claimEntry(p, 5), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 0)) == position) store<i64>(claimEntry(p, 0), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 1)) == position) store<i64>(claimEntry(p, 1), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 2)) == position) store<i64>(claimEntry(p, 2), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 3)) == position) store<i64>(claimEntry(p, 3), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 4)) == position) store<i64>(claimEntry(p, 4), L.NO_CLAIM);
+  if (load<i64>(claimEntry(p, 5)) == position) store<i64>(claimEntry(p, 5), L.NO_CLAIM);
 }
 // unlistClaim() and deadSlot() spell out the PRODUCER_CLAIMS (6) entries one by one: a loop
 // there could be where V8 stops a terminated thread. test/critical-sections.test.ts checks both.
@@ -375,6 +380,9 @@ export function deadSlot(i: i32, owner: i32): i32 {
   if (atomic.cmpxchg<i32>(p + L.P_OWNER, owner, L.OWNER_DYING) != owner) return -1;
   const revoked = revokeListed(claimEntry(p, 0)) + revokeListed(claimEntry(p, 1)) + revokeListed(claimEntry(p, 2)) +
     revokeListed(claimEntry(p, 3)) + revokeListed(claimEntry(p, 4)) + revokeListed(claimEntry(p, 5));
+  // Its count of committed events moves to the ring's, for the slot's next owner to start at 0.
+  atomic.add<i64>(h(L.H_COMMITTED), atomic.load<i64>(p + L.P_COMMITTED));
+  atomic.store<i64>(p + L.P_COMMITTED, 0);
   atomic.store<i32>(p + L.P_OWNER, L.OWNER_FREE);
   if (revoked > 0) {
     atomic.add<i64>(h(L.H_REVOKED), <i64>revoked);
@@ -696,6 +704,13 @@ export function addProducerWait(ns: f64): void {
 
 export function addSlotCounter(i: i32, offset: i32, n: f64): void {
   atomic.add<i64>(slot(i) + <usize>offset, <i64>n);
+}
+
+/** Events committed: by threads whose slots were freed, and through every live slot. */
+export function committedEvents(): f64 {
+  let n = atomic.load<i64>(h(L.H_COMMITTED));
+  for (let i = 0; i < L.MAX_PRODUCERS; i++) n += atomic.load<i64>(producerSlot(i) + L.P_COMMITTED);
+  return <f64>n;
 }
 
 export function counter(offset: i32): f64 {

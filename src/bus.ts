@@ -119,7 +119,7 @@ export class Bus {
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
   publish(topic: string, value: unknown, options?: PublishOptions): void {
-    this.producer.publishSync(this.ring.topicId(topic), value, this.deadline(options, 'publish() options'));
+    this.producer.publishSync(this.ring.topicId(topic), value, this.timeout(options, 'publish() options'));
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
@@ -142,7 +142,7 @@ export class Bus {
    */
   publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
     const id = this.ring.topicId(topic);
-    this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.deadline(options, 'publishBatch() options'), 'publishBatch');
+    this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.timeout(options, 'publishBatch() options'), 'publishBatch');
   }
 
   publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
@@ -160,7 +160,7 @@ export class Bus {
    */
   publishEvents(events: readonly OutgoingEvent[], options?: PublishOptions): void {
     const [topics, values] = this.split('publishEvents()', events);
-    this.producer.publishBatchSync(topics, values, this.deadline(options, 'publishEvents() options'), 'publishEvents');
+    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents');
   }
 
   /**
@@ -189,7 +189,7 @@ export class Bus {
    */
   claim(topic: string, byteLength: number, options?: ClaimOptions): Claim {
     const id = this.ring.topicId(topic);
-    const deadline = this.deadline(options, 'claim() options', CLAIM_OPTIONS);
+    const timeoutMs = this.timeout(options, 'claim() options', CLAIM_OPTIONS);
     const count = V.integer('claim() count', options?.count ?? 1, 1);
     const { maxPayload, maxSpan } = this.ring;
     if (typeof byteLength !== 'number' || !Number.isInteger(byteLength) || byteLength < 0) {
@@ -200,7 +200,7 @@ export class Bus {
     if (span > maxSpan) {
       throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${span} bytes; one claim holds at most ${maxSpan} (a quarter of the capacity): claim fewer at a time`);
     }
-    return this.producer.claimRaw(id, byteLength, count, deadline);
+    return this.producer.claimRaw(id, byteLength, count, timeoutMs);
   }
 
   /** Opens the reader `name`, creating it if it does not exist. */
@@ -247,7 +247,7 @@ export class Bus {
       capacity: this.ring.capacity,
       tail: core.tailPosition(),
       claimed: core.counter(L.H_NEXT_SEQ),
-      published: core.counter(L.H_COMMITTED),
+      published: core.committedEvents(),
       revoked: core.counter(L.H_REVOKED),
       producerWaitMs: core.counter(L.H_PRODUCER_WAIT_NS) / 1e6,
       closed: this.ring.closed,
@@ -266,7 +266,7 @@ export class Bus {
    */
   publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean): number {
     if (!wait) return this.producer.tryPublishBatch(topicIds, values);
-    this.producer.publishBatchSync(topicIds, values, this.deadline(undefined, ''), 'publishEvents');
+    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents');
     return values.length;
   }
 
@@ -292,10 +292,15 @@ export class Bus {
     return [topics, values];
   }
 
-  /** When a wait must end. Options are checked only when given: publish() without them is the hot path. */
-  private deadline(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
-    if (options === undefined) return performance.now() + this.timeoutMs;
+  /** How long a call may wait. Options are checked only when given: publish() without them is the hot path. */
+  private timeout(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
+    if (options === undefined) return this.timeoutMs;
     V.knownOptions(what, options, known);
-    return performance.now() + (options.timeoutMs === undefined ? this.timeoutMs : V.timeoutMs('timeoutMs', options.timeoutMs));
+    return options.timeoutMs === undefined ? this.timeoutMs : V.timeoutMs('timeoutMs', options.timeoutMs);
+  }
+
+  /** When an async call's wait must end: it counts from the call, queued behind this thread's earlier async publishes. */
+  private deadline(options: PublishOptions | undefined, what: string): number {
+    return performance.now() + this.timeout(options, what);
   }
 }

@@ -37,6 +37,7 @@ export interface RingCore {
   tailPosition(): number;
   addProducerWait(ns: number): void;
   addSlotCounter(slot: number, offset: number, n: number): void;
+  committedEvents(): number;
   counter(offset: number): number;
   slotCounter(slot: number, offset: number): number;
 }

@@ -23,7 +23,7 @@ export const H_TAIL = 64; // i64, claim position; bit 0 set while a claimer hold
 export const H_NEXT_SEQ = 72; // i64, sequence number of the next event claimed
 export const H_GATE = 80; // i64, cached minimum of the gating cursors (monotonic)
 export const H_EPOCH = 88; // i32, bumped whenever a reader joins
-export const H_COMMITTED = 96; // i64, events committed
+export const H_COMMITTED = 96; // i64, events committed through producer slots since freed (live slots count their own)
 export const H_REVOKED = 104; // i64, claims revoked after their producer stalled or died
 export const H_PRODUCER_WAIT_NS = 112; // i64, time producers spent waiting for space
 // wake-ups
@@ -55,6 +55,7 @@ export const SLOT_NAME_BYTES = 64;
 export const MAX_PRODUCERS = 256;
 export const PRODUCER_BYTES = 64;
 export const P_OWNER = 0; // i32, OWNER_FREE, the owning thread's threadId + 1, or OWNER_DYING
+export const P_COMMITTED = 8; // i64, events committed through this slot (its owner alone writes it)
 export const P_CLAIMS = 16; // PRODUCER_CLAIMS i64 positions of the owner's open claims, NO_CLAIM when unused
 export const PRODUCER_CLAIMS = 6;
 export const OWNER_FREE = 0;

@@ -29,6 +29,9 @@ export class Producer {
 
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
+  /** The time limit of the sync call under way (see limit()). */
+  private limitMs = 0;
+  private deadline = -1;
   /** Sequence number and position of the last successful claim, read right after claiming: commit checks both. */
   private claimedSeq = -1;
   private claimedAt = -1;
@@ -105,14 +108,24 @@ export class Producer {
     return index;
   }
 
-  /** Claims, waiting for space until `deadline`. */
-  claimSync(span: number, count: number, meta: number, deadline: number): number {
+  /**
+   * Starts the time limit of a sync call that may wait: its clock starts at its first
+   * wait, so a publish that finds space never reads the clock.
+   */
+  private limit(timeoutMs: number): void {
+    this.limitMs = timeoutMs;
+    this.deadline = -1;
+  }
+
+  /** Claims, waiting for space within the limit of the current sync call (see limit()); `what` names that call. */
+  claimSync(span: number, count: number, meta: number, what: string): number {
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return index;
     const started = performance.now();
-    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, 'publish')) >= 0, deadline);
+    if (this.deadline < 0) this.deadline = started + this.limitMs;
+    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
-    if (!ok) throw new TimeoutError('publish (waiting for space in the ring)', Math.round(deadline - started));
+    if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
     return index;
   }
 
@@ -185,11 +198,12 @@ export class Producer {
     if (this.watch !== undefined) this.watch.record[this.watch.index] = -1;
   }
 
-  publishSync(topicId: number, value: unknown, deadline: number): void {
+  publishSync(topicId: number, value: unknown, timeoutMs: number): void {
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    const index = this.claimSync(span, 1, meta, deadline);
+    this.limit(timeoutMs);
+    const index = this.claimSync(span, 1, meta, 'publish');
     this.commitOne(index, this.claimedSeq, this.claimedAt, bytes);
   }
 
@@ -217,18 +231,18 @@ export class Producer {
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatch'): void {
-    const begun = performance.now();
+  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch'): void {
     const chunks = this.stage(topics, values);
     let published = 0;
+    this.limit(timeoutMs);
     try {
       for (const chunk of chunks) {
-        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline);
+        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
         this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
         published += chunk.count;
       }
     } catch (error) {
-      throw batchTimeout(error, call, deadline - begun, published, values.length);
+      throw batchTimeout(error, call, timeoutMs, published, values.length);
     }
   }
 
@@ -332,11 +346,12 @@ export class Producer {
    * payload starts at `i * stride` in the returned view. The headers of all but the first
    * record are written here; the caller writes payloads and commits once.
    */
-  claimRaw(topicId: number, byteLength: number, count: number, deadline: number): Claim {
+  claimRaw(topicId: number, byteLength: number, count: number, timeoutMs: number): Claim {
     const { ring } = this;
     const stride = recordSize(byteLength);
     const meta = this.meta(topicId, CODEC_RAW);
-    const index = this.claimSync(count * stride, count, meta, deadline);
+    this.limit(timeoutMs);
+    const index = this.claimSync(count * stride, count, meta, 'claim');
     const start = ring.data + index + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
     return new Claim(this, ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes);

@@ -176,7 +176,7 @@ const CORE_EXPORTS: Record<keyof RingCore, true> = {
   available: true, cursor: true, cursorIndex: true, advance: true, pendingSeq: true, revoke: true, abort: true,
   acquireProducer: true, producerOwner: true, producerOf: true, deadSlot: true, claimOwner: true,
   blockedAt: true, lapped: true, resync: true, seqFromPosition: true, groupClaim: true, memberPending: true,
-  memberDone: true, tailPosition: true, addProducerWait: true, addSlotCounter: true, counter: true, slotCounter: true,
+  memberDone: true, tailPosition: true, addProducerWait: true, addSlotCounter: true, counter: true, committedEvents: true, slotCounter: true,
 };
 
 const AS_HANDLE = 'pass bus.handle unchanged, as createBus() made it';

@@ -2,7 +2,7 @@ import { type Codec, codecTable } from './codec.js';
 import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, ReentrantReadError, TimeoutError, UnknownReaderError } from './errors.js';
 import { checkOptions } from './options.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openSlot, releaseGroupIfEmpty, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { StallWatch } from './stall-watch.js';
@@ -143,21 +143,13 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       return slot;
     });
     const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
-    this.group = -1;
-    let createdGroup = false;
     if (group !== undefined) {
-      createdGroup = findSlot(ring, group) < 0;
-      this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owner: 0 });
       this.kind = L.KIND_MEMBER;
+      [this.group, this.slot] = openMember(ring, group, name, { start: startCode, takeover, owner: this.owner });
     } else {
       this.kind = lossy ? L.KIND_LOSSY : L.KIND_GATING;
-    }
-    try {
-      this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
-    } catch (error) {
-      // a group this call created, left with no member, would hold producers back for ever
-      if (createdGroup) releaseGroupIfEmpty(ring, this.group);
-      throw error;
+      this.group = -1;
+      this.slot = openSlot(ring, name, { kind: this.kind, group: -1, start: startCode, takeover, owner: this.owner });
     }
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);

@@ -505,7 +505,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.ring.core.wakeAll(); // a for-await of this reader asleep in this thread ends now
   }
 
-  /** Removes the reader: its position is forgotten and it no longer holds producers back. */
+  /**
+   * Removes the reader: its position is forgotten and it no longer holds producers back.
+   * A group's last member takes the group with it.
+   */
   unsubscribe(): void {
     this.checkOpen();
     if (this.kind === L.KIND_MEMBER && this.ring.core.memberPending(this.slot) > 0) {

@@ -92,6 +92,18 @@ export class ReaderClosedError extends RingbusError {
   }
 }
 
+/**
+ * A Reader called from inside its own delivery: from a poll/pollRaw/take handler (or a
+ * codec's decode during read()), or while a for await loop over it is running. Reading
+ * there would hand out the events under delivery a second time.
+ */
+export class ReentrantReadError extends RingbusError {
+  constructor(name: string, call: string, running: string) {
+    const where = running === 'for await' ? 'a for await loop over it is running (leave the loop first)' : `its ${running}() is delivering events (return from the handler first)`;
+    super('ERR_RINGBUS_REENTRANT', `reader "${name}": ${call} called while ${where}; one call reads a reader at a time: open a second reader for a second consumer`);
+  }
+}
+
 /** A wait reached its timeout. */
 export class TimeoutError extends RingbusError {
   /**

@@ -1,7 +1,7 @@
 import { type Codec, codecTable } from './codec.js';
-import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, TimeoutError, UnknownReaderError } from './errors.js';
+import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, ReentrantReadError, TimeoutError, UnknownReaderError } from './errors.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openSlot, releaseGroupIfEmpty, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
@@ -96,6 +96,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private pending = 0;
   private expected = -1;
   private open = true;
+  /** Ended by unsubscribe(), not close(): the slot is freed rather than handed on. */
+  private forget = false;
+  /** The call delivering this reader's events now ('' for none): reading from inside it is refused. */
+  private running = '';
   /** What read() returned and commit() will consume. */
   private held: { bytes: number; events: number; nextSeq: number } | null = null;
   /** Marks the slot as held by this object, so that a stale object cannot free a successor's slot. */
@@ -128,21 +132,13 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       return slot;
     });
     const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
-    this.group = -1;
-    let createdGroup = false;
     if (group !== undefined) {
-      createdGroup = findSlot(ring, group) < 0;
-      this.group = openSlot(ring, group, { kind: L.KIND_GROUP, group: -1, start: startCode, takeover: false, owner: 0 });
       this.kind = L.KIND_MEMBER;
+      [this.group, this.slot] = openMember(ring, group, name, { start: startCode, takeover, owner: this.owner });
     } else {
       this.kind = lossy ? L.KIND_LOSSY : L.KIND_GATING;
-    }
-    try {
-      this.slot = openSlot(ring, name, { kind: this.kind, group: this.group, start: startCode, takeover, owner: this.owner });
-    } catch (error) {
-      // a group this call created, left with no member, would hold producers back for ever
-      if (createdGroup) releaseGroupIfEmpty(ring, this.group);
-      throw error;
+      this.group = -1;
+      this.slot = openSlot(ring, name, { kind: this.kind, group: -1, start: startCode, takeover, owner: this.owner });
     }
     this.index = ring.core.cursorIndex(this.slot);
     this.position = ring.core.cursor(this.slot);
@@ -160,10 +156,19 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * failing one is delivered again by the next poll. Returns the number delivered.
    */
   poll(handler: Handler<T>, max = this.batchSize): number {
-    this.checkOpen();
+    this.enter('poll()');
     this.checkNotHeld();
     this.checkHandler(handler);
     max = this.checkMax(max);
+    this.running = 'poll';
+    try {
+      return this.pollNow(handler, max);
+    } finally {
+      this.leave();
+    }
+  }
+
+  private pollNow(handler: Handler<T>, max: number): number {
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
@@ -179,24 +184,29 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * Valid until the handler returns. For gating readers and group members.
    */
   pollRaw(handler: (record: RawRecord) => void, max = this.batchSize): number {
-    this.checkOpen();
+    this.enter('pollRaw()');
     this.checkNotHeld();
     this.checkHandler(handler);
     if (this.kind === L.KIND_LOSSY) {
       throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
     }
     max = this.checkMax(max);
-    const bytes = this.fill(max);
-    if (bytes === 0) return 0;
-    return this.walk(bytes, max, handler);
+    this.running = 'pollRaw';
+    try {
+      const bytes = this.fill(max);
+      return bytes === 0 ? 0 : this.walk(bytes, max, handler);
+    } finally {
+      this.leave();
+    }
   }
 
   /**
    * Hands the events in the next `bytes` (at most `max`, skipping padding, revoked claims
    * and filtered topics) to `visit` as the reused record, then commits the position once.
    * If `visit` throws, the events before it stay committed and the failing one comes again
-   * on the next poll. The one loop over records: pollRaw's handler is called from it
-   * directly, without a wrapper, because this is the hot path.
+   * on the next poll; if it closes the reader, the walk stops after it. The one loop over
+   * records: pollRaw's handler is called from it directly, without a wrapper, because this
+   * is the hot path.
    */
   private walk(bytes: number, max: number, visit: (record: RawRecord) => void, hold = false): number {
     const { i32, data, mask } = this.ring;
@@ -222,6 +232,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
           lastEvent = at; // only once its handler returned
         }
         off += recordSize(length);
+        if (!this.open) break;
       }
     } finally {
       const nextSeq = lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1;
@@ -240,19 +251,24 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * processing of a batch, even with async work between reading and committing.
    */
   read(max = this.batchSize): BusEvent<T>[] {
-    this.checkOpen();
+    this.enter('read()');
     if (this.kind === L.KIND_LOSSY) throw new InvalidOptionError(`reader "${this.name}" is lossy: it never redelivers, so it has nothing to commit; use poll()`);
     if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
     max = this.checkMax(max);
-    const bytes = this.fill(max);
-    const events: BusEvent<T>[] = [];
-    if (bytes === 0) return events;
-    const u8 = this.ring.u8;
-    this.walk(bytes, max, (record) => {
-      const value = this.decodeAt(record.codec, u8, record.offset, record.length);
-      events.push({ topic: record.topic, seq: record.seq, value });
-    }, true);
-    return events;
+    this.running = 'read';
+    try {
+      const bytes = this.fill(max);
+      const events: BusEvent<T>[] = [];
+      if (bytes === 0) return events;
+      const u8 = this.ring.u8;
+      this.walk(bytes, max, (record) => {
+        const value = this.decodeAt(record.codec, u8, record.offset, record.length);
+        events.push({ topic: record.topic, seq: record.seq, value });
+      }, true);
+      return events;
+    } finally {
+      this.leave();
+    }
   }
 
   /** Commits the events the last read() returned. */
@@ -310,20 +326,27 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (off > 0) this.consume(off, delivered, this.expected);
     if (off === 0 || off < limit) this.pending = 0;
     // Handlers run after the walk, on copies. A lossy reader never redelivers: if a handler
-    // throws, the events after it in this batch count as missed.
+    // throws or closes the reader, the events after it in this batch count as missed.
     for (let i = 0; i < events.length; i++) {
       try {
         handler(events[i][0], events[i][1], events[i][2]);
       } catch (error) {
-        const lost = events.length - i - 1; // counted as consumed when the batch was committed
-        if (lost > 0) {
-          core.addSlotCounter(this.slot, L.S_MISSED, lost);
-          core.addSlotCounter(this.slot, L.S_CONSUMED, -lost);
-        }
+        this.dropCommitted(events.length - i - 1);
         throw error;
+      }
+      if (!this.open) {
+        this.dropCommitted(events.length - i - 1);
+        return i + 1;
       }
     }
     return delivered;
+  }
+
+  /** Counts `lost` events of a lossy batch, committed but never handed out, as missed. */
+  private dropCommitted(lost: number): void {
+    if (lost <= 0 || this.forget) return; // an unsubscribed slot may be another reader's already
+    this.ring.core.addSlotCounter(this.slot, L.S_MISSED, lost);
+    this.ring.core.addSlotCounter(this.slot, L.S_CONSUMED, -lost);
   }
 
   /**
@@ -331,22 +354,40 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * is closed and this reader has consumed everything (false). For worker threads.
    */
   wait(timeoutMs = Infinity): boolean {
-    this.checkOpen();
+    this.enter('wait()');
+    return this.waitNow(timeoutMs);
+  }
+
+  private waitNow(timeoutMs: number): boolean {
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = this.strategy.waitSync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.ended, started + timeoutMs);
-    this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
+    const ready = this.strategy.waitSync(this.site, this.readyToPoll, started + timeoutMs);
+    this.countWait(started);
     return ready && this.pending > 0;
   }
 
-  /** Like wait(), without blocking the event loop. */
+  /**
+   * Like wait(), without blocking the event loop. A wait under way when the reader is
+   * closed (or unsubscribed) resolves to false.
+   */
   async waitAsync(timeoutMs = Infinity): Promise<boolean> {
-    this.checkOpen();
+    this.enter('waitAsync()');
+    return this.waitAsyncNow(timeoutMs);
+  }
+
+  private async waitAsyncNow(timeoutMs: number): Promise<boolean> {
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = await this.strategy.waitAsync(this.site, () => !this.open || this.fill(this.batchSize) > 0 || this.ended, started + timeoutMs);
-    this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
-    return ready && this.pending > 0;
+    const ready = await this.strategy.waitAsync(this.site, this.readyToPoll, started + timeoutMs);
+    this.countWait(started);
+    return ready && this.open && this.pending > 0;
+  }
+
+  private readonly readyToPoll = (): boolean => !this.open || this.fill(this.batchSize) > 0 || this.ended;
+
+  private countWait(started: number): void {
+    // a closed reader's slot may have a successor already
+    if (this.open) this.ring.core.addSlotCounter(this.slot, L.S_WAIT_NS, (performance.now() - started) * 1e6);
   }
 
   /**
@@ -354,14 +395,23 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * `timeoutMs`. A convenience for tests and simple workers.
    */
   take(count: number, handler: Handler<T>, timeoutMs = Infinity): void {
+    this.enter('take()');
+    this.checkNotHeld();
+    this.checkHandler(handler);
     const deadline = performance.now() + timeoutMs;
     let taken = 0;
-    while (taken < count) {
-      taken += this.poll(handler, Math.min(this.batchSize, count - taken));
-      if (taken < count && !this.wait(deadline - performance.now())) {
-        if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
-        if (this.ended) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
+    this.running = 'take';
+    try {
+      while (taken < count) {
+        taken += this.pollNow(handler, Math.min(this.batchSize, count - taken));
+        this.checkOpen(); // the handler closed it
+        if (taken < count && !this.waitNow(deadline - performance.now())) {
+          if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
+          if (this.ended) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
+        }
       }
+    } finally {
+      this.leave();
     }
   }
 
@@ -371,25 +421,40 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * loop early (break, throw) leaves the current event uncommitted: it is delivered again.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
-    this.checkOpen();
+    this.enter('for await');
     this.checkNotHeld();
-    if (this.kind === L.KIND_LOSSY) {
-      // A lossy reader promises no redelivery: events are handed out a batch at a time.
-      while (this.open) {
-        const batch: BusEvent<T>[] = [];
-        this.poll((value, topic, seq) => batch.push({ topic, seq, value }));
-        yield* batch;
-        if (batch.length === 0 && (!this.open || !(await this.waitAsync()))) return;
-      }
-      return;
+    this.running = 'for await';
+    try {
+      yield* this.kind === L.KIND_LOSSY ? this.iterateLossy() : this.iterate();
+    } finally {
+      this.running = '';
     }
+  }
+
+  /** A lossy reader promises no redelivery: events are handed out a batch at a time. */
+  private async *iterateLossy(): AsyncGenerator<BusEvent<T>, void, undefined> {
+    while (this.open) {
+      const batch: BusEvent<T>[] = [];
+      this.pollNow((value, topic, seq) => batch.push({ topic, seq, value }), this.batchSize);
+      for (let i = 0; i < batch.length; i++) {
+        yield batch[i];
+        if (!this.open) {
+          this.dropCommitted(batch.length - i - 1); // closed by the loop body
+          return;
+        }
+      }
+      if (batch.length === 0 && !(await this.waitAsyncNow(Infinity))) return;
+    }
+  }
+
+  private async *iterate(): AsyncGenerator<BusEvent<T>, void, undefined> {
     const { i32, u8, data, mask, topics } = this.ring;
     for (;;) {
       if (!this.open) return;
       const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
         if (this.ended) return;
-        await this.waitAsync();
+        await this.waitAsyncNow(Infinity);
         continue;
       }
       const at = data + (this.index & mask);
@@ -425,19 +490,48 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   close(): void {
     if (!this.open) return;
     this.open = false;
-    disownSlot(this.ring, this.slot, this.owner);
+    if (!this.delivering) this.letGo();
     this.ring.core.wakeAll(); // a for-await of this reader asleep in this thread ends now
   }
 
-  /** Removes the reader: its position is forgotten and it no longer holds producers back. */
+  /**
+   * Removes the reader: its position is forgotten and it no longer holds producers back.
+   * A group's last member takes the group with it.
+   */
   unsubscribe(): void {
     this.checkOpen();
     if (this.kind === L.KIND_MEMBER && this.ring.core.memberPending(this.slot) > 0) {
       throw new InvalidOptionError(`member "${this.name}" still holds a batch that no other member will get; poll() it to the end first, or close() to leave it for a member opened with the same name`);
     }
     this.open = false;
-    releaseSlot(this.ring, this.slot, this.owner);
+    this.forget = true;
+    if (!this.delivering) this.letGo();
     this.ring.core.wakeAll();
+  }
+
+  /**
+   * True while a poll-like call is walking the ring: a handler that closes the reader lets
+   * go of the slot only once that call has committed what was handled, since the position
+   * stops being ours once a successor can open it. A for await commits nothing after close().
+   */
+  private get delivering(): boolean {
+    return this.running !== '' && this.running !== 'for await';
+  }
+
+  private letGo(): void {
+    if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
+    else disownSlot(this.ring, this.slot, this.owner);
+  }
+
+  /** Checks a reading call may start: the reader is open and no call of it is delivering events. */
+  private enter(call: string): void {
+    this.checkOpen();
+    if (this.running !== '') throw new ReentrantReadError(this.name, call, this.running);
+  }
+
+  private leave(): void {
+    this.running = '';
+    if (!this.open) this.letGo();
   }
 
 

@@ -43,46 +43,73 @@ export interface SlotRequest {
  * resumes where its predecessor committed); a new one starts where `start` says.
  */
 export function openSlot(ring: Ring, name: string, request: SlotRequest): number {
-  const nameBytes = checkedName('a reader name', name);
+  const nameBytes = nameToBytes(name);
+  return withRegistryLock(ring, () => openLocked(ring, name, nameBytes, request));
+}
+
+/**
+ * Opens member `name` of group `group`, creating the group if needed, under one hold of the
+ * registry lock: nobody can forget the group (its last member leaving) between the two.
+ * Returns [group slot, member slot].
+ */
+export function openMember(ring: Ring, group: string, name: string, request: Omit<SlotRequest, 'kind' | 'group'>): [number, number] {
+  const groupBytes = nameToBytes(group);
+  const nameBytes = nameToBytes(name);
   return withRegistryLock(ring, () => {
-    let slot = findSlot(ring, name);
-    // A thread that died while registering left its slot reserved: set it up afresh.
-    if (slot >= 0 && slotKind(ring, slot) === L.KIND_RESERVED) return setUp(ring, slot, nameBytes, request);
-    if (slot >= 0) {
-      const kind = slotKind(ring, slot);
-      if (kind !== request.kind) {
-        throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`);
-      }
-      if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
-        throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);
-      }
-      if (request.owner !== 0) {
-        const word = ring.slotWord(slot, L.S_OWNER);
-        if (Atomics.compareExchange(ring.i32, word, 0, request.owner) !== 0) {
-          if (!request.takeover) throw new ReaderBusyError(name);
-          Atomics.store(ring.i32, word, request.owner);
-        }
-      }
-      ring.core.registerReader(slot, request.kind, request.group, START_KEEP);
-      return slot;
+    const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_GROUP, group: -1, start: request.start, takeover: false, owner: 0 });
+    try {
+      return [groupSlot, openLocked(ring, name, nameBytes, { ...request, kind: L.KIND_MEMBER, group: groupSlot })];
+    } catch (error) {
+      forgetGroupIfEmpty(ring, groupSlot); // one this call created would hold producers back for ever
+      throw error;
     }
-    slot = -1;
-    for (let i = 0; i < ring.maxReaders && slot < 0; i++) {
-      if (Atomics.compareExchange(ring.i32, ring.slotWord(i, L.S_KIND), L.KIND_FREE, L.KIND_RESERVED) === L.KIND_FREE) slot = i;
-    }
-    if (slot < 0) throw new TooManyReadersError(ring.maxReaders);
-    return setUp(ring, slot, nameBytes, request);
   });
 }
 
-/** Frees a group's cursor if no member belongs to the group (a group nobody joined). */
-export function releaseGroupIfEmpty(ring: Ring, group: number): void {
-  withRegistryLock(ring, () => {
-    for (let i = 0; i < ring.maxReaders; i++) {
-      if (slotKind(ring, i) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(i, L.S_GROUP)) === group) return;
+function nameToBytes(name: string): Uint8Array {
+  return checkedName('a reader name', name);
+}
+
+function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, request: SlotRequest): number {
+  let slot = findSlot(ring, name);
+  // A thread that died while registering left its slot reserved: set it up afresh.
+  if (slot >= 0 && slotKind(ring, slot) === L.KIND_RESERVED) return setUp(ring, slot, nameBytes, request);
+  if (slot >= 0) {
+    const kind = slotKind(ring, slot);
+    if (kind !== request.kind) {
+      throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`);
     }
-    if (slotKind(ring, group) === L.KIND_GROUP) ring.core.releaseReader(group);
-  });
+    if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
+      throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);
+    }
+    if (request.owner !== 0) {
+      const word = ring.slotWord(slot, L.S_OWNER);
+      if (Atomics.compareExchange(ring.i32, word, 0, request.owner) !== 0) {
+        if (!request.takeover) throw new ReaderBusyError(name);
+        Atomics.store(ring.i32, word, request.owner);
+      }
+    }
+    ring.core.registerReader(slot, request.kind, request.group, START_KEEP);
+    return slot;
+  }
+  slot = -1;
+  for (let i = 0; i < ring.maxReaders && slot < 0; i++) {
+    if (Atomics.compareExchange(ring.i32, ring.slotWord(i, L.S_KIND), L.KIND_FREE, L.KIND_RESERVED) === L.KIND_FREE) slot = i;
+  }
+  if (slot < 0) throw new TooManyReadersError(ring.maxReaders);
+  return setUp(ring, slot, nameBytes, request);
+}
+
+/**
+ * Frees a group's cursor once no member belongs to it: the group is forgotten and stops
+ * gating, like an unsubscribed reader. A member that only closed still belongs to it.
+ */
+function forgetGroupIfEmpty(ring: Ring, group: number): void {
+  if (slotKind(ring, group) !== L.KIND_GROUP) return;
+  for (let i = 0; i < ring.maxReaders; i++) {
+    if (slotKind(ring, i) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(i, L.S_GROUP)) === group) return;
+  }
+  ring.core.releaseReader(group);
 }
 
 /** Names a reserved slot and registers it (under the registry lock). */
@@ -105,7 +132,10 @@ function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotReq
  */
 export function releaseSlot(ring: Ring, slot: number, owner: number): void {
   withRegistryLock(ring, () => {
-    if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) === owner) ring.core.releaseReader(slot);
+    if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
+    const group = slotKind(ring, slot) === L.KIND_MEMBER ? Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) : -1;
+    ring.core.releaseReader(slot);
+    if (group >= 0) forgetGroupIfEmpty(ring, group);
   });
 }
 

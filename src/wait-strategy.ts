@@ -56,14 +56,7 @@ async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number
       const slice = Math.min(left, site.sliceMs);
       const result = Atomics.waitAsync(words, futex, seen, slice);
       if (result.async) {
-        // A pending waitAsync does not keep Node alive: without this timer a process whose
-        // other threads died would exit in the middle of the wait, and no timeout would fire.
-        const alive = setTimeout(() => undefined, slice + 1);
-        try {
-          await result.value;
-        } finally {
-          clearTimeout(alive);
-        }
+        await wokenOrElapsed(result.value, slice);
       } else {
         // The futex moved before we slept: give the event loop a turn before looking again.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -73,6 +66,24 @@ async function sleepAsync(site: WaitSite, ready: () => boolean, deadline: number
     }
     if (ready()) return true;
   }
+}
+
+/**
+ * Settles when `woken` does or after `ms`, whichever comes first, holding the event loop
+ * open meanwhile. V8 settles a timed-out waitAsync from a delayed platform task whose libuv
+ * timer is unreferenced and starts only when the platform next flushes its queue: a JS
+ * timer merely kept alive for the same length can fire first, and then nothing holds the
+ * loop open while the wait is still pending, so Node exits in the middle of it (code 13 at
+ * the top level). Here our own timer ends the slice; V8's waiter lapses on its own.
+ */
+function wokenOrElapsed(woken: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void woken.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function spinFor(ready: () => boolean, spins: number): boolean {

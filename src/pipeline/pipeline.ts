@@ -7,6 +7,7 @@ import type { WaitStrategyName } from '../wait-strategy.js';
 import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
+import { RateWindow } from './rate-window.js';
 import { toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
@@ -59,7 +60,7 @@ export interface StageStats {
   eventsIn: number;
   /** Events emitted, dead letters included. */
   eventsOut: number;
-  /** Events handled per second over the last second or so (since start, in the first second). */
+  /** Events handled per second over the last 1 to 1.25 s (since start(), in the first second); counters are sampled every 250 ms on the pipeline's thread. */
   rate: number;
   /** Events in the stage's ring it has not yet handled. */
   lag: number;
@@ -158,7 +159,7 @@ export class Pipeline extends EventEmitter {
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
-  private lastStats = { at: 0, eventsIn: [] as number[] };
+  private readonly rates = new RateWindow(() => this.topology.stages.map((_, i) => this.stageCount(i, S_IN)));
   /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
   private readonly queued = new Map<Bus, number>();
 
@@ -226,7 +227,7 @@ export class Pipeline extends EventEmitter {
       this.checkNotClosed();
       if (this.state === 'running') throw new PipelineStateError('the pipeline is already running; stop() it first to start it again');
       this.state = 'running';
-      this.lastStats = { at: performance.now(), eventsIn: this.topology.stages.map(() => 0) };
+      this.rates.start();
       try {
         await this.supervisor.start(this.startTimeoutMs);
       } catch (error) {
@@ -314,6 +315,7 @@ export class Pipeline extends EventEmitter {
       if (this.state === 'closed') return;
       await this.stopWorkers();
       this.state = 'closed';
+      this.rates.stop();
       for (const bus of this.buses) bus.close();
     });
   }
@@ -350,19 +352,11 @@ export class Pipeline extends EventEmitter {
   }
 
   stats(): PipelineStats {
-    const now = performance.now();
-    // Rates over a window of about a second, renewed at most once a second: callers polling
-    // at different paces do not shorten each other's window to nothing.
-    const renew = now - this.lastStats.at >= 1000;
-    const elapsed = Math.max(1e-3, (now - this.lastStats.at) / 1000);
-    const stats = this.plan.stats;
+    const eventsIn = this.topology.stages.map((_, i) => this.stageCount(i, S_IN));
+    const rates = this.rates.rates(eventsIn);
     const all: number[] = [];
-    const stages = this.topology.stages.map((stage) => {
-      const sum = (field: number) => {
-        let total = 0;
-        for (let m = 0; m < stage.concurrency; m++) total += stats[statsIndex(this.plan.firstSlot[stage.index] + m, field)];
-        return total;
-      };
+    const stages = this.topology.stages.map((stage, i) => {
+      const sum = (field: number) => this.stageCount(i, field);
       let restarts = 0;
       const healMs: number[] = [];
       for (let m = 0; m < stage.concurrency; m++) restarts += this.supervisor.restarts[this.plan.firstSlot[stage.index] + m];
@@ -370,16 +364,13 @@ export class Pipeline extends EventEmitter {
         if (heal.slot >= this.plan.firstSlot[stage.index] && heal.slot < this.plan.firstSlot[stage.index] + stage.concurrency) healMs.push(heal.ms);
       }
       all.push(...healMs);
-      const eventsIn = sum(S_IN);
       const reader = this.buses[stage.index].stats().readers.find((r) => r.name === (stage.concurrency > 1 ? stage.name : memberName(stage, 0)));
-      const rate = (eventsIn - (this.lastStats.eventsIn[stage.index] ?? 0)) / elapsed;
-      if (renew) this.lastStats.eventsIn[stage.index] = eventsIn;
       return {
         name: stage.name,
         workers: stage.concurrency,
-        eventsIn,
+        eventsIn: eventsIn[i],
         eventsOut: sum(S_OUT),
-        rate,
+        rate: rates[i],
         lag: reader?.lagEvents ?? 0,
         errors: sum(S_ERRORS),
         retries: sum(S_RETRIES),
@@ -389,7 +380,6 @@ export class Pipeline extends EventEmitter {
         healMs,
       };
     });
-    if (renew) this.lastStats.at = now;
     all.sort((a, b) => a - b);
     const pick = (q: number) => (all.length === 0 ? 0 : all[Math.min(all.length - 1, Math.ceil(q * all.length) - 1)]);
     return {
@@ -399,6 +389,14 @@ export class Pipeline extends EventEmitter {
       heal: { count: all.length, p50Ms: pick(0.5), p99Ms: pick(0.99), maxMs: all.length === 0 ? 0 : all[all.length - 1] },
       standbysReady: this.supervisor.standbysReady,
     };
+  }
+
+  /** A stage's counter `field`, summed over its workers. */
+  private stageCount(stage: number, field: number): number {
+    const { stats, firstSlot } = this.plan;
+    let total = 0;
+    for (let m = 0; m < this.topology.stages[stage].concurrency; m++) total += stats[statsIndex(firstSlot[stage] + m, field)];
+    return total;
   }
 
   /** What drain() was still waiting for, in words. */

@@ -24,6 +24,8 @@ interface Job {
   /** Busy-work per event in microseconds, to make a reader slow. */
   workMicros?: number;
   timeoutMs: number;
+  /** How the reader leaves after its result: close() (default) or unsubscribe(). */
+  leave?: 'close' | 'unsubscribe';
 }
 
 const job = workerData as Job;
@@ -79,4 +81,5 @@ parentPort!.postMessage(
   { type: 'done', received, errors, counts, last, stats: reader.stats(), missed: reader.missed },
   [counts.buffer],
 );
-reader.close();
+if (job.leave === 'unsubscribe') reader.unsubscribe();
+else reader.close();

@@ -13,7 +13,7 @@ import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from '.
 export interface AttachOptions {
   /** Codec for what this thread publishes: 'msgpack' (default), 'json', 'raw' or your own. */
   codec?: CodecName | Codec<any>;
-  /** How publishing waits for space and drain() for readers. Default 'block'. */
+  /** How publishing waits for space and drain() for readers. Default 'phased' (spin, nap, then block). */
   wait?: WaitStrategyName | WaitStrategy;
   /** Longest a blocking publish waits for space before TimeoutError. Default: no limit. */
   timeoutMs?: number;

@@ -4,7 +4,7 @@ export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions
 export { type ReaderStats } from './stats.js';
 export { Claim } from './producer.js';
 export { json, msgpack, raw, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
-export { async, block, spin, yielding, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+export { async, block, phased, spin, yielding, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';

@@ -8,7 +8,7 @@ import { InvalidOptionError } from './errors.js';
  * that the other side calls `notify` only when somebody actually sleeps.
  */
 export interface WaitStrategy {
-  readonly name: 'spin' | 'yield' | 'block' | 'async';
+  readonly name: 'phased' | 'spin' | 'yield' | 'block' | 'async';
   /** Blocks the thread until `ready()` or `deadline` (a performance.now() time). */
   waitSync(site: WaitSite, ready: () => boolean, deadline: number): boolean;
   /** Waits without blocking the event loop. */
@@ -123,6 +123,60 @@ export function yielding(sliceMs = 0.05): WaitStrategy {
   };
 }
 
+/** The phases of phased(): how long it polls, then naps, before it sleeps until notified. */
+export interface PhasedOptions {
+  /** Polls without pause for this long (µs). Default 100: a stream of events finds the reader awake. */
+  spinMicros?: number;
+  /** Then naps in slices of `napMicros`, unregistered (producers do not notify), for this long (µs). Default 1000. */
+  yieldMicros?: number;
+  /** One nap (µs). Default 50. */
+  napMicros?: number;
+}
+
+/**
+ * Spins, then naps, then blocks (the Disruptor's PhasedBackoffWaitStrategy, Agrona's
+ * BackoffIdleStrategy). While events keep coming, the waiter is awake when the next one
+ * lands: microseconds, and producers find nobody to notify (no syscall on their side).
+ * Idle, it sleeps on the futex after about a millisecond: no CPU.
+ */
+export function phased(options: PhasedOptions = {}): WaitStrategy {
+  const micros = (name: keyof PhasedOptions, fallback: number) => {
+    const value = options[name] ?? fallback;
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new InvalidOptionError(`phased({ ${name} }) must be a number of microseconds ≥ 0, got ${describe(value)}`);
+    return value / 1000;
+  };
+  const spinMs = micros('spinMicros', 100);
+  const yieldMs = micros('yieldMicros', 1000);
+  const napMs = Math.max(0.001, micros('napMicros', 50));
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  /** Polls until `ready()` or `until`; false once `until` has passed. */
+  const poll = (ready: () => boolean, until: number): boolean => {
+    for (;;) {
+      if (spinFor(ready, SPINS)) return true;
+      if (performance.now() >= until) return false;
+    }
+  };
+  return {
+    name: 'phased',
+    waitSync(site, ready, deadline) {
+      if (ready()) return true;
+      const started = performance.now();
+      if (poll(ready, Math.min(deadline, started + spinMs))) return true;
+      const napUntil = Math.min(deadline, started + spinMs + yieldMs);
+      for (let now = performance.now(); now < napUntil; now = performance.now()) {
+        Atomics.wait(nap, 0, 0, Math.min(napMs, napUntil - now));
+        if (ready()) return true;
+      }
+      return sleepSync(site, ready, deadline);
+    },
+    // On an event loop: a short poll only, then sleep without blocking the loop.
+    waitAsync(site, ready, deadline) {
+      if (ready() || poll(ready, Math.min(deadline, performance.now() + Math.min(spinMs, 0.02)))) return Promise.resolve(true);
+      return sleepAsync(site, ready, deadline);
+    },
+  };
+}
+
 /** Sleeps on Atomics.wait until notified: no CPU while idle, a wake-up costs microseconds. */
 export const block: WaitStrategy = {
   name: 'block',
@@ -139,11 +193,15 @@ export const async: WaitStrategy = {
 
 export type WaitStrategyName = WaitStrategy['name'];
 
+const defaultStrategy = phased();
+
+/** The strategy a name stands for; no name is the default, phased(). */
 export function resolveWaitStrategy(wait: WaitStrategyName | WaitStrategy | undefined): WaitStrategy {
-  if (wait === undefined || wait === 'block') return block;
+  if (wait === undefined || wait === 'phased') return defaultStrategy;
+  if (wait === 'block') return block;
   if (wait === 'spin') return spin;
   if (wait === 'yield') return yielding();
   if (wait === 'async') return async;
   if (typeof wait === 'object' && wait !== null && typeof wait.waitSync === 'function' && typeof wait.waitAsync === 'function') return wait;
-  throw new InvalidOptionError(`wait must be 'spin', 'yield', 'block', 'async' or a WaitStrategy { waitSync, waitAsync }; got ${describe(wait)}`);
+  throw new InvalidOptionError(`wait must be 'phased', 'spin', 'yield', 'block', 'async' or a WaitStrategy { waitSync, waitAsync }; got ${describe(wait)}`);
 }

@@ -131,7 +131,7 @@ async function main() {
   const epochs = new Int32Array(epoch);
   const roles = [['producer', 0], ['producer', 1], ['reader', 0], ['reader', 1], ['member', 0], ['member', 1]];
   const threads = roles.length + 1;
-  const pending = new Map(); // epoch -> { main, workers: [] }
+  const pending = new Map(); // epoch -> the heaps of the threads that reported it so far
   const samples = [];
   const done = [];
   const started = performance.now();
@@ -139,10 +139,10 @@ async function main() {
 
   const record = (e, heap) => {
     let entry = pending.get(e);
-    if (entry === undefined) pending.set(e, (entry = { heaps: [], t: 0 }));
+    if (entry === undefined) pending.set(e, (entry = { heaps: [] }));
     entry.heaps.push(heap);
     if (entry.heaps.length < threads) return;
-    pending.delete(e);
+    for (const key of pending.keys()) if (key <= e) pending.delete(key); // older ones a busy thread skipped stay incomplete
     const rss = process.memoryUsage.rss();
     const sum = (key) => entry.heaps.reduce((s, h) => s + h[key], 0);
     const stats = bus.stats();

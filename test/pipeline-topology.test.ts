@@ -68,6 +68,9 @@ describe('pipeline topology', () => {
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), retry: { attempts: 0 } }], inputs: ['in'] })).toThrow(/retry.attempts/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(/unknown option "consume"/);
     expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], capcity: 1 } as any)).toThrow(/unknown option "capcity"/);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxYoungGenerationMb: 8 } } as any)).toThrow(/unknown option "maxYoungGenerationMb" in resourceLimits/);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxOldGenerationSizeMb: 0 } })).toThrow(InvalidOptionError);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { stackSizeMb: '4' as any } })).toThrow(/resourceLimits.stackSizeMb must be a positive number/);
   });
 
   it('a module that does not load, or exports no handler, fails start() with StageLoadError', async () => {

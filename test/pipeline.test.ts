@@ -254,6 +254,22 @@ describe('pipelines', () => {
     await expect(p.publishAsync('in', { not: 'bytes' })).rejects.toThrow(/expected a Uint8Array/);
   });
 
+  it('stage workers start with a 12 MB young generation unless resourceLimits says otherwise, key by key', async () => {
+    const limitsOf = async (resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number }) => {
+      const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], standby: 0, resourceLimits, stages: [{ name: 'limits', module: stageUrl('limits'), consumes: ['in'], produces: ['out'] }] }));
+      const out = p.output.reader<{ id: number; limits: Record<string, number> }>('check');
+      await p.start();
+      await p.publishAsync('in', { id: 1 });
+      const [event] = await collect(out, 1, 20_000);
+      await p.close();
+      return event.value.limits;
+    };
+    const defaults = await limitsOf();
+    expect(defaults.maxYoungGenerationSizeMb).toBe(12);
+    expect(await limitsOf({ maxOldGenerationSizeMb: 256 })).toMatchObject({ maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 256 });
+    expect(await limitsOf({ maxYoungGenerationSizeMb: 48 })).toMatchObject({ maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: defaults.maxOldGenerationSizeMb });
+  });
+
   it("codec 'json' between stages", async () => {
     const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], codec: 'json', stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['out'], options: { op: 'mul', k: 2, to: ['out'] } }] }));
     const out = p.output.reader<Step>('check');

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ResourceLimits } from 'node:worker_threads';
 import { attach, type Bus, type OutgoingEvent, type PublishOptions } from '../bus.js';
 import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowError, TimeoutError } from '../errors.js';
 import { checkOptions } from '../options.js';
@@ -11,6 +12,7 @@ import { RateWindow } from './rate-window.js';
 import { toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
+import { stageLimits } from './worker-limits.js';
 
 export interface PipelineOptions {
   stages: readonly StageDeclaration[];
@@ -40,6 +42,12 @@ export interface PipelineOptions {
   startTimeoutMs?: number;
   /** Longest stop() waits for a worker to finish its batch before terminating it. Default 5 s. */
   stopGraceMs?: number;
+  /**
+   * worker_threads resourceLimits of every stage and standby worker. Default
+   * `{ maxYoungGenerationSizeMb: 12 }` (V8's own is 48: see docs/MEMORY.md); what you
+   * give overrides that key by key.
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 /** The graph as data: what describe() returns. */
@@ -85,7 +93,7 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
@@ -179,6 +187,7 @@ export class Pipeline extends EventEmitter {
     this.maxSpill = positive('maxSpill', options.maxSpill, 1_000_000, true);
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
     this.stopGraceMs = positive('stopGraceMs', options.stopGraceMs, 5_000);
+    const resourceLimits = stageLimits(options.resourceLimits);
     const laidOut = layOut(this.topology, {
       capacity,
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
@@ -197,6 +206,7 @@ export class Pipeline extends EventEmitter {
       this.plan,
       this.control,
       standby,
+      resourceLimits,
       (m) => this.spill(m.ring, m.events, m.letters),
       (heal) => this.healed(heal),
       (error) => this.fail(error),

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
 import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
@@ -62,6 +62,7 @@ export class Supervisor {
     private readonly plan: Plan,
     private readonly control: ControlBlock,
     private readonly standbyCount: number,
+    private readonly resourceLimits: ResourceLimits,
     private readonly onSpill: (message: WorkerMessage & { type: 'spill' }) => void,
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
@@ -245,7 +246,7 @@ export class Supervisor {
   }
 
   private spawn(role: WorkerRole): Tracked {
-    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role } });
+    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits: this.resourceLimits });
     const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));

@@ -1,0 +1,26 @@
+import type { ResourceLimits } from 'node:worker_threads';
+import { InvalidOptionError } from '../errors.js';
+import { checkOptions } from '../options.js';
+
+/**
+ * V8 grows each thread's young generation towards 3 × 16 MB as its allocation rate asks
+ * for it, and rarely gives it back: under a steady load a process's RSS climbs by up to
+ * 32 MB per thread over minutes, with nothing leaking (docs/MEMORY.md). Stage workers get
+ * a 12 MB young generation (4 MB semi-spaces), which cost no throughput in the pipeline
+ * benchmarks, unless the user says otherwise.
+ */
+export const DEFAULT_STAGE_LIMITS: Readonly<ResourceLimits> = { maxYoungGenerationSizeMb: 12 };
+
+const KEYS: readonly (keyof ResourceLimits)[] = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+
+/** The resourceLimits every stage and standby worker starts with: the defaults, overridden by the user's. */
+export function stageLimits(limits: ResourceLimits | undefined): ResourceLimits {
+  checkOptions('resourceLimits', limits, KEYS);
+  for (const key of KEYS) {
+    const value = limits?.[key];
+    if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new InvalidOptionError(`resourceLimits.${key} must be a positive number of megabytes, got ${String(value)}`);
+    }
+  }
+  return { ...DEFAULT_STAGE_LIMITS, ...limits };
+}

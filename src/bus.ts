@@ -10,7 +10,7 @@ import { type BusHandle, checkHandle, createRing, Ring } from './ring.js';
 import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 export interface AttachOptions {
-  /** Codec for what this thread publishes: 'msgpack' (default), 'json', 'raw' or your own. */
+  /** Codec for what this thread publishes: 'structured' (default), 'msgpack', 'json', 'raw' or your own. */
   codec?: CodecName | Codec<any>;
   /** How publishing waits for space and drain() for readers. Default 'block'. */
   wait?: WaitStrategyName | WaitStrategy;

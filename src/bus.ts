@@ -11,7 +11,7 @@ import * as V from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 export interface AttachOptions {
-  /** Codec for what this thread publishes: 'msgpack' (default), 'json', 'raw' or your own. */
+  /** Codec for what this thread publishes: 'structured' (default), 'msgpack', 'json', 'raw' or your own. */
   codec?: CodecName | Codec<any>;
   /** How publishing waits for space and drain() for readers. Default 'phased' (spin, nap, then block). */
   wait?: WaitStrategyName | WaitStrategy;

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
+import { STRUCTURED_NAME, structuredParts } from './structured.js';
 
 /**
  * Turns values into bytes and back. The record header carries the codec's `id`, so a
@@ -26,6 +27,7 @@ export interface Codec<T = unknown> {
 export const CODEC_RAW = 0;
 export const CODEC_MSGPACK = 1;
 export const CODEC_JSON = 2;
+export const CODEC_STRUCTURED = 3;
 export const FIRST_USER_CODEC = 16;
 
 /**
@@ -46,8 +48,28 @@ export const raw: Codec<Uint8Array> = {
 };
 
 /**
- * MessagePack through @msgpack/msgpack, with one encoder and one decoder reused per thread.
- * Binary and extension fields come out as copies, not as views of the ring.
+ * The default: what `postMessage` carries (structured clone), given back as
+ * `structuredClone` would give it; functions and symbols are refused with an EncodeError.
+ * A format of ringbus's own (msgpackr's MessagePack extensions, V8's serializer for the
+ * rare rest: see structured.ts); readers outside JavaScript want `msgpack()`.
+ */
+export function structured<T = unknown>(): Codec<T> {
+  const parts = structuredParts();
+  return {
+    id: CODEC_STRUCTURED,
+    name: STRUCTURED_NAME,
+    encode: parts.encode as (value: T) => Uint8Array,
+    decode: parts.decode as (bytes: Uint8Array) => T,
+    decodeRange: parts.decodeRange as (memory: Uint8Array, start: number, end: number) => T,
+  };
+}
+
+/**
+ * Strict, standard MessagePack through @msgpack/msgpack (no extensions of ringbus's own),
+ * for readers outside JavaScript: one encoder and one decoder reused per thread. Binary
+ * and extension fields come out as copies, not as views of the ring. Only what MessagePack
+ * has survives: a Map, a Set or a class instance arrives as a plain object, undefined in an
+ * object as null, a typed array other than Uint8Array as its bytes.
  */
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
@@ -144,11 +166,12 @@ export function json<T = unknown>(): Codec<T> {
   };
 }
 
-export type CodecName = 'msgpack' | 'json' | 'raw';
+export type CodecName = 'structured' | 'msgpack' | 'json' | 'raw';
 
 /** A codec by name, or the codec itself. */
 export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<any> {
-  if (codec === undefined || codec === 'msgpack') return msgpack();
+  if (codec === undefined || codec === 'structured') return structured();
+  if (codec === 'msgpack') return msgpack();
   if (codec === 'json') return json();
   if (codec === 'raw') return raw;
   if (isBuiltIn(codec)) return codec;
@@ -157,13 +180,13 @@ export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<a
 
 function isBuiltIn(codec: unknown): codec is Codec<any> {
   const c = codec as Codec<any>;
-  return c === raw || (typeof c === 'object' && c !== null && ((c.id === CODEC_MSGPACK && c.name === 'msgpack') || (c.id === CODEC_JSON && c.name === 'json')));
+  return c === raw || (typeof c === 'object' && c !== null && ((c.id === CODEC_STRUCTURED && c.name === STRUCTURED_NAME) || (c.id === CODEC_MSGPACK && c.name === 'msgpack') || (c.id === CODEC_JSON && c.name === 'json')));
 }
 
 function checkUserCodec(codec: unknown): Codec<any> {
   const c = codec as Codec<any>;
   if (typeof c !== 'object' || c === null || typeof c.encode !== 'function' || typeof c.decode !== 'function' || typeof c.name !== 'string') {
-    throw new InvalidOptionError(`a codec is 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`);
+    throw new InvalidOptionError(`a codec is 'structured' (the default), 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`);
   }
   if (typeof c.id !== 'number' || !Number.isInteger(c.id) || c.id < FIRST_USER_CODEC || c.id > 255) {
     throw new InvalidOptionError(`codec "${c.name}" has id ${describe(c.id)}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`);
@@ -175,7 +198,7 @@ function checkUserCodec(codec: unknown): Codec<any> {
 /** The codecs a reader can decode: the built-ins plus the user's own, by id. */
 export function codecTable(extra: readonly Codec<any>[]): Codec<any>[] {
   const table: Codec<any>[] = [];
-  for (const c of [raw, msgpack(), json()]) table[c.id] = c;
+  for (const c of [raw, msgpack(), json(), structured()]) table[c.id] = c;
   for (const c of extra) table[c.id] = checkUserCodec(c);
   return table;
 }

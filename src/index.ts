@@ -3,7 +3,7 @@ export { type BusHandle } from './ring.js';
 export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';
 export { type ReaderStats } from './stats.js';
 export { Claim } from './producer.js';
-export { json, msgpack, raw, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
+export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
 export { async, block, phased, spin, yielding, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';

@@ -20,7 +20,7 @@ export interface RawRecord {
   readonly length: number;
   readonly topic: string;
   readonly seq: number;
-  /** Id of the codec that wrote the payload (0 raw, 1 msgpack, 2 json, 16+ yours). */
+  /** Id of the codec that wrote the payload (0 raw, 1 msgpack, 2 json, 3 structured, 16+ yours). */
   readonly codec: number;
 }
 

@@ -20,7 +20,7 @@ function producerCore(bus: Bus, thread: number): any {
  * ends before the old sequence number, which is still there. Returns what a late commit needs.
  */
 function revokedAndLapped(tail: unknown) {
-  const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] }); // msgpack
+  const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'msgpack' }); // the byte layout below is @msgpack/msgpack's
   const ring = internals(bus);
   const { core } = ring;
   core.acquireProducer(1);

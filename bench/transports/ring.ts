@@ -29,7 +29,7 @@ export function ring(o: RingOptions): TransportUse {
       const busy = P + C;
       // Spinning threads beyond the cores starve each other: block or yield then.
       const wait = busy > ctx.cores && ctx.wait === 'spin' ? 'yield' : ctx.wait;
-      const bus = createBus({ capacity: ctx.capacity, topics: ['t'], codec: spec.payload === 'msgpack' ? 'msgpack' : 'raw' });
+      const bus = createBus({ capacity: ctx.capacity, topics: ['t'], codec: spec.payload === 'msgpack' ? 'structured' : 'raw' });
       const group = delivery === 'share';
       const shared = group ? new SharedArrayBuffer(4) : undefined;
       const counter = shared ? new Int32Array(shared) : undefined;

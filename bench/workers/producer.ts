@@ -37,7 +37,7 @@ function sleepMs(ms: number): void {
 }
 
 function ringRunner(d: Extract<ProducerData, { transport: 'ring' }>): (n: number) => void {
-  const bus: Bus = attach(d.handle, { codec: d.kind === 'msgpack' ? 'msgpack' : 'raw', wait: d.wait });
+  const bus: Bus = attach(d.handle, { codec: d.kind === 'msgpack' ? 'structured' : 'raw', wait: d.wait });
   const count = d.count;
   if (d.mode === 'claim') {
     // Zero copy: claim `count` records at once, write each event in place, one commit.

@@ -69,7 +69,7 @@ function pullLoop(poll: (max: number) => number, wait: (ms: number) => boolean, 
 }
 
 if (data.transport === 'ring') {
-  const bus = attach(data.handle, { codec: data.kind === 'msgpack' ? 'msgpack' : 'raw', wait: data.wait });
+  const bus = attach(data.handle, { codec: data.kind === 'msgpack' ? 'structured' : 'raw', wait: data.wait });
   // Opened before any producer starts: a gating reader (or group member), so nothing is
   // overwritten before it has been read. batchSize = pollMax: wait() takes its batch with
   // batchSize events at most, and the poll after it delivers no more than that batch.

@@ -21,10 +21,13 @@ const USAGE = `usage: npm run bench -- [options]
   --quick             fewer and shorter runs (a smoke test, what CI runs; under 2 minutes)
   --only NAME[,NAME]  run these scenarios only (--list shows them)
   --transport T[,T]   run these transports only (ring, postMessage, postMessage-batch,
-                      messageChannel, piscina, eventEmitter, arrayQueue, ringbuf.js, ring-...)
+                      messageChannel, broadcastChannel, plainSab, thread-stream, piscina,
+                      eventEmitter, arrayQueue, ringbuf.js, ring-...; idle-cpu: default,
+                      spin, yield, block)
   --json FILE         also write the results as JSON to FILE, and a chart beside it (FILE.svg)
   --chart FILE        write the chart (SVG) to FILE
-  --compare OLD.json  print the change of each scenario and transport since OLD.json
+  --compare OLD.json  print the change of each scenario and transport since OLD.json (the
+                      file is checked before the run starts)
   --runs N            measured runs per transport after the warm-up (default 5; --quick 3)
   --seconds S         target length of one run (default 0.4; --quick 0.1); the warm-up run
                       sizes each transport's event count to it

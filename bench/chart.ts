@@ -1,6 +1,6 @@
 // A plain SVG chart of a run: one panel per throughput scenario, a horizontal bar per
 // transport (events/s, log scale, min–max whisker), the ring's bars in orange; a latency panel
-// (p50 and p99 in µs); the pipeline scenarios measured in % or ms (overhead, topology, heal)
+// (p50 and p99 in µs); the scenarios measured in % or ms (overhead, topology, heal, idle-cpu)
 // as lines of text with their targets. No dependencies: the SVG is written by hand.
 import { formatValue, type Report } from './report.js';
 
@@ -50,7 +50,7 @@ export function renderChart(report: Report): string {
   }
   const parts: string[] = [];
   let y = 40;
-  const figure = (r: Report['scenarios'][number]) => r.overheadPct !== undefined || r.p99Ms !== undefined || r.ms !== undefined;
+  const figure = (r: Report['scenarios'][number]) => r.overheadPct !== undefined || r.p99Ms !== undefined || r.ms !== undefined || r.cpuPct !== undefined;
   const thr = [...byScenario].filter(([, rows]) => rows.every((r) => r.p99us === undefined && !figure(r)));
   const values = thr.flatMap(([, rows]) => rows.flatMap((r) => [r.eventsPerSec, (r.min as number) ?? r.eventsPerSec, (r.max as number) ?? r.eventsPerSec]));
   const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...values, 1e4))));

@@ -1,7 +1,7 @@
 // What every consumer does with every event, whatever carried it: check it and count it.
 // Used in reader workers, in piscina tasks and, for the postMessage transports, in the main
 // thread. A failed check throws CheckFailed; the consumer reports it and the run fails.
-import { hashRaw, hashTick, PAYLOAD40, PAYLOAD_BYTES, type PayloadKind, type Tick, TS0 } from './payload.js';
+import { hashRaw, hashTick, PAYLOAD40, PAYLOAD_BYTES, type PayloadKind, readTextEvent, seqHash, type Tick, TS0 } from './payload.js';
 
 export class CheckFailed extends Error {}
 
@@ -78,6 +78,21 @@ export class Checker {
     if (u8.byteLength % this.bytes !== 0 || u8.byteLength === 0) fail(`a message of ${u8.byteLength} bytes is not a whole number of ${this.bytes}-byte events`);
     const w = new Int32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
     for (let i = 0; i < w.length; i += this.words) this.raw(w, i, this.bytes);
+  }
+
+  private textHash: ((seq: number) => number) | undefined;
+
+  /** The 64-byte event written as a line of text (payload.ts) at `at` of `s`. */
+  text(s: string, at: number): void {
+    const seq = readTextEvent(s, at);
+    if (seq < 0) fail(`corrupt text event #${this.count}: ${JSON.stringify(s.slice(at, at + 64))}`);
+    const P = this.producers;
+    const p = P === 1 ? 0 : seq % P;
+    if (seq !== this.next[p]) this.order(seq, p);
+    else this.next[p] = seq + P;
+    this.textHash ??= seqHash('raw64');
+    this.checksum = (this.checksum + this.textHash(seq)) | 0;
+    this.count++;
   }
 
   object(v: Tick): void {

@@ -1,6 +1,6 @@
 // Worker spawning, message plumbing, statistics and machine facts for the benchmarks.
 import os from 'node:os';
-import { type TransferListItem, Worker } from 'node:worker_threads';
+import { type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
 
 /** A check failed: lost, reordered or corrupt events, or a worker died. Never a number. */
 export class BenchFailure extends Error {}
@@ -138,6 +138,25 @@ export class WorkerHost extends Inbox implements Endpoint {
   async terminate(): Promise<void> {
     this.worker.removeAllListeners('exit'); // this exit is expected
     await this.worker.terminate();
+  }
+}
+
+/** A thread this process does not start itself (thread-stream's worker), reached over a MessagePort. */
+export class PortHost extends Inbox implements Endpoint {
+  constructor(
+    label: string,
+    private readonly port: MessagePort,
+  ) {
+    super(label);
+    port.on('message', (m: Message) => this.receive(m));
+  }
+
+  post(message: unknown): void {
+    this.port.postMessage(message);
+  }
+
+  async terminate(): Promise<void> {
+    this.port.close(); // its thread ends with the thread that started it
   }
 }
 

@@ -12,7 +12,7 @@ import { BenchFailure, LoadMeter, machineInfo } from './harness.js';
 import type { Fault } from './payload.js';
 import { Progress } from './progress.js';
 import { scenarios } from './registry.js';
-import { compareTable, jsonRow, printScenario, type Report, targetsTable } from './report.js';
+import { compareTable, jsonRow, printScenario, type Report, reportProblems, targetsTable, verdict, wrap } from './report.js';
 import type { ScenarioContext, ScenarioResult } from './scenario.js';
 
 const DEFAULT_CAPACITY = 16 << 20;
@@ -21,10 +21,13 @@ const USAGE = `usage: npm run bench -- [options]
   --quick             fewer and shorter runs (a smoke test, what CI runs; under 2 minutes)
   --only NAME[,NAME]  run these scenarios only (--list shows them)
   --transport T[,T]   run these transports only (ring, postMessage, postMessage-batch,
-                      messageChannel, piscina, eventEmitter, arrayQueue, ringbuf.js, ring-...)
+                      messageChannel, broadcastChannel, plainSab, thread-stream, piscina,
+                      eventEmitter, arrayQueue, ringbuf.js, ring-...; idle-cpu: default,
+                      spin, yield, block)
   --json FILE         also write the results as JSON to FILE, and a chart beside it (FILE.svg)
   --chart FILE        write the chart (SVG) to FILE
-  --compare OLD.json  print the change of each scenario and transport since OLD.json
+  --compare OLD.json  print the change of each scenario and transport since OLD.json (the
+                      file is checked before the run starts)
   --runs N            measured runs per transport after the warm-up (default 5; --quick 3)
   --seconds S         target length of one run (default 0.4; --quick 0.1); the warm-up run
                       sizes each transport's event count to it
@@ -97,11 +100,15 @@ function parse() {
   if ((capacity & (capacity - 1)) !== 0) usage(`--capacity must be a power of two, got ${capacity}`);
   let old: Report | undefined;
   if (values.compare) {
+    let parsed: unknown;
     try {
-      old = JSON.parse(readFileSync(values.compare, 'utf8')) as Report;
+      parsed = JSON.parse(readFileSync(values.compare, 'utf8'));
     } catch (err) {
       usage(`--compare: cannot read ${values.compare}: ${(err as Error).message}`);
     }
+    const problems = reportProblems(parsed);
+    if (problems.length > 0) usage(`--compare: ${values.compare} is not a report of npm run bench -- --json: ${problems.join('; ')}`);
+    old = parsed as Report;
   }
   return {
     quick,
@@ -128,12 +135,12 @@ async function main(): Promise<void> {
   const args = parse();
   const machine = machineInfo();
   const chosen = scenarios.filter((s) => !args.only || args.only.includes(s.name));
-  console.log(`ringbus bench: ${chosen.map((s) => s.name).join(', ')}`);
+  console.log(wrap(`ringbus bench: ${chosen.map((s) => s.name).join(', ')}`, undefined, '  '));
   console.log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node} ${machine.platform}/${machine.arch}, ${machine.date}`);
-  console.log(
+  console.log(wrap(
     `${args.plan.warmups} warm-up + ${args.plan.runs} measured runs per transport, in rounds; ` +
       `${args.plan.events ? `${args.plan.events} events per run` : `each run sized to ~${args.plan.seconds} s`}${args.quick ? ' (--quick: a smoke test, not a measurement)' : ''}`,
-  );
+  ));
   console.log('every event is checked by its consumer (count, each producer\'s order, every byte or field); a failed check fails the run');
   if (args.fault !== 'none') console.log(`--fault ${args.fault}: producer 0 spoils one event per run; this run must FAIL`);
   const load = new LoadMeter();
@@ -201,6 +208,7 @@ async function main(): Promise<void> {
     writeFileSync(args.chart, renderChart(report));
     console.log(`wrote ${args.chart}`);
   }
+  console.log(`\n${verdict(targets)}`);
 }
 
 main().catch((err: unknown) => {

@@ -240,3 +240,54 @@ export function expectedChecksum(kind: PayloadKind, n: number): number {
   p.sum = sum;
   return sum;
 }
+
+// ---- the 64-byte event as a line of text (thread-stream carries UTF-8 text) ------------
+//
+//   bytes 0..15    the sequence number, 16 hex digits
+//   bytes 16..54   a fixed filler of 39 characters
+//   bytes 55..62   ~seq (low 32 bits), 8 hex digits: the tail guard
+//   byte  63       '\n'
+// A consumer compares all 64 bytes with the line of its sequence number, and adds that
+// sequence number's raw64 hash to its checksum (the same sum as for the binary event).
+
+export const TEXT_FILLER = 'ringbus-bench-filler-0123456789-abcdefg';
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const TEXT_TEMPLATE = Uint8Array.from(`${'0'.repeat(16)}${TEXT_FILLER}${'0'.repeat(8)}\n`, (c) => c.charCodeAt(0));
+if (TEXT_TEMPLATE.length !== 64) throw new Error(`the text event has ${TEXT_TEMPLATE.length} bytes, not 64`);
+
+function hexInto(b: Uint8Array, at: number, digits: number, value: number): void {
+  for (let k = at + digits - 1; k >= at; k--) {
+    b[k] = HEX[value % 16];
+    value = Math.floor(value / 16);
+  }
+}
+
+/** Writes event `seq` as a 64-byte line of text into `b` (64 bytes). */
+export function writeTextEvent(b: Uint8Array, seq: number): void {
+  b.set(TEXT_TEMPLATE);
+  hexInto(b, 0, 16, seq);
+  hexInto(b, 55, 8, ~seq >>> 0);
+}
+
+/** Flips one filler character of a text event (still ASCII). */
+export function corruptText(b: Uint8Array): void {
+  b[20] ^= 1;
+}
+
+function hexAt(s: string, at: number, digits: number): number {
+  let v = 0;
+  for (let k = at; k < at + digits; k++) {
+    const c = s.charCodeAt(k);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** The sequence number of the text event at `at` of `s`, or -1 if any of its 64 characters is wrong. */
+export function readTextEvent(s: string, at: number): number {
+  const seq = hexAt(s, at, 16);
+  if (seq < 0 || hexAt(s, at + 55, 8) !== ~seq >>> 0 || s.charCodeAt(at + 63) !== 10 || !s.startsWith(TEXT_FILLER, at + 16)) return -1;
+  return seq;
+}

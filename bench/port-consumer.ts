@@ -1,8 +1,29 @@
-// A consumer fed by MessagePorts, in a worker or in the main thread: checks every event of
-// every message and reports 'done' once it has the n events of the run.
-import type { MessagePort } from 'node:worker_threads';
+// A consumer fed by messages (MessagePorts, a BroadcastChannel), in a worker or in the main
+// thread: checks every event of every message and reports 'done' once it has the n events of
+// the run.
+import { BroadcastChannel, type MessagePort } from 'node:worker_threads';
 import { CheckFailed, Checker } from './check.js';
 import type { ConsumerDone, Failed } from './workers/protocol.js';
+
+/** Where messages come from: a MessagePort or a BroadcastChannel. */
+export interface MessageSource {
+  listen(onMessage: (m: unknown) => void): void;
+  close(): void;
+}
+
+export function portSource(port: MessagePort): MessageSource {
+  return { listen: (f) => port.on('message', f), close: () => port.close() };
+}
+
+export function broadcastSource(name: string): MessageSource {
+  const channel = new BroadcastChannel(name);
+  return {
+    listen: (f) => {
+      channel.onmessage = (e) => f((e as { data: unknown }).data);
+    },
+    close: () => channel.close(),
+  };
+}
 
 export class PortConsumer {
   private n = 0;
@@ -12,11 +33,11 @@ export class PortConsumer {
 
   constructor(
     private readonly checker: Checker,
-    private readonly ports: MessagePort[],
+    private readonly sources: MessageSource[],
     private readonly stallMs: number,
     private readonly send: (m: { type: 'ready' } | ConsumerDone | Failed) => void,
   ) {
-    for (const port of ports) port.on('message', (m: unknown) => this.onMessage(m));
+    for (const source of sources) source.listen((m) => this.onMessage(m));
   }
 
   private stop(result: ConsumerDone | Failed): void {
@@ -58,7 +79,7 @@ export class PortConsumer {
   }
 
   close(): void {
-    for (const port of this.ports) port.close();
+    for (const source of this.sources) source.close();
     clearTimeout(this.stall);
   }
 }

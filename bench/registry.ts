@@ -10,6 +10,7 @@ import multicast3Raw64 from './scenarios/multicast3-raw64.js';
 import sequencer2Raw64 from './scenarios/sequencer2-raw64.js';
 import group2Raw64 from './scenarios/group2-raw64.js';
 import latencyRaw64 from './scenarios/latency-raw64.js';
+import idleCpu from './scenarios/idle-cpu.js';
 import micro from './scenarios/micro.js';
 import pipeline3Trivial from './scenarios/pipeline3-trivial.js';
 import overhead20us from './scenarios/overhead-20us.js';
@@ -17,5 +18,5 @@ import overhead2us from './scenarios/overhead-2us.js';
 import topology1000 from './scenarios/topology-1000.js';
 import heal from './scenarios/heal.js';
 
-export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, micro,
+export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, idleCpu, micro,
   pipeline3Trivial, overhead20us, overhead2us, topology1000, heal];

@@ -33,36 +33,85 @@ export function targetsTable(targets: readonly Target[]): string {
   return t.toString();
 }
 
+/** The width the printed output keeps to (tables, legends, notes). */
+export const COLUMNS = 120;
+
+/** `text` in lines of at most `width` characters (words longer than that stay whole); later lines indented by `indent`. */
+export function wrap(text: string, width = COLUMNS, indent = ''): string {
+  const lead = /^ */.exec(text)![0];
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    if (line.trim().length > 0 && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line.trim().length > 0 ? `${line} ${word}` : line + word;
+    }
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** The "how" of each row, under its table: `name  how`, wrapped. */
+export function legend(entries: ReadonlyArray<readonly [string, string]>): string {
+  const pad = Math.min(22, Math.max(...entries.map(([name]) => name.length))) + 2;
+  const indent = ' '.repeat(pad + 2);
+  return entries.map(([name, how]) => wrap(`  ${name.padEnd(pad)}${how}`, COLUMNS, indent)).join('\n');
+}
+
 export function scenarioTable(s: ScenarioResult): string {
   if (s.kind === 'micro') {
-    const t = new Table({ ...plain, head: ['operation', 'ns/op', 'ops/s', '±%', 'how'], colAligns: ['left', 'right', 'right', 'right', 'left'] });
-    for (const m of s.micro ?? []) t.push([m.name, m.nsPerOp.toFixed(2), formatRate(m.opsPerSec), m.rme.toFixed(1), m.detail]);
-    return t.toString();
+    const t = new Table({ ...plain, head: ['operation', 'ns/op', 'ops/s', '±%'], colAligns: ['left', 'right', 'right', 'right'] });
+    for (const m of s.micro ?? []) t.push([m.name, m.nsPerOp.toFixed(2), formatRate(m.opsPerSec), m.rme.toFixed(1)]);
+    return `${t.toString()}\n${legend((s.micro ?? []).map((m) => [m.name, m.detail]))}`;
   }
+  const how = legend(s.rows.map((r) => [r.transport, r.how]));
   if (s.kind === 'latency') {
-    const t = new Table({ ...plain, head: ['transport', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s', 'how'], colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'left'] });
-    for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec), r.how]);
-    return t.toString();
+    const t = new Table({ ...plain, head: ['transport', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s'], colAligns: ['left', 'right', 'right', 'right', 'right', 'right'] });
+    for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec)]);
+    return `${t.toString()}\n${how}`;
+  }
+  if (s.kind === 'cpu') {
+    const t = new Table({ ...plain, head: ['transport', 'cpu, % of one core'], colAligns: ['left', 'left'] });
+    for (const r of s.rows) t.push([r.transport, r.result ?? '']);
+    return `${t.toString()}\n${how}`;
   }
   if (s.kind === 'pipeline') {
-    const t = new Table({ ...plain, head: ['transport', 'result', 'events/s', 'how'], colAligns: ['left', 'left', 'right', 'left'] });
-    for (const r of s.rows) t.push([r.transport, r.result ?? '', formatRate(r.eventsPerSec), r.how]);
-    return t.toString();
+    // the result column takes what is left of COLUMNS, its text wrapped
+    const first = Math.max(9, ...s.rows.map((r) => r.transport.length)) + 2;
+    const last = Math.max(8, ...s.rows.map((r) => formatRate(r.eventsPerSec).length)) + 2;
+    const middle = Math.min(Math.max(6, ...s.rows.map((r) => (r.result ?? '').length)) + 2, COLUMNS - first - last - 4);
+    const t = new Table({ ...plain, head: ['transport', 'result', 'events/s'], colAligns: ['left', 'left', 'right'], colWidths: [first, middle, last], wordWrap: true });
+    for (const r of s.rows) t.push([r.transport, r.result ?? '', formatRate(r.eventsPerSec)]);
+    return `${t.toString()}\n${how}`;
   }
   const t = new Table({
     ...plain,
-    head: ['transport', 'events/s (median)', 'min–max', 'ring ÷ this', 'threads', 'how'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
+    head: ['transport', 'events/s (median)', 'min–max', 'ring ÷ this', 'threads'],
+    colAligns: ['left', 'right', 'right', 'right', 'right'],
   });
-  for (const r of s.rows) t.push([r.transport, formatRate(r.eventsPerSec), `${formatRate(r.min)}–${formatRate(r.max)}`, ratio(r.ringRatio), String(r.busyThreads ?? ''), r.how]);
-  return t.toString();
+  for (const r of s.rows) t.push([r.transport, formatRate(r.eventsPerSec), `${formatRate(r.min)}–${formatRate(r.max)}`, ratio(r.ringRatio), String(r.busyThreads ?? '')]);
+  return `${t.toString()}\n${how}`;
 }
 
 export function printScenario(s: ScenarioResult): void {
-  console.log(`\n${s.name}: ${s.title}`);
+  console.log(`\n${wrap(`${s.name}: ${s.title}`)}`);
   console.log(scenarioTable(s));
   if (s.targets.length > 0) console.log(targetsTable(s.targets));
-  for (const n of s.notes) console.log(n);
+  for (const n of s.notes) console.log(wrap(n));
+}
+
+/**
+ * The last lines of a run whose events all checked out: how many targets were met, and each
+ * one that was not, on a line of its own.
+ */
+export function verdict(targets: readonly Target[]): string {
+  const missed = targets.filter((t) => !t.met);
+  const head = `verdict: every check passed (no event lost, reordered, duplicated or corrupt); ${targets.length - missed.length} of ${targets.length} targets met`;
+  if (missed.length === 0) return `${head}.`;
+  const lines = missed.map((t) => wrap(`  NOT met: ${t.name}: ${formatValue(t.value, t.unit)} (goal ${t.better === 'higher' ? '≥' : '≤'} ${formatValue(t.target, t.unit)})`, COLUMNS, '    '));
+  return [`${head}; not met:`, ...lines].join('\n');
 }
 
 export interface Report {
@@ -98,6 +147,7 @@ type JsonRow = Report['scenarios'][number];
  */
 function headline(row: JsonRow): { value: number | undefined; text: string; kind: 'points' | 'lower' | 'higher' } {
   const num = (k: string) => (typeof row[k] === 'number' ? (row[k] as number) : undefined);
+  if (num('cpuPct') !== undefined) return { value: num('cpuPct'), text: `cpu ${num('cpuPct')!.toFixed(2)}%`, kind: 'points' };
   if (num('overheadPct') !== undefined) return { value: num('overheadPct'), text: `overhead ${num('overheadPct')!.toFixed(2)}%`, kind: 'points' };
   if (num('p99Ms') !== undefined) return { value: num('p99Ms'), text: `p99 ${num('p99Ms')!.toFixed(2)} ms`, kind: 'lower' };
   if (num('ms') !== undefined) return { value: num('ms'), text: `${num('ms')!.toFixed(2)} ms`, kind: 'lower' };
@@ -127,4 +177,25 @@ export function compareTable(old: Report, now: Report): string {
   const gone = old.scenarios.filter((s) => ran.has(s.name) && !now.scenarios.some((n) => n.name === s.name && n.transport === s.transport));
   for (const s of gone) t.push([s.name, s.transport, formatRate(s.eventsPerSec), '-', 'not run']);
   return `compared with ${old.machine?.date ?? 'an earlier run'} (${old.machine?.cpuModel ?? '?'}, Node ${old.machine?.node ?? '?'}):\n${t.toString()}`;
+}
+
+/** Why `x` is not a report --compare can read (the first few problems), or [] when it is. */
+export function reportProblems(x: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return ['it is not a JSON object'];
+  const r = x as Record<string, unknown>;
+  if (!Array.isArray(r.scenarios)) return ['it has no "scenarios" array'];
+  if (r.machine !== undefined && (typeof r.machine !== 'object' || r.machine === null)) problems.push('"machine" is not an object');
+  const numbers = ['eventsPerSec', 'p50us', 'p99us', 'overheadPct', 'p99Ms', 'ms', 'cpuPct'];
+  r.scenarios.forEach((row: unknown, i) => {
+    if (typeof row !== 'object' || row === null) {
+      problems.push(`scenarios[${i}] is not an object`);
+      return;
+    }
+    const o = row as Record<string, unknown>;
+    if (typeof o.name !== 'string' || typeof o.transport !== 'string') problems.push(`scenarios[${i}] has no string "name" and "transport"`);
+    if (typeof o.eventsPerSec !== 'number' || !Number.isFinite(o.eventsPerSec)) problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "eventsPerSec" is not a number`);
+    for (const k of numbers.slice(1)) if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "${k}" is not a number`);
+  });
+  return problems.slice(0, 5);
 }

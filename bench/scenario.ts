@@ -60,8 +60,8 @@ export interface ScenarioContext extends RunContext {
 export interface Scenario {
   name: string;
   title: string;
-  /** 'pipeline': a figure in ms or % per row (Row.result), not events/s bars. */
-  kind: 'throughput' | 'latency' | 'micro' | 'pipeline';
+  /** 'pipeline': a figure in ms or % per row (Row.result), not events/s bars; 'cpu': the same, without events/s. */
+  kind: 'throughput' | 'latency' | 'micro' | 'pipeline' | 'cpu';
   /** Progress steps (runs) this scenario takes. */
   steps(ctx: Pick<ScenarioContext, 'plan' | 'transports' | 'quick'>): number;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;

@@ -1,19 +1,25 @@
 // latency-raw64: one-way latency of 64-byte events at a fixed offered rate (20,000/s), and
 // ping-pong round trips, over the ring and postMessage. Every sample goes into an HDR
 // histogram (hdr-histogram-js, 3 significant digits); the rows give p50, p99, p99.9 and max
-// over all measured runs together. The ring's reader blocks (the default wait: it is woken
-// per event, which is what a quiet bus costs) or spins (ring-spin: the sender's pacing spin
-// plus the reader's: two busy threads, as many as the cores here).
+// over all measured runs together. Row `ring` (and ring-pingpong) passes no wait strategy:
+// it measures the library's default, whatever that is (wait-default.ts names it); one row
+// per named strategy (ring-spin, ring-yield, ring-block) follows, the default's among them.
+// ring-spin: the sender's pacing spin plus the reader's: two busy threads, as many as the
+// cores here.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { createBus } from 'ringbus';
-import type { WaitName } from '../flow.js';
+import { target, type Target, type WaitName } from '../flow.js';
 import { BenchFailure, type Endpoint, Inbox, WorkerHost, workerUrl } from '../harness.js';
 import type { Row, Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
+import { defaultWaitName, STRATEGIES } from '../wait-default.js';
 import type { LatencyData, LatencyDone, LatencyRole, LatencyRun } from '../workers/latency.js';
 
 const NAME = 'latency-raw64';
 const RATE = 20_000;
+/** Our goals (issue 4) for the default wait strategy, one way at RATE. */
+export const GOAL_P50_US = 5;
+export const GOAL_P99_US = 50;
 
 interface LatencyFlow {
   transport: string;
@@ -35,16 +41,18 @@ async function started(all: Endpoint[]): Promise<void> {
   }
 }
 
-function ringFlow(transport: string, wait: WaitName, pingpong: boolean): LatencyFlow {
+/** wait undefined: the library's default strategy (named `defaultName`). */
+function ringFlow(transport: string, wait: WaitName | undefined, pingpong: boolean, defaultName: string): LatencyFlow {
+  const named = wait === undefined ? `the default wait (${defaultName})` : `wait ${wait}`;
   return {
     transport,
     pingpong,
     how: pingpong
-      ? `claim+commit per event, pollRaw, wait ${wait}; worker <-> worker, round trip`
-      : `claim+commit per event at ${RATE / 1000}k/s, pollRaw, reader wait ${wait}; worker -> worker, one way`,
+      ? `claim+commit per event, pollRaw, ${named}; worker <-> worker, round trip`
+      : `claim+commit per event at ${RATE / 1000}k/s, pollRaw, reader ${named}; worker -> worker, one way`,
     async open(ctx) {
       const bus = createBus({ capacity: 1 << 20, topics: ['ping', 'pong'], codec: 'raw' });
-      const d = { handle: bus.handle, wait, stallMs: ctx.stallMs };
+      const d = { handle: bus.handle, ...(wait !== undefined && { wait }), stallMs: ctx.stallMs };
       // receivers first: their readers gate before anything is published
       const receiver = worker(transport, pingpong ? 'ring-pong' : 'ring-recv', d);
       await started([receiver]);
@@ -106,7 +114,13 @@ function portFlow(pingpong: boolean): LatencyFlow {
   };
 }
 
-const flows = (): LatencyFlow[] => [ringFlow('ring', 'block', false), ringFlow('ring-spin', 'spin', false), portFlow(false), ringFlow('ring-pingpong', 'block', true), portFlow(true)];
+const flows = (defaultName = ''): LatencyFlow[] => [
+  ringFlow('ring', undefined, false, defaultName),
+  ...STRATEGIES.map((w) => ringFlow(`ring-${w}`, w, false, defaultName)),
+  portFlow(false),
+  ringFlow('ring-pingpong', undefined, true, defaultName),
+  portFlow(true),
+];
 
 function counts(ctx: Pick<ScenarioContext, 'quick'>) {
   return { oneWay: ctx.quick ? 5_000 : 20_000, pingpong: ctx.quick ? 2_000 : 10_000 };
@@ -121,7 +135,8 @@ const scenario: Scenario = {
     const rows: Row[] = [];
     const { oneWay, pingpong } = counts(ctx);
     const runs = Math.min(ctx.plan.runs, 3);
-    for (const flow of flows().filter((f) => !ctx.transports || ctx.transports.includes(f.transport))) {
+    const defaultName = await defaultWaitName();
+    for (const flow of flows(defaultName).filter((f) => !ctx.transports || ctx.transports.includes(f.transport))) {
       const { receiver, sender, all } = await flow.open(ctx);
       const histogram = hdr.build({ numberOfSignificantValueDigits: 3 });
       const rates: number[] = [];
@@ -157,17 +172,33 @@ const scenario: Scenario = {
         p99us: at(99),
         p999us: at(99.9),
         maxus: Math.round(histogram.maxValue / 10) / 100,
-        busyThreads: flow.transport === 'ring-spin' ? 2 : 1,
-        extra: { measure: flow.pingpong ? 'round trip' : 'one way', samples: histogram.totalCount, offeredRate: flow.pingpong ? null : RATE, meanus: Math.round(histogram.mean / 10) / 100 },
+        busyThreads: flow.transport === 'ring-spin' || (flow.transport === 'ring' && defaultName === 'spin') ? 2 : 1,
+        extra: {
+          measure: flow.pingpong ? 'round trip' : 'one way',
+          samples: histogram.totalCount,
+          offeredRate: flow.pingpong ? null : RATE,
+          meanus: Math.round(histogram.mean / 10) / 100,
+          ...(flow.transport.startsWith('ring') && { wait: flow.transport === 'ring' || flow.transport === 'ring-pingpong' ? defaultName : flow.transport.slice(5), defaultWait: defaultName }),
+        },
       });
     }
+    const ring = rows.find((r) => r.transport === 'ring');
+    const targets: Target[] = ring
+      ? [
+          target(`${NAME}: ring (default wait) one-way p50 < ${GOAL_P50_US} µs`, ring.p50us!, GOAL_P50_US, 'µs', 'lower'),
+          target(`${NAME}: ring (default wait) one-way p99 < ${GOAL_P99_US} µs`, ring.p99us!, GOAL_P99_US, 'µs', 'lower'),
+        ]
+      : [];
     return {
       name: NAME,
       title: scenario.title,
       kind: 'latency',
       rows,
-      targets: [],
-      notes: [`one-way rows: the latency of each event from its publish to its consumer; pingpong rows: the whole round trip. rate/s: the rate achieved (one way) or round trips per second`,
+      targets,
+      notes: [
+        `one-way rows: the latency of each event from its publish to its consumer; pingpong rows: the whole round trip. rate/s: the rate achieved (one way) or round trips per second`,
+        `ring and ring-pingpong use the library's default wait strategy (now '${defaultName}')` +
+          ((STRATEGIES as readonly string[]).includes(defaultName) ? `, so ring-${defaultName} measures the same thing again: the difference between the two is this run's noise` : ''),
         `ring-spin: the sender's pacing spin and the reader's spin are two busy threads; on a 2-core machine any other process preempts one of them, and its tail is then the scheduler's time slice`,
       ],
     };

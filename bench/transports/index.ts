@@ -12,3 +12,6 @@ export const postMessage = (guessRate: number) => ports({ transport: 'postMessag
 export const postMessageBatch = (guessRate: number, mainConsumer = true) => ports({ transport: 'postMessage-batch', batch: 100, mainConsumer, guessRate });
 /** A MessageChannel per producer-consumer pair of workers, one event per message. */
 export const messageChannel = (guessRate: number) => ports({ transport: 'messageChannel', batch: 1, mainConsumer: false, guessRate });
+export { plainSab } from './plain-sab.js';
+export { broadcastChannel } from './broadcast.js';
+export { threadStream } from './thread-stream.js';

@@ -5,7 +5,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Checker } from '../check.js';
 import { type Endpoint, Inbox, WorkerHost, workerUrl } from '../harness.js';
 import type { FlowSpec, RunContext, Session, TransportUse } from '../flow.js';
-import { PortConsumer } from '../port-consumer.js';
+import { PortConsumer, portSource } from '../port-consumer.js';
 import type { ConsumerData, ProducerData, RunCommand } from '../workers/protocol.js';
 import { threadsSession } from './threads.js';
 
@@ -23,7 +23,7 @@ class MainConsumer extends Inbox implements Endpoint {
   private readonly consumer: PortConsumer;
   constructor(label: string, checker: Checker, ports: MessagePort[], stallMs: number) {
     super(label);
-    this.consumer = new PortConsumer(checker, ports, stallMs, (m) => this.receive(m));
+    this.consumer = new PortConsumer(checker, ports.map(portSource), stallMs, (m) => this.receive(m));
   }
   post(msg: RunCommand): void {
     if (msg.type === 'run') this.consumer.start(msg.n);

@@ -13,7 +13,8 @@ export interface LatencyData {
   role: LatencyRole;
   handle?: BusHandle;
   port?: MessagePort;
-  wait: WaitName;
+  /** Absent: the library's default. */
+  wait?: WaitName;
   stallMs: number;
 }
 
@@ -64,7 +65,8 @@ function paced(n: number, rate: number, send: (seq: number, t: number) => void):
 let run: (msg: LatencyRun) => Promise<LatencyDone> | LatencyDone;
 
 if (data.role.startsWith('ring')) {
-  const bus = attach(data.handle!, { codec: 'raw', wait: data.wait });
+  const wait = data.wait === undefined ? {} : { wait: data.wait };
+  const bus = attach(data.handle!, { codec: 'raw', ...wait });
   let view: DataView | undefined;
   const publish = (topic: string, seq: number, t: number) => {
     const claim = bus.claim(topic, 64);
@@ -73,7 +75,7 @@ if (data.role.startsWith('ring')) {
     claim.commit();
   };
   const inTopic = data.role === 'ring-ping' ? 'pong' : 'ping';
-  const reader = data.role === 'ring-send' ? undefined : bus.reader(data.role, { topics: [inTopic], wait: data.wait, batchSize: 64 });
+  const reader = data.role === 'ring-send' ? undefined : bus.reader(data.role, { topics: [inTopic], ...wait, batchSize: 64 });
   /** Handles events until `count` were seen; `each(record's view, offset, seq)`. */
   const receive = (count: number, each: (v: DataView, at: number, seq: number) => void, from = 0) => {
     let seen = from;

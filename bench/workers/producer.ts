@@ -1,9 +1,13 @@
-// Producer worker: publishes its share of each run over the ring, MessagePorts or ringbuf.js.
+// Producer worker: publishes its share of each run over the ring, MessagePorts, a
+// BroadcastChannel, ringbuf.js, the plain-JS ring or thread-stream.
 // Producer p of P writes sequence numbers p, p + P, p + 2P, ... (payload.ts).
-import { parentPort, workerData } from 'node:worker_threads';
+import { once } from 'node:events';
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
 import { attach, type Bus } from 'ringbus';
-import { corruptRaw, corruptTick, PAYLOAD_BYTES, RawWriter, SeqPlan, stampWords, tick, type Tick } from '../payload.js';
+import ThreadStream from 'thread-stream';
+import { PlainSabProducer, PUBLISH_EVERY } from '../plain-sab.js';
+import { corruptRaw, corruptText, corruptTick, PAYLOAD_BYTES, RawWriter, SeqPlan, stampWords, tick, type Tick, writeTextEvent } from '../payload.js';
 import type { ProducerData, ProducerDone, RunCommand } from './protocol.js';
 
 const data = workerData as ProducerData;
@@ -172,18 +176,83 @@ function ringbufRunner(d: Extract<ProducerData, { transport: 'ringbufjs' }>): (n
   };
 }
 
-const run: (n: number) => void = data.transport === 'ring' ? ringRunner(data) : data.transport === 'ports' ? portsRunner(data) : ringbufRunner(data);
+function plainSabRunner(d: Extract<ProducerData, { transport: 'plainSab' }>): (n: number) => void {
+  const ring = new PlainSabProducer(d.sab);
+  const { words, u8 } = ring;
+  return (n) => {
+    for (let i = 0; i < n; ) {
+      const k = Math.min(PUBLISH_EVERY, n - i);
+      const first = ring.reserve(k, d.stallMs);
+      const end = i + k;
+      if (plan.plain(i, k)) {
+        for (let r = first; i < end; i++, r++) stampWords(words, ring.wordOf(r), i * P + p);
+      } else {
+        for (let r = first; i < end; i++, r++) rawAt(u8, words, ring.wordOf(r) << 2, i);
+      }
+      ring.publish(k);
+    }
+  };
+}
 
-port.on('message', (msg: RunCommand) => {
+function broadcastRunner(d: Extract<ProducerData, { transport: 'broadcast' }>): (n: number) => void {
+  const channel = new BroadcastChannel(d.channel);
+  const s = staging(1); // postMessage copies what it sends
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      rawAt(s.u8, s.w, 0, i);
+      channel.postMessage(s.u8);
+    }
+  };
+}
+
+/** Resolves once the sink's worker has started (thread-stream's 'ready'). */
+let started: Promise<unknown> = Promise.resolve();
+
+function threadStreamRunner(d: Extract<ProducerData, { transport: 'threadStream' }>): (n: number) => Promise<void> {
+  const stream = new ThreadStream({
+    filename: new URL('./thread-stream-sink.js', import.meta.url).href,
+    bufferSize: d.bufferSize,
+    workerData: { port: d.port, stallMs: d.stallMs },
+    workerOpts: { transferList: [d.port] },
+  });
+  let failure: Error | undefined;
+  stream.on('error', (err: Error) => (failure = err));
+  started = once(stream, 'ready');
+  // One write() of a 64-byte Buffer per event, as a logger writes its lines. The stream keeps
+  // each Buffer until it copies it into its SharedArrayBuffer: a new one per event.
+  const write = stream.write.bind(stream) as unknown as (b: Buffer) => boolean;
+  return async (n) => {
+    for (let i = 0; i < n; i++) {
+      const b = Buffer.allocUnsafe(64);
+      writeTextEvent(b, plan.seq(i));
+      if (plan.corrupt(i)) corruptText(b);
+      if (!write(b)) await once(stream, 'drain');
+      if (failure) throw failure;
+    }
+  };
+}
+
+const run: (n: number) => void | Promise<void> =
+  data.transport === 'ring' ? ringRunner(data)
+  : data.transport === 'ports' ? portsRunner(data)
+  : data.transport === 'plainSab' ? plainSabRunner(data)
+  : data.transport === 'broadcast' ? broadcastRunner(data)
+  : data.transport === 'threadStream' ? threadStreamRunner(data)
+  : ringbufRunner(data);
+
+port.on('message', async (msg: RunCommand) => {
   if (msg.type !== 'run') return;
   plan.arm(msg.n);
   try {
     const t0 = process.hrtime.bigint();
-    run(msg.n);
+    await run(msg.n);
     const t1 = process.hrtime.bigint();
     port.postMessage({ type: 'done', t0, t1 } satisfies ProducerDone);
   } catch (err) {
     port.postMessage({ type: 'failed', message: `producer ${data.p} threw: ${(err as Error).stack ?? err}` });
   }
 });
-port.postMessage({ type: 'attached' });
+started.then(
+  () => port.postMessage({ type: 'attached' }),
+  (err: unknown) => port.postMessage({ type: 'failed', message: `producer ${data.p} could not start: ${(err as Error).stack ?? err}` }),
+);

@@ -51,6 +51,12 @@ export type ProducerData = Common & { p: number; P: number; fault: Fault } & (
       }
     | { transport: 'ports'; ports: MessagePort[]; delivery: 'all' | 'share'; batch: number }
     | { transport: 'ringbufjs'; sab: SharedArrayBuffer }
+    /** The plain-JS floor (transports/plain-sab.ts). */
+    | { transport: 'plainSab'; sab: SharedArrayBuffer }
+    /** One postMessage per event on a BroadcastChannel of this name. */
+    | { transport: 'broadcast'; channel: string }
+    /** thread-stream: the producer's ThreadStream starts the sink (workers/thread-stream-sink.ts), which reports on `port`. */
+    | { transport: 'threadStream'; port: MessagePort; bufferSize: number }
   );
 
 export type ConsumerData = Common & { producers: number; strict: boolean } & (
@@ -67,4 +73,6 @@ export type ConsumerData = Common & { producers: number; strict: boolean } & (
       }
     | { transport: 'ports'; ports: MessagePort[] }
     | { transport: 'ringbufjs'; sab: SharedArrayBuffer }
+    | { transport: 'plainSab'; sab: SharedArrayBuffer }
+    | { transport: 'broadcast'; channel: string }
   );

@@ -1,11 +1,13 @@
-// Consumer worker: receives the events of each run over the ring, MessagePorts or ringbuf.js,
-// checks every one (check.ts) and reports when it has seen the last one.
+// Consumer worker: receives the events of each run over the ring, MessagePorts, a
+// BroadcastChannel, ringbuf.js or the plain-JS ring, checks every one (check.ts) and reports
+// when it has seen the last one.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
 import { attach, type RawRecord } from 'ringbus';
 import { CheckFailed, Checker, fail } from '../check.js';
 import type { Tick } from '../payload.js';
-import { PortConsumer } from '../port-consumer.js';
+import { PlainSabConsumer } from '../plain-sab.js';
+import { broadcastSource, PortConsumer, portSource } from '../port-consumer.js';
 import type { CloseCommand, ConsumerData, ConsumerDone, Failed, RunCommand } from './protocol.js';
 
 const data = workerData as ConsumerData;
@@ -136,8 +138,18 @@ if (data.transport === 'ring') {
     perPop,
     () => undefined,
   );
+} else if (data.transport === 'plainSab') {
+  const ring = new PlainSabConsumer(data.sab);
+  const each = (w: Int32Array, at: number) => checker.raw(w, at, 64);
+  pullLoop(
+    (max) => ring.poll(max, each),
+    (ms) => ring.wait(ms),
+    1024,
+    () => undefined,
+  );
 } else {
-  const consumer = new PortConsumer(checker, data.ports, data.stallMs, report);
+  const sources = data.transport === 'broadcast' ? [broadcastSource(data.channel)] : data.ports.map(portSource);
+  const consumer = new PortConsumer(checker, sources, data.stallMs, report);
   port.on('message', (msg: RunCommand | CloseCommand) => {
     if (msg.type === 'close') {
       consumer.close();

@@ -42,7 +42,7 @@ function heapSample(epoch, snapshots, who) {
 // ---------------------------------------------------------------------------------------- workers
 
 function runWorker({ role, handle, epoch, id, group, snapshots }) {
-  const bus = attach(handle, { claimTimeoutMs: 30_000 });
+  const bus = attach(handle);
   const epochs = new Int32Array(epoch);
   let seen = 0;
   const maybeSample = () => {

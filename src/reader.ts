@@ -8,6 +8,10 @@ import { readerStats, type ReaderStats } from './stats.js';
 import { readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
+/** A `for await` with a backlog gives its event loop a turn this often (ms), reading the clock every TURN_EVENTS events. */
+const TURN_MS = 10;
+const TURN_EVENTS = 256;
+
 
 /** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */
 export type Handler<T> = (value: T, topic: string, seq: number) => void;
@@ -94,6 +98,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private index: number;
   private position: number;
   private pending = 0;
+  /** for await: events since the clock was last read, and when the event loop is next due a turn (see takeTurn()). */
+  private sinceTurn = 0;
+  private turnDue = 0;
   private expected = -1;
   private open = true;
   /** Ended by unsubscribe(), not close(): the slot is freed rather than handed on. */
@@ -431,8 +438,26 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     }
   }
 
+  /**
+   * A `for await` that always finds events never waits, so it would hold its thread's event
+   * loop for as long as the backlog lasts: no timer, message or I/O of that thread would
+   * run. It gives the loop a turn (one setImmediate) once TURN_MS have passed, checking the
+   * clock every TURN_EVENTS events.
+   */
+  private turnDueNow(): boolean {
+    if (++this.sinceTurn < TURN_EVENTS) return false;
+    this.sinceTurn = 0;
+    return performance.now() >= this.turnDue;
+  }
+
+  private async takeTurn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.turnDue = performance.now() + TURN_MS;
+  }
+
   /** A lossy reader promises no redelivery: events are handed out a batch at a time. */
   private async *iterateLossy(): AsyncGenerator<BusEvent<T>, void, undefined> {
+    this.turnDue = performance.now() + TURN_MS;
     while (this.open) {
       const batch: BusEvent<T>[] = [];
       this.pollNow((value, topic, seq) => batch.push({ topic, seq, value }), this.batchSize);
@@ -442,19 +467,25 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
           this.dropCommitted(batch.length - i - 1); // closed by the loop body
           return;
         }
+        if (this.turnDueNow()) await this.takeTurn();
       }
-      if (batch.length === 0 && !(await this.waitAsyncNow(Infinity))) return;
+      if (batch.length === 0) {
+        if (!(await this.waitAsyncNow(Infinity))) return;
+        this.turnDue = performance.now() + TURN_MS;
+      }
     }
   }
 
   private async *iterate(): AsyncGenerator<BusEvent<T>, void, undefined> {
     const { i32, u8, data, mask, topics } = this.ring;
+    this.turnDue = performance.now() + TURN_MS;
     for (;;) {
       if (!this.open) return;
       const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
         if (this.ended) return;
         await this.waitAsyncNow(Infinity);
+        this.turnDue = performance.now() + TURN_MS;
         continue;
       }
       const at = data + (this.index & mask);
@@ -474,6 +505,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       yield { topic: topics[topic], seq, value: this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
       if (!this.open) return; // closed by the loop body: the position is no longer ours to move
       this.consume(size, 1, seq + 1);
+      if (this.turnDueNow()) await this.takeTurn();
     }
   }
 

@@ -199,3 +199,27 @@ describe('a closed reader', () => {
     }
   });
 });
+
+describe('for await over a backlog', () => {
+  for (const lossy of [false, true]) {
+    it(`leaves its thread's event loop turns: timers fire while it drains (${lossy ? 'lossy' : 'gating'} reader)`, async () => {
+      const bus = createBus({ capacity: 1 << 24, topics: ['t'], codec: 'raw' });
+      const reader = bus.reader<Uint8Array>('r', { lossy });
+      const total = 300_000;
+      const chunk = Array.from({ length: 1_000 }, () => new Uint8Array(8));
+      for (let i = 0; i < total; i += chunk.length) bus.publishBatch('t', chunk);
+      bus.close();
+      let read = 0;
+      const firedAt: number[] = [];
+      const timer = setInterval(() => firedAt.push(read), 2);
+      const started = performance.now();
+      for await (const _ of reader) {
+        read++;
+        if (performance.now() - started > 20 && firedAt.length >= 3) break; // proven: no need to drain it all
+      }
+      clearInterval(timer);
+      expect(firedAt.length).toBeGreaterThanOrEqual(3);
+      expect(firedAt[0]).toBeLessThan(total); // the first timer fired before the backlog was gone
+    });
+  }
+});

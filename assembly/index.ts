@@ -383,6 +383,7 @@ export function deadSlot(i: i32, owner: i32): i32 {
   // Its count of committed events moves to the ring's, for the slot's next owner to start at 0.
   atomic.add<i64>(h(L.H_COMMITTED), atomic.load<i64>(p + L.P_COMMITTED));
   atomic.store<i64>(p + L.P_COMMITTED, 0);
+  atomic.store<i32>(p + L.P_OS_THREAD, 0);
   atomic.store<i32>(p + L.P_OWNER, L.OWNER_FREE);
   if (revoked > 0) {
     atomic.add<i64>(h(L.H_REVOKED), <i64>revoked);
@@ -565,6 +566,14 @@ export function advance(i: i32, bytes: i32, events: i32, nextSeq: f64): void {
   atomic.store<i64>(s + L.S_CURSOR, atomic.load<i64>(s + L.S_CURSOR) + <i64>bytes);
   if (nextSeq >= 0) atomic.store<i64>(s + L.S_NEXT_SEQ, <i64>nextSeq);
   cursorMoved();
+}
+
+/** 1 when the record at `position` is a claim not yet committed (within the current lap), else 0. */
+export function openClaimAt(position: f64): i32 {
+  const p = <i64>position;
+  const t = visibleTail();
+  if (p >= t || p + capacity < t) return 0;
+  return (atomic.load<i32>(rec(<i32>p & mask) + L.R_META) & L.STATE_MASK) == L.STATE_CLAIMED ? 1 : 0;
 }
 
 /** Sequence number of the claim at `position` (to tell one stalled claim from the next). */

@@ -25,6 +25,7 @@ export interface RingCore {
   producerOf(owner: number, from: number): number;
   deadSlot(slot: number, owner: number): number;
   claimOwner(position: number): number;
+  openClaimAt(position: number): number;
   pendingSeq(position: number): number;
   revoke(position: number, seq: number): number;
   blockedAt(): number;

@@ -55,6 +55,7 @@ export const SLOT_NAME_BYTES = 64;
 export const MAX_PRODUCERS = 256;
 export const PRODUCER_BYTES = 64;
 export const P_OWNER = 0; // i32, OWNER_FREE, the owning thread's threadId + 1, or OWNER_DYING
+export const P_OS_THREAD = 4; // i32, the owner's operating-system thread id where known (Linux), else 0
 export const P_COMMITTED = 8; // i64, events committed through this slot (its owner alone writes it)
 export const P_CLAIMS = 16; // PRODUCER_CLAIMS i64 positions of the owner's open claims, NO_CLAIM when unused
 export const PRODUCER_CLAIMS = 6;

@@ -5,6 +5,7 @@ import { BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, Inva
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
+import { ClaimWatch, osThreadId } from './claim-watch.js';
 import { ownerOf } from './thread-deaths.js';
 import { encoded } from './validate.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
@@ -27,6 +28,8 @@ export class Producer {
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   private readonly site: WaitSite;
 
+  /** Finds the claims of dead threads that this producer waits behind. */
+  private readonly claims: ClaimWatch;
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
   /** The time limit of the sync call under way (see limit()). */
@@ -44,6 +47,7 @@ export class Producer {
     private readonly codec: Codec<any>,
     private readonly wait: WaitStrategy,
   ) {
+    this.claims = new ClaimWatch(ring);
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -92,6 +96,7 @@ export class Producer {
   private acquireSlot(): void {
     const slot = this.ring.core.acquireProducer(ownerOf(threadId));
     if (slot < 0) throw new TooManyProducersError(L.MAX_PRODUCERS);
+    Atomics.store(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD), osThreadId());
     this.slot = slot;
   }
 
@@ -102,8 +107,12 @@ export class Producer {
   private claimOrWatch(span: number, count: number, meta: number, what: string): number {
     const index = this.tryClaim(span, count, meta);
     if (index < 0) {
-      const at = this.ring.core.blockedAt();
-      if (at >= 0 && this.ring.core.claimOwner(at) === this.slot) throw new ClaimDeadlockError(what);
+      const { core } = this.ring;
+      const at = core.blockedAt();
+      if (at >= 0 && core.openClaimAt(at) === 1) {
+        if (core.claimOwner(at) === this.slot) throw new ClaimDeadlockError(what);
+        this.claims.check(at); // a dead thread's, maybe
+      }
     }
     return index;
   }

@@ -4,6 +4,7 @@ import * as L from './layout.js';
 import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
+import { ClaimWatch } from './claim-watch.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -98,6 +99,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private index: number;
   private position: number;
   private pending = 0;
+  /** Finds the claims of dead threads this reader is stuck behind. */
+  private readonly claims: ClaimWatch;
   /** for await: events since the clock was last read, and when the event loop is next due a turn (see takeTurn()). */
   private sinceTurn = 0;
   private turnDue = 0;
@@ -121,6 +124,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   ) {
     const { start, topics, after, lossy, group, wait, codecs, takeover, batchSize } = readerOptions(options);
     this.batchSize = batchSize;
+    this.claims = new ClaimWatch(ring);
     this.codecs = codecTable(codecs);
     this.strategy = resolveWaitStrategy(wait);
     this.filter = null;
@@ -605,6 +609,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
       this.pending = core.available(this.slot, max, this.depLimit());
     }
+    // Nothing here: perhaps a claim whose thread died, which this thread can bury itself.
+    if (this.pending === 0 && this.claims.check(this.kind === L.KIND_MEMBER ? core.cursor(this.group) : core.cursor(this.slot))) return this.fill(max);
     return this.pending;
   }
 

@@ -63,6 +63,11 @@ export class Ring {
     return (L.RING_BASE + offset) >> 2;
   }
 
+  /** Index into `i32` of a word of producer slot `slot`. */
+  producerWord(slot: number, offset: number): number {
+    return (L.RING_BASE + L.HEADER_BYTES + this.maxReaders * L.SLOT_BYTES + slot * L.PRODUCER_BYTES + offset) >> 2;
+  }
+
   slotWord(slot: number, offset: number): number {
     return (this.core.slotOffset(slot) + offset) >> 2;
   }

@@ -173,7 +173,7 @@ export function encoded(bytes: unknown, codec: string): Uint8Array {
 const CORE_EXPORTS: Record<keyof RingCore, true> = {
   initRing: true, attachRing: true, dataOffset: true, slotOffset: true, gatePosition: true, minGate: true, claim: true,
   commit: true, claimPosition: true, closeRing: true, wakeAll: true, registerReader: true, releaseReader: true,
-  available: true, cursor: true, cursorIndex: true, advance: true, pendingSeq: true, revoke: true, abort: true,
+  available: true, cursor: true, cursorIndex: true, advance: true, openClaimAt: true, pendingSeq: true, revoke: true, abort: true,
   acquireProducer: true, producerOwner: true, producerOf: true, deadSlot: true, claimOwner: true,
   blockedAt: true, lapped: true, resync: true, seqFromPosition: true, groupClaim: true, memberPending: true,
   memberDone: true, tailPosition: true, addProducerWait: true, addSlotCounter: true, counter: true, committedEvents: true, slotCounter: true,

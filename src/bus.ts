@@ -222,8 +222,12 @@ export class Bus {
     const deadline = this.deadline(options, 'drain() options');
     const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
-    if (!(await this.strategy.waitAsync(site, () => core.minGate() >= target, deadline))) {
+    const drained = () => core.minGate() >= target;
+    if (!(await this.strategy.waitAsync(site, drained, deadline))) {
       throw new TimeoutError('drain()', Math.round(deadline - started));
+    }
+    if (!drained()) {
+      throw new InvalidOptionError(`the wait strategy "${String(this.strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`);
     }
   }
 

@@ -135,6 +135,7 @@ export class Producer {
     const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
+    if (index < 0) throw brokenStrategy(this.wait);
     return index;
   }
 
@@ -157,6 +158,7 @@ export class Producer {
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
+    if (index < 0) throw brokenStrategy(this.wait);
     return [index, seq, at];
   }
 
@@ -368,6 +370,11 @@ export class Producer {
 }
 
 /** A batch's timeout, told which call it was and how much of the batch went out. */
+/** A user's WaitStrategy said the wait was over without the condition holding. */
+function brokenStrategy(wait: WaitStrategy): InvalidOptionError {
+  return new InvalidOptionError(`the wait strategy "${String(wait.name)}" returned true while the ring had no space: a WaitStrategy must return true only when ready() did`);
+}
+
 function batchTimeout(error: unknown, call: string, timeoutMs: number, published: number, total: number): unknown {
   if (!(error instanceof TimeoutError)) return error;
   return new TimeoutError(`${call} (waiting for space in the ring)`, Math.round(timeoutMs), { published, total });

@@ -133,6 +133,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       for (const topic of topics) this.filter[ring.topicId(topic)] = 1;
     }
     this.deps = after.map((dep) => {
+      if (dep === name) throw new InvalidOptionError(`reader "${name}" cannot come after itself: it would wait for its own position for ever; list the readers it must follow`);
       const slot = findSlot(ring, dep);
       if (slot < 0) throw new UnknownReaderError(dep);
       if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);

@@ -1,0 +1,46 @@
+// A user's WaitStrategy is trusted to wait, never to decide: a strategy that says "done"
+// while the condition does not hold gets a typed error, and the ring stays intact.
+import { describe, expect, it } from 'vitest';
+import { attach, createBus, InvalidOptionError, type WaitStrategy } from 'ringbus';
+
+/** Returns true once woken or after 5 ms, without asking ready(): a plausible user mistake. */
+const naive: WaitStrategy = {
+  name: 'block',
+  waitSync: (site) => {
+    Atomics.wait(site.words, site.futex, Atomics.load(site.words, site.futex), 5);
+    return true;
+  },
+  waitAsync: async () => true,
+};
+
+describe('a custom wait strategy that returns true too early', () => {
+  it('cannot make publish overwrite committed events: the publish fails with InvalidOptionError', async () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    let n = 0;
+    while (bus.tryPublish('t', new Uint8Array(8).fill(1))) n++;
+    const other = attach(bus.handle, { wait: naive, codec: 'raw' });
+    expect(() => other.publish('t', new Uint8Array(8).fill(0xee), { timeoutMs: 100 })).toThrow(InvalidOptionError);
+    await expect(other.publishAsync('t', new Uint8Array(8).fill(0xee), { timeoutMs: 100 })).rejects.toThrow(InvalidOptionError);
+    const got: number[][] = [];
+    reader.poll((v) => got.push([...v]), n + 1);
+    expect(got).toHaveLength(n);
+    for (const v of got) expect(v).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('cannot make drain() resolve before the readers caught up', async () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw', wait: naive });
+    bus.reader('slow');
+    bus.publish('t', new Uint8Array(8));
+    await expect(bus.drain({ timeoutMs: 200 })).rejects.toThrow(InvalidOptionError);
+  });
+});
+
+describe("a reader's after", () => {
+  it('refuses the reader itself', () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    bus.reader('a').close();
+    expect(() => bus.reader('a', { after: ['a'] })).toThrow(InvalidOptionError);
+    expect(() => bus.reader('a', { after: ['a'] })).toThrow(/itself/);
+  });
+});

@@ -37,8 +37,12 @@ export class EncodeError extends RingbusError {
 
 /** A record arrived in a codec this reader was not given. */
 export class DecodeError extends RingbusError {
-  constructor(message: string) {
+  /** Where the reader found it, when it was a record of the ring: it has been consumed, so the next read goes on after it. */
+  readonly record?: { readonly seq: number; readonly topic: string; readonly codec: number; readonly bytes: Uint8Array };
+  constructor(message: string, record?: DecodeError['record'], options?: { cause?: unknown }) {
     super('ERR_RINGBUS_DECODE', message);
+    if (record !== undefined) this.record = record;
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 

@@ -10,6 +10,11 @@ import { readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 /** A `for await` with a backlog gives its event loop a turn this often (ms), reading the clock every TURN_EVENTS events. */
+/** Errors of records this thread's readers consumed because they cannot be decoded. */
+const skipped = new WeakSet<DecodeError>();
+/** Thrown inside a walk to end it before the current record, which stays for the next read. */
+const STOP_BEFORE = Symbol('stop before this record');
+
 const TURN_MS = 10;
 const TURN_EVENTS = 256;
 
@@ -228,11 +233,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     let off = 0;
     let delivered = 0;
     let lastEvent = -1; // header of the last event walked: its seq + 1 is committed with the position
+    let at = 0;
+    let length = 0;
+    let stopped = false;
     try {
       while (off < bytes && delivered < max) {
-        const at = data + ((index + off) & mask);
+        at = data + ((index + off) & mask);
         const meta = i32[at >> 2];
-        const length = i32[(at + L.R_LENGTH) >> 2];
+        length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
           if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
             record.offset = at + L.RECORD_HEADER;
@@ -246,12 +254,20 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         off += recordSize(length);
         if (!this.open) break;
       }
+    } catch (error) {
+      if (error === STOP_BEFORE) {
+        stopped = true;
+      } else if (error instanceof DecodeError && skipped.has(error)) {
+        off += recordSize(length); // consumed, not delivered (see undecodable())
+        lastEvent = at;
+      }
+      if (!stopped) throw error;
     } finally {
       const nextSeq = lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1;
-      // Held bytes with no event in them (padding, revoked claims) are consumed at once:
-      // read() returns nothing, and nothing would ever commit them.
+      // Held bytes with no event in them (padding, revoked claims, an undecodable record) are
+      // consumed at once: read() returns nothing, and nothing would ever commit them.
       if (!hold || (delivered === 0 && off > 0)) this.consume(off, delivered, nextSeq);
-      else if (off === bytes || delivered === max) this.held = { bytes: off, events: delivered, nextSeq }; // not when a decode threw
+      else if (stopped || off === bytes || delivered === max) this.held = { bytes: off, events: delivered, nextSeq };
     }
     return delivered;
   }
@@ -274,7 +290,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       if (bytes === 0) return events;
       const u8 = this.ring.u8;
       this.walk(bytes, max, (record) => {
-        const value = this.decodeAt(record.codec, u8, record.offset, record.length);
+        let value: T;
+        try {
+          value = this.decodeAt(record.codec, u8, record.offset, record.length);
+        } catch (error) {
+          // The events before it are returned, to commit; the next read() reports it.
+          if (events.length > 0) throw STOP_BEFORE;
+          throw error;
+        }
         events.push({ topic: record.topic, seq: record.seq, value });
       }, true);
       return events;
@@ -330,7 +353,16 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.expected = seq + 1;
       }
       if (payload !== undefined) {
-        events.push([this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, payload), topics[topic], seq]);
+        let value: T;
+        const codec = (meta >> L.CODEC_SHIFT) & L.CODEC_MASK;
+        try {
+          value = this.decode(codec, payload);
+        } catch (cause) {
+          if (events.length > 0) break; // handed out first; the next poll reports this one
+          this.consume(off + recordSize(length), 0, this.expected);
+          throw this.undecodable(codec, payload, cause, seq, topic);
+        }
+        events.push([value, topics[topic], seq]);
         delivered++;
       }
       off += recordSize(length);
@@ -507,7 +539,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.consume(size, 0, seq + 1);
         continue;
       }
-      yield { topic: topics[topic], seq, value: this.decode((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8.subarray(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length)) };
+      let value: T;
+      try {
+        value = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER, length);
+      } catch (error) {
+        this.consume(size, 0, seq + 1); // see undecodable()
+        throw error;
+      }
+      yield { topic: topics[topic], seq, value };
       if (!this.open) return; // closed by the loop body: the position is no longer ours to move
       this.consume(size, 1, seq + 1);
       if (this.turnDueNow()) await this.takeTurn();
@@ -628,8 +667,27 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   /** Decodes the record at `memory[offset, offset + length)`, in place where the codec can. */
   private decodeAt(id: number, memory: Uint8Array, offset: number, length: number): T {
     const codec = this.codecs[id];
-    if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
-    return codec.decodeRange(memory, offset, offset + length) as T;
+    try {
+      if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
+      return codec.decodeRange(memory, offset, offset + length) as T;
+    } catch (cause) {
+      const at = offset - L.RECORD_HEADER; // the record's header, in the ring
+      throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), this.ring.i32[at >> 2] >>> L.TOPIC_SHIFT);
+    }
+  }
+
+  /**
+   * The error for a record no codec of this reader can decode. Such a record is consumed
+   * (the walk steps over it): delivered again it would fail again, and hold every reader
+   * behind it for ever. The error carries the record, bytes copied, for whoever can decode it.
+   */
+  private undecodable(id: number, bytes: Uint8Array, cause: unknown, seq: number, topic: number): DecodeError {
+    if (cause instanceof DecodeError && skipped.has(cause)) return cause;
+    const record = { seq, topic: this.ring.topics[topic], codec: id, bytes };
+    const why = cause instanceof DecodeError ? cause.message : `codec ${id} could not decode it: ${String((cause as Error)?.message ?? cause)}`;
+    const error = new DecodeError(`reader "${this.name}": the record of seq ${record.seq} on "${record.topic}" cannot be decoded (${why}); it was consumed, and the error's record holds its bytes`, record, { cause });
+    skipped.add(error);
+    return error;
   }
 
   private decode(id: number, bytes: Uint8Array): T {

@@ -193,6 +193,16 @@ export function structuredParts(): { encode(value: unknown): Uint8Array; decode(
     } catch (cause) {
       throw new EncodeError(STRUCTURED_NAME, (cause as Error).message, { cause });
     }
+    // V8 writes some values it cannot read back (an Error that is its own cause, a value
+    // nested too deep for the reading stack); once in the ring, such a record would fail
+    // every reader. Reading it back here keeps it out. The V8 form is the rare one.
+    try {
+      const check = new CopyingDeserializer(bytes);
+      check.readHeader();
+      check.readValue();
+    } catch (cause) {
+      throw new EncodeError(STRUCTURED_NAME, `the value cannot be read back (${(cause as Error)?.message ?? String(cause)})`, { cause });
+    }
     const out = new Uint8Array(bytes.length + 2);
     out[0] = MARK;
     out[1] = V8;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 // @ts-expect-error the parser ships no types
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { createBus, createPipeline, InvalidOptionError, type Pipeline } from 'ringbus';
+import { createBus, createPipeline, InvalidOptionError, type HealthEvent, type Pipeline, watchHealth } from 'ringbus';
 import { RingbusMetrics, serveMetrics, type MetricsServer } from 'ringbus/metrics';
 import { start } from './harness.js';
 import { collect, stageUrl } from './pipeline-helpers.js';
@@ -150,6 +150,34 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     for (const [le, count] of Object.entries(buckets)) expect([le, Number(count)]).toEqual([le, (le === '+Inf' ? Infinity : Number(le)) >= seconds ? 1 : 0]);
     // observed once, not again at every scrape
     expect(Number((await scrape(server.url)).get('ringbus_stage_heal_seconds')!.metrics[0].buckets!['+Inf'])).toBe(1);
+  });
+
+  it('health conditions and event counts, as a gauge and a counter', async () => {
+    const bus = createBus({ capacity: 1 << 16, topics: ['orders'], codec: 'raw' });
+    bus.reader('audit').close();
+    const watch = watchHealth({ buses: { orders: bus }, intervalMs: 50, thresholds: { stalledSeconds: 0.3, clearSeconds: 0.1 } });
+    try {
+      const events: HealthEvent[] = [];
+      watch.on('health', (e: HealthEvent) => events.push(e));
+      const registry = new Registry();
+      new RingbusMetrics({ registry }).addBus('orders', bus).addHealth(watch);
+      server = await serveMetrics({ port: 0, registry });
+      expect((await scrape(server.url)).get('ringbus_health_condition')!.metrics).toEqual([]);
+      await start('producer', { handle: bus.handle, topic: 'orders', producer: 0, count: 40, maxExtra: 0, batchMax: 4, timeoutMs: 10_000 }).result;
+      for (const began = performance.now(); events.length === 0 && performance.now() - began < 5_000; ) await new Promise((r) => setTimeout(r, 20));
+      const raised = await scrape(server.url);
+      expect(value(raised, 'ringbus_health_condition', { kind: 'stalled-reader', bus: 'orders', reader: 'audit' })).toBe(40);
+      expect(raised.get('ringbus_health_condition')!.metrics[0].labels).toEqual({ kind: 'stalled-reader', bus: 'orders', pipeline: '', reader: 'audit', stage: '' });
+      expect(value(raised, 'ringbus_health_events_total', { kind: 'stalled-reader' })).toBe(1);
+      bus.reader('audit').unsubscribe(); // no reader, no backlog: the condition clears
+      for (const began = performance.now(); events.length < 2 && performance.now() - began < 5_000; ) await new Promise((r) => setTimeout(r, 20));
+      const cleared = await scrape(server.url);
+      expect(cleared.get('ringbus_health_condition')!.metrics).toEqual([]);
+      expect(value(cleared, 'ringbus_health_events_total', { kind: 'stalled-reader' })).toBe(1);
+      expect(value(cleared, 'ringbus_health_events_total', { kind: 'recovered' })).toBe(1);
+    } finally {
+      watch.close();
+    }
   });
 
   it('refuses a duplicate or empty name and a bad port with typed errors', async () => {

@@ -49,6 +49,7 @@ export class HealthWatch extends EventEmitter {
   private readonly detector: Detector;
   private readonly active = new Map<string, { finding: Finding; seen: number }>();
   private readonly clearMs: number;
+  private readonly reported = new Map<HealthEvent['kind'], number>();
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly buses: [string, Bus][];
   private readonly pipelines: [string, Pipeline][];
@@ -67,6 +68,11 @@ export class HealthWatch extends EventEmitter {
   /** The conditions that hold now, as they were raised (magnitudes of the latest reading). */
   conditions(): HealthEvent[] {
     return [...this.active.values()].map(({ finding }) => this.event(finding, finding.kind));
+  }
+
+  /** Events reported since the watch began, per kind ('recovered' included). */
+  counts(): Map<HealthEvent['kind'], number> {
+    return new Map(this.reported);
   }
 
   /** Stops watching. Conditions still active are not reported as recovered. */
@@ -107,6 +113,7 @@ export class HealthWatch extends EventEmitter {
   }
 
   private report(event: HealthEvent): void {
+    this.reported.set(event.kind, (this.reported.get(event.kind) ?? 0) + 1);
     this.emit('health', event);
     const bus = this.options.publishTo;
     if (bus === undefined || bus.closed) return;

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry, register as globalRegistry } from 'prom-client';
 import type { Bus, BusStats } from '../bus.js';
 import { InvalidOptionError } from '../errors.js';
+import type { HealthWatch } from '../health/watch.js';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.js';
 import type { ReaderStats } from '../stats.js';
 
@@ -12,6 +13,7 @@ export interface RingbusMetricsOptions {
 interface Snapshot {
   buses: [string, BusStats & { backlog: number }][];
   pipelines: [string, PipelineStats][];
+  health: HealthWatch[];
 }
 
 type Labels = Record<string, string>;
@@ -35,6 +37,7 @@ export class RingbusMetrics {
   readonly registry: Registry;
   private readonly buses = new Map<string, Bus>();
   private readonly pipelines = new Map<string, Pipeline>();
+  private readonly watches = new Set<HealthWatch>();
   /** Per pipeline and stage, how many of its heal times the histogram has observed. */
   private readonly healsSeen = new Map<string, Map<string, number>>();
   private readonly healSeconds: Histogram<'pipeline' | 'stage'>;
@@ -96,6 +99,16 @@ export class RingbusMetrics {
     metric('counter', 'ringbus_pipeline_spilled_events_total', 'Events that ever had to wait outside a feedback loop\'s ring.', ['pipeline'], perPipeline((p) => p.spilledTotal));
     metric('gauge', 'ringbus_pipeline_standbys_ready', 'Warm standby workers ready to replace a dead one.', ['pipeline'], perPipeline((p) => p.standbysReady));
 
+    const subject = ['kind', 'bus', 'pipeline', 'reader', 'stage'] as const;
+    metric('gauge', 'ringbus_health_condition', 'Health conditions that hold now (watchHealth()), valued by their magnitude; a label not concerned is empty.', subject, (s) =>
+      s.health.flatMap((w) => w.conditions().map((c): [Labels, number] => [{ kind: c.kind, bus: c.bus ?? '', pipeline: c.pipeline ?? '', reader: c.reader ?? '', stage: c.stage ?? '' }, c.magnitude])),
+    );
+    metric('counter', 'ringbus_health_events_total', 'Health events reported, per kind (\'recovered\' included).', ['kind'], (s) => {
+      const totals = new Map<string, number>();
+      for (const w of s.health) for (const [kind, n] of w.counts()) totals.set(kind, (totals.get(kind) ?? 0) + n);
+      return [...totals].map(([kind, n]): [Labels, number] => [{ kind }, n]);
+    });
+
     const seen = this.healsSeen;
     this.healSeconds = new Histogram({
       name: 'ringbus_stage_heal_seconds',
@@ -132,6 +145,16 @@ export class RingbusMetrics {
     return this;
   }
 
+  /** Adds the conditions and event counts of a health watch (watchHealth()). */
+  addHealth(watch: HealthWatch): this {
+    this.watches.add(watch);
+    return this;
+  }
+
+  removeHealth(watch: HealthWatch): boolean {
+    return this.watches.delete(watch);
+  }
+
   /** Stops reporting the bus or pipeline `name`; its series disappear from the next scrape. */
   remove(name: string): boolean {
     const counts = this.healsSeen.get(name);
@@ -146,6 +169,7 @@ export class RingbusMetrics {
       this.snapshot = {
         buses: [...this.buses].map(([name, bus]) => [name, { ...bus.stats(), backlog: bus.backlog() }]),
         pipelines: [...this.pipelines].map(([name, pipeline]) => [name, pipeline.stats()]),
+        health: [...this.watches],
       };
       queueMicrotask(() => (this.snapshot = undefined));
     }

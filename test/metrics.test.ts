@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 // @ts-expect-error the parser ships no types
@@ -178,6 +179,15 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     } finally {
       watch.close();
     }
+  });
+
+  it("'ringbus' never loads prom-client; 'ringbus/metrics' does", () => {
+    const script = `import { createRequire } from 'node:module';
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('prom-client'));
+await import('ringbus'); const main = loaded();
+await import('ringbus/metrics'); console.log(JSON.stringify([main, loaded()]));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(out)).toEqual([false, true]);
   });
 
   it('refuses a duplicate or empty name and a bad port with typed errors', async () => {

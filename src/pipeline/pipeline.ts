@@ -9,7 +9,7 @@ import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RE
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
-import { toDot, toMermaid } from './render.js';
+import { type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
 import { stageLimits } from './worker-limits.js';
@@ -118,10 +118,10 @@ export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inpu
   return render(derive(options), format);
 }
 
-function render(topology: Topology, format?: 'mermaid' | 'dot'): PipelineDescription | string {
+function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates): PipelineDescription | string {
   if (format === undefined) return describeTopology(topology);
-  if (format === 'mermaid') return toMermaid(topology);
-  if (format === 'dot') return toDot(topology);
+  if (format === 'mermaid') return toMermaid(topology, rates);
+  if (format === 'dot') return toDot(topology, rates);
   throw new InvalidOptionError(`describe() renders 'mermaid' or 'dot', got ${String(format)}`);
 }
 
@@ -167,7 +167,8 @@ export class Pipeline extends EventEmitter {
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
-  private readonly rates = new RateWindow(() => this.topology.stages.map((_, i) => this.stageCount(i, S_IN)));
+  /** Each stage's events in, then each stage's events out. */
+  private readonly rates = new RateWindow(() => this.flowCounts());
   /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
   private readonly queued = new Map<Bus, number>();
 
@@ -219,11 +220,19 @@ export class Pipeline extends EventEmitter {
     return this.output.handle;
   }
 
-  /** The topology as data, or rendered as Mermaid or DOT. */
+  /**
+   * The topology as data, or rendered as Mermaid or DOT; `{ rates: true }` writes each
+   * stage's events in and out per second (over the last second, as in stats()) into its node.
+   */
   describe(): PipelineDescription;
-  describe(format: 'mermaid' | 'dot'): string;
-  describe(format?: 'mermaid' | 'dot'): PipelineDescription | string {
-    return render(this.topology, format);
+  describe(format: 'mermaid' | 'dot', options?: { rates?: boolean }): string;
+  describe(format?: 'mermaid' | 'dot', options?: { rates?: boolean }): PipelineDescription | string {
+    checkOptions('describe() options', options, ['rates']);
+    if (options?.rates !== undefined && typeof options.rates !== 'boolean') throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
+    if (!options?.rates || format === undefined) return render(this.topology, format);
+    const n = this.topology.stages.length;
+    const rates = this.rates.rates(this.flowCounts());
+    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])));
   }
 
   /**
@@ -363,7 +372,7 @@ export class Pipeline extends EventEmitter {
 
   stats(): PipelineStats {
     const eventsIn = this.topology.stages.map((_, i) => this.stageCount(i, S_IN));
-    const rates = this.rates.rates(eventsIn);
+    const rates = this.rates.rates(this.flowCounts());
     const all: number[] = [];
     const stages = this.topology.stages.map((stage, i) => {
       const sum = (field: number) => this.stageCount(i, field);
@@ -399,6 +408,11 @@ export class Pipeline extends EventEmitter {
       heal: { count: all.length, p50Ms: pick(0.5), p99Ms: pick(0.99), maxMs: all.length === 0 ? 0 : all[all.length - 1] },
       standbysReady: this.supervisor.standbysReady,
     };
+  }
+
+  private flowCounts(): number[] {
+    const stages = this.topology.stages;
+    return [...stages.map((_, i) => this.stageCount(i, S_IN)), ...stages.map((_, i) => this.stageCount(i, S_OUT))];
   }
 
   /** A stage's counter `field`, summed over its workers. */

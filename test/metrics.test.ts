@@ -192,7 +192,9 @@ await import('ringbus/metrics'); console.log(JSON.stringify([main, loaded()]));`
 
   it('refuses a duplicate or empty name and a bad port with typed errors', async () => {
     const bus = createBus({ capacity: 4096 });
-    const metrics = new RingbusMetrics({ registry: new Registry() }).addBus('a', bus);
+    const registry = new Registry();
+    const metrics = new RingbusMetrics({ registry }).addBus('a', bus);
+    expect(() => new RingbusMetrics({ registry })).toThrow(/already holds ringbus metrics/);
     expect(() => metrics.addBus('a', bus)).toThrow(InvalidOptionError);
     expect(() => metrics.addBus('', bus)).toThrow(InvalidOptionError);
     await expect(serveMetrics({ port: -1 })).rejects.toThrow(InvalidOptionError);

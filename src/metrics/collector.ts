@@ -45,6 +45,9 @@ export class RingbusMetrics {
 
   constructor(options: RingbusMetricsOptions = {}) {
     this.registry = options.registry ?? globalRegistry;
+    if (this.registry.getSingleMetric('ringbus_published_events_total') !== undefined) {
+      throw new InvalidOptionError('this registry already holds ringbus metrics: add every bus and pipeline to the one RingbusMetrics, or give this one a registry of its own ({ registry: new Registry() })');
+    }
     const registers = [this.registry];
     const read = () => this.read();
     const metric = <L extends string>(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[], pick: (s: Snapshot) => [Labels, number][]) => {

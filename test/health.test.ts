@@ -146,15 +146,18 @@ describe('health events', () => {
     expect((await collect(out, 15, 2_000)).map((e) => e.topic).sort()).toEqual([...Array(5).fill('dead-letter'), ...Array(10).fill('out')]); // the 10 held, 5 letters
   });
 
-  it('a steady load with no fault raises nothing', async () => {
+  // RINGBUS_STEADY_SECONDS=60 npx vitest run test/health.test.ts: the same for a minute
+  const steadySeconds = Number(process.env.RINGBUS_STEADY_SECONDS ?? 3);
+  it(`a steady load with no fault raises nothing (${steadySeconds} s)`, { timeout: steadySeconds * 1000 + 60_000 }, async () => {
     const bus = createBus({ capacity: 1 << 16, topics: ['orders'], codec: 'raw' });
     bus.reader('audit').close();
     watch = watchHealth({ buses: { orders: bus }, intervalMs: 50, thresholds: { stalledSeconds: 0.3, slowConsumerSeconds: 0.3, producerBlockedSeconds: 0.3, clearSeconds: 0.1 } });
     const events = record(watch);
-    const count = 3000; // 3 s: 10 events every 10 ms
-    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, timeoutMs: 30_000 }, 30_000);
+    const count = steadySeconds * 1000; // 10 events every 10 ms
+    const limit = steadySeconds * 1000 + 30_000;
+    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, timeoutMs: limit }, limit);
     await reader.message('ready');
-    await start('paced', { handle: bus.handle, topic: 'orders', count, batch: 10, everyMs: 10 }, 30_000).result;
+    await start('paced', { handle: bus.handle, topic: 'orders', count, batch: 10, everyMs: 10 }, limit).result;
     expect((await reader.result).received).toBe(count);
     await sleep(400);
     expect(events).toEqual([]);

@@ -61,7 +61,13 @@ export class HealthWatch extends EventEmitter {
     this.clearMs = thresholds.clearSeconds * 1000;
     this.buses = Object.entries(options.buses ?? {});
     this.pipelines = Object.entries(options.pipelines ?? {});
-    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer = setInterval(() => {
+      try {
+        this.check();
+      } catch (error) {
+        this.emit('error', error); // a figure that could not be read (an 'error' nobody listens to throws, as in any EventEmitter)
+      }
+    }, intervalMs);
     this.timer.unref();
   }
 

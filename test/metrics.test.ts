@@ -120,11 +120,19 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     new RingbusMetrics({ registry }).addPipeline('ingest', p);
     server = await serveMetrics({ port: 0, registry });
     await p.start();
+    const began = performance.now();
+    // one event alone: one batch of 1
+    await p.publishAsync('in', { id: -1 });
+    await p.drain({ timeoutMs: 10_000 });
+    const one = await scrape(server.url);
+    expect(one.get('ringbus_stage_batch_size')!.type).toBe('HISTOGRAM');
+    expect(one.get('ringbus_stage_batch_size')!.metrics[0].buckets).toEqual({ '1': '1', '2': '1', '4': '1', '8': '1', '16': '1', '32': '1', '64': '1', '128': '1', '256': '1', '+Inf': '1' });
+    expect(value(one, 'ringbus_stage_batches_total', { pipeline: 'ingest', stage: 'guard' })).toBe(1);
     const n = 200;
     const poison = new Set([17, 101, 150]);
     await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, poison: poison.has(id) || undefined })), { timeoutMs: 10_000 });
     await p.drain({ timeoutMs: 20_000 });
-    const outputs = await collect(out, n, 10_000); // passed on and dead letters
+    const outputs = (await collect(out, n + 1, 10_000)).slice(1); // passed on and dead letters
     expect(outputs.filter((e) => e.topic === 'dead-letter').length).toBe(poison.size);
 
     const healed = new Promise((resolve) => p.once('heal', resolve));
@@ -132,8 +140,19 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     await healed;
     const f = await scrape(server.url);
     const stage = { pipeline: 'ingest', stage: 'guard' };
-    expect(value(f, 'ringbus_stage_in_events_total', stage)).toBe(n);
-    expect(value(f, 'ringbus_stage_out_events_total', stage)).toBe(n);
+    expect(value(f, 'ringbus_stage_in_events_total', stage)).toBe(n + 1);
+    expect(value(f, 'ringbus_stage_out_events_total', stage)).toBe(n + 1);
+    const { batches, batchSizes, busyMs } = p.stats().stages[0];
+    expect(value(f, 'ringbus_stage_batches_total', stage)).toBe(batches);
+    expect(batchSizes.reduce((a, b) => a + b, 0)).toBe(batches);
+    expect(batches).toBeGreaterThan(1);
+    let cumulative = 0;
+    const expected = Object.fromEntries(batchSizes.map((c, k) => [k === 9 ? '+Inf' : String(2 ** k), String((cumulative += c))]));
+    expect(f.get('ringbus_stage_batch_size')!.metrics[0].buckets).toEqual(expected);
+    const busy = value(f, 'ringbus_stage_busy_seconds_total', stage);
+    expect(busy).toBeCloseTo(busyMs / 1000, 9);
+    expect(busy).toBeGreaterThan(0);
+    expect(busy).toBeLessThan((performance.now() - began) / 1000);
     expect(value(f, 'ringbus_stage_errors_total', stage)).toBe(3 * poison.size);
     expect(value(f, 'ringbus_stage_retries_total', stage)).toBe(2 * poison.size);
     expect(value(f, 'ringbus_stage_dead_letters_total', stage)).toBe(poison.size);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry, register as globalRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, type Registry, register as globalRegistry } from 'prom-client';
 import type { Bus, BusStats } from '../bus.js';
 import { InvalidOptionError } from '../errors.js';
 import type { HealthWatch } from '../health/watch.js';
@@ -97,6 +97,8 @@ export class RingbusMetrics {
     metric('counter', 'ringbus_stage_retries_total', 'Attempts made again after a failure.', stage, perStage((s) => s.retries));
     metric('counter', 'ringbus_stage_dead_letters_total', 'Events sent to the dead-letter topic after their last failed attempt.', stage, perStage((s) => s.deadLetters));
     metric('counter', 'ringbus_stage_restarts_total', 'Dead workers of the stage replaced.', stage, perStage((s) => s.restarts));
+    metric('counter', 'ringbus_stage_busy_seconds_total', 'Time the stage\'s workers spent handling batches (handlers, retries, publishing what they emitted), not waiting for events.', stage, perStage((s) => s.busyMs / 1000));
+    metric('counter', 'ringbus_stage_batches_total', 'Batches the stage handled.', stage, perStage((s) => s.batches));
     metric('gauge', 'ringbus_stage_lag_events', 'Events in the stage\'s ring it has not handled yet.', stage, perStage((s) => s.lag));
     metric('gauge', 'ringbus_pipeline_spilled_events', 'Events waiting now to re-enter a feedback loop.', ['pipeline'], perPipeline((p) => p.spilled));
     metric('counter', 'ringbus_pipeline_spilled_events_total', 'Events that ever had to wait outside a feedback loop\'s ring.', ['pipeline'], perPipeline((p) => p.spilledTotal));
@@ -111,6 +113,8 @@ export class RingbusMetrics {
       for (const w of s.health) for (const [kind, n] of w.counts()) totals.set(kind, (totals.get(kind) ?? 0) + n);
       return [...totals].map(([kind, n]): [Labels, number] => [{ kind }, n]);
     });
+
+    this.registry.registerMetric(this.batchSizeHistogram(read));
 
     const seen = this.healsSeen;
     this.healSeconds = new Histogram({
@@ -131,6 +135,34 @@ export class RingbusMetrics {
         }
       },
     });
+  }
+
+  /**
+   * Batch sizes as a histogram. The workers count batches per power-of-two bucket in
+   * shared memory; a prom-client Histogram could only be fed one observation at a time, so
+   * this metric hands the registry the counts as they are.
+   */
+  private batchSizeHistogram(read: () => Snapshot): Metric {
+    const name = 'ringbus_stage_batch_size';
+    const help = 'Events per batch a stage handled.';
+    const get = async () => ({
+      name,
+      help,
+      type: 'histogram' as const,
+      aggregator: 'sum' as const,
+      values: read().pipelines.flatMap(([pipeline, stats]) =>
+        stats.stages.flatMap((st) => {
+          const labels = { pipeline, stage: st.name };
+          let cumulative = 0;
+          const buckets = st.batchSizes.map((n, k) => {
+            cumulative += n;
+            return { labels: { ...labels, le: k === st.batchSizes.length - 1 ? '+Inf' : 2 ** k }, value: cumulative, metricName: `${name}_bucket` };
+          });
+          return [...buckets, { labels, value: st.eventsIn, metricName: `${name}_sum` }, { labels, value: st.batches, metricName: `${name}_count` }];
+        }),
+      ),
+    });
+    return { name, help, type: 'histogram', aggregator: 'sum', get, reset: () => undefined } as unknown as Metric;
   }
 
   /** Adds a bus's figures under the label `bus="name"`. */

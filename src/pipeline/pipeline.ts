@@ -5,7 +5,7 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
@@ -81,6 +81,12 @@ export interface StageStats {
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
+  /** Time its workers spent handling batches (handlers, retries, publishing what they emitted), not waiting for events. */
+  busyMs: number;
+  /** Batches handled; `eventsIn / batches` is the mean batch size. */
+  batches: number;
+  /** Batches of 1, 2, 3–4, 5–8, 9–16, 17–32, 33–64, 65–128, 129–256 and over 256 events. */
+  batchSizes: number[];
 }
 
 export interface PipelineStats {
@@ -397,6 +403,9 @@ export class Pipeline extends EventEmitter {
         deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
         restarts,
         healMs,
+        busyMs: sum(S_BUSY_MS),
+        batches: sum(S_BATCHES),
+        batchSizes: Array.from({ length: BATCH_BUCKETS }, (_, k) => sum(S_BATCH_SIZES + k)),
       };
     });
     all.sort((a, b) => a - b);

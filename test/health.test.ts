@@ -43,7 +43,7 @@ describe('health events', () => {
     const waited = await until('stalled-reader', () => events.length > 0, 5_000);
     expect(waited).toBeLessThan(500 + 1_000); // the threshold, plus a reading or two
     expect(events).toEqual([{ kind: 'stalled-reader', bus: 'orders', reader: 'audit', magnitude: 100, message: expect.stringContaining('reader "audit" of bus "orders" has 100 events to read'), at: expect.any(Number) }]);
-    expect(watch.conditions()).toMatchObject([{ kind: 'stalled-reader', reader: 'audit' }]);
+    expect(watch.conditions()).toEqual([{ ...events[0], message: expect.any(String) }]); // raised at the same time, with the latest reading's figures
     await sleep(600);
     expect(events).toHaveLength(1); // once, however long it lasts
 
@@ -65,7 +65,7 @@ describe('health events', () => {
     bus.reader('audit').close();
     watch = watchHealth({ buses: { orders: bus }, intervalMs: 50, thresholds: { slowConsumerSeconds: 0.4, producerBlockedSeconds: 0.5, producerBlockedRatio: 0.5, stalledSeconds: 2, clearSeconds: 0.3 } });
     const events = record(watch);
-    const count = 1000;
+    const count = 1200;
     // ~1 ms of work per event: the reader is the bottleneck and the ring stays full
     const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, workMicros: 1000, timeoutMs: 30_000 }, 30_000);
     await reader.message('ready');

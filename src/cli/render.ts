@@ -65,7 +65,7 @@ export function render(view: View, frame: Frame): string {
   if (view.health.length > 0) {
     lines.push('');
     lines.push(bold('health'));
-    for (const c of view.health) lines.push(red(`  ${pad(c.kind, 18)} ${c.subject}  (${count(c.magnitude)})`));
+    for (const c of view.health) lines.push(red(`  ${pad(c.kind, 18)} ${c.subject}  (${Number.isInteger(c.magnitude) ? count(c.magnitude) : c.magnitude.toFixed(2)})`));
   }
   return lines.join('\n');
 }

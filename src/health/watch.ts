@@ -47,7 +47,7 @@ const OPTIONS: readonly (keyof HealthOptions)[] = ['buses', 'pipelines', 'publis
  */
 export class HealthWatch extends EventEmitter {
   private readonly detector: Detector;
-  private readonly active = new Map<string, { finding: Finding; seen: number }>();
+  private readonly active = new Map<string, { finding: Finding; seen: number; raised: HealthEvent }>();
   private readonly clearMs: number;
   private readonly reported = new Map<HealthEvent['kind'], number>();
   private readonly timer: ReturnType<typeof setInterval>;
@@ -71,9 +71,9 @@ export class HealthWatch extends EventEmitter {
     this.timer.unref();
   }
 
-  /** The conditions that hold now, as they were raised (magnitudes of the latest reading). */
+  /** The conditions that hold now: `at` when each was raised, magnitude and message of the latest reading. */
   conditions(): HealthEvent[] {
-    return [...this.active.values()].map(({ finding }) => this.event(finding, finding.kind));
+    return [...this.active.values()].map(({ finding, raised }) => ({ ...this.event(finding, finding.kind), at: raised.at }));
   }
 
   /** Events reported since the watch began, per kind ('recovered' included). */
@@ -95,9 +95,10 @@ export class HealthWatch extends EventEmitter {
     const current = new Set<string>();
     for (const finding of findings) {
       current.add(finding.key);
-      const known = this.active.has(finding.key);
-      this.active.set(finding.key, { finding, seen: now });
-      if (!known) this.report(this.event(finding, finding.kind));
+      const known = this.active.get(finding.key);
+      const raised = known?.raised ?? this.event(finding, finding.kind);
+      this.active.set(finding.key, { finding, seen: now, raised });
+      if (known === undefined) this.report(raised);
     }
     for (const [key, { finding, seen }] of this.active) {
       if (current.has(key) || now - seen < this.clearMs) continue; // one reading without it is not yet a recovery

@@ -11,3 +11,4 @@ export type { PipelineCodec } from './pipeline/plan.js';
 export type { RetryPolicy, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';
 export type { Edge, TopicNode } from './pipeline/topology.js';
+export { HealthWatch, watchHealth, type HealthEvent, type HealthKind, type HealthOptions, type HealthThresholds } from './health/watch.js';

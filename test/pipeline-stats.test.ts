@@ -43,4 +43,48 @@ describe('pipeline stats', () => {
     expect(busy.rate).toBeGreaterThan(n / 1.6); // before the fix: n / 3 s
     expect(busy.rate).toBeLessThanOrEqual(n / 0.99);
   });
+
+  it("describe('mermaid' | 'dot', { rates: true }) writes each stage's live rates into its node", async () => {
+    const p = (running = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [
+        { name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['mid', 'out'], options: { op: 'add', k: 1, to: ['mid', 'out'] } },
+        { name: 'b', module: stageUrl('step'), consumes: ['mid'], produces: ['out'], options: { op: 'add', k: 1, to: ['out'] } },
+      ],
+    }));
+    const plain = p.describe('mermaid');
+    expect(plain).not.toContain('/s');
+    await p.start();
+    const n = 4_000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })), { timeoutMs: 10_000 });
+    await p.drain({ timeoutMs: 10_000 });
+    const live = p.describe('mermaid', { rates: true });
+    const stats = p.stats().stages;
+    const node = (text: string, id: string) => {
+      const m = new RegExp(`  ${id}\\["([^"]+)"\\]`).exec(text);
+      if (m === null) throw new Error(`no node ${id} in ${text}`);
+      return m[1];
+    };
+    const figures = (label: string, name: string) => {
+      const m = new RegExp(`^${name}<br/>in ([\\d,]+)/s · out ([\\d,]+)/s$`).exec(label);
+      if (m === null) throw new Error(`label ${label}`);
+      return [Number(m[1].replace(/,/g, '')), Number(m[2].replace(/,/g, ''))];
+    };
+    const [aIn, aOut] = figures(node(live, 's0'), 'a');
+    const [bIn, bOut] = figures(node(live, 's1'), 'b');
+    // a emits two events per event, b one: the same window for in and out
+    expect(aOut).toBeGreaterThanOrEqual(2 * aIn - 2);
+    expect(aOut).toBeLessThanOrEqual(2 * aIn + 2);
+    expect(Math.abs(bOut - bIn)).toBeLessThanOrEqual(1);
+    expect(aIn).toBeGreaterThan(n / 1.6);
+    expect(Math.abs(aIn - stats[0].rate)).toBeLessThanOrEqual(Math.max(2, stats[0].rate * 0.1));
+    expect(Math.abs(bIn - stats[1].rate)).toBeLessThanOrEqual(Math.max(2, stats[1].rate * 0.1));
+    // the same graph otherwise: only the stage nodes' labels differ
+    expect(live.split('\n').filter((l) => !/^  s\d\[/.test(l))).toEqual(plain.split('\n').filter((l) => !/^  s\d\[/.test(l)));
+    expect(p.describe('dot', { rates: true })).toMatch(/ s0 \[label="a\\nin [\d,]+\/s · out [\d,]+\/s"\];/);
+    await sleep(1_400);
+    expect(node(p.describe('mermaid', { rates: true }), 's1')).toBe('b<br/>in 0/s · out 0/s');
+    expect(() => p.describe('mermaid', { rate: true } as never)).toThrow(/unknown option "rate"/);
+  });
 });

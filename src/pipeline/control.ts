@@ -38,7 +38,16 @@ export const SUSPECTS = 4;
 export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
 export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
 export const S_CLAIM_RING = S_CLAIM_AT + 2;
-const STATS_FIELDS = S_CLAIM_RING + 1;
+export const S_BUSY_MS = S_CLAIM_RING + 1; // ms spent handling batches (handlers, retries, publishing the emits), read once per batch
+export const S_BATCHES = S_BUSY_MS + 1; // batches handled
+export const S_BATCH_SIZES = S_BATCHES + 1; // BATCH_BUCKETS counts: batches of 1, 2, 3–4, 5–8, ... 129–256, and over 256 events
+export const BATCH_BUCKETS = 10;
+const STATS_FIELDS = S_BATCH_SIZES + BATCH_BUCKETS;
+
+/** The bucket of a batch of `events` (≥ 1) events: the smallest k with events ≤ 2^k, the last for more than 256. */
+export function batchBucket(events: number): number {
+  return Math.min(BATCH_BUCKETS - 1, 32 - Math.clz32(events - 1));
+}
 
 export interface ControlBlock {
   readonly words: Int32Array;

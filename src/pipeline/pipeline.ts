@@ -5,11 +5,11 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
-import { toDot, toMermaid } from './render.js';
+import { type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
 import { stageLimits } from './worker-limits.js';
@@ -81,6 +81,12 @@ export interface StageStats {
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
+  /** Time its workers spent handling batches (handlers, retries, publishing what they emitted), not waiting for events. */
+  busyMs: number;
+  /** Batches handled; `eventsIn / batches` is the mean batch size. */
+  batches: number;
+  /** Batches of 1, 2, 3–4, 5–8, 9–16, 17–32, 33–64, 65–128, 129–256 and over 256 events. */
+  batchSizes: number[];
 }
 
 export interface PipelineStats {
@@ -118,10 +124,10 @@ export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inpu
   return render(derive(options), format);
 }
 
-function render(topology: Topology, format?: 'mermaid' | 'dot'): PipelineDescription | string {
+function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates): PipelineDescription | string {
   if (format === undefined) return describeTopology(topology);
-  if (format === 'mermaid') return toMermaid(topology);
-  if (format === 'dot') return toDot(topology);
+  if (format === 'mermaid') return toMermaid(topology, rates);
+  if (format === 'dot') return toDot(topology, rates);
   throw new InvalidOptionError(`describe() renders 'mermaid' or 'dot', got ${String(format)}`);
 }
 
@@ -167,7 +173,8 @@ export class Pipeline extends EventEmitter {
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
-  private readonly rates = new RateWindow(() => this.topology.stages.map((_, i) => this.stageCount(i, S_IN)));
+  /** Each stage's events in, then each stage's events out. */
+  private readonly rates = new RateWindow(() => this.flowCounts());
   /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
   private readonly queued = new Map<Bus, number>();
 
@@ -219,11 +226,19 @@ export class Pipeline extends EventEmitter {
     return this.output.handle;
   }
 
-  /** The topology as data, or rendered as Mermaid or DOT. */
+  /**
+   * The topology as data, or rendered as Mermaid or DOT; `{ rates: true }` writes each
+   * stage's events in and out per second (over the last second, as in stats()) into its node.
+   */
   describe(): PipelineDescription;
-  describe(format: 'mermaid' | 'dot'): string;
-  describe(format?: 'mermaid' | 'dot'): PipelineDescription | string {
-    return render(this.topology, format);
+  describe(format: 'mermaid' | 'dot', options?: { rates?: boolean }): string;
+  describe(format?: 'mermaid' | 'dot', options?: { rates?: boolean }): PipelineDescription | string {
+    checkOptions('describe() options', options, ['rates']);
+    if (options?.rates !== undefined && typeof options.rates !== 'boolean') throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
+    if (!options?.rates || format === undefined) return render(this.topology, format);
+    const n = this.topology.stages.length;
+    const rates = this.rates.rates(this.flowCounts());
+    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])));
   }
 
   /**
@@ -363,7 +378,7 @@ export class Pipeline extends EventEmitter {
 
   stats(): PipelineStats {
     const eventsIn = this.topology.stages.map((_, i) => this.stageCount(i, S_IN));
-    const rates = this.rates.rates(eventsIn);
+    const rates = this.rates.rates(this.flowCounts());
     const all: number[] = [];
     const stages = this.topology.stages.map((stage, i) => {
       const sum = (field: number) => this.stageCount(i, field);
@@ -388,6 +403,9 @@ export class Pipeline extends EventEmitter {
         deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
         restarts,
         healMs,
+        busyMs: sum(S_BUSY_MS),
+        batches: sum(S_BATCHES),
+        batchSizes: Array.from({ length: BATCH_BUCKETS }, (_, k) => sum(S_BATCH_SIZES + k)),
       };
     });
     all.sort((a, b) => a - b);
@@ -399,6 +417,11 @@ export class Pipeline extends EventEmitter {
       heal: { count: all.length, p50Ms: pick(0.5), p99Ms: pick(0.99), maxMs: all.length === 0 ? 0 : all[all.length - 1] },
       standbysReady: this.supervisor.standbysReady,
     };
+  }
+
+  private flowCounts(): number[] {
+    const stages = this.topology.stages;
+    return [...stages.map((_, i) => this.stageCount(i, S_IN)), ...stages.map((_, i) => this.stageCount(i, S_OUT))];
   }
 
   /** A stage's counter `field`, summed over its workers. */

@@ -26,23 +26,34 @@ function ids(topology: Topology): Map<string, string> {
   return map;
 }
 
+/** Live figures of a running pipeline's stages, by stage name, drawn into their nodes. */
+export type StageRates = ReadonlyMap<string, { in: number; out: number }>;
+
+const perSecond = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
+
+function stageLabel(s: Topology['stages'][number], rates: StageRates | undefined, newline: string): string {
+  const name = s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name;
+  const rate = rates?.get(s.name);
+  return rate === undefined ? name : `${name}${newline}in ${perSecond(rate.in)} · out ${perSecond(rate.out)}`;
+}
+
 const quote = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 const mermaidText = (text: string) => `"${text.replace(/"/g, '#quot;')}"`;
 
 /** Mermaid flowchart: stages left to right, feedback edges dotted, concurrency shown as ×n. */
-export function toMermaid(topology: Topology): string {
+export function toMermaid(topology: Topology, rates?: StageRates): string {
   const id = ids(topology);
   const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
-  for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name)}]`);
+  for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
   for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(e.label)} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`);
   return lines.join('\n');
 }
 
 /** Graphviz DOT: the same graph, feedback edges dashed. */
-export function toDot(topology: Topology): string {
+export function toDot(topology: Topology, rates?: StageRates): string {
   const id = ids(topology);
   const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
-  for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name)}];`);
+  for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
   for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(e.label)}${e.feedback ? ', style=dashed' : ''}];`);
   lines.push('}');
   return lines.join('\n');

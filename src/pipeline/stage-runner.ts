@@ -1,7 +1,7 @@
 import type { Bus } from '../bus.js';
 import type { BusEvent } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { deathsOn, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import { batchBucket, deathsOn, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { Stage, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
@@ -88,6 +88,7 @@ export class StageRunner {
   }
 
   private async handle(events: BusEvent<unknown>[], first?: (at: number) => void): Promise<void> {
+    const began = performance.now(); // one clock read per batch, not per event
     const stage = this.stage;
     const stats = this.plan.stats;
     const base = statsIndex(this.slot, 0);
@@ -160,6 +161,9 @@ export class StageRunner {
     stats[base + S_RETRIES] += retries;
     stats[base + S_DEAD] += dead;
     stats[base + S_DEAD_NO_VALUE] += withoutValue;
+    stats[base + S_BATCHES] += 1;
+    stats[base + S_BATCH_SIZES + batchBucket(events.length)] += 1;
+    stats[base + S_BUSY_MS] += performance.now() - began;
   }
 
   private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {

@@ -16,7 +16,7 @@ const skipped = new WeakSet<DecodeError>();
 const STOP_BEFORE = Symbol('stop before this record');
 
 const TURN_MS = 10;
-const TURN_EVENTS = 256;
+const TURN_EVENTS = 16;
 
 
 /** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */

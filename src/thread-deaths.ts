@@ -23,6 +23,8 @@ const CHANNEL = 'ringbus:threads';
 export const ownerOf = (thread: number): number => thread + 1;
 
 const rings = new Set<WeakRef<RingCore>>();
+// A thread that attaches per task would otherwise keep one dead reference per attach.
+const forget = new FinalizationRegistry<WeakRef<RingCore>>((ref) => rings.delete(ref));
 const parents = new Map<number, number>();
 const dead = new Set<number>();
 let channel: BroadcastChannel | undefined;
@@ -89,7 +91,9 @@ open();
 
 /** Watches deaths for a ring opened in this thread; claims of threads already dead are revoked now. */
 export function watchRing(core: RingCore): void {
-  rings.add(new WeakRef(core));
+  const ref = new WeakRef(core);
+  rings.add(ref);
+  forget.register(core, ref);
   if (dead.size === 0) return;
   for (let slot = 0; slot < MAX_PRODUCERS; slot++) {
     const owner = core.producerOwner(slot);

@@ -59,8 +59,16 @@ describe('pipeline stats', () => {
     const n = 4_000;
     await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })), { timeoutMs: 10_000 });
     await p.drain({ timeoutMs: 10_000 });
-    const live = p.describe('mermaid', { rates: true });
-    const stats = p.stats().stages;
+    // describe() and stats() read the same samples unless the sampler ticked between them: take
+    // a pair with the same stats on both sides of the describe()
+    let live = '';
+    let stats = p.stats().stages;
+    for (let tries = 0; tries < 10; tries++) {
+      const before = p.stats().stages.map((st) => st.rate);
+      live = p.describe('mermaid', { rates: true });
+      stats = p.stats().stages;
+      if (stats.every((st, i) => st.rate === before[i])) break;
+    }
     const node = (text: string, id: string) => {
       const m = new RegExp(`  ${id}\\["([^"]+)"\\]`).exec(text);
       if (m === null) throw new Error(`no node ${id} in ${text}`);

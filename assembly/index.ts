@@ -380,9 +380,12 @@ export function deadSlot(i: i32, owner: i32): i32 {
   if (atomic.cmpxchg<i32>(p + L.P_OWNER, owner, L.OWNER_DYING) != owner) return -1;
   const revoked = revokeListed(claimEntry(p, 0)) + revokeListed(claimEntry(p, 1)) + revokeListed(claimEntry(p, 2)) +
     revokeListed(claimEntry(p, 3)) + revokeListed(claimEntry(p, 4)) + revokeListed(claimEntry(p, 5));
-  // Its count of committed events moves to the ring's, for the slot's next owner to start at 0.
+  // Its count of committed events moves to the ring's, for the slot's next owner to start at
+  // 0; committedEvents() retries across the move, so the total never counts it twice.
+  atomic.add<i32>(h(L.H_COUNT_MOVES), 1);
   atomic.add<i64>(h(L.H_COMMITTED), atomic.load<i64>(p + L.P_COMMITTED));
   atomic.store<i64>(p + L.P_COMMITTED, 0);
+  atomic.add<i32>(h(L.H_COUNT_MOVES), 1);
   atomic.store<i32>(p + L.P_OS_THREAD, 0);
   atomic.store<i32>(p + L.P_OWNER, L.OWNER_FREE);
   if (revoked > 0) {
@@ -717,9 +720,13 @@ export function addSlotCounter(i: i32, offset: i32, n: f64): void {
 
 /** Events committed: by threads whose slots were freed, and through every live slot. */
 export function committedEvents(): f64 {
-  let n = atomic.load<i64>(h(L.H_COMMITTED));
-  for (let i = 0; i < L.MAX_PRODUCERS; i++) n += atomic.load<i64>(producerSlot(i) + L.P_COMMITTED);
-  return <f64>n;
+  while (true) {
+    const moves = atomic.load<i32>(h(L.H_COUNT_MOVES));
+    if (moves & 1) continue;
+    let n = atomic.load<i64>(h(L.H_COMMITTED));
+    for (let i = 0; i < L.MAX_PRODUCERS; i++) n += atomic.load<i64>(producerSlot(i) + L.P_COMMITTED);
+    if (atomic.load<i32>(h(L.H_COUNT_MOVES)) == moves) return <f64>n;
+  }
 }
 
 export function counter(offset: i32): f64 {

@@ -23,6 +23,7 @@ export const H_TAIL = 64; // i64, claim position; bit 0 set while a claimer hold
 export const H_NEXT_SEQ = 72; // i64, sequence number of the next event claimed
 export const H_GATE = 80; // i64, cached minimum of the gating cursors (monotonic)
 export const H_EPOCH = 88; // i32, bumped whenever a reader joins
+export const H_COUNT_MOVES = 92; // i32, odd while a dead thread's commit count moves into H_COMMITTED (a seqlock for stats)
 export const H_COMMITTED = 96; // i64, events committed through producer slots since freed (live slots count their own)
 export const H_REVOKED = 104; // i64, claims revoked after their producer stalled or died
 export const H_PRODUCER_WAIT_NS = 112; // i64, time producers spent waiting for space

@@ -32,13 +32,16 @@ export const S_RETRIES = 3;
 export const S_DEAD = 4; // events sent to the dead-letter topic
 export const S_DEAD_NO_VALUE = 5; // of those, letters sent without their value (too large for the dead-letter ring)
 export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
-export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
+export const S_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
 export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
 export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
 export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
 export const S_CLAIM_RING = S_CLAIM_AT + 2;
-const STATS_FIELDS = S_CLAIM_RING + 1;
+export const S_BUSY_MS = S_CLAIM_RING + 1; // ms from reading a non-empty batch to its commit, summed
+export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
+export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
+const STATS_FIELDS = S_BATCH_DIED + 1;
 
 export interface ControlBlock {
   readonly words: Int32Array;
@@ -53,6 +56,7 @@ export function createControl(workers: number): ControlBlock {
     stats[statsIndex(w, S_HANDLING)] = -1;
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
     stats[statsIndex(w, S_CLAIM_AT)] = -1;
+    stats[statsIndex(w, S_BATCH_DIED)] = -1;
   }
   return { words, stats, workers };
 }
@@ -106,6 +110,8 @@ export function claimReserved(words: Int32Array, slot: number, token: number, ow
 export function recordDeath(stats: Float64Array, slot: number): void {
   const handling = stats[statsIndex(slot, S_HANDLING)];
   stats[statsIndex(slot, S_HANDLING)] = -1;
+  // A batch handler's death is held against no event: its batch is handled one event per call next.
+  if (handling <= -2) stats[statsIndex(slot, S_BATCH_DIED)] = -2 - handling;
   if (handling < 0) return;
   const base = statsIndex(slot, S_SUSPECTS);
   let target = 0;

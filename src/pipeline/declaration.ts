@@ -25,6 +25,30 @@ export interface StageContext {
 /** A stage module exports this as `handler` (or as its default export). */
 export type StageHandler<T = any> = (value: T, context: StageContext) => void | Promise<void>;
 
+/** What a batch handler gets besides the batch's values. */
+export interface BatchContext {
+  readonly stage: string;
+  readonly worker: number;
+  /** Topic of each event of the batch, by index. */
+  readonly topics: readonly string[];
+  /** Sequence number of each event of the batch in its stage's input ring, by index. */
+  readonly seqs: readonly number[];
+  /** 1 on the first try; a batch that fails is handled again one event per call (see the README). */
+  readonly attempt: number;
+  readonly options: unknown;
+  /** Publishes `value` into `topic` once the handler has returned (discarded if it fails). */
+  emit(topic: string, value: unknown): void;
+  /** emit() for each of `values`, in order. */
+  emitMany(topic: string, values: readonly unknown[]): void;
+}
+
+/**
+ * A stage module may export this as `batch` (or under the stage's `batchExport`): it gets
+ * a whole batch of the stage's events at once. With the raw codec, the values are views of
+ * the ring's records, valid until the handler's promise settles.
+ */
+export type StageBatchHandler<T = any> = (values: readonly T[], context: BatchContext) => void | Promise<void>;
+
 export interface RetryPolicy {
   /** Tries in all, the first included, before the event goes to the dead-letter topic. Default 3. */
   attempts?: number;
@@ -39,6 +63,8 @@ export interface StageDeclaration {
   module: string | URL;
   /** Name of the export to call instead of `handler`. */
   export?: string;
+  /** Name of the batch handler's export, used instead of the per-event handler. Default: `batch`, where the module exports one. */
+  batchExport?: string;
   /** Topics whose events this stage handles. */
   consumes: readonly string[];
   /** Topics its handler may emit into. */
@@ -60,6 +86,7 @@ export interface Stage {
   readonly index: number;
   readonly module: string;
   readonly exportName: string | undefined;
+  readonly batchExport: string | undefined;
   readonly consumes: readonly string[];
   readonly produces: readonly string[];
   readonly concurrency: number;
@@ -70,7 +97,7 @@ export interface Stage {
   readonly batchSize: number;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize'];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -118,12 +145,14 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
   const backoffMs = retry.backoffMs ?? 0;
   if (!(backoffMs >= 0) || !Number.isFinite(backoffMs)) throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
   if (declaration.export !== undefined && typeof declaration.export !== 'string') throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
+  if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === '')) throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);
   checkCloneable(name, declaration.options);
   return {
     name,
     index,
     module: moduleSpecifier(name, declaration.module),
     exportName: declaration.export,
+    batchExport: declaration.batchExport,
     consumes: topicList(name, 'consumes', declaration.consumes, true),
     produces: topicList(name, 'produces', declaration.produces, false),
     concurrency: positiveInt(name, 'concurrency', declaration.concurrency, 1),

@@ -5,7 +5,7 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { type ControlBlock, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { type ControlBlock, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
@@ -81,6 +81,10 @@ export interface StageStats {
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
+  /** Wall-clock ms its workers spent on batches, from reading each to committing it (idle waits left out). */
+  busyMs: number;
+  /** Of those, ms inside the handler: measured around each batch handler call; for a per-event handler, one call in 16 is timed (× 16). */
+  handlerMs: number;
 }
 
 export interface PipelineStats {
@@ -388,6 +392,8 @@ export class Pipeline extends EventEmitter {
         deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
         restarts,
         healMs,
+        busyMs: sum(S_BUSY_MS),
+        handlerMs: sum(S_HANDLER_MS),
       };
     });
     all.sort((a, b) => a - b);

@@ -14,6 +14,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import Tinypool from 'tinypool';
 import { createPipeline, describePipeline, type Pipeline, type Reader, type StageDeclaration } from 'ringbus';
 import { BenchFailure } from '../harness.js';
 import type { HealEvent } from './stages/die-on.js';
@@ -88,8 +89,10 @@ function chunked(base: number, n: number, size: number): number[][] {
 
 interface LinearSettings {
   stages: number;
-  /** Stage module: 'trivial' or 'work'. */
-  module: 'trivial' | 'work';
+  /** Stage module: 'trivial' or 'work' (per-event handlers), 'trivial-batch' (a batch handler). */
+  module: 'trivial' | 'work' | 'trivial-batch';
+  /** 'raw': each number travels as an 8-byte record (its float64), stages get views of the records. Default: the pipeline's MessagePack. */
+  codec?: 'raw';
   iterations?: number;
   batchSize: number;
   capacity: number;
@@ -107,7 +110,33 @@ function linearPipeline(s: LinearSettings): Pipeline {
     options: { to: topic(i + 1), iterations: s.iterations },
     batchSize: s.batchSize,
   }));
-  return createPipeline({ inputs: ['in'], outputs: ['out'], capacity: s.capacity, stages });
+  return createPipeline({ inputs: ['in'], outputs: ['out'], capacity: s.capacity, stages, codec: s.codec });
+}
+
+/** How numbers travel: as themselves (MessagePack), or as 8-byte raw records. */
+interface Wire {
+  encode(ids: number[]): unknown[];
+  /** reader.poll(), handing check() each number. */
+  poll(reader: Reader<unknown>, check: (value: number, topic: string) => void, max: number): number;
+}
+
+const NUMBERS: Wire = { encode: (ids) => ids, poll: (reader, check, max) => reader.poll(check as (value: unknown, topic: string) => void, max) };
+
+/** Raw: each id as a view of its float64 in one buffer per chunk; read back in place with pollRaw() through a DataView of the ring. */
+function rawWire(): Wire {
+  let view: DataView | undefined;
+  return {
+    encode(ids) {
+      const buffer = new Float64Array(ids).buffer;
+      return ids.map((_, k) => new Uint8Array(buffer, 8 * k, 8));
+    },
+    poll(reader, check, max) {
+      return reader.pollRaw((r) => {
+        if (view?.buffer !== r.bytes.buffer) view = new DataView(r.bytes.buffer, r.bytes.byteOffset);
+        check(r.length === 8 ? view.getFloat64(r.offset, true) : NaN, r.topic);
+      }, max);
+    },
+  };
 }
 
 /**
@@ -117,7 +146,7 @@ function linearPipeline(s: LinearSettings): Pipeline {
  * events/s. The publisher also polls the output after each chunk, so that the reader
  * keeps up while publishBatchAsync returns without yielding to the event loop.
  */
-async function ringRun(p: Pipeline, reader: Reader<number>, n: number, chunk: number, timeoutMs: number): Promise<number> {
+async function ringRun(p: Pipeline, reader: Reader<unknown>, n: number, chunk: number, timeoutMs: number, wire: Wire = NUMBERS): Promise<number> {
   const base = takeIds(n);
   const chunks = chunked(base, n, chunk);
   const end = base + n;
@@ -129,15 +158,15 @@ async function ringRun(p: Pipeline, reader: Reader<number>, n: number, chunk: nu
   const started = performance.now();
   const deadline = started + timeoutMs;
   const publishing = (async () => {
-    for (const values of chunks) {
-      await p.publishBatchAsync('in', values, { timeoutMs });
-      reader.poll(check, 1 << 16);
+    for (const ids of chunks) {
+      await p.publishBatchAsync('in', wire.encode(ids), { timeoutMs });
+      wire.poll(reader, check, 1 << 16);
     }
   })();
   let failed: unknown;
   publishing.catch((error) => (failed = error));
   while (expected < end) {
-    reader.poll(check, 1 << 16);
+    wire.poll(reader, check, 1 << 16);
     if (expected >= end) break;
     if (failed !== undefined) throw failed;
     if (performance.now() > deadline) throw new BenchFailure(`ring: ${expected - base} of ${n} events came out within ${timeoutMs} ms`);
@@ -153,16 +182,37 @@ interface RunSession {
   run(): Promise<number>;
   /** The checks after the last run (nothing else came out, no errors or restarts). */
   finish(): Promise<void>;
+  /** Ring pipelines: where each stage's time went, over every run so far (call after finish()). */
+  stageTimes?(): StageTime[];
   close(): Promise<void>;
+}
+
+/** Where a stage's busy time went, per event (from stats(): busyMs and handlerMs). */
+export interface StageTime {
+  stage: string;
+  /** ns per event the stage's worker spent on its batches outside the handler: reading, decoding, routing, encoding, publishing, committing. */
+  outsideNsPerEvent: number;
+  /** Share of the worker's busy time (reading a batch to committing it) spent inside the handler, %. */
+  handlerSharePct: number;
+}
+
+function stageTimes(p: Pipeline): StageTime[] {
+  return p.stats().stages.map((s) => ({
+    stage: s.name,
+    outsideNsPerEvent: s.eventsIn === 0 ? 0 : ((s.busyMs - s.handlerMs) * 1e6) / s.eventsIn,
+    handlerSharePct: s.busyMs === 0 ? 0 : (100 * s.handlerMs) / s.busyMs,
+  }));
 }
 
 async function openRing(settings: LinearSettings, n: number): Promise<RunSession> {
   const p = linearPipeline(settings);
   try {
-    const reader = p.output.reader<number>('bench');
+    const reader = p.output.reader<unknown>('bench');
+    const wire = settings.codec === 'raw' ? rawWire() : NUMBERS;
     await p.start();
     return {
-      run: () => ringRun(p, reader, n, settings.publishChunk, 60_000),
+      run: () => ringRun(p, reader, n, settings.publishChunk, 60_000, wire),
+      stageTimes: () => stageTimes(p),
       async finish() {
         await p.drain({ timeoutMs: 10_000 });
         if (reader.poll(() => undefined) !== 0) throw new BenchFailure('ring: events came out beyond those published');
@@ -218,7 +268,10 @@ async function measureRing(settings: LinearSettings, n: number, runs: number, be
  */
 export const RING_TRIVIAL: LinearSettings = { stages: 3, module: 'trivial', batchSize: 1024, capacity: 1 << 20, publishChunk: 4096 };
 
-export const TRIVIAL_TRANSPORTS = ['ring', 'postMessage', 'postMessage-batch', 'piscina', 'piscina-batch'] as const;
+/** The same with batch handlers that pass each batch on in one emitMany(), numbers as 8-byte raw records. */
+export const RING_TRIVIAL_BATCH: LinearSettings = { ...RING_TRIVIAL, module: 'trivial-batch', codec: 'raw' };
+
+export const TRIVIAL_TRANSPORTS = ['ring', 'ring-perEvent', 'postMessage', 'postMessage-batch', 'piscina', 'piscina-batch', 'tinypool-batch'] as const;
 export type TrivialTransport = (typeof TRIVIAL_TRANSPORTS)[number];
 
 export interface TrivialResult {
@@ -232,6 +285,8 @@ export interface TrivialResult {
   checked: string;
   /** Threads busy while events flow (stage workers or pool threads, and the main thread). */
   busyThreads: number;
+  /** Ring rows: where each stage's time went. */
+  stages?: StageTime[];
 }
 
 export interface Pipeline3TrivialResult {
@@ -339,8 +394,16 @@ async function openPostMessageChain(batch: number | undefined, n: number, window
  * sequence, `inFlight` chains at a time. Piscina completes tasks out of order, so the check
  * is each id exactly once with its value intact, not the order.
  */
-async function openPiscinaChain(batch: number | undefined, n: number, inFlight: number): Promise<RunSession> {
-  const pool = new Piscina({ filename: new URL('./piscina-task.js', import.meta.url).href, minThreads: 2, maxThreads: 2, idleTimeout: 60_000 });
+interface Pool {
+  run(value: number | number[]): Promise<number | number[]>;
+  destroy(): Promise<void>;
+}
+
+const piscinaPool = (): Pool => new Piscina({ filename: new URL('./piscina-task.js', import.meta.url).href, minThreads: 2, maxThreads: 2, idleTimeout: 60_000 });
+const tinypoolPool = (): Pool => new Tinypool({ filename: new URL('./tinypool-task.js', import.meta.url).href, minThreads: 2, maxThreads: 2, idleTimeout: 60_000 });
+
+async function openPiscinaChain(batch: number | undefined, n: number, inFlight: number, makePool: () => Pool = piscinaPool): Promise<RunSession> {
+  const pool = makePool();
   const once = async (): Promise<number> => {
     const base = takeIds(n);
     const items: (number | number[])[] = batch !== undefined ? chunked(base, n, batch) : Array.from({ length: n }, (_, k) => base + k);
@@ -350,7 +413,7 @@ async function openPiscinaChain(batch: number | undefined, n: number, inFlight: 
     const lane = async () => {
       while (next < items.length) {
         let value = items[next++];
-        for (let s = 0; s < 3; s++) value = await pool.run(value);
+        for (let s = 0; s < 3; s++) value = (await pool.run(value)) as number | number[];
         for (const v of Array.isArray(value) ? value : [value]) {
           const k = v - base;
           if (!(k >= 0 && k < n) || seen[k] !== 0) throw new BenchFailure(`piscina: event ${v} unexpected or seen twice`);
@@ -382,11 +445,13 @@ export async function runPipeline3Trivial({ quick = false, runs: runsOption, tra
   const ordered = 'each id exactly once, in order';
   const unordered = 'each id exactly once (piscina does not keep order)';
   const plans: { transport: TrivialTransport; how: string; n: number; checked: string; busyThreads: number; open: () => Promise<RunSession> }[] = [
-    { transport: 'ring', how: `3 stage workers (block wait), batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk} numbers, output read with poll + waitAsync`, n, checked: ordered, busyThreads: 4, open: () => openRing(s, n) },
+    { transport: 'ring', how: `3 stage workers with batch handlers (one emitMany() per batch), numbers as 8-byte raw records (stages get views of them), batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`, n, checked: ordered, busyThreads: 4, open: () => openRing(RING_TRIVIAL_BATCH, n) },
+    { transport: 'ring-perEvent', how: `3 stage workers with per-event handlers (one emit() per event), MessagePack numbers, batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`, n, checked: ordered, busyThreads: 4, open: () => openRing(s, n) },
     { transport: 'postMessage', how: '3 workers chained by MessageChannels, one number per message, ≤ 16,384 events in flight', n: pm, checked: ordered, busyThreads: 4, open: () => openPostMessageChain(undefined, pm, 16_384) },
     { transport: 'postMessage-batch', how: '3 workers chained by MessageChannels, arrays of 256 numbers per message, ≤ 16,384 events in flight', n, checked: ordered, busyThreads: 4, open: () => openPostMessageChain(256, n, 16_384) },
     { transport: 'piscina', how: 'one pool of 2 threads, 3 pool.run() calls in sequence per event, 64 events in flight', n: pn, checked: unordered, busyThreads: 3, open: () => openPiscinaChain(undefined, pn, 64) },
     { transport: 'piscina-batch', how: 'one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight', n, checked: unordered, busyThreads: 3, open: () => openPiscinaChain(256, n, 8) },
+    { transport: 'tinypool-batch', how: 'tinypool, as piscina-batch: one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight', n, checked: 'each id exactly once (tinypool does not keep order)', busyThreads: 3, open: () => openPiscinaChain(256, n, 8, tinypoolPool) },
   ];
   const chosen = plans.filter((p) => !transports || transports.includes(p.transport));
   const sessions: RunSession[] = [];
@@ -401,7 +466,7 @@ export async function runPipeline3Trivial({ quick = false, runs: runsOption, tra
       }
     }
     for (const session of sessions) await session.finish();
-    const results: TrivialResult[] = chosen.map((p, i) => ({ transport: p.transport, how: p.how, eventsPerSec: median(rates[i]), runs: rates[i], eventsPerRun: p.n, checked: p.checked, busyThreads: p.busyThreads }));
+    const results: TrivialResult[] = chosen.map((p, i) => ({ transport: p.transport, how: p.how, eventsPerSec: median(rates[i]), runs: rates[i], eventsPerRun: p.n, checked: p.checked, busyThreads: p.busyThreads, stages: sessions[i].stageTimes?.() }));
     return { name: 'pipeline3-trivial', results, cores: os.availableParallelism() };
   } finally {
     for (const session of sessions) await session.close().catch(() => undefined);

@@ -51,9 +51,9 @@ export class Emitter {
   /** The largest dead letter every ring it goes to can take, in bytes. */
   readonly deadLetterRoom: number;
   /**
-   * The outbox of each entry the attempt in progress added, in order: a failed attempt
-   * takes them back off the end of their outboxes. Emits go straight to their outboxes,
-   * with no object per emit.
+   * Pairs (outbox, entries) for what the attempt in progress added, in order: a failed
+   * attempt takes them back off the end of their outboxes. Emits go straight to their
+   * outboxes, with no object per emit.
    */
   private readonly attemptBoxes: number[] = [];
   private outboxes: Outbox[];
@@ -101,7 +101,7 @@ export class Emitter {
       outbox.ids.push(targets[i + 1]);
       outbox.values.push(value);
       outbox.sources.push(this.source);
-      boxes.push(box);
+      boxes.push(box, 1);
     }
   }
 
@@ -121,19 +121,20 @@ export class Emitter {
         ids.push(id);
         into.push(values[k]);
         sources.push(source);
-        boxes.push(box);
       }
+      boxes.push(box, values.length);
     }
   }
 
   /** The attempt failed: take back what it emitted. */
   discard(): void {
     const boxes = this.attemptBoxes;
-    for (let i = boxes.length - 1; i >= 0; i--) {
+    for (let i = boxes.length - 2; i >= 0; i -= 2) {
       const outbox = this.outboxes[boxes[i]];
-      outbox.ids.pop();
-      outbox.values.pop();
-      outbox.sources.pop();
+      const keep = outbox.ids.length - boxes[i + 1];
+      outbox.ids.length = keep;
+      outbox.values.length = keep;
+      outbox.sources.length = keep;
     }
     boxes.length = 0;
     this.attemptEmits = 0;

@@ -132,3 +132,26 @@ describe('batch handlers', () => {
     expect(p.stats().stages.map((s) => s.eventsOut)).toEqual([n, n, n]);
   });
 });
+
+describe('per-event handlers', () => {
+  it('what a failed attempt emitted is taken back from every outbox; the retry emits it once', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out', 'side'],
+        stages: [{ name: 'e', module: stageUrl('emit-then-fail'), consumes: ['in'], produces: ['out', 'side'], retry: { attempts: 2 } }],
+      }),
+    );
+    const out = p.output.reader<{ id: number; copy?: string }>('check');
+    await p.start();
+    const n = 2000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id % 100 === 7 ? { id, flaky: true } : { id })));
+    await p.drain({ timeoutMs: 20_000 });
+    const got: string[] = [];
+    const side: number[] = [];
+    out.poll((v, topic) => void (topic === 'out' ? got.push(`${v.id}${v.copy}`) : side.push(v.id)), 1 << 20);
+    expect(got).toEqual(Array.from({ length: n }, (_, id) => [`${id}a`, `${id}b`]).flat());
+    expect(side).toEqual(Array.from({ length: n / 100 }, (_, k) => k * 100 + 7));
+    expect(p.stats().stages[0]).toMatchObject({ eventsIn: n, eventsOut: 2 * n + n / 100, errors: n / 100, retries: n / 100, deadLetters: 0 });
+  });
+});

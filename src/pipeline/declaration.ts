@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
@@ -59,7 +61,7 @@ export interface RetryPolicy {
 export interface StageDeclaration {
   /** Unique within the pipeline: names its reader, its stats and its errors. */
   name: string;
-  /** An ES module (file URL, `URL` or absolute path) whose `handler` export (or default export) handles events. */
+  /** An ES module (a URL, or a path: absolute, or relative to the working directory when the pipeline is created) whose `handler` export (or default export) handles events. */
   module: string | URL;
   /** Name of the export to call instead of `handler`. */
   export?: string;
@@ -117,10 +119,11 @@ function positiveInt(stage: string, field: string, value: unknown, fallback: num
 function moduleSpecifier(stage: string, module: unknown): string {
   if (module instanceof URL) return module.href;
   if (typeof module === 'string' && module !== '') {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
-    if (module.startsWith('/')) return new URL(`file://${module}`).href;
+    if (/^[a-z][a-z0-9+.-]+:/i.test(module)) return module; // a URL (two letters at least: not a drive letter)
+    // pathToFileURL escapes what a URL would read otherwise: '#' (a fragment), '%', spaces
+    return pathToFileURL(resolve(module)).href;
   }
-  throw new InvalidOptionError(`stage "${stage}": module must be a URL or an absolute path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+  throw new InvalidOptionError(`stage "${stage}": module must be a URL or a path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
 }
 
 /** Options travel to the workers by structured clone: refused here, not by start(). */

@@ -179,6 +179,13 @@ export class Pipeline extends EventEmitter {
   constructor(options: PipelineOptions) {
     super();
     this.topology = derive(options);
+    for (const topic of this.topology.unconsumed) {
+      const by = this.topology.topics.find((t) => t.name === topic)!.producers;
+      process.emitWarning(
+        `pipeline: topic "${topic}" is produced by ${by.map((s) => `"${s}"`).join(', ')} but consumed by no stage and not declared an output; its events go to the output ring all the same. Declare it in outputs, or add it to a stage's consumes`,
+        { type: 'RingbusWarning', code: 'RINGBUS_UNCONSUMED_TOPIC' },
+      );
+    }
     const capacity = positive('capacity', options.capacity, 1 << 20, true);
     const standby = options.standby ?? 1;
     if (!Number.isInteger(standby) || standby < 0) throw new InvalidOptionError(`standby must be an integer ≥ 0, got ${String(standby)}`);

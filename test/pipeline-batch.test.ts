@@ -93,7 +93,8 @@ describe('batch handlers', () => {
     expect(flags[0]).toBe(1);
     expect(seen.every((s) => s === 1)).toBe(true); // the dying batch had published nothing
     expect(singles).toBeGreaterThan(0);
-    expect(p.stats().stages[0]).toMatchObject({ restarts: 1, deadLetters: 0, errors: 0 });
+    // the death is a failed (batch) attempt; no event's retry
+    expect(p.stats().stages[0]).toMatchObject({ restarts: 1, deadLetters: 0, errors: 1, retries: 0 });
   });
 
   it("raw codec: batch handlers get views of the records and can emit them as they are; 20,000 events come out once, in order, intact", async () => {

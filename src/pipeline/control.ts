@@ -110,9 +110,13 @@ export function claimReserved(words: Int32Array, slot: number, token: number, ow
 export function recordDeath(stats: Float64Array, slot: number): void {
   const handling = stats[statsIndex(slot, S_HANDLING)];
   stats[statsIndex(slot, S_HANDLING)] = -1;
+  if (handling === -1) return;
+  stats[statsIndex(slot, S_ERRORS)] += 1; // a failed attempt like a throw (the slot's worker is dead: no other writer)
   // A batch handler's death is held against no event: its batch is handled one event per call next.
-  if (handling <= -2) stats[statsIndex(slot, S_BATCH_DIED)] = -2 - handling;
-  if (handling < 0) return;
+  if (handling <= -2) {
+    stats[statsIndex(slot, S_BATCH_DIED)] = -2 - handling;
+    return;
+  }
   const base = statsIndex(slot, S_SUSPECTS);
   let target = 0;
   for (let k = 0; k < SUSPECTS; k++) {

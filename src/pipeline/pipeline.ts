@@ -72,7 +72,7 @@ export interface StageStats {
   rate: number;
   /** Events in the stage's ring it has not yet handled. */
   lag: number;
-  /** Failed attempts (each throw counts). */
+  /** Failed attempts: each throw, and each worker death inside a handler. */
   errors: number;
   retries: number;
   deadLetters: number;

@@ -224,6 +224,8 @@ export class StageRunner {
       context.seq = seq;
       emitter.source = i;
       const deaths = suspects ? deathsOn(stats, this.slot, seq) : 0;
+      // the try after a death is a retry, counted now: this worker may die in it too
+      if (deaths > 0 && deaths < stage.attempts) stats[base + S_RETRIES] += 1;
       if (deaths >= stage.attempts) {
         sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)));
       } else {

@@ -41,7 +41,9 @@ export const S_CLAIM_RING = S_CLAIM_AT + 2;
 export const S_BUSY_MS = S_CLAIM_RING + 1; // ms from reading a non-empty batch to its commit, summed
 export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
 export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
-const STATS_FIELDS = S_BATCH_DIED + 1;
+export const S_HANDLING_SINCE = S_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
+export const S_TIMED_OUT = S_HANDLING_SINCE + 1; // seq of the last event whose handler ran past handlerTimeoutMs, or -1
+const STATS_FIELDS = S_TIMED_OUT + 1;
 
 export interface ControlBlock {
   readonly words: Int32Array;
@@ -57,6 +59,7 @@ export function createControl(workers: number): ControlBlock {
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
     stats[statsIndex(w, S_CLAIM_AT)] = -1;
     stats[statsIndex(w, S_BATCH_DIED)] = -1;
+    stats[statsIndex(w, S_TIMED_OUT)] = -1;
   }
   return { words, stats, workers };
 }

@@ -80,6 +80,13 @@ export interface StageDeclaration {
   capacity?: number;
   /** Most events a worker takes per batch. Default 256. */
   batchSize?: number;
+  /**
+   * A handler call (a batch handler's: the whole batch) that runs longer than this, in ms
+   * (a busy loop, a promise that never settles), is a failed attempt: its worker is
+   * replaced, and after its attempts the event goes to the dead-letter topic with a
+   * HandlerTimeoutError. Default: no limit.
+   */
+  handlerTimeoutMs?: number;
 }
 
 /** A declaration after its defaults are filled in. */
@@ -97,9 +104,11 @@ export interface Stage {
   readonly options: unknown;
   readonly capacity: number | undefined;
   readonly batchSize: number;
+  /** 0: no limit. */
+  readonly handlerTimeoutMs: number;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs'];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -124,6 +133,12 @@ function moduleSpecifier(stage: string, module: unknown): string {
     return pathToFileURL(resolve(module)).href;
   }
   throw new InvalidOptionError(`stage "${stage}": module must be a URL or a path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+}
+
+function timeoutOf(stage: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new InvalidOptionError(`stage "${stage}": handlerTimeoutMs must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
 }
 
 /** Options travel to the workers by structured clone: refused here, not by start(). */
@@ -164,5 +179,6 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     options: declaration.options,
     capacity: declaration.capacity === undefined ? undefined : positiveInt(name, 'capacity', declaration.capacity, 0, 4096),
     batchSize: positiveInt(name, 'batchSize', declaration.batchSize, 256),
+    handlerTimeoutMs: timeoutOf(name, declaration.handlerTimeoutMs),
   };
 }

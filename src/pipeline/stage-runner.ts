@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { deathsOn, S_BATCH_DIED, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import { deathsOn, S_BATCH_DIED, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
@@ -13,6 +13,11 @@ const FIRST_BATCH = 4;
 /** The error a dead letter carries for an event whose handler killed its worker every time. */
 class WorkerDiedError extends Error {
   override name = 'WorkerDiedError';
+}
+
+/** The error a dead letter carries for an event whose handler ran past the stage's handlerTimeoutMs (on its last attempt). */
+class HandlerTimeoutError extends Error {
+  override name = 'HandlerTimeoutError';
 }
 
 /** Per-event handlers are timed one call in SAMPLE (two clock reads cost as much as a trivial handler). */
@@ -184,6 +189,7 @@ export class StageRunner {
     this.emitter.source = -1;
     const started = performance.now();
     try {
+      if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.slot, S_HANDLING_SINCE)] = wallClock();
       stats[handling] = -2 - batch.seqs[0];
       const result = this.batch!(batch.values, context);
       if (isThenable(result)) await result;
@@ -216,6 +222,8 @@ export class StageRunner {
     const context = this.context;
     const emitter = this.emitter;
     const handler = this.handler;
+    const watched = stage.handlerTimeoutMs > 0;
+    const since = base + S_HANDLING_SINCE;
     let suspects = false; // any event of this slot ever killed a worker
     for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
     for (let i = 0; i < values.length; i++) {
@@ -227,13 +235,18 @@ export class StageRunner {
       // the try after a death is a retry, counted now: this worker may die in it too
       if (deaths > 0 && deaths < stage.attempts) stats[base + S_RETRIES] += 1;
       if (deaths >= stage.attempts) {
-        sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)));
+        const error =
+          stats[base + S_TIMED_OUT] === seq
+            ? new HandlerTimeoutError(`stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`)
+            : new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`);
+        sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, error));
       } else {
         for (let attempt = 1 + deaths; ; attempt++) {
           context.attempt = attempt;
           const timed = ++this.sampled % SAMPLE === 0;
           const started = timed ? performance.now() : 0;
           try {
+            if (watched) stats[since] = wallClock(); // before the seq: the supervisor reads them in the other order
             stats[handling] = seq;
             const result = handler(values[i], context);
             if (isThenable(result)) await result;

@@ -59,9 +59,10 @@ export function overheadScenario(workUs: 20 | 2): Scenario {
           },
         },
       ];
-      const targets = [
-        target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the seed's < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline (b) ${Math.round(o.parallelBaselineEventsPerSec)} events/s (2 threads doing the work at once, no bus), medians of interleaved runs; vs (a), one thread alone: ${o.overheadPctSingleThread.toFixed(2)}%`),
-      ];
+      const measured = target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the seed's < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline (b) ${Math.round(o.parallelBaselineEventsPerSec)} events/s (2 threads doing the work at once, no bus), medians of interleaved runs; vs (a), one thread alone: ${o.overheadPctSingleThread.toFixed(2)}%`);
+      // A pipeline faster than the same work with no bus at all is the machine's load
+      // changing between the runs, not a figure: never counted as the target met.
+      const targets = [o.overheadPct < -goal ? { ...measured, met: false, detail: `${measured.detail}; below −${goal}%: the load of other processes changed between the runs, run again on a quiet machine` } : measured];
       const notes = [
         `where each stage's time went: ${o.stages.map((t) => `${t.stage} ${t.handlerSharePct.toFixed(1)}% inside the handler, ${Math.round(t.outsideNsPerEvent)} ns per event outside it`).join('; ')} (wall time from reading each batch to committing it; one handler call in 16 timed)`,`overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`, `ring-3stages: ${t.definition}`];
       return { rows, targets, notes };

@@ -155,4 +155,33 @@ describe('per-event handlers', () => {
     expect(side).toEqual(Array.from({ length: n / 100 }, (_, k) => k * 100 + 7));
     expect(p.stats().stages[0]).toMatchObject({ eventsIn: n, eventsOut: 2 * n + n / 100, errors: n / 100, retries: n / 100, deadLetters: 0 });
   });
+
+  it('maxUnpublished bounds what a worker holds: past it, emits are published before the next event, within the batch', async () => {
+    const flags = new Int32Array(new SharedArrayBuffer(4 * 8));
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'g', module: stageUrl('gated'), consumes: ['in'], produces: ['out'], options: { flags }, maxUnpublished: 1, batchSize: 64 }],
+      }),
+    );
+    const out = p.output.reader<{ id: number; waited: string }>('check');
+    await p.start();
+    // one batch: event k + 1 waits until event k was seen at the output
+    await p.publishBatchAsync('in', Array.from({ length: 8 }, (_, id) => (id === 0 ? { id } : { id, after: id - 1 })));
+    const got: { id: number; waited: string }[] = [];
+    const deadline = performance.now() + 30_000;
+    while (got.length < 8 && performance.now() < deadline) {
+      out.poll((v) => {
+        got.push(v);
+        Atomics.store(flags, v.id, 1);
+        Atomics.notify(flags, v.id);
+      });
+      await out.waitAsync(50);
+    }
+    expect(got.map((v) => v.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // 'ok' (nothing to wait for) or 'not-equal' / 'ok' from Atomics.wait: never 'timed-out'
+    expect(got.filter((v) => v.waited === 'timed-out')).toEqual([]);
+    expect(p.stats().stages[0]).toMatchObject({ eventsIn: 8, eventsOut: 8 });
+  });
 });

@@ -87,6 +87,11 @@ export interface StageDeclaration {
    * HandlerTimeoutError. Default: no limit.
    */
   handlerTimeoutMs?: number;
+  /**
+   * Most emitted events a worker holds unpublished: past it, they are published after the
+   * event that reached it, before the next one is handled. Default 65,536.
+   */
+  maxUnpublished?: number;
 }
 
 /** A declaration after its defaults are filled in. */
@@ -106,9 +111,10 @@ export interface Stage {
   readonly batchSize: number;
   /** 0: no limit. */
   readonly handlerTimeoutMs: number;
+  readonly maxUnpublished: number;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs', 'maxUnpublished'];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -180,5 +186,6 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     capacity: declaration.capacity === undefined ? undefined : positiveInt(name, 'capacity', declaration.capacity, 0, 4096),
     batchSize: positiveInt(name, 'batchSize', declaration.batchSize, 256),
     handlerTimeoutMs: timeoutOf(name, declaration.handlerTimeoutMs),
+    maxUnpublished: positiveInt(name, 'maxUnpublished', declaration.maxUnpublished, 65_536),
   };
 }

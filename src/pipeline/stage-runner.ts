@@ -157,19 +157,25 @@ export class StageRunner {
       whole = await this.handleWhole(batch, tally);
       if (whole && first !== undefined) first(wallClock());
     }
-    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, first);
-    const out = emitter.count;
-    // What could not be encoded or did not fit its ring: an emitted value sends its input
-    // event to the dead letters (a batch handler's emit goes there itself). Dead letters
-    // were fitted to their rings when made.
+    let out = 0;
     let orphans = 0; // a batch emit's letter is its own source: -2, -3, ...
-    for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
-      for (const { source, topic, value, error } of failed) {
-        if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
-        if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
-        else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries[source] ?? 1, error));
+    /**
+     * Publishes what was emitted so far. What could not be encoded or did not fit its ring:
+     * an emitted value sends its input event to the dead letters (a batch handler's emit
+     * goes there itself). Dead letters were fitted to their rings when made.
+     */
+    const publish = () => {
+      out += emitter.count;
+      for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
+        for (const { source, topic, value, error } of failed) {
+          if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
+          if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
+          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries[source] ?? 1, error));
+        }
       }
-    }
+    };
+    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, first, publish);
+    publish();
     stats[base + S_IN] += n;
     stats[base + S_OUT] += out;
     stats[base + S_ERRORS] += tally.errors;
@@ -212,6 +218,7 @@ export class StageRunner {
     sendLetter: (i: number, letter: DeadLetter) => void,
     tries: number[],
     first: ((at: number) => void) | undefined,
+    publish: () => void,
   ): Promise<void> {
     const { values, topics, seqs } = batch;
     const stage = this.stage;
@@ -270,6 +277,8 @@ export class StageRunner {
         }
       }
       if (i === 0 && first !== undefined) first(wallClock());
+      // Bounded in flight: published before the batch is committed, which at-least-once allows.
+      if (emitter.count >= stage.maxUnpublished) publish();
     }
   }
 

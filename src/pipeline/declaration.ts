@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
+import { checkLimits } from './worker-limits.js';
 import { checkOptions } from '../options.js';
 
 /** What a stage's handler gets besides the event. */
@@ -92,6 +94,12 @@ export interface StageDeclaration {
    * event that reached it, before the next one is handled. Default 65,536.
    */
   maxUnpublished?: number;
+  /**
+   * worker_threads resourceLimits of this stage's workers, merged key by key over the
+   * pipeline's. A stage with limits of its own is healed by a new worker, never by a
+   * standby (which runs with the pipeline's limits).
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 /** A declaration after its defaults are filled in. */
@@ -112,9 +120,11 @@ export interface Stage {
   /** 0: no limit. */
   readonly handlerTimeoutMs: number;
   readonly maxUnpublished: number;
+  /** The stage's own limits, checked; merged over the pipeline's when its workers start. */
+  readonly resourceLimits: ResourceLimits | undefined;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs', 'maxUnpublished'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs', 'maxUnpublished', 'resourceLimits'];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -187,5 +197,6 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     batchSize: positiveInt(name, 'batchSize', declaration.batchSize, 256),
     handlerTimeoutMs: timeoutOf(name, declaration.handlerTimeoutMs),
     maxUnpublished: positiveInt(name, 'maxUnpublished', declaration.maxUnpublished, 65_536),
+    resourceLimits: declaration.resourceLimits === undefined ? undefined : checkLimits(`stage "${name}" resourceLimits`, declaration.resourceLimits),
   };
 }

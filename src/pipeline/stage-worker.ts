@@ -143,6 +143,8 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
     for (let slot = 0; slot < plan.workers; slot++) {
+      // this thread runs with the pipeline's limits: a stage with its own gets a new worker
+      if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;
       if (takeSlot(words, slot, threadId)) {
         post({ type: 'took', slot });
         return runSlot(handlers, slot, true);

@@ -277,7 +277,9 @@ export class Supervisor {
   }
 
   private spawn(role: WorkerRole): Tracked {
-    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits: this.resourceLimits });
+    const own = role.kind === 'worker' ? slotOwner(this.plan, role.slot).stage.resourceLimits : undefined;
+    const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
+    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits });
     const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));

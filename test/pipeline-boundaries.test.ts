@@ -20,7 +20,7 @@ function hanging(extra: Record<string, unknown> = {}, pipeline: Record<string, u
   return p;
 }
 
-describe('handler timeouts', () => {
+describe('operational boundaries', () => {
   for (const how of ['busy', 'async'] as const) {
     it(`a handler that never returns (${how === 'busy' ? 'a busy loop' : 'a promise that never settles'}) is a failed attempt after handlerTimeoutMs; after its attempts the event is dead-lettered with HandlerTimeoutError`, async () => {
       const p = hanging({ handlerTimeoutMs: 150, retry: { attempts: 2 } });
@@ -49,6 +49,32 @@ describe('handler timeouts', () => {
     await p.stop();
     await p.close();
     expect(p.stats().stages[0].eventsIn).toBe(0);
+  });
+
+  it("a stage that runs out of its own resourceLimits' heap is healed like any death: the event is dead-lettered after its attempts, the others pass", async () => {
+    const p = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'hog', module: stageUrl('hog'), consumes: ['in'], produces: ['out'], batchSize: 16, retry: { attempts: 2 }, resourceLimits: { maxOldGenerationSizeMb: 24 } }],
+    });
+    running.push(p);
+    const heals: { standby: boolean }[] = [];
+    p.on('heal', (h: { standby: boolean }) => heals.push(h));
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const n = 100;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 30 ? { id, hog: true } : { id })));
+    await p.drain({ timeoutMs: 30_000 });
+    const passed: number[] = [];
+    const dead: any[] = [];
+    out.poll((v, topic) => void (topic === 'out' ? passed.push(v.id) : dead.push(v)), 1 << 20);
+    expect(passed).toEqual(Array.from({ length: n }, (_, id) => id).filter((id) => id !== 30));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ stage: 'hog', value: { id: 30, hog: true }, attempts: 2, error: { name: 'WorkerDiedError' } });
+    expect(p.stats().stages[0]).toMatchObject({ restarts: 2, errors: 2, deadLetters: 1 });
+    // the standby runs with the pipeline's limits, not the stage's: new workers healed it
+    expect(heals.map((h) => h.standby)).toEqual([false, false]);
+    expect(() => createPipeline({ inputs: ['in'], stages: [{ name: 'a', module: stageUrl('hog'), consumes: ['in'], resourceLimits: { maxOldGenerationSizeMb: -1 } }] })).toThrow(/stage "a" resourceLimits.maxOldGenerationSizeMb must be a positive number/);
   });
 
   it('handlerTimeoutMs must be a positive number', () => {

@@ -3,6 +3,7 @@
 // of its workers meets marker k (shared flag k), so the replacement, which gets the marker
 // again, passes it on.
 import type { StageContext } from 'ringbus';
+import { work } from '../work.js';
 
 export interface HealEvent {
   id: number;
@@ -13,7 +14,8 @@ export interface HealEvent {
 }
 
 export function handler(value: HealEvent, ctx: StageContext): void {
-  const { to, flags } = ctx.options as { to: string; flags: Int32Array };
+  const { to, flags, iterations } = ctx.options as { to: string; flags: Int32Array; iterations?: number };
+  if (iterations !== undefined) work(value.id, iterations); // a busy stage (heal 'loaded')
   if (value.die !== undefined && value.at === ctx.stage && Atomics.compareExchange(flags, value.die, 0, 1) === 0) {
     if (value.hang) for (;;);
     process.exit(9);

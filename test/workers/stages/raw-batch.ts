@@ -1,5 +1,6 @@
-// A batch handler on the raw codec: each value is a view of its record in the ring; the
-// first stage adds 1 to every byte in place of a copy (a new buffer), the views are emitted as they are by the others.
+// A batch handler on the raw codec: each value is a view of its record in the ring. With
+// `add`, it emits a new buffer with every byte + 1; without, it emits the views as they are
+// (copied into the next ring when the batch is published, before the commit frees them).
 import type { BatchContext } from 'ringbus';
 
 export function batch(values: readonly Uint8Array[], ctx: BatchContext): void {

@@ -375,7 +375,9 @@ export class Supervisor {
         this.vacantSince.delete(slot); // taken: by a standby (adopted above or soon) or a new worker
         continue;
       }
-      if (idle > 0 && now - since < STANDBY_GRACE_MS) {
+      // standbys never take a stage with resourceLimits of its own: no grace to wait out
+      const standbyMayTake = slotOwner(this.plan, slot).stage.resourceLimits === undefined;
+      if (standbyMayTake && idle > 0 && now - since < STANDBY_GRACE_MS) {
         idle--;
         continue;
       }

@@ -175,6 +175,32 @@ export class UnproducedTopicError extends RingbusError {
   }
 }
 
+/** The first few names of a list, quoted, and how many more. */
+function someNames(names: readonly string[]): string {
+  const shown = names.slice(0, 8).map((s) => `"${s}"`).join(', ');
+  return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
+}
+
+/** A declared output that no stage produces: nothing would ever come out of it. */
+export class UnproducedOutputError extends RingbusError {
+  constructor(readonly topic: string, readonly stages: readonly string[]) {
+    super(
+      'ERR_RINGBUS_UNPRODUCED_OUTPUT',
+      `output topic "${topic}" is produced by no stage, so nothing would come out of it; add it to the produces of the stage that emits it (stages: ${someNames(stages)}), or remove it from outputs`,
+    );
+  }
+}
+
+/** A declared input that no stage consumes: what is published into it would reach nobody. */
+export class UnconsumedInputError extends RingbusError {
+  constructor(readonly topic: string, readonly stages: readonly string[]) {
+    super(
+      'ERR_RINGBUS_UNCONSUMED_INPUT',
+      `input topic "${topic}" is consumed by no stage, so its events would reach nobody; add it to the consumes of the stage that should handle it (stages: ${someNames(stages)}), or remove it from inputs`,
+    );
+  }
+}
+
 /** A stage's module did not load, or exports no handler function. */
 export class StageLoadError extends RingbusError {
   constructor(readonly stage: string, detail: string) {

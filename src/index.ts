@@ -8,7 +8,7 @@ export { async, block, phased, spin, yielding, type PhasedOptions, type WaitSite
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
-export type { RetryPolicy, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
+export type { BatchContext, RetryPolicy, StageBatchHandler, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';
 export type { Edge, TopicNode } from './pipeline/topology.js';
 export { HealthWatch, watchHealth, type HealthEvent, type HealthKind, type HealthOptions, type HealthThresholds } from './health/watch.js';

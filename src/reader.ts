@@ -306,6 +306,32 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     }
   }
 
+  /**
+   * @internal read() into the caller's arrays (values, topics, seqs from index 0), without
+   * an object per event: for the pipeline's stage workers. Returns the number of events.
+   */
+  readInto(max: number, values: unknown[], topics: string[], seqs: number[]): number {
+    this.enter('read()');
+    if (this.kind === L.KIND_LOSSY) throw new InvalidOptionError(`reader "${this.name}" is lossy: it never redelivers, so it has nothing to commit; use poll()`);
+    if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
+    max = this.checkMax(max);
+    this.running = 'read';
+    try {
+      const bytes = this.fill(max);
+      if (bytes === 0) return 0;
+      const u8 = this.ring.u8;
+      let n = 0;
+      this.walk(bytes, max, (record) => {
+        values[n] = this.decodeAt(record.codec, u8, record.offset, record.length);
+        topics[n] = record.topic;
+        seqs[n++] = record.seq;
+      }, true);
+      return n;
+    } finally {
+      this.leave();
+    }
+  }
+
   /** Commits the events the last read() returned. */
   commit(): void {
     this.checkOpen();

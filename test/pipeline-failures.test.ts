@@ -129,7 +129,8 @@ describe('pipeline failures', () => {
     expect(passed.includes(50)).toBe(false);
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ stage: 'doomed', value: { id: 50, die: true }, attempts: 3, error: { name: 'WorkerDiedError' } });
-    expect(p.stats().stages[0]).toMatchObject({ restarts: 3, deadLetters: 1 });
+    // each death was a failed attempt; the 2nd and 3rd tries were retries
+    expect(p.stats().stages[0]).toMatchObject({ restarts: 3, deadLetters: 1, errors: 3, retries: 2 });
   });
 
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPipeline, describePipeline, DuplicateStageError, InvalidOptionError, StageLoadError, UnproducedTopicError, type StageDeclaration } from 'ringbus';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createPipeline, describePipeline, DuplicateStageError, InvalidOptionError, StageLoadError, UnconsumedInputError, UnproducedOutputError, UnproducedTopicError, type StageDeclaration } from 'ringbus';
 import { collect, stageUrl } from './pipeline-helpers.js';
 
 const m = stageUrl('step');
@@ -63,7 +67,7 @@ describe('pipeline topology', () => {
     expect(unproduced!.message).toContain('inputs: ["y"]');
     expect(() => describePipeline({ stages: [] })).toThrow(InvalidOptionError);
     expect(() => describePipeline({ stages: [{ name: 'a', module: m, consumes: [] }] })).toThrow(/consume at least one topic/);
-    expect(() => describePipeline({ stages: [{ name: 'a', module: './relative.js', consumes: ['in'] }], inputs: ['in'] })).toThrow(/URL or an absolute path/);
+    expect(() => describePipeline({ stages: [{ name: 'a', module: '', consumes: ['in'] }], inputs: ['in'] })).toThrow(/module must be a URL or a path/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), concurrency: 0 }], inputs: ['in'] })).toThrow(/concurrency/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), retry: { attempts: 0 } }], inputs: ['in'] })).toThrow(/retry.attempts/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(/unknown option "consume"/);
@@ -100,6 +104,85 @@ describe('pipeline topology', () => {
       expect(() => p.tryPublish('nowhere', 1)).toThrow(/not an input of this pipeline/);
     } finally {
       await p.close();
+    }
+  });
+
+  it('an output that no stage produces, and an input that no stage consumes, are typed errors naming the topic and the stages', () => {
+    const unproduced = (() => {
+      try {
+        describePipeline({ inputs: ['in'], outputs: ['result'], stages: [stage('a', ['in'], ['out']), stage('b', ['out'], ['done'])] });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(unproduced).toBeInstanceOf(UnproducedOutputError);
+    expect(unproduced).toMatchObject({ topic: 'result', stages: ['a', 'b'], code: 'ERR_RINGBUS_UNPRODUCED_OUTPUT' });
+    expect((unproduced as Error).message).toMatch(/output topic "result" is produced by no stage.*"a", "b"/);
+    const unconsumed = (() => {
+      try {
+        createPipeline({ inputs: ['in', 'orders'], outputs: ['out'], stages: [stage('a', ['in'], ['out'])] });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(unconsumed).toBeInstanceOf(UnconsumedInputError);
+    expect(unconsumed).toMatchObject({ topic: 'orders', stages: ['a'], code: 'ERR_RINGBUS_UNCONSUMED_INPUT' });
+    expect((unconsumed as Error).message).toMatch(/input topic "orders" is consumed by no stage.*"a"/);
+    // the dead-letter topic is produced by every stage: an output without a producer of its own
+    expect(() => describePipeline({ inputs: ['in'], outputs: ['out', 'dead-letter'], stages: [stage('a', ['in'], ['out'])] })).not.toThrow();
+  });
+
+  it('a produced topic that no stage consumes is reported and warned about, and not drawn as an output', async () => {
+    const warnings: Error[] = [];
+    const listen = (warning: Error) => void warnings.push(warning);
+    process.on('warning', listen);
+    try {
+      const options = { inputs: ['in'], outputs: ['out'], stages: [stage('a', ['in'], ['out', 'audit'])] };
+      const p = createPipeline(options);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(p.describe().unconsumed).toEqual(['audit']);
+      const mermaid = describePipeline(options, 'mermaid');
+      expect(mermaid).toContain('s0 -- "out" --> out');
+      expect(mermaid).not.toContain('"audit"');
+      expect(describePipeline(options, 'dot')).not.toContain('"audit"');
+      const mine = warnings.filter((w) => (w as { code?: string }).code === 'RINGBUS_UNCONSUMED_TOPIC');
+      expect(mine).toHaveLength(1);
+      expect(mine[0].message).toContain('topic "audit" is produced by "a" but consumed by no stage');
+      await p.close();
+    } finally {
+      process.off('warning', listen);
+    }
+  });
+
+  it("stage modules load from absolute and relative paths, file: URLs, and paths with '#', '%' and spaces", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringbus stage #1 %41 '));
+    try {
+      const step = fileURLToPath(stageUrl('step'));
+      const files = ['plain.js', 'with#hash.js', 'with%25percent.js', 'with space.js'].map((name) => {
+        const sub = join(dir, name.replace('.js', ''));
+        mkdirSync(sub);
+        const file = join(sub, name);
+        copyFileSync(step, file);
+        return file;
+      });
+      const modules: (string | URL)[] = [...files, relative(process.cwd(), files[1]), pathToFileURL(files[2]).href, pathToFileURL(files[3])];
+      const p = createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        standby: 0,
+        stages: modules.map((module, i) => ({ name: `s${i}`, module, consumes: [i === 0 ? 'in' : `t${i}`], produces: [i === modules.length - 1 ? 'out' : `t${i + 1}`], options: { op: 'add', k: 1, to: [i === modules.length - 1 ? 'out' : `t${i + 1}`] } })),
+      });
+      try {
+        const out = p.output.reader<any>('check');
+        await p.start();
+        await p.publishAsync('in', { id: 1, x: 0, trail: '' });
+        const [event] = await collect(out, 1, 20_000);
+        expect(event.value).toEqual({ id: 1, x: modules.length, trail: modules.map((_, i) => `s${i}.`).join('') });
+      } finally {
+        await p.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -20,14 +20,19 @@ export function overheadScenario(workUs: 20 | 2): Scenario {
       const rows: Row[] = [
         {
           transport: 'ring',
-          how: `2 stages × ${o.usPerCall.toFixed(2)} µs (${o.iterations} iterations of work()), ${o.eventsPerRun} numbers per run; baseline: one thread, one stage's work, no bus`,
+          how: `2 stages × ${o.usPerCall.toFixed(2)} µs (${o.iterations} iterations of work()), ${o.eventsPerRun} numbers per run; baseline (b): 2 threads at once, each doing one stage's work, no bus; (a): one thread alone`,
           eventsPerSec: o.eventsPerSec,
           ...minMax(o.runs),
           runs: o.runs,
           busyThreads: 3,
-          result: `overhead ${o.overheadPct.toFixed(2)}%: ${formatRate(o.eventsPerSec)} vs baseline ${formatRate(o.baselineEventsPerSec)} events/s`,
+          result: `overhead ${o.overheadPct.toFixed(2)}% vs (b) ${formatRate(o.parallelBaselineEventsPerSec)}, ${o.overheadPctSingleThread.toFixed(2)}% vs (a) ${formatRate(o.baselineEventsPerSec)}: ${formatRate(o.eventsPerSec)} events/s`,
           extra: {
             overheadPct: round2(o.overheadPct),
+            overheadPctSingleThread: round2(o.overheadPctSingleThread),
+            parallelBaselineEventsPerSec: Math.round(o.parallelBaselineEventsPerSec),
+            parallelBaselineRuns: o.parallelBaselineRuns.map(Math.round),
+            handlerSharePct: Object.fromEntries(o.stages.map((t) => [t.stage, round2(t.handlerSharePct)])),
+            outsideNsPerEvent: Object.fromEntries(o.stages.map((t) => [t.stage, Math.round(t.outsideNsPerEvent)])),
             baselineEventsPerSec: Math.round(o.baselineEventsPerSec),
             baselineRuns: o.baselineRuns.map(Math.round),
             eventsPerRun: o.eventsPerRun,
@@ -54,10 +59,12 @@ export function overheadScenario(workUs: 20 | 2): Scenario {
           },
         },
       ];
-      const targets = [
-        target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the seed's < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline ${Math.round(o.baselineEventsPerSec)} events/s, medians of interleaved runs`),
-      ];
-      const notes = [`overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`, `ring-3stages: ${t.definition}`];
+      const measured = target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the seed's < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline (b) ${Math.round(o.parallelBaselineEventsPerSec)} events/s (2 threads doing the work at once, no bus), medians of interleaved runs; vs (a), one thread alone: ${o.overheadPctSingleThread.toFixed(2)}%`);
+      // A pipeline faster than the same work with no bus at all is the machine's load
+      // changing between the runs, not a figure: never counted as the target met.
+      const targets = [o.overheadPct < -goal ? { ...measured, met: false, detail: `${measured.detail}; below −${goal}%: the load of other processes changed between the runs, run again on a quiet machine` } : measured];
+      const notes = [
+        `where each stage's time went: ${o.stages.map((t) => `${t.stage} ${t.handlerSharePct.toFixed(1)}% inside the handler, ${Math.round(t.outsideNsPerEvent)} ns per event outside it`).join('; ')} (wall time from reading each batch to committing it; one handler call in 16 timed)`,`overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`, `ring-3stages: ${t.definition}`];
       return { rows, targets, notes };
     },
   });

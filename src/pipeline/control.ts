@@ -32,14 +32,18 @@ export const S_RETRIES = 3;
 export const S_DEAD = 4; // events sent to the dead-letter topic
 export const S_DEAD_NO_VALUE = 5; // of those, letters sent without their value (too large for the dead-letter ring)
 export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
-export const S_HANDLING = 7; // seq of the event whose handler is running, or -1
+export const S_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
 export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
 export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
 export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
 export const S_CLAIM_RING = S_CLAIM_AT + 2;
-export const S_BUSY_MS = S_CLAIM_RING + 1; // ms spent handling batches (handlers, retries, publishing the emits), read once per batch
-export const S_BATCHES = S_BUSY_MS + 1; // batches handled
+export const S_BUSY_MS = S_CLAIM_RING + 1; // ms from reading a non-empty batch to its commit, summed
+export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
+export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
+export const S_HANDLING_SINCE = S_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
+export const S_TIMED_OUT = S_HANDLING_SINCE + 1; // seq of the last event whose handler ran past handlerTimeoutMs, or -1
+export const S_BATCHES = S_TIMED_OUT + 1; // batches handled
 export const S_BATCH_SIZES = S_BATCHES + 1; // BATCH_BUCKETS counts: batches of 1, 2, 3–4, 5–8, ... 129–256, and over 256 events
 export const BATCH_BUCKETS = 10;
 const STATS_FIELDS = S_BATCH_SIZES + BATCH_BUCKETS;
@@ -62,6 +66,8 @@ export function createControl(workers: number): ControlBlock {
     stats[statsIndex(w, S_HANDLING)] = -1;
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
     stats[statsIndex(w, S_CLAIM_AT)] = -1;
+    stats[statsIndex(w, S_BATCH_DIED)] = -1;
+    stats[statsIndex(w, S_TIMED_OUT)] = -1;
   }
   return { words, stats, workers };
 }
@@ -115,7 +121,13 @@ export function claimReserved(words: Int32Array, slot: number, token: number, ow
 export function recordDeath(stats: Float64Array, slot: number): void {
   const handling = stats[statsIndex(slot, S_HANDLING)];
   stats[statsIndex(slot, S_HANDLING)] = -1;
-  if (handling < 0) return;
+  if (handling === -1) return;
+  stats[statsIndex(slot, S_ERRORS)] += 1; // a failed attempt like a throw (the slot's worker is dead: no other writer)
+  // A batch handler's death is held against no event: its batch is handled one event per call next.
+  if (handling <= -2) {
+    stats[statsIndex(slot, S_BATCH_DIED)] = -2 - handling;
+    return;
+  }
   const base = statsIndex(slot, S_SUSPECTS);
   let target = 0;
   for (let k = 0; k < SUSPECTS; k++) {

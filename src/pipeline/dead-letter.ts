@@ -36,10 +36,16 @@ export class LetterFitter {
   constructor(private readonly room: number) {}
 
   fit(letter: DeadLetter): DeadLetter | undefined {
+    let valueBytes: number;
+    try {
+      valueBytes = this.size(letter.value);
+    } catch {
+      // a batch handler's emit that no codec takes (a function, say): the letter says so without it
+      return this.trimError({ ...letter, value: undefined, valueOmitted: true });
+    }
     if (this.size(letter) <= this.room) return letter;
     const withValue = this.trimError(letter);
     if (withValue !== undefined) return withValue;
-    const valueBytes = this.size(letter.value);
     return this.trimError({ ...letter, value: undefined, valueOmitted: true, valueBytes });
   }
 

@@ -1,4 +1,8 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
+import { checkLimits } from './worker-limits.js';
 import { checkOptions } from '../options.js';
 
 /** What a stage's handler gets besides the event. */
@@ -25,6 +29,30 @@ export interface StageContext {
 /** A stage module exports this as `handler` (or as its default export). */
 export type StageHandler<T = any> = (value: T, context: StageContext) => void | Promise<void>;
 
+/** What a batch handler gets besides the batch's values. */
+export interface BatchContext {
+  readonly stage: string;
+  readonly worker: number;
+  /** Topic of each event of the batch, by index. */
+  readonly topics: readonly string[];
+  /** Sequence number of each event of the batch in its stage's input ring, by index. */
+  readonly seqs: readonly number[];
+  /** 1 on the first try; a batch that fails is handled again one event per call (see the README). */
+  readonly attempt: number;
+  readonly options: unknown;
+  /** Publishes `value` into `topic` once the handler has returned (discarded if it fails). */
+  emit(topic: string, value: unknown): void;
+  /** emit() for each of `values`, in order. */
+  emitMany(topic: string, values: readonly unknown[]): void;
+}
+
+/**
+ * A stage module may export this as `batch` (or under the stage's `batchExport`): it gets
+ * a whole batch of the stage's events at once. With the raw codec, the values are views of
+ * the ring's records, valid until the handler's promise settles.
+ */
+export type StageBatchHandler<T = any> = (values: readonly T[], context: BatchContext) => void | Promise<void>;
+
 export interface RetryPolicy {
   /** Tries in all, the first included, before the event goes to the dead-letter topic. Default 3. */
   attempts?: number;
@@ -35,10 +63,12 @@ export interface RetryPolicy {
 export interface StageDeclaration {
   /** Unique within the pipeline: names its reader, its stats and its errors. */
   name: string;
-  /** An ES module (file URL, `URL` or absolute path) whose `handler` export (or default export) handles events. */
+  /** An ES module (a URL, or a path: absolute, or relative to the working directory when the pipeline is created) whose `handler` export (or default export) handles events. */
   module: string | URL;
   /** Name of the export to call instead of `handler`. */
   export?: string;
+  /** Name of the batch handler's export, used instead of the per-event handler. Default: `batch`, where the module exports one. */
+  batchExport?: string;
   /** Topics whose events this stage handles. */
   consumes: readonly string[];
   /** Topics its handler may emit into. */
@@ -52,6 +82,24 @@ export interface StageDeclaration {
   capacity?: number;
   /** Most events a worker takes per batch. Default 256. */
   batchSize?: number;
+  /**
+   * A handler call (a batch handler's: the whole batch) that runs longer than this, in ms
+   * (a busy loop, a promise that never settles), is a failed attempt: its worker is
+   * replaced, and after its attempts the event goes to the dead-letter topic with a
+   * HandlerTimeoutError. Default: no limit.
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * Most emitted events a worker holds unpublished: past it, they are published after the
+   * event that reached it, before the next one is handled. Default 65,536.
+   */
+  maxUnpublished?: number;
+  /**
+   * worker_threads resourceLimits of this stage's workers, merged key by key over the
+   * pipeline's. A stage with limits of its own is healed by a new worker, never by a
+   * standby (which runs with the pipeline's limits).
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 /** A declaration after its defaults are filled in. */
@@ -60,6 +108,7 @@ export interface Stage {
   readonly index: number;
   readonly module: string;
   readonly exportName: string | undefined;
+  readonly batchExport: string | undefined;
   readonly consumes: readonly string[];
   readonly produces: readonly string[];
   readonly concurrency: number;
@@ -68,9 +117,14 @@ export interface Stage {
   readonly options: unknown;
   readonly capacity: number | undefined;
   readonly batchSize: number;
+  /** 0: no limit. */
+  readonly handlerTimeoutMs: number;
+  readonly maxUnpublished: number;
+  /** The stage's own limits, checked; merged over the pipeline's when its workers start. */
+  readonly resourceLimits: ResourceLimits | undefined;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs', 'maxUnpublished', 'resourceLimits'];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -90,10 +144,17 @@ function positiveInt(stage: string, field: string, value: unknown, fallback: num
 function moduleSpecifier(stage: string, module: unknown): string {
   if (module instanceof URL) return module.href;
   if (typeof module === 'string' && module !== '') {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
-    if (module.startsWith('/')) return new URL(`file://${module}`).href;
+    if (/^[a-z][a-z0-9+.-]+:/i.test(module)) return module; // a URL (two letters at least: not a drive letter)
+    // pathToFileURL escapes what a URL would read otherwise: '#' (a fragment), '%', spaces
+    return pathToFileURL(resolve(module)).href;
   }
-  throw new InvalidOptionError(`stage "${stage}": module must be a URL or an absolute path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+  throw new InvalidOptionError(`stage "${stage}": module must be a URL or a path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+}
+
+function timeoutOf(stage: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new InvalidOptionError(`stage "${stage}": handlerTimeoutMs must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
 }
 
 /** Options travel to the workers by structured clone: refused here, not by start(). */
@@ -118,12 +179,14 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
   const backoffMs = retry.backoffMs ?? 0;
   if (!(backoffMs >= 0) || !Number.isFinite(backoffMs)) throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
   if (declaration.export !== undefined && typeof declaration.export !== 'string') throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
+  if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === '')) throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);
   checkCloneable(name, declaration.options);
   return {
     name,
     index,
     module: moduleSpecifier(name, declaration.module),
     exportName: declaration.export,
+    batchExport: declaration.batchExport,
     consumes: topicList(name, 'consumes', declaration.consumes, true),
     produces: topicList(name, 'produces', declaration.produces, false),
     concurrency: positiveInt(name, 'concurrency', declaration.concurrency, 1),
@@ -132,5 +195,8 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     options: declaration.options,
     capacity: declaration.capacity === undefined ? undefined : positiveInt(name, 'capacity', declaration.capacity, 0, 4096),
     batchSize: positiveInt(name, 'batchSize', declaration.batchSize, 256),
+    handlerTimeoutMs: timeoutOf(name, declaration.handlerTimeoutMs),
+    maxUnpublished: positiveInt(name, 'maxUnpublished', declaration.maxUnpublished, 65_536),
+    resourceLimits: declaration.resourceLimits === undefined ? undefined : checkLimits(`stage "${name}" resourceLimits`, declaration.resourceLimits),
   };
 }

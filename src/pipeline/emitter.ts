@@ -1,5 +1,6 @@
 import type { Bus, OutgoingEvent } from '../bus.js';
-import { EncodeError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
+import { describe } from '../describe.js';
+import { EncodeError, InvalidOptionError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
@@ -14,6 +15,14 @@ interface Outbox {
 }
 
 const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [] });
+
+/** An emitted value that could not be published: its source event (-1: a batch handler's emit), topic and error. */
+export interface Failed {
+  source: number;
+  topic: string;
+  value: unknown;
+  error: unknown;
+}
 
 /**
  * `value`, or a copy of it where it is a view of shared memory (with the raw codec, a
@@ -41,13 +50,19 @@ export class Emitter {
   private readonly deadLetterTargets: number[];
   /** The largest dead letter every ring it goes to can take, in bytes. */
   readonly deadLetterRoom: number;
-  /** Emitted by the attempt in progress; kept only if the attempt succeeds. */
-  private readonly attemptTopics: string[] = [];
-  private readonly attemptValues: unknown[] = [];
-  private attemptCount = 0;
+  /**
+   * Pairs (outbox, entries) for what the attempt in progress added, in order: a failed
+   * attempt takes them back off the end of their outboxes. Emits go straight to their
+   * outboxes, with no object per emit.
+   */
+  private readonly attemptBoxes: number[] = [];
   private outboxes: Outbox[];
   private readonly feedback: boolean[];
+  /** The input event (index in the batch) the emits belong to; -1: the whole batch (a batch handler's). */
+  source = -1;
+  /** Events emitted by the batch's successful attempts (one per emit, whatever the number of rings it goes to). */
   count = 0;
+  private attemptEmits = 0;
 
   /**
    * `buses(ring)` publishes in the pipeline's codec, `letters(ring)` in MessagePack (a dead
@@ -76,23 +91,60 @@ export class Emitter {
 
   /** What context.emit() calls. */
   emit(topic: string, value: unknown): void {
-    if (!this.targets.has(topic)) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
-    this.attemptTopics[this.attemptCount] = topic;
-    this.attemptValues[this.attemptCount++] = value;
-  }
-
-  /** The attempt failed: forget what it emitted. */
-  discard(): void {
-    this.attemptCount = 0;
-  }
-
-  /** The attempt for input event `source` succeeded: its emits join the batch. */
-  keep(source: number): void {
-    for (let i = 0; i < this.attemptCount; i++) {
-      this.route(this.targets.get(this.attemptTopics[i])!, this.attemptValues[i], source);
-      this.attemptValues[i] = undefined; // not kept alive by this array
+    const targets = this.targets.get(topic);
+    if (targets === undefined) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    const boxes = this.attemptBoxes;
+    this.attemptEmits++;
+    for (let i = 0; i < targets.length; i += 2) {
+      const box = targets[i];
+      const outbox = this.outboxes[box];
+      outbox.ids.push(targets[i + 1]);
+      outbox.values.push(value);
+      outbox.sources.push(this.source);
+      boxes.push(box, 1);
     }
-    this.attemptCount = 0;
+  }
+
+  /** What a batch context's emitMany() calls. */
+  emitMany(topic: string, values: readonly unknown[]): void {
+    const targets = this.targets.get(topic);
+    if (targets === undefined) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    if (!Array.isArray(values)) throw new InvalidOptionError(`stage "${this.stage.name}": emitMany("${topic}", values) needs an Array of values, got ${describe(values)}`);
+    const boxes = this.attemptBoxes;
+    const source = this.source;
+    this.attemptEmits += values.length;
+    for (let i = 0; i < targets.length; i += 2) {
+      const box = targets[i];
+      const { ids, values: into, sources } = this.outboxes[box];
+      const id = targets[i + 1];
+      for (let k = 0; k < values.length; k++) {
+        ids.push(id);
+        into.push(values[k]);
+        sources.push(source);
+      }
+      boxes.push(box, values.length);
+    }
+  }
+
+  /** The attempt failed: take back what it emitted. */
+  discard(): void {
+    const boxes = this.attemptBoxes;
+    for (let i = boxes.length - 2; i >= 0; i -= 2) {
+      const outbox = this.outboxes[boxes[i]];
+      const keep = outbox.ids.length - boxes[i + 1];
+      outbox.ids.length = keep;
+      outbox.values.length = keep;
+      outbox.sources.length = keep;
+    }
+    boxes.length = 0;
+    this.attemptEmits = 0;
+  }
+
+  /** The attempt succeeded: what it emitted stays in the batch. */
+  keep(): void {
+    this.count += this.attemptEmits;
+    this.attemptEmits = 0;
+    this.attemptBoxes.length = 0;
   }
 
   /** Sends an event to the dead-letter topic (from outside any attempt). */
@@ -116,12 +168,11 @@ export class Emitter {
    * cannot encode, or too large for its ring, is returned with its source event and error
    * (the source then goes to the dead letters; its other emits are published).
    */
-  flush(): { source: number; error: unknown }[] {
-    const failed: { source: number; error: unknown }[] = [];
+  flush(): Failed[] {
+    const failed: Failed[] = [];
     for (let box = 0; box < this.outboxes.length; box++) {
       const outbox = this.outboxes[box];
       if (outbox.ids.length === 0) continue;
-      this.outboxes[box] = emptyOutbox();
       try {
         this.publish(box, outbox.ids, outbox.values);
       } catch (error) {
@@ -132,13 +183,23 @@ export class Emitter {
             this.publish(box, [outbox.ids[i]], [outbox.values[i]]);
           } catch (single) {
             if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
-            failed.push({ source: outbox.sources[i], error: single });
+            failed.push({ source: outbox.sources[i], topic: this.topicOf(box, outbox.ids[i]), value: outbox.values[i], error: single });
           }
         }
+      } finally {
+        // reused by the next batch; nothing of it is kept alive meanwhile
+        outbox.ids.length = 0;
+        outbox.values.length = 0;
+        outbox.sources.length = 0;
       }
     }
     this.count = 0;
     return failed;
+  }
+
+  private topicOf(box: number, id: number): string {
+    const rings = this.plan.rings.length;
+    return (box < rings ? this.buses(box % rings) : this.letters(box % rings)).topics[id];
   }
 
   private publish(box: number, ids: number[], values: unknown[]): void {

@@ -13,7 +13,10 @@ const OUTPUT = 'out';
 
 function drawnEdges(topology: Topology): DrawnEdge[] {
   const edges: DrawnEdge[] = topology.edges.map((e) => ({ from: e.from, to: e.to, label: e.topic, feedback: e.feedback }));
+  // a produced topic nobody consumes is a mistake reported by describe(), not an output to draw
+  const unconsumed = new Set(topology.unconsumed);
   for (const topic of topology.topics) {
+    if (unconsumed.has(topic.name)) continue;
     if (topic.input) for (const stage of topic.consumers) edges.push({ from: INPUT, to: stage, label: topic.name, feedback: false });
     if (topic.output && topic.name !== topology.deadLetterTopic) for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false });
   }

@@ -1,8 +1,7 @@
 import type { Bus } from '../bus.js';
-import type { BusEvent } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { batchBucket, deathsOn, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLING, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
-import type { Stage, StageContext, StageHandler } from './declaration.js';
+import { batchBucket, deathsOn, S_BATCH_DIED, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, slotOwner } from './plan.js';
 
@@ -16,11 +15,30 @@ class WorkerDiedError extends Error {
   override name = 'WorkerDiedError';
 }
 
+/** The error a dead letter carries for an event whose handler ran past the stage's handlerTimeoutMs (on its last attempt). */
+class HandlerTimeoutError extends Error {
+  override name = 'HandlerTimeoutError';
+}
+
+/** Per-event handlers are timed one call in SAMPLE (two clock reads cost as much as a trivial handler). */
+const SAMPLE = 16;
+
+/** What a stage module gave: a batch handler, or else a per-event one. */
+export type StageHandlers = { batch: StageBatchHandler; event?: undefined } | { event: StageHandler; batch?: undefined };
+
+/** One batch as read, in parallel arrays: no object per event. */
+interface Batch {
+  values: unknown[];
+  topics: string[];
+  seqs: number[];
+}
+
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
 
 /**
- * One stage worker's loop: read a batch from the stage's ring, hand each event to the
- * handler (retrying, then dead-lettering), publish what the batch emitted, commit it.
+ * One stage worker's loop: read a batch from the stage's ring, hand it to the batch handler
+ * or each event to the handler (retrying, then dead-lettering), publish what the batch
+ * emitted, commit it.
  */
 export class StageRunner {
   private readonly stage: Stage;
@@ -28,12 +46,16 @@ export class StageRunner {
   private readonly emitter: Emitter;
   private readonly fitter: LetterFitter;
   private readonly context: StageContext & { topic: string; seq: number; attempt: number };
+  private readonly batchContext: BatchContext & { topics: string[]; seqs: number[]; attempt: number };
+  private readonly handler: StageHandler;
+  private readonly batch: StageBatchHandler | undefined;
   private readonly stop: number;
+  private sampled = 0;
 
   constructor(
     private readonly plan: Plan,
     private readonly slot: number,
-    private readonly handler: StageHandler,
+    handlers: StageHandlers,
     private readonly buses: (ring: number) => Bus,
     spill: Spill,
     letters: (ring: number) => Bus = buses,
@@ -44,7 +66,23 @@ export class StageRunner {
     this.emitter = new Emitter(plan, stage, buses, spill, letters);
     const emitter = this.emitter;
     this.fitter = new LetterFitter(emitter.deadLetterRoom);
-    this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit: (topic, value) => emitter.emit(topic, value) };
+    const emit = (topic: string, value: unknown) => emitter.emit(topic, value);
+    const emitMany = (topic: string, values: readonly unknown[]) => emitter.emitMany(topic, values);
+    this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit };
+    this.batchContext = { stage: stage.name, worker: member, topics: [], seqs: [], attempt: 0, options: stage.options, emit, emitMany };
+    this.batch = handlers.batch;
+    const batch = handlers.batch;
+    if (batch === undefined) this.handler = handlers.event!;
+    else {
+      // An event handled on its own (a failed batch split up): a batch of one.
+      const one: BatchContext & { topics: string[]; seqs: number[]; attempt: number } = { ...this.batchContext, topics: [''], seqs: [0] };
+      this.handler = (value, context) => {
+        one.topics[0] = context.topic;
+        one.seqs[0] = context.seq;
+        one.attempt = context.attempt;
+        return batch([value], one);
+      };
+    }
     this.stop = workerWord(slot, W_STOP);
   }
 
@@ -63,13 +101,17 @@ export class StageRunner {
       wait: this.plan.wait,
     });
     const words = this.plan.controlWords;
+    const stats = this.plan.stats;
+    const busy = statsIndex(this.slot, S_BUSY_MS);
     let first = onFirstEvent;
     try {
       while (Atomics.load(words, this.stop) === 0) {
+        const started = performance.now();
+        const batch: Batch = { values: [], topics: [], seqs: [] };
         // A replacement's first batch is small: the heal ends with its first event, and
         // decoding a whole batch in a thread that never ran this code takes a while.
-        const events = reader.read(first !== undefined ? FIRST_BATCH : stage.batchSize);
-        if (events.length === 0) {
+        const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, batch.values, batch.topics, batch.seqs);
+        if (n === 0) {
           if (first !== undefined) {
             first(wallClock());
             first = undefined;
@@ -78,29 +120,24 @@ export class StageRunner {
           reader.wait(IDLE_MS);
           continue;
         }
-        await this.handle(events, first);
+        await this.handle(batch, first);
         first = undefined;
         reader.commit();
+        stats[busy] += performance.now() - started;
       }
     } finally {
       reader.close();
     }
   }
 
-  private async handle(events: BusEvent<unknown>[], first?: (at: number) => void): Promise<void> {
-    const began = performance.now(); // one clock read per batch, not per event
+  private async handle(batch: Batch, first?: (at: number) => void): Promise<void> {
+    const { values, topics, seqs } = batch;
+    const n = values.length;
     const stage = this.stage;
     const stats = this.plan.stats;
     const base = statsIndex(this.slot, 0);
-    const context = this.context;
     const emitter = this.emitter;
-    let errors = 0;
-    let retries = 0;
-    let dead = 0;
-    let withoutValue = 0;
-    const handling = base + S_HANDLING;
-    let suspects = false; // any event of this slot ever killed a worker
-    for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
+    const tally = { errors: 0, retries: 0, dead: 0, withoutValue: 0 };
     /** The dead letter sent for each input event that got one, by index in the batch. */
     const letters = new Map<number, DeadLetter>();
     /** The attempt that succeeded, by index in the batch. */
@@ -110,64 +147,145 @@ export class StageRunner {
       if (letter === undefined) throw new Error(`stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`);
       letters.set(i, letter);
       emitter.deadLetter(letter, i);
-      dead++;
-      if (letter.valueOmitted) withoutValue++;
+      tally.dead++;
+      if (letter.valueOmitted) tally.withoutValue++;
     };
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i];
-      context.topic = event.topic;
-      context.seq = event.seq;
-      const deaths = suspects ? deathsOn(stats, this.slot, event.seq) : 0;
+    const batchDied = base + S_BATCH_DIED;
+    let whole = this.batch !== undefined && stats[batchDied] !== seqs[0];
+    if (this.batch !== undefined && !whole) stats[batchDied] = -1; // this batch killed a worker: one event per call this time
+    if (whole) {
+      whole = await this.handleWhole(batch, tally);
+      if (whole && first !== undefined) first(wallClock());
+    }
+    let out = 0;
+    let orphans = 0; // a batch emit's letter is its own source: -2, -3, ...
+    /**
+     * Publishes what was emitted so far. What could not be encoded or did not fit its ring:
+     * an emitted value sends its input event to the dead letters (a batch handler's emit
+     * goes there itself). Dead letters were fitted to their rings when made.
+     */
+    const publish = () => {
+      out += emitter.count;
+      for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
+        for (const { source, topic, value, error } of failed) {
+          if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
+          if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
+          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries[source] ?? 1, error));
+        }
+      }
+    };
+    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, first, publish);
+    publish();
+    stats[base + S_IN] += n;
+    stats[base + S_OUT] += out;
+    stats[base + S_ERRORS] += tally.errors;
+    stats[base + S_RETRIES] += tally.retries;
+    stats[base + S_DEAD] += tally.dead;
+    stats[base + S_DEAD_NO_VALUE] += tally.withoutValue;
+    stats[base + S_BATCHES] += 1;
+    stats[base + S_BATCH_SIZES + batchBucket(n)] += 1;
+  }
+
+  /** The batch handler on the whole batch: true if it succeeded, false if it failed (its emits discarded). */
+  private async handleWhole(batch: Batch, tally: { errors: number }): Promise<boolean> {
+    const stats = this.plan.stats;
+    const handling = statsIndex(this.slot, S_HANDLING);
+    const context = this.batchContext;
+    context.topics = batch.topics;
+    context.seqs = batch.seqs;
+    context.attempt = 1;
+    this.emitter.source = -1;
+    const started = performance.now();
+    try {
+      if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.slot, S_HANDLING_SINCE)] = wallClock();
+      stats[handling] = -2 - batch.seqs[0];
+      const result = this.batch!(batch.values, context);
+      if (isThenable(result)) await result;
+      this.emitter.keep();
+      return true;
+    } catch {
+      // Which event failed is not known: each is handled again on its own, with its own retries.
+      this.emitter.discard();
+      tally.errors++;
+      return false;
+    } finally {
+      stats[handling] = -1;
+      stats[statsIndex(this.slot, S_HANDLER_MS)] += performance.now() - started;
+    }
+  }
+
+  private async handleEach(
+    batch: Batch,
+    tally: { errors: number; retries: number },
+    sendLetter: (i: number, letter: DeadLetter) => void,
+    tries: number[],
+    first: ((at: number) => void) | undefined,
+    publish: () => void,
+  ): Promise<void> {
+    const { values, topics, seqs } = batch;
+    const stage = this.stage;
+    const stats = this.plan.stats;
+    const base = statsIndex(this.slot, 0);
+    const handling = base + S_HANDLING;
+    const handlerMs = base + S_HANDLER_MS;
+    const context = this.context;
+    const emitter = this.emitter;
+    const handler = this.handler;
+    const watched = stage.handlerTimeoutMs > 0;
+    const since = base + S_HANDLING_SINCE;
+    let suspects = false; // any event of this slot ever killed a worker
+    for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
+    for (let i = 0; i < values.length; i++) {
+      const seq = seqs[i];
+      context.topic = topics[i];
+      context.seq = seq;
+      emitter.source = i;
+      const deaths = suspects ? deathsOn(stats, this.slot, seq) : 0;
+      // the try after a death is a retry, counted now: this worker may die in it too
+      if (deaths > 0 && deaths < stage.attempts) stats[base + S_RETRIES] += 1;
       if (deaths >= stage.attempts) {
-        sendLetter(i, this.deadLetter(event, deaths, new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`)));
+        const error =
+          stats[base + S_TIMED_OUT] === seq
+            ? new HandlerTimeoutError(`stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`)
+            : new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`);
+        sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, error));
       } else {
         for (let attempt = 1 + deaths; ; attempt++) {
           context.attempt = attempt;
+          const timed = ++this.sampled % SAMPLE === 0;
+          const started = timed ? performance.now() : 0;
           try {
-            stats[handling] = event.seq;
-            const result = this.handler(event.value, context);
+            if (watched) stats[since] = wallClock(); // before the seq: the supervisor reads them in the other order
+            stats[handling] = seq;
+            const result = handler(values[i], context);
             if (isThenable(result)) await result;
             stats[handling] = -1;
-            emitter.keep(i);
+            if (timed) stats[handlerMs] += (performance.now() - started) * SAMPLE;
+            emitter.keep();
             tries[i] = attempt;
             break;
           } catch (error) {
             stats[handling] = -1;
+            if (timed) stats[handlerMs] += (performance.now() - started) * SAMPLE;
             emitter.discard();
-            errors++;
+            tally.errors++;
             if (attempt >= stage.attempts) {
-              sendLetter(i, this.deadLetter(event, attempt, error));
+              sendLetter(i, this.deadLetter(topics[i], seq, values[i], attempt, error));
               break;
             }
-            retries++;
+            tally.retries++;
             if (stage.backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, stage.backoffMs));
           }
         }
       }
       if (i === 0 && first !== undefined) first(wallClock());
+      // Bounded in flight: published before the batch is committed, which at-least-once allows.
+      if (emitter.count >= stage.maxUnpublished) publish();
     }
-    const out = emitter.count;
-    // What could not be encoded or did not fit its ring: an emitted value sends its input
-    // event to the dead letters. Dead letters were fitted to their rings when made.
-    for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
-      for (const { source, error } of failed) {
-        if (letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
-        sendLetter(source, this.deadLetter(events[source], tries[source] ?? 1, error));
-      }
-    }
-    stats[base + S_IN] += events.length;
-    stats[base + S_OUT] += out;
-    stats[base + S_ERRORS] += errors;
-    stats[base + S_RETRIES] += retries;
-    stats[base + S_DEAD] += dead;
-    stats[base + S_DEAD_NO_VALUE] += withoutValue;
-    stats[base + S_BATCHES] += 1;
-    stats[base + S_BATCH_SIZES + batchBucket(events.length)] += 1;
-    stats[base + S_BUSY_MS] += performance.now() - began;
   }
 
-  private deadLetter(event: BusEvent<unknown>, attempts: number, error: unknown): DeadLetter {
+  private deadLetter(topic: string, seq: number, value: unknown, attempts: number, error: unknown): DeadLetter {
     // a raw event's value is a view of the ring: a letter that is spilled outlives it
-    return { stage: this.context.stage, topic: event.topic, seq: event.seq, value: unshared(event.value), attempts, error: describeError(error) };
+    return { stage: this.context.stage, topic, seq, value: unshared(value), attempts, error: describeError(error) };
   }
 }

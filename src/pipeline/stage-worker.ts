@@ -4,9 +4,9 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
 import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
-import type { Stage, StageHandler } from './declaration.js';
+import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
-import { StageRunner } from './stage-runner.js';
+import { type StageHandlers, StageRunner } from './stage-runner.js';
 
 export type WorkerRole =
   /** `token`: the reservation in the slot's owner word that this worker, and only it, may claim. */
@@ -70,23 +70,27 @@ function spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
   post({ type: 'spill', ring, events, letters });
 }
 
-async function loadHandler(stage: Stage): Promise<StageHandler> {
+async function loadHandler(stage: Stage): Promise<StageHandlers> {
   let module: Record<string, unknown>;
   try {
     module = await import(stage.module);
   } catch (error) {
     throw new Error(`its module ${stage.module} did not load: ${(error as Error)?.message ?? String(error)}`);
   }
+  const batchName = stage.batchExport ?? 'batch';
+  const batch = module[batchName];
+  if (typeof batch === 'function') return { batch: batch as StageBatchHandler };
+  if (stage.batchExport !== undefined) throw new Error(`its module ${stage.module} exports no batch handler function "${batchName}"`);
   const name = stage.exportName ?? 'handler';
   const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
   if (typeof handler !== 'function') {
-    throw new Error(`its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export' : ''}`);
+    throw new Error(`its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch"' : ''}`);
   }
-  return handler as StageHandler;
+  return { event: handler as StageHandler };
 }
 
-async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler> | undefined> {
-  const handlers = new Map<number, StageHandler>();
+async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers> | undefined> {
+  const handlers = new Map<number, StageHandlers>();
   for (const stage of stages) {
     post({ type: 'loading', stage: stage.name });
     try {
@@ -99,7 +103,7 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandler>
   return handlers;
 }
 
-async function runSlot(handlers: Map<number, StageHandler>, slot: number, replacement: boolean): Promise<void> {
+async function runSlot(handlers: Map<number, StageHandlers>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
   watchClaims(slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf);
@@ -120,14 +124,14 @@ function warmUp(): void {
   for (let round = 0; round < 64; round++) {
     const reader = bus.reader('warm', { takeover: true });
     bus.publishEvents([{ topic: 'warm', value: { id: round, text: 'warm' } }, { topic: 'warm', value: round }]);
-    reader.read(4);
+    reader.readInto(4, [], [], []);
     reader.commit();
     reader.close();
   }
   bus.close();
 }
 
-async function standby(handlers: Map<number, StageHandler>): Promise<void> {
+async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
   // attached now, not on the clock of a heal
   plan.rings.forEach((_, ring) => {
     busOf(ring);
@@ -139,6 +143,8 @@ async function standby(handlers: Map<number, StageHandler>): Promise<void> {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
     for (let slot = 0; slot < plan.workers; slot++) {
+      // this thread runs with the pipeline's limits: a stage with its own gets a new worker
+      if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;
       if (takeSlot(words, slot, threadId)) {
         post({ type: 'took', slot });
         return runSlot(handlers, slot, true);

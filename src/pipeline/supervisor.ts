@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -31,6 +31,8 @@ interface Tracked {
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
   spillPosted?: Int32Array;
   spillReceived: number;
+  /** What S_HANDLING held when the watchdog found its handler past the stage's handlerTimeoutMs and terminated it. */
+  timedOut?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export class Supervisor {
   private readonly vacantSince = new Map<number, number>();
   private readonly killedAt = new Map<Worker, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
   private running = false;
   private nextToken = -1;
   /** Set when a replacement cannot load its module: no more replacements. */
@@ -93,6 +96,9 @@ export class Supervisor {
       started.push(this.spawn({ kind: 'worker', slot, replacement: false, token }));
     }
     for (let i = 0; i < this.standbyCount; i++) started.push(this.spawn({ kind: 'standby' }));
+    const limits = this.plan.stages.map((stage) => stage.handlerTimeoutMs).filter((ms) => ms > 0);
+    // checked four times per limit, so a handler is caught within 1.25 × its limit
+    if (limits.length > 0) this.watchTimer = setInterval(() => this.watch(), Math.min(250, Math.max(5, Math.min(...limits) / 4))).unref();
     try {
       await Promise.all(started.map((t) => this.ready(t, timeoutMs)));
     } catch (error) {
@@ -108,6 +114,7 @@ export class Supervisor {
   async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.sweepTimer);
+    clearInterval(this.watchTimer);
     this.vacantSince.clear();
     const words = this.control.words;
     Atomics.store(words, C_SHUTDOWN, 1);
@@ -142,6 +149,30 @@ export class Supervisor {
     }
     this.adopt();
     await Promise.all([...this.live].map(ended)); // whatever took a slot meanwhile
+  }
+
+  /**
+   * Terminates the worker of each slot whose handler has run past its stage's
+   * handlerTimeoutMs: a failed attempt at the event in its hands, counted when its exit is
+   * seen (then no other thread writes the slot's statistics).
+   */
+  private watch(): void {
+    if (!this.running) return;
+    const { words, stats } = this.control;
+    const now = wallClock();
+    this.plan.stages.forEach((stage, i) => {
+      if (stage.handlerTimeoutMs === 0) return;
+      for (let m = 0; m < stage.concurrency; m++) {
+        const slot = this.plan.firstSlot[i] + m;
+        const handling = stats[statsIndex(slot, S_HANDLING)];
+        if (handling === -1 || now - stats[statsIndex(slot, S_HANDLING_SINCE)] <= stage.handlerTimeoutMs) continue;
+        const tracked = this.owner(slot);
+        if (tracked === undefined || tracked.timedOut !== undefined || Atomics.load(words, workerWord(slot, W_OWNER)) !== tracked.threadId) continue;
+        tracked.timedOut = handling;
+        this.killedAt.set(tracked.worker, now); // the heal is timed from here
+        void tracked.worker.terminate();
+      }
+    });
   }
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
@@ -246,7 +277,9 @@ export class Supervisor {
   }
 
   private spawn(role: WorkerRole): Tracked {
-    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits: this.resourceLimits });
+    const own = role.kind === 'worker' ? slotOwner(this.plan, role.slot).stage.resourceLimits : undefined;
+    const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
+    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits });
     const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
@@ -304,7 +337,12 @@ export class Supervisor {
     // slot: hand it over now. One killed from outside was not killed by the event in its
     // hands; one that died of itself was.
     if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) {
-      if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
+      if (tracked.timedOut !== undefined) {
+        // the handler may have moved on since: the attempt that timed out is the one counted
+        stats[statsIndex(slot, S_HANDLING)] = tracked.timedOut;
+        if (tracked.timedOut >= 0) stats[statsIndex(slot, S_TIMED_OUT)] = tracked.timedOut;
+        recordDeath(stats, slot);
+      } else if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
       else recordDeath(stats, slot);
       // Its open claim, if any, holds its readers up until its death is handled: do it now.
       const at = stats[statsIndex(slot, S_CLAIM_AT)];
@@ -337,7 +375,9 @@ export class Supervisor {
         this.vacantSince.delete(slot); // taken: by a standby (adopted above or soon) or a new worker
         continue;
       }
-      if (idle > 0 && now - since < STANDBY_GRACE_MS) {
+      // standbys never take a stage with resourceLimits of its own: no grace to wait out
+      const standbyMayTake = slotOwner(this.plan, slot).stage.resourceLimits === undefined;
+      if (standbyMayTake && idle > 0 && now - since < STANDBY_GRACE_MS) {
         idle--;
         continue;
       }

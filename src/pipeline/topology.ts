@@ -1,4 +1,4 @@
-import { DuplicateStageError, InvalidOptionError, UnproducedTopicError } from '../errors.js';
+import { DuplicateStageError, InvalidOptionError, UnconsumedInputError, UnproducedOutputError, UnproducedTopicError } from '../errors.js';
 import { normalizeStage, type Stage, type StageDeclaration } from './declaration.js';
 
 /** A topic and who publishes and reads it. */
@@ -52,7 +52,8 @@ function names(what: string, value: unknown): string[] {
 
 /**
  * Derives and validates the topology: every stage's shape, unique names, every consumed
- * topic produced by a stage or declared an input; then the edges, the strongly connected
+ * topic produced by a stage or declared an input, every output produced by a stage, every
+ * input consumed by one; then the edges, the strongly connected
  * components (feedback loops) and their order. Linear in stages + topics + edges.
  */
 export function derive(declaration: TopologyDeclaration): Topology {
@@ -85,6 +86,9 @@ export function derive(declaration: TopologyDeclaration): Topology {
   for (const [topic, readers] of consumers) {
     if (!producers.has(topic) && !inputs.has(topic) && topic !== deadLetterTopic) throw new UnproducedTopicError(topic, readers);
   }
+  const stageNames = stages.map((s) => s.name);
+  for (const topic of outputs) if (!producers.has(topic) && topic !== deadLetterTopic) throw new UnproducedOutputError(topic, stageNames);
+  for (const topic of inputs) if (!consumers.has(topic)) throw new UnconsumedInputError(topic, stageNames);
 
   const topicNames = new Set<string>([...inputs, ...outputs, ...producers.keys(), ...consumers.keys(), deadLetterTopic]);
   const unconsumed: string[] = [];

@@ -13,14 +13,19 @@ export const DEFAULT_STAGE_LIMITS: Readonly<ResourceLimits> = { maxYoungGenerati
 
 const KEYS: readonly (keyof ResourceLimits)[] = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
 
-/** The resourceLimits every stage and standby worker starts with: the defaults, overridden by the user's. */
-export function stageLimits(limits: ResourceLimits | undefined): ResourceLimits {
-  checkOptions('resourceLimits', limits, KEYS);
+/** Checks resourceLimits given by the user (`what` names them in errors); returns them. */
+export function checkLimits(what: string, limits: ResourceLimits | undefined): ResourceLimits {
+  checkOptions(what, limits, KEYS);
   for (const key of KEYS) {
     const value = limits?.[key];
     if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-      throw new InvalidOptionError(`resourceLimits.${key} must be a positive number of megabytes, got ${String(value)}`);
+      throw new InvalidOptionError(`${what}.${key} must be a positive number of megabytes, got ${String(value)}`);
     }
   }
-  return { ...DEFAULT_STAGE_LIMITS, ...limits };
+  return { ...limits };
+}
+
+/** The resourceLimits every stage and standby worker starts with: the defaults, overridden by the user's. */
+export function stageLimits(limits: ResourceLimits | undefined): ResourceLimits {
+  return { ...DEFAULT_STAGE_LIMITS, ...checkLimits('resourceLimits', limits) };
 }

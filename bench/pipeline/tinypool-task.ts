@@ -1,0 +1,6 @@
+// The tinypool task: the trivial handler, on one event or on an array of events (the same as piscina-task.ts).
+const handle = (value: number): number => value;
+
+export default function task(input: number | number[]): number | number[] {
+  return Array.isArray(input) ? input.map(handle) : handle(input);
+}

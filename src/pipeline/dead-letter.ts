@@ -17,10 +17,24 @@ export interface DeadLetter {
 }
 
 export function describeError(error: unknown): DeadLetter['error'] {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const described: DeadLetter['error'] = { name: String(error.name), message: String(error.message) };
-  if (error.stack !== undefined) described.stack = String(error.stack);
-  return described;
+  // What a handler throws is anything at all: a revoked Proxy throws on every look, and a
+  // description that threw would kill the worker on every attempt instead of dead-lettering.
+  try {
+    if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+    const described: DeadLetter['error'] = { name: String(error.name), message: String(error.message) };
+    if (error.stack !== undefined) described.stack = String(error.stack);
+    return described;
+  } catch (cause) {
+    return { name: 'Error', message: `the handler threw a value that cannot be described (${safeMessage(cause)})` };
+  }
+}
+
+function safeMessage(error: unknown): string {
+  try {
+    return String((error as Error)?.message ?? error);
+  } catch {
+    return 'unreadable';
+  }
 }
 
 const ELLIPSIS = '…';

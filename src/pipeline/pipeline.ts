@@ -169,6 +169,8 @@ export class Pipeline extends EventEmitter {
   /** The start(), stop() or close() in progress or last done: the next one runs after it. */
   private lifecycle: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** close() was called (it may still be stopping the workers). */
+  private closing = false;
   private spillQueues: { events: OutgoingEvent[]; letters: boolean }[][];
   /** The rings again, publishing in MessagePack: for spilled dead letters. */
   private readonly letterBuses: Bus[];
@@ -345,6 +347,8 @@ export class Pipeline extends EventEmitter {
    * still waiting to re-enter a feedback loop are dropped: drain() first to keep them.
    */
   close(): Promise<void> {
+    // From the call on: a publish accepted now would be dropped by the close under way.
+    this.closing = true;
     return this.inTurn(async () => {
       if (this.state === 'closed') return;
       await this.stopWorkers();
@@ -467,7 +471,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private checkNotClosed(): void {
-    if (this.state === 'closed') throw new PipelineStateError('the pipeline is closed; create a new one');
+    if (this.state === 'closed' || this.closing) throw new PipelineStateError(`the pipeline is ${this.state === 'closed' ? 'closed' : 'closing'}; create a new one`);
   }
 
   /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */

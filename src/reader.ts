@@ -279,31 +279,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * processing of a batch, even with async work between reading and committing.
    */
   read(max = this.batchSize): BusEvent<T>[] {
-    this.enter('read()');
-    if (this.kind === L.KIND_LOSSY) throw new InvalidOptionError(`reader "${this.name}" is lossy: it never redelivers, so it has nothing to commit; use poll()`);
-    if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
-    max = this.checkMax(max);
-    this.running = 'read';
-    try {
-      const bytes = this.fill(max);
-      const events: BusEvent<T>[] = [];
-      if (bytes === 0) return events;
-      const u8 = this.ring.u8;
-      this.walk(bytes, max, (record) => {
-        let value: T;
-        try {
-          value = this.decodeAt(record.codec, u8, record.offset, record.length);
-        } catch (error) {
-          // The events before it are returned, to commit; the next read() reports it.
-          if (events.length > 0) throw STOP_BEFORE;
-          throw error;
-        }
-        events.push({ topic: record.topic, seq: record.seq, value });
-      }, true);
-      return events;
-    } finally {
-      this.leave();
-    }
+    const events: BusEvent<T>[] = [];
+    this.readEach(max, (value, topic, seq) => events.push({ topic, seq, value }));
+    return events;
   }
 
   /**
@@ -311,6 +289,17 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * an object per event: for the pipeline's stage workers. Returns the number of events.
    */
   readInto(max: number, values: unknown[], topics: string[], seqs: number[]): number {
+    let n = 0;
+    this.readEach(max, (value, topic, seq) => {
+      values[n] = value;
+      topics[n] = topic;
+      seqs[n++] = seq;
+    });
+    return n;
+  }
+
+  /** The one loop of read() and readInto(): decodes up to `max` events into `take`, held until commit(). */
+  private readEach(max: number, take: Handler<T>): void {
     this.enter('read()');
     if (this.kind === L.KIND_LOSSY) throw new InvalidOptionError(`reader "${this.name}" is lossy: it never redelivers, so it has nothing to commit; use poll()`);
     if (this.held !== null) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
@@ -318,15 +307,21 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.running = 'read';
     try {
       const bytes = this.fill(max);
-      if (bytes === 0) return 0;
+      if (bytes === 0) return;
       const u8 = this.ring.u8;
-      let n = 0;
+      let taken = 0;
       this.walk(bytes, max, (record) => {
-        values[n] = this.decodeAt(record.codec, u8, record.offset, record.length);
-        topics[n] = record.topic;
-        seqs[n++] = record.seq;
+        let value: T;
+        try {
+          value = this.decodeAt(record.codec, u8, record.offset, record.length);
+        } catch (error) {
+          // The events before it are returned, to commit; the next read() reports it.
+          if (taken > 0) throw STOP_BEFORE;
+          throw error;
+        }
+        taken++;
+        take(value, record.topic, record.seq);
       }, true);
-      return n;
     } finally {
       this.leave();
     }

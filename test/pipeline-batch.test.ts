@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from 'ringbus';
-import { collect, stageUrl } from './pipeline-helpers.js';
+import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 import type { Item } from './workers/stages/batch.js';
 
-let running: Pipeline[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((p) => p.close()));
-  running = [];
-});
-function track(p: Pipeline): Pipeline {
-  running.push(p);
-  return p;
-}
+const track = closedAfterEach();
 
 async function publishAll(p: Pipeline, topic: string, values: unknown[], chunk = 1000): Promise<void> {
   for (let i = 0; i < values.length; i += chunk) await p.publishBatchAsync(topic, values.slice(i, i + chunk), { timeoutMs: 30_000 });

@@ -1,4 +1,5 @@
-import type { Reader } from 'ringbus';
+import { afterEach } from 'vitest';
+import type { Pipeline, Reader } from 'ringbus';
 
 /** A stage module from test/workers/stages, compiled to dist-dev. */
 export function stageUrl(name: string): URL {
@@ -17,4 +18,17 @@ export async function collect<T>(reader: Reader<T>, count: number, timeoutMs: nu
     await reader.waitAsync(Math.min(left, 100));
   }
   return events;
+}
+
+/** Returns `track(p)`: every pipeline tracked in a test is closed after it, passed or failed. */
+export function closedAfterEach(): (p: Pipeline) => Pipeline {
+  let running: Pipeline[] = [];
+  afterEach(async () => {
+    await Promise.all(running.map((p) => p.close()));
+    running = [];
+  });
+  return (p) => {
+    running.push(p);
+    return p;
+  };
 }

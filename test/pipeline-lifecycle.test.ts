@@ -3,20 +3,12 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPipeline, describePipeline, InvalidOptionError, type Pipeline, PipelineStateError, StageLoadError } from 'ringbus';
-import { collect, stageUrl } from './pipeline-helpers.js';
+import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 import type { Step } from './workers/stages/step.js';
 
-let running: Pipeline[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((p) => p.close()));
-  running = [];
-});
-function track(p: Pipeline): Pipeline {
-  running.push(p);
-  return p;
-}
+const track = closedAfterEach();
 
 function linear(options: { standby?: number } = {}): Pipeline {
   return track(

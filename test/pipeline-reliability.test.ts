@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPipeline, type DeadLetter, type Pipeline } from 'ringbus';
-import { collect, stageUrl } from './pipeline-helpers.js';
+import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 
-let running: Pipeline[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((p) => p.close()));
-  running = [];
-});
-function track(p: Pipeline): Pipeline {
-  running.push(p);
-  return p;
-}
+const track = closedAfterEach();
 
 describe('pipeline reliability', () => {
   it("codec 'raw': a loop stage emitting its input views on a full 4 KiB loop ring loses and duplicates nothing (10,000 events)", async () => {

@@ -316,7 +316,7 @@ export class Pipeline extends EventEmitter {
    * loop, every dead worker replaced. Keeps waiting while publishers go on publishing.
    */
   async drain(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.checkNotClosed();
+    this.checkNotClosing();
     const timeoutMs = options.timeoutMs ?? Infinity;
     const deadline = performance.now() + timeoutMs;
     const stageBuses = this.buses.slice(0, this.topology.stages.length);
@@ -462,7 +462,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private route(topic: string): Bus[] {
-    this.checkNotClosed();
+    this.checkNotClosing();
     if (this.failure) throw this.failure;
     if (!this.inputs.has(topic)) {
       throw new InvalidOptionError(`"${topic}" is not an input of this pipeline; its inputs are [${[...this.inputs].join(', ')}]: declare it in createPipeline({ inputs })`);
@@ -471,7 +471,12 @@ export class Pipeline extends EventEmitter {
   }
 
   private checkNotClosed(): void {
-    if (this.state === 'closed' || this.closing) throw new PipelineStateError(`the pipeline is ${this.state === 'closed' ? 'closed' : 'closing'}; create a new one`);
+    if (this.state === 'closed') throw new PipelineStateError('the pipeline is closed; create a new one');
+  }
+
+  /** For publishes and drain(): refused from the moment close() is called (lifecycle calls queue behind it instead). */
+  private checkNotClosing(): void {
+    if (this.closing) throw new PipelineStateError(`the pipeline is ${this.state === 'closed' ? 'closed' : 'closing'}; create a new one`);
   }
 
   /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */

@@ -163,7 +163,12 @@ export function trip(o: TripOptions): Trip {
     },
     async finish(timeoutMs = 25_000) {
       await Promise.all(producers.map((p) => p.result));
-      await until(`${expected} events in bus B (seen ${checker.total}: ${checker.next.join(', ')} per producer)`, () => checker.total >= expected, timeoutMs);
+      try {
+        await until('every event in bus B', () => checker.total >= expected, timeoutMs);
+      } catch (error) {
+        const [a, b] = await Promise.all([out.stats().catch(String), into.stats().catch(String)]);
+        throw new Error(`${(error as Error).message}: ${checker.total} of ${expected} (${checker.next.join(', ')} per producer); out ${JSON.stringify(a)}; in ${JSON.stringify(b)}`);
+      }
       await sleep(300); // room for a duplicate to show up
       await checker.stop();
       expect({ duplicates: checker.duplicates, holes: checker.holes, total: checker.total }).toEqual({ duplicates: 0, holes: 0, total: expected });

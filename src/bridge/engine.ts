@@ -54,6 +54,12 @@ export interface OpenRequest {
   readonly topics: readonly string[];
   /** Connection up or down, for stats(). */
   readonly onState: (state: BridgeState) => void;
+  /**
+   * Inbound: the last position applied to the ring per stream (from the progress markers),
+   * for an engine whose consumer must restart right after it: a delivery lost with a crash
+   * or a connection must come back before anything newer, or it would look applied.
+   */
+  readonly applied?: (stream: string) => bigint | undefined;
 }
 
 /** An engine's configuration; openOut/openIn connect (waiting up to its connectTimeoutMs). */

@@ -1,6 +1,6 @@
 import { decode } from '@msgpack/msgpack';
 import { attach, type Bus, type OutgoingEvent } from '../bus.js';
-import { InvalidOptionError, UnknownTopicError } from '../errors.js';
+import { InvalidOptionError, TimeoutError, UnknownTopicError } from '../errors.js';
 import type { Reader } from '../reader.js';
 import type { BridgeState, Engine, EngineIn, InMessage } from './engine.js';
 import { backoff, Bridge, checkName, sleep } from './shared.js';
@@ -47,20 +47,25 @@ export async function bridgeIn(bus: Bus, options: BridgeInOptions): Promise<Brid
   for (const topic of options.topics) options.engine.checkTopic(topic);
 
   const bridge = new Bridge('in', options.engine.name, bus, null);
-  // Lossy: it must never hold producers back (its newest marker stays unconsumed on purpose).
-  const progress = bus.reader<Marker>(`bridge-in:${name}`, { topics: [options.progressTopic], lossy: true, wait: 'async', takeover: true });
+  // Gating, so that the newest marker, left unconsumed on purpose, stays in the ring for a restart to find.
+  const progress = bus.reader<Marker>(`bridge-in:${name}`, { topics: [options.progressTopic], wait: 'async', takeover: true });
   const writer = attach(bus.handle, { codec: 'msgpack' });
+  const state = new Progress(name, options.progressTopic, progress, writer);
   let engine: EngineIn;
   try {
-    engine = await options.engine.openIn({ name, topics: options.topics, onState: (state: BridgeState) => bridge.setState(state) });
+    await state.recover();
+    engine = await options.engine.openIn({
+      name,
+      topics: options.topics,
+      onState: (s: BridgeState) => bridge.setState(s),
+      applied: (stream) => state.last.get(stream),
+    });
   } catch (error) {
     progress.close();
     bridge.setState('failed');
     throw error;
   }
   bridge.setState('connected');
-  const state = new Progress(name, options.progressTopic, progress, writer);
-  await state.recover();
   const budget = bus.stats().capacity / 8; // one batch and its marker in one claim: applied together or not at all
   bridge.run(() => pump(writer, engine, bridge, state, { name, batchSize, budget, deadLetterTopic: options.deadLetterTopic }), async () => {
     progress.close();
@@ -105,6 +110,11 @@ class Progress {
     for (const m of applied) this.last.set(m.stream, m.position);
     this.n++;
     return { topic: this.topic, value: this.marker() };
+  }
+
+  /** Consumes every marker: the ring is full and the newest one holds it (other producers filled it). */
+  release(): void {
+    while (this.reader.poll(() => {}, 1024) > 0);
   }
 
   /** Consumes the markers before the newest; the newest stays for a restart to find. */
@@ -171,7 +181,15 @@ async function pump(writer: Bus, engine: EngineIn, bridge: Bridge, progress: Pro
       }
       events.push(...(letters as OutgoingEvent[]));
       events.push(progress.next(fresh.slice(start, end)));
-      await writer.publishEventsAsync(events);
+      try {
+        await writer.publishEventsAsync(events, { timeoutMs: 1_000 });
+      } catch (error) {
+        if (!(error instanceof TimeoutError) || (error.published ?? 0) !== 0) throw error;
+        // The ring is full behind our own newest marker: let it go (a crash before the
+        // next marker lands would then apply this batch again), or we would wait for ever.
+        progress.release();
+        await writer.publishEventsAsync(events);
+      }
       progress.settle();
       bridge.counters.published += events.length - 1 - letters.length;
       bridge.counters.deadLetters += letters.length;

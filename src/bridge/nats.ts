@@ -175,39 +175,67 @@ export function natsEngine(options: NatsEngineOptions): Engine {
     async openIn(request: OpenRequest): Promise<EngineIn> {
       const { nc, js, jsm } = await open(request);
       const topics = new Set(request.topics);
-      try {
-        await jsm.consumers.info(options.stream, request.name);
-      } catch {
+      // The durable consumer restarts right after the last position applied to the ring, at
+      // the start and after every reconnection: a delivery lost with a crash or a connection
+      // would otherwise come back only after ack_wait, behind newer messages already applied.
+      const rewind = async () => {
         try {
-          await jsm.consumers.add(options.stream, {
-            durable_name: request.name,
-            ack_policy: AckPolicy.Explicit,
-            deliver_policy: DeliverPolicy.All,
-            ack_wait: (options.ackWaitMs ?? 30_000) * NS,
-            max_ack_pending: 20_000,
-            // Server 2.9 takes one filter: several topics share the prefix's wildcard and are filtered here.
-            filter_subject: request.topics.length === 1 ? subject(request.topics[0]) : `${prefix}.>`,
-          });
-        } catch (error) {
-          await nc.close();
-          throw new BridgeConfigError(engine, `durable consumer "${request.name}" on stream "${options.stream}": ${(error as Error).message}; pick another bridge name or fix the stream`);
+          await jsm.consumers.delete(options.stream, request.name);
+        } catch {
+          // absent
         }
+        const last = request.applied?.(options.stream);
+        await jsm.consumers.add(options.stream, {
+          durable_name: request.name,
+          ack_policy: AckPolicy.Explicit,
+          ...(last === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(last) + 1 }),
+          ack_wait: (options.ackWaitMs ?? 30_000) * NS,
+          max_ack_pending: 20_000,
+          // Server 2.9 takes one filter: several topics share the prefix's wildcard and are filtered here.
+          filter_subject: request.topics.length === 1 ? subject(request.topics[0]) : `${prefix}.>`,
+        });
+        return js.consumers.get(options.stream, request.name);
+      };
+      let consumer: Awaited<ReturnType<typeof rewind>>;
+      try {
+        consumer = await rewind();
+      } catch (error) {
+        await nc.close();
+        throw new BridgeConfigError(engine, `durable consumer "${request.name}" on stream "${options.stream}": ${(error as Error).message}; pick another bridge name or fix the stream`);
       }
-      const consumer = await js.consumers.get(options.stream, request.name);
+      let stale = false;
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'reconnect') stale = true;
+      })().catch(() => {});
       const held = new Map<InMessage, JsMsg>();
       return {
         async fetch(max: number, waitMs: number) {
+          if (stale) {
+            stale = false;
+            held.clear();
+            try {
+              consumer = await rewind();
+            } catch (error) {
+              stale = true;
+              throw error;
+            }
+          }
           const out: InMessage[] = [];
           const iterator = await consumer.fetch({ max_messages: max, expires: Math.max(waitMs, 1000) });
-          for await (const msg of iterator) {
-            const topic = msg.subject.slice(prefix.length + 1);
-            if (!topics.has(topic)) {
-              msg.ack();
-              continue;
+          try {
+            for await (const msg of iterator) {
+              const topic = msg.subject.slice(prefix.length + 1);
+              if (!topics.has(topic)) {
+                msg.ack();
+                continue;
+              }
+              const m: InMessage = { stream: options.stream, position: BigInt(msg.seq), topic, payload: msg.data };
+              held.set(m, msg);
+              out.push(m);
             }
-            const m: InMessage = { stream: options.stream, position: BigInt(msg.seq), topic, payload: msg.data };
-            held.set(m, msg);
-            out.push(m);
+          } catch (error) {
+            stale = true;
+            throw error;
           }
           return out;
         },

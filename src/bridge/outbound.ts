@@ -126,7 +126,7 @@ async function pump(bus: Bus, reader: Reader, engine: EngineOut, bridge: Bridge,
         bridge.counters.retries++;
         bridge.lastError = error as Error;
         if (bridge.state === 'connected') bridge.setState('reconnecting');
-        if (bridge.closing) throw error;
+        if (bridge.stopping) return; // uncommitted: the next start sends the batch again
         await sleep(backoff(attempt));
       }
     }

@@ -44,7 +44,7 @@ export function redisEngine(options: RedisEngineOptions): Engine {
   async function open(request: OpenRequest): Promise<Redis> {
     const redis = new Redis(options.url, {
       lazyConnect: true,
-      maxRetriesPerRequest: null, // commands wait through a reconnect; the bridge bounds nothing but its own backoff
+      maxRetriesPerRequest: null, // commands wait through a reconnection, and are sent again
       retryStrategy: () => 200,
       connectionName: `ringbus-bridge-${request.name}`,
     });
@@ -110,19 +110,30 @@ export function redisEngine(options: RedisEngineOptions): Engine {
           throw new BridgeConfigError(engine, `group "${request.name}" on key "${k}": ${(error as Error).message}; the key must be a stream (or absent)`);
         }
       }
-      // First what was delivered to this consumer and never acknowledged (a crash, or a reply lost with the server), then new entries.
+      // First what was delivered to this consumer and never acknowledged (a crash, or a reply
+      // lost with the connection: ioredis sends the command again, and the first delivery
+      // stays pending), then new entries. So again after every reconnection.
       let pending = true;
+      let connection = 0;
+      redis.on('close', () => {
+        pending = true;
+        connection++;
+      });
       return {
         async fetch(max: number, waitMs: number) {
           let reply: [Buffer, [Buffer, Buffer[] | null][]][] | null;
+          const [asked, on] = [pending, connection];
           try {
-            reply = pending
+            reply = asked
               ? await redis.xreadgroupBuffer('GROUP', request.name, request.name, 'COUNT', max, 'STREAMS', ...keys, ...keys.map(() => '0'))
               : await redis.xreadgroupBuffer('GROUP', request.name, request.name, 'COUNT', max, 'BLOCK', waitMs, 'STREAMS', ...keys, ...keys.map(() => '>'));
           } catch (error) {
             pending = true;
             throw error;
           }
+          // ioredis sent it again after a reconnection: a first delivery may have been lost
+          // with the connection, and those entries wait in the pending list, before these.
+          if (on !== connection) return [];
           const out: InMessage[] = [];
           for (const [k, entries] of reply ?? []) {
             const stream = k.toString();
@@ -134,7 +145,7 @@ export function redisEngine(options: RedisEngineOptions): Engine {
               out.push({ stream, position: (BigInt(ms) << SHIFT) | BigInt(seq), topic: topicOf.get(stream)!, payload: payload ?? new Uint8Array(0) });
             }
           }
-          if (pending && out.length === 0) pending = false;
+          if (asked && out.length === 0 && on === connection) pending = false;
           return out;
         },
         async ack(batch: readonly InMessage[]) {

@@ -24,7 +24,7 @@ export interface BridgeStats {
 export class Bridge {
   state: BridgeState = 'connecting';
   stopping = false;
-  closing = false;
+  private abort: () => Promise<void> = async () => {};
   lastError: Error | null = null;
   readonly counters = { published: 0, duplicates: 0, deadLetters: 0, retries: 0 };
   done: Promise<void> = Promise.resolve();
@@ -44,6 +44,7 @@ export class Bridge {
 
   /** @internal Runs the loop; `cleanup` runs whatever way it ends. */
   run(loop: () => Promise<void>, cleanup: () => Promise<void>): void {
+    this.abort = cleanup;
     this.done = (async () => {
       try {
         await loop();
@@ -77,10 +78,16 @@ export class Bridge {
     };
   }
 
-  /** Stops after the batch in hand (stored and committed), then disconnects. */
-  async close(): Promise<void> {
+  /**
+   * Stops after the batch in hand (stored and committed), then disconnects. A batch the
+   * engine has not taken within `graceMs` (the server away) is left uncommitted: the next
+   * bridge of this name sends it again.
+   */
+  async close({ graceMs = 2_000 }: { graceMs?: number } = {}): Promise<void> {
     this.stopping = true;
-    await this.done.catch(() => {});
+    const stopped = this.done.then(() => true, () => true);
+    if (!(await within(stopped, graceMs))) await this.abort().catch(() => {});
+    await stopped;
   }
 }
 

@@ -1,7 +1,7 @@
 // The bridge guarantees, the same for every engine: each scenario runs against a real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError, type Engine } from 'ringbus';
-import { bridgeOut, natsEngine } from 'ringbus/nats';
+import { bridgeIn, bridgeOut, natsEngine } from 'ringbus/nats';
 import { redisEngine } from 'ringbus/redis';
 import type { Server } from './bridge-servers.js';
 import { engineOptions, sleep, trip, until, type EngineKind } from './bridge-helpers.js';
@@ -126,6 +126,16 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
           expect(badTopic.message).toMatch(/rename the topic/);
         } else {
           expect(() => engineOf({ url: server.url, maxLen: -1 })).toThrow(InvalidOptionError);
+          // The topic's key holds a string, not a stream: the group cannot be created.
+          const { Redis } = await import('ioredis');
+          const client = new Redis(server.url);
+          await client.set('t_wrong:orders', 'x');
+          client.disconnect();
+          const into = createBus({ topics: ['orders', 'progress'] });
+          const wrong = await bridgeIn(into, { topics: ['orders'], progressTopic: 'progress', engine: engineOf(engineOptions(kind, server, 'wrong')) }).catch((e) => e);
+          into.close();
+          expect(wrong).toBeInstanceOf(BridgeConfigError);
+          expect(wrong.message).toMatch(/WRONGTYPE.*the key must be a stream/);
         }
 
         // Larger than the engine takes: set aside on the dead-letter topic, the rest goes on; without one, the bridge stops.

@@ -2,7 +2,7 @@
  * `ringbus/nats`: bridges between ringbus topics and a NATS JetStream stream. Needs the
  * optional peer dependencies `@nats-io/transport-node` and `@nats-io/jetstream`.
  */
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type Consumer, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
 import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { BridgeConfigError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError } from '../errors.js';
 import type { Engine, EngineIn, EngineOut, InMessage, OpenRequest, OutMessage } from './engine.js';
@@ -39,6 +39,58 @@ export interface NatsEngineOptions {
 
 const NS = 1_000_000;
 const TOKEN = /^[^\s*>.\u0000-\u001f]+$/;
+
+interface Feed {
+  readonly queue: JsMsg[];
+  /** The queue was taken from. */
+  taken(): void;
+  error: Error | null;
+  /** Resolves when a message arrives, or after `ms`. */
+  next(ms: number): Promise<void>;
+  stop(): void;
+}
+
+/** Messages of a consumer as they arrive, queued in stream order. */
+function follow(consumer: Consumer): Feed {
+  let wake = () => {};
+  let resume = () => {};
+  let stopped = false;
+  let stop = () => {
+    stopped = true;
+  };
+  const feed: Feed = {
+    queue: [],
+    error: null,
+    next: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    stop: () => {
+      stop();
+      resume();
+    },
+    taken: () => resume(),
+  };
+  void (async () => {
+    const messages = await consumer.consume({ max_messages: 1024 });
+    if (stopped) return void messages.stop();
+    stop = () => void messages.stop();
+    for await (const msg of messages) {
+      feed.queue.push(msg);
+      wake();
+      // Not taking from the iterator holds the client's pulls back: the queue stays bounded.
+      if (feed.queue.length >= 2048) await new Promise<void>((resolve) => (resume = resolve));
+    }
+  })().catch((error: Error) => {
+    feed.error = error;
+    wake();
+  });
+  return feed;
+}
 
 export function natsEngine(options: NatsEngineOptions): Engine {
   const servers = typeof options.servers === 'string' ? [options.servers] : [...(options.servers ?? [])];
@@ -208,10 +260,14 @@ export function natsEngine(options: NatsEngineOptions): Engine {
         for await (const s of nc.status()) if (s.type === 'reconnect') stale = true;
       })().catch(() => {});
       const held = new Map<InMessage, JsMsg>();
+      // consume() keeps pulls outstanding, so a fetch returns what has arrived at once
+      // (fetch() of the client waits for a full batch or its expiry: ~100 ms of latency).
+      let feed = follow(consumer);
       return {
         async fetch(max: number, waitMs: number) {
           if (stale) {
             stale = false;
+            feed.stop();
             held.clear();
             try {
               consumer = await rewind();
@@ -219,23 +275,25 @@ export function natsEngine(options: NatsEngineOptions): Engine {
               stale = true;
               throw error;
             }
+            feed = follow(consumer);
+          }
+          if (feed.queue.length === 0 && feed.error === null) await feed.next(waitMs);
+          if (feed.error !== null) {
+            stale = true;
+            throw feed.error;
           }
           const out: InMessage[] = [];
-          const iterator = await consumer.fetch({ max_messages: max, expires: Math.max(waitMs, 1000) });
-          try {
-            for await (const msg of iterator) {
-              const topic = msg.subject.slice(prefix.length + 1);
-              if (!topics.has(topic)) {
-                msg.ack();
-                continue;
-              }
-              const m: InMessage = { stream: options.stream, position: BigInt(msg.seq), topic, payload: msg.data };
-              held.set(m, msg);
-              out.push(m);
+          const taken = feed.queue.splice(0, max);
+          feed.taken();
+          for (const msg of taken) {
+            const topic = msg.subject.slice(prefix.length + 1);
+            if (!topics.has(topic)) {
+              msg.ack();
+              continue;
             }
-          } catch (error) {
-            stale = true;
-            throw error;
+            const m: InMessage = { stream: options.stream, position: BigInt(msg.seq), topic, payload: msg.data };
+            held.set(m, msg);
+            out.push(m);
           }
           return out;
         },

@@ -39,6 +39,7 @@ export class BridgeWorker {
   async start(timeoutMs = 20_000): Promise<void> {
     this.failure = null;
     this.running = start('bridge', { direction: this.direction, ...this.job }, 120_000);
+    this.running.worker.setMaxListeners(100); // stats() and the start race add listeners
     this.running.worker.on('message', (m) => {
       if (m?.type === 'failed') this.failure = m;
     });

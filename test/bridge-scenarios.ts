@@ -117,6 +117,8 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         expect(unreachable).toBeInstanceOf(BridgeUnreachableError);
         expect(unreachable.message).toMatch(/did not answer within 300 ms; start the server/);
         expect(() => engineOf(kind === 'nats' ? { servers: 'http://x y', stream: 'S' } : { url: 'http://x y' })).toThrow(InvalidOptionError);
+        await expect(bridgeOut(bus, { topics: ['orders'], name: 'n'.repeat(40), engine: engineOf(engineOptions(kind, server, 'long')) })).rejects.toThrow(/1 to 39 letters/);
+        await expect(bridgeOut(bus, { topics: ['nope'], engine: engineOf(engineOptions(kind, server, 'nope')) })).rejects.toThrow(/unknown topic "nope"/);
 
         if (kind === 'nats') {
           // A second stream over the same subjects: JetStream refuses it.

@@ -92,8 +92,9 @@ export class Bridge {
 }
 
 export function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new InvalidOptionError(`a bridge name is 1 to 64 letters, digits, '_' or '-' (it names a durable consumer and prefixes message ids), got ${JSON.stringify(name)}`);
+  // 39: the outbound reader's name, `bridge-out:<name>@<13-digit epoch>`, must fit a reader slot's 64 bytes.
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,39}$/.test(name)) {
+    throw new InvalidOptionError(`a bridge name is 1 to 39 letters, digits, '_' or '-' (it names a durable consumer and prefixes message ids), got ${JSON.stringify(name)}`);
   }
   return name;
 }

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError, type Engine } from 'ringbus';
 import { bridgeIn, bridgeOut, natsEngine } from 'ringbus/nats';
 import { redisEngine } from 'ringbus/redis';
+import { encode } from '@msgpack/msgpack';
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import type { Server } from './bridge-servers.js';
 import { engineOptions, sleep, trip, until, type EngineKind } from './bridge-helpers.js';
 
@@ -133,7 +136,6 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         } else {
           expect(() => engineOf({ url: server.url, maxLen: -1 })).toThrow(InvalidOptionError);
           // The topic's key holds a string, not a stream: the group cannot be created.
-          const { Redis } = await import('ioredis');
           const client = new Redis(server.url);
           await client.set('t_wrong:orders', 'x');
           client.disconnect();
@@ -142,6 +144,38 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
           into.close();
           expect(wrong).toBeInstanceOf(BridgeConfigError);
           expect(wrong.message).toMatch(/WRONGTYPE.*the key must be a stream/);
+        }
+
+        // A foreign publisher's message that is not MessagePack: a dead letter on the way in, and the next message still arrives.
+        const busB = createBus({ topics: ['orders', 'progress', 'dead'] });
+        try {
+          const foreign = engineOptions(kind, server, 'foreign');
+          const inward = await bridgeIn(busB, { topics: ['orders'], name: 'foreign', progressTopic: 'progress', deadLetterTopic: 'dead', engine: engineOf(foreign) });
+          const garbage = new Uint8Array([0xc1]); // a byte MessagePack never uses
+          const good = encode({ ok: 1 });
+          if (kind === 'nats') {
+            const nc = await connect({ servers: server.url });
+            nc.publish('t_foreign.orders', garbage);
+            nc.publish('t_foreign.orders', good);
+            await nc.flush();
+            await nc.close();
+          } else {
+            const client = new Redis(server.url);
+            await client.xadd('t_foreign:orders', '*', 'v', Buffer.from(garbage));
+            await client.xadd('t_foreign:orders', '*', 'v', Buffer.from(good));
+            client.disconnect();
+          }
+          const arrived: unknown[] = [];
+          const check = busB.reader('foreign-check', { topics: ['orders', 'dead'] });
+          await until('the letter and the good message', () => (check.poll((v, topic) => arrived.push({ topic, v }), 10), arrived.length >= 2), 10_000);
+          expect(arrived).toEqual([
+            { topic: 'dead', v: expect.objectContaining({ bridge: 'foreign', topic: 'orders', bytes: 1, reason: expect.stringMatching(/^not MessagePack/) }) },
+            { topic: 'orders', v: { ok: 1 } },
+          ]);
+          expect(inward.stats()).toMatchObject({ published: 1, deadLetters: 1 });
+          await inward.close();
+        } finally {
+          busB.close();
         }
 
         // Larger than the engine takes: set aside on the dead-letter topic, the rest goes on; without one, the bridge stops.

@@ -165,8 +165,8 @@ async function pump(writer: Bus, engine: EngineIn, bridge: Bridge, progress: Pro
     bridge.counters.duplicates += messages.length - fresh.length;
     let start = 0;
     while (start < fresh.length) {
-      const events: OutgoingEvent[] = [];
-      const letters: unknown[] = [];
+      const events: OutgoingEvent[] = []; // in stream order, dead letters in their places
+      let letters = 0;
       let bytes = 0;
       let end = start;
       for (; end < fresh.length && (end === start || bytes + fresh[end].payload.length + 64 <= o.budget); end++) {
@@ -176,10 +176,10 @@ async function pump(writer: Bus, engine: EngineIn, bridge: Bridge, progress: Pro
           events.push({ topic: m.topic, value: decode(m.payload) });
         } catch (error) {
           if (o.deadLetterTopic === undefined) throw new InvalidOptionError(`bridge "${o.name}": message ${m.position} of ${m.stream} is not MessagePack (${(error as Error).message}); give the bridge a deadLetterTopic, or publish MessagePack to the engine`);
-          letters.push({ topic: o.deadLetterTopic, value: { bridge: o.name, stream: m.stream, position: m.position.toString(), topic: m.topic, reason: `not MessagePack: ${(error as Error).message}`, bytes: m.payload.length } });
+          letters++;
+          events.push({ topic: o.deadLetterTopic, value: { bridge: o.name, stream: m.stream, position: m.position.toString(), topic: m.topic, reason: `not MessagePack: ${(error as Error).message}`, bytes: m.payload.length } });
         }
       }
-      events.push(...(letters as OutgoingEvent[]));
       events.push(progress.next(fresh.slice(start, end)));
       try {
         await writer.publishEventsAsync(events, { timeoutMs: 1_000 });
@@ -191,8 +191,8 @@ async function pump(writer: Bus, engine: EngineIn, bridge: Bridge, progress: Pro
         await writer.publishEventsAsync(events);
       }
       progress.settle();
-      bridge.counters.published += events.length - 1 - letters.length;
-      bridge.counters.deadLetters += letters.length;
+      bridge.counters.published += events.length - 1 - letters;
+      bridge.counters.deadLetters += letters;
       start = end;
     }
     // After the commit in the ring: a crash before this ack gets the batch again, and the marker drops it.

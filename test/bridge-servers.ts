@@ -1,16 +1,21 @@
 // Starts nats-server and redis-server on free loopback ports in temporary directories, and
 // stops them by their process ids. Missing binaries fail the bridge tests with the line that installs them.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 const INSTALL = 'apt-get update && apt-get install -y nats-server redis-server (Debian/Ubuntu; .ci/run does it)';
 
-export function requireBinary(name: 'nats-server' | 'redis-server'): void {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  if (found.status !== 0) throw new Error(`${name} is not installed, and the bridge tests run against a real server: ${INSTALL}`);
+/** The binary's path: on PATH, or in the sbin folders Debian installs servers to (not on a user's PATH). */
+export function requireBinary(name: 'nats-server' | 'redis-server'): string {
+  const folders = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin'];
+  for (const folder of folders) {
+    const path = join(folder, name);
+    if (folder !== '' && existsSync(path)) return path;
+  }
+  throw new Error(`${name} is not installed, and the bridge tests run against a real server: ${INSTALL}`);
 }
 
 export async function freePort(): Promise<number> {
@@ -103,10 +108,11 @@ abstract class Managed implements Server {
 
 class Nats extends Managed {
   constructor(
+    binary: string,
     port: number,
     private readonly monitor: number,
   ) {
-    super(port, `nats://127.0.0.1:${port}`, 'nats-server', 'nats');
+    super(port, `nats://127.0.0.1:${port}`, binary, 'nats');
   }
   protected args(): string[] {
     return ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitor), '-js', '-sd', this.dir];
@@ -118,8 +124,8 @@ class Nats extends Managed {
 }
 
 class Redis extends Managed {
-  constructor(port: number) {
-    super(port, `redis://127.0.0.1:${port}`, 'redis-server', 'redis');
+  constructor(binary: string, port: number) {
+    super(port, `redis://127.0.0.1:${port}`, binary, 'redis');
   }
   protected args(): string[] {
     return ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'yes', '--dir', this.dir];
@@ -143,11 +149,9 @@ class Redis extends Managed {
 
 /** A nats-server with JetStream, not started yet (`start()`), so a test can try it unreachable first. */
 export async function natsServer(): Promise<Server> {
-  requireBinary('nats-server');
-  return new Nats(await freePort(), await freePort());
+  return new Nats(requireBinary('nats-server'), await freePort(), await freePort());
 }
 
 export async function redisServer(): Promise<Server> {
-  requireBinary('redis-server');
-  return new Redis(await freePort());
+  return new Redis(requireBinary('redis-server'), await freePort());
 }

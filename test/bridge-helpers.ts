@@ -137,13 +137,15 @@ export interface TripOptions {
   batch?: number;
   pauseMs?: number;
   capacity?: number;
+  /** Bus B's capacity (default 4 MiB); it also has a topic 'noise' for local producers. */
+  capacityB?: number;
   engineExtra?: Record<string, unknown>;
 }
 
 /** Buses, checker and both bridge workers (not started: the test starts them). */
 export function trip(o: TripOptions): Trip {
   const busA = createBus({ capacity: o.capacity ?? 1 << 20, topics: ['orders', 'dead'] });
-  const busB = createBus({ capacity: 1 << 22, topics: ['orders', 'progress'] });
+  const busB = createBus({ capacity: o.capacityB ?? 1 << 22, topics: ['orders', 'progress', 'noise'] });
   const checker = new Checker(busB, o.producers);
   const options = engineOptions(o.kind, o.server, o.tag, o.engineExtra);
   const out = new BridgeWorker('out', { handle: busA.handle, engine: o.kind, engineOptions: options, bridgeOptions: { topics: ['orders'], name: `out_${o.tag}`, deadLetterTopic: 'dead' } });

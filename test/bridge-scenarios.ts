@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import type { Server } from './bridge-servers.js';
 import { engineOptions, sleep, trip, until, type EngineKind } from './bridge-helpers.js';
+import { start } from './harness.js';
 
 export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void {
   const engineOf = (o: Record<string, unknown>): Engine => (kind === 'nats' ? natsEngine(o as any) : redisEngine(o as any));
@@ -108,6 +109,35 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
       } finally {
         await t.dispose();
         await late.dispose();
+      }
+    });
+
+    it('an inbound bus whose other producers fill the ring behind the newest marker: no deadlock, each event once', async () => {
+      const t = trip({ kind, server, tag: 'pinned', producers: 2, perProducer: 3_000, pauseMs: 5, capacityB: 1 << 16 });
+      // A local producer as fast as it can go, and a reader keeping up with it: only the
+      // inbound bridge's newest marker holds the ring.
+      // (Paced: an async publisher, as the bridge is, does not win space from a producer
+      // that never stops; that is the ring's fairness, not the bridge's.)
+      const noise = start('bridge-producer', { handle: t.busB.handle, topic: 'noise', producer: 0, count: 50_000_000, batch: 64, pauseMs: 1 }, 120_000);
+      const drain = t.busB.reader('noise-reader', { topics: ['noise'], wait: 'async' });
+      let draining = true;
+      const draining$ = (async () => {
+        while (draining) {
+          await drain.waitAsync(20);
+          drain.poll(() => {}, 4096);
+        }
+      })();
+      try {
+        await t.out.start();
+        await t.into.start();
+        t.startProducers();
+        const stats = await t.finish(40_000);
+        expect(stats.into.markerReleases).toBeGreaterThan(0);
+      } finally {
+        draining = false;
+        await draining$;
+        await noise.worker.terminate();
+        await t.dispose();
       }
     });
 

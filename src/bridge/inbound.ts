@@ -182,12 +182,13 @@ async function pump(writer: Bus, engine: EngineIn, bridge: Bridge, progress: Pro
       }
       events.push(progress.next(fresh.slice(start, end)));
       try {
-        await writer.publishEventsAsync(events, { timeoutMs: 1_000 });
+        await writer.publishEventsAsync(events, { timeoutMs: 250 });
       } catch (error) {
         if (!(error instanceof TimeoutError) || (error.published ?? 0) !== 0) throw error;
         // The ring is full behind our own newest marker: let it go (a crash before the
         // next marker lands would then apply this batch again), or we would wait for ever.
         progress.release();
+        bridge.counters.markerReleases++;
         await writer.publishEventsAsync(events);
       }
       progress.settle();

@@ -13,6 +13,8 @@ export interface BridgeStats {
   deadLetters: number;
   /** Batches tried again after the engine failed or was unreachable. */
   retries: number;
+  /** In: times the newest progress marker was let go because other producers had filled the ring behind it (each opens a window for a duplicate batch after a crash). */
+  markerReleases: number;
   /** Out: events and bytes of the bus the bridge has not yet stored in the engine. In: 0. */
   lagEvents: number;
   lagBytes: number;
@@ -26,7 +28,7 @@ export class Bridge {
   stopping = false;
   private abort: () => Promise<void> = async () => {};
   lastError: Error | null = null;
-  readonly counters = { published: 0, duplicates: 0, deadLetters: 0, retries: 0 };
+  readonly counters = { published: 0, duplicates: 0, deadLetters: 0, retries: 0, markerReleases: 0 };
   done: Promise<void> = Promise.resolve();
 
   /** @internal */

@@ -42,6 +42,8 @@ const TOKEN = /^[^\s*>.\u0000-\u001f]+$/;
 
 interface Feed {
   readonly queue: JsMsg[];
+  /** The consumer's next delivery sequence: the consumer is new, so it starts at 1. */
+  expected: number;
   /** The queue was taken from. */
   taken(): void;
   error: Error | null;
@@ -60,6 +62,7 @@ function follow(consumer: Consumer): Feed {
   };
   const feed: Feed = {
     queue: [],
+    expected: 1,
     error: null,
     next: (ms) =>
       new Promise<void>((resolve) => {
@@ -286,6 +289,14 @@ export function natsEngine(options: NatsEngineOptions): Engine {
           const taken = feed.queue.splice(0, max);
           feed.taken();
           for (const msg of taken) {
+            // A delivery lost on the way (a connection dropped with it in flight) leaves a
+            // gap in the consumer's sequence: what follows would pass it, and it would come
+            // back only after ack_wait, looking applied. Start again after what was applied.
+            if (msg.info.deliverySequence !== feed.expected) {
+              stale = true;
+              break;
+            }
+            feed.expected++;
             const topic = msg.subject.slice(prefix.length + 1);
             if (!topics.has(topic)) {
               msg.ack();

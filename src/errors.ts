@@ -228,3 +228,37 @@ export class SpillOverflowError extends RingbusError {
     super('ERR_RINGBUS_SPILL', `more than ${max} events are waiting to re-enter a feedback loop: the loop produces faster than it consumes; give its stages larger rings (capacity) or raise maxSpill`);
   }
 }
+
+/** A bridge's engine could not be reached within `connectTimeoutMs`. */
+export class BridgeUnreachableError extends RingbusError {
+  constructor(engine: string, servers: string, waitedMs: number) {
+    super(
+      'ERR_RINGBUS_BRIDGE_UNREACHABLE',
+      `${engine} at ${servers} did not answer within ${waitedMs} ms; start the server, check the URL and port, or raise connectTimeoutMs (a bridge that is already running waits for the server for ever)`,
+    );
+  }
+}
+
+/** The engine refused the stream, consumer or group configuration a bridge asked for. */
+export class BridgeConfigError extends RingbusError {
+  constructor(engine: string, detail: string) {
+    super('ERR_RINGBUS_BRIDGE_CONFIG', `${engine} refused the bridge's configuration: ${detail}`);
+  }
+}
+
+/** A topic whose name the engine cannot carry (NATS subjects refuse spaces, '*', '>' and empty tokens). */
+export class BridgeTopicError extends RingbusError {
+  constructor(engine: string, topic: string, detail: string) {
+    super('ERR_RINGBUS_BRIDGE_TOPIC', `topic ${JSON.stringify(topic)} cannot cross to ${engine}: ${detail}; rename the topic or map it with the engine's subjectOf option`);
+  }
+}
+
+/** An event larger than the engine accepts, on a bridge without a dead-letter topic. */
+export class BridgeMessageTooLargeError extends RingbusError {
+  constructor(engine: string, topic: string, seq: number, size: number, maxSize: number) {
+    super(
+      'ERR_RINGBUS_BRIDGE_TOO_LARGE',
+      `event ${seq} of topic "${topic}" is ${size} bytes as MessagePack, more than ${engine} accepts (${maxSize} bytes); give the bridge a deadLetterTopic to set such events aside, or raise the server's limit`,
+    );
+  }
+}

@@ -1,0 +1,3 @@
+export function handler(item, ctx) {
+  ctx.emit('indexed', { id: item.id, key: `${item.upper}/${item.length}` });
+}

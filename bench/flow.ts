@@ -6,7 +6,7 @@
 // as often as asked. measure.ts runs the sessions of a scenario in rounds.
 import type { Fault, PayloadKind } from './payload.js';
 
-export type WaitName = 'block' | 'yield' | 'spin';
+export type WaitName = 'phased' | 'block' | 'yield' | 'spin';
 
 export interface Shape {
   producers: number;

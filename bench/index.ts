@@ -33,7 +33,7 @@ const USAGE = `usage: npm run bench -- [options]
                       sizes each transport's event count to it
   --events N          a fixed number of events per run for every transport instead
                       (--seconds and --events leave the pipeline scenarios' sizes alone)
-  --wait S            wait strategy of the ring's workers: block (default), yield or spin
+  --wait S            wait strategy of the ring's workers: phased (the library's default), block, yield or spin
                       (spin falls back to yield where more threads are busy than cores)
   --capacity N        ring capacity in bytes, a power of two (default ${DEFAULT_CAPACITY})
   --fault F           make producer 0 lose, reorder or corrupt one event per run: the run
@@ -123,7 +123,7 @@ function parse() {
       seconds: positive('seconds', values.seconds, quick ? 0.1 : 0.4, false),
       events: values.events === undefined ? undefined : positive('events', values.events, 1),
     },
-    wait: oneOf<WaitName>('wait', values.wait, ['block', 'yield', 'spin'], 'block'),
+    wait: oneOf<WaitName>('wait', values.wait, ['phased', 'block', 'yield', 'spin'], 'phased'),
     capacity,
     fault: oneOf<Fault>('fault', values.fault, ['none', 'lose', 'reorder', 'corrupt'], 'none'),
     verbose: values.verbose,

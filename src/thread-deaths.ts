@@ -1,4 +1,4 @@
-import { BroadcastChannel, threadId, type Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RingCore } from './core.js';
 import { MAX_PRODUCERS } from './layout.js';
 
@@ -7,17 +7,14 @@ import { MAX_PRODUCERS } from './layout.js';
  * revoked: a claim is never revoked while its thread lives (its bytes may still be being
  * written), and always once its death is known.
  *
- * A thread sees the deaths of the workers it created (their `'exit'` event), so every
- * thread that loads ringbus watches the workers it creates, and tells every other thread
- * that loaded ringbus, through one BroadcastChannel: then whichever threads have a ring
- * open revoke the dead thread's claims in it. A worker's own workers end with it; their
- * births are told too, so that a death takes its descendants along.
+ * The first way (this module): a thread sees the deaths of the workers it creates, by
+ * their `'exit'` event, so every thread that loads ringbus watches the workers it creates
+ * and revokes their claims in every ring it has open. The second way (src/claim-watch.ts)
+ * needs no event at all: a thread stuck behind a claim checks whether its owner's
+ * operating-system thread still exists. A broadcast of deaths to every thread was tried and
+ * dropped: a BroadcastChannel in every worker made pipeline heals by warm standby rarer
+ * (p50 5 ms became 164 ms), and the second way already covers the threads it reached.
  */
-
-/** What a thread tells the others: a worker it created, or deaths it saw. */
-type Notice = { born: number; parent: number } | { died: number[] };
-
-const CHANNEL = 'ringbus:threads';
 
 /** The owner word of a thread's producer slots (0 means free, so threadId + 1). */
 export const ownerOf = (thread: number): number => thread + 1;
@@ -25,71 +22,32 @@ export const ownerOf = (thread: number): number => thread + 1;
 const rings = new Set<WeakRef<RingCore>>();
 // A thread that attaches per task would otherwise keep one dead reference per attach.
 const forget = new FinalizationRegistry<WeakRef<RingCore>>((ref) => rings.delete(ref));
-const parents = new Map<number, number>();
+/** Threads this thread saw die, for rings it opens later. */
 const dead = new Set<number>();
-let channel: BroadcastChannel | undefined;
 
-/** Revokes the claims that `threads` left in one ring, and frees their producer slots. */
-function buryIn(core: RingCore, threads: Iterable<number>): void {
-  for (const thread of threads) {
-    const owner = ownerOf(thread);
-    for (let slot = core.producerOf(owner, 0); slot >= 0; slot = core.producerOf(owner, slot + 1)) core.deadSlot(slot, owner);
-  }
+/** Revokes the claims that `thread` left in one ring, and frees its producer slots. */
+function buryIn(core: RingCore, thread: number): void {
+  const owner = ownerOf(thread);
+  for (let slot = core.producerOf(owner, 0); slot >= 0; slot = core.producerOf(owner, slot + 1)) core.deadSlot(slot, owner);
 }
 
-/** The same in every ring this thread has open. */
-function bury(threads: readonly number[]): void {
+function died(thread: number): void {
+  dead.add(thread);
   for (const ref of rings) {
     const core = ref.deref();
     if (core === undefined) rings.delete(ref);
-    else buryIn(core, threads);
+    else buryIn(core, thread);
   }
 }
 
-/** `thread` and every descendant of it this thread heard of. */
-function withDescendants(thread: number): number[] {
-  const found = [thread];
-  for (let i = 0; i < found.length; i++) {
-    for (const [child, parent] of parents) if (parent === found[i] && !found.includes(child)) found.push(child);
-  }
-  return found;
-}
+// From when ringbus is loaded, so that the workers this thread creates later are watched
+// even before it opens a ring.
+process.on('worker', (worker: Worker) => {
+  const thread = worker.threadId;
+  worker.once('exit', () => died(thread));
+});
 
-function died(threads: readonly number[]): void {
-  for (const t of threads) {
-    dead.add(t);
-    parents.delete(t);
-  }
-  bury(threads);
-}
-
-function open(): BroadcastChannel {
-  if (channel !== undefined) return channel;
-  channel = new BroadcastChannel(CHANNEL);
-  channel.unref(); // it must never keep a thread alive
-  channel.onmessage = (event) => {
-    const notice = (event as { data: Notice }).data;
-    if ('born' in notice) parents.set(notice.born, notice.parent);
-    else died(notice.died);
-  };
-  process.on('worker', (worker: Worker) => {
-    const child = worker.threadId;
-    parents.set(child, threadId);
-    channel!.postMessage({ born: child, parent: threadId } satisfies Notice);
-    worker.once('exit', () => {
-      const threads = withDescendants(child);
-      died(threads);
-      channel!.postMessage({ died: threads } satisfies Notice);
-    });
-  });
-  return channel;
-}
-
-// Watching starts when ringbus is loaded, so that the workers this thread creates later
-// are watched even before it opens a ring.
-open();
-
-/** Watches deaths for a ring opened in this thread; claims of threads already dead are revoked now. */
+/** Watches deaths for a ring opened in this thread; claims of threads already seen dead are revoked now. */
 export function watchRing(core: RingCore): void {
   const ref = new WeakRef(core);
   rings.add(ref);

@@ -6,11 +6,18 @@ import { redisEngine } from 'ringbus/redis';
 import { encode } from '@msgpack/msgpack';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
-import type { Server } from './bridge-servers.js';
+import { missingServer, type Server } from './bridge-servers.js';
 import { engineOptions, sleep, trip, until, type EngineKind } from './bridge-helpers.js';
 import { start } from './harness.js';
 
 export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void {
+  const missing = missingServer(kind === 'nats' ? 'nats-server' : 'redis-server');
+  if (missing !== undefined) {
+    describe.skip(`${kind} bridge (${missing})`, () => {
+      it('runs against a real server', () => undefined);
+    });
+    return;
+  }
   const engineOf = (o: Record<string, unknown>): Engine => (kind === 'nats' ? natsEngine(o as any) : redisEngine(o as any));
   let server: Server;
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 // Starts nats-server and redis-server on free loopback ports in temporary directories, and
-// stops them by their process ids. Missing binaries fail the bridge tests with the line that installs them.
+// stops them by their process ids. Where a binary is missing, the bridge tests are reported
+// skipped, named with the line that installs them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -8,14 +9,25 @@ import { delimiter, join } from 'node:path';
 
 const INSTALL = 'apt-get update && apt-get install -y nats-server redis-server (Debian/Ubuntu; .ci/run does it)';
 
-/** The binary's path: on PATH, or in the sbin folders Debian installs servers to (not on a user's PATH). */
-export function requireBinary(name: 'nats-server' | 'redis-server'): string {
+/** The binary's path: on PATH, or in the sbin folders Debian installs servers to (not on a user's PATH); undefined if missing. */
+export function findBinary(name: 'nats-server' | 'redis-server'): string | undefined {
   const folders = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin'];
   for (const folder of folders) {
     const path = join(folder, name);
     if (folder !== '' && existsSync(path)) return path;
   }
-  throw new Error(`${name} is not installed, and the bridge tests run against a real server: ${INSTALL}`);
+  return undefined;
+}
+
+/** Why the tests against `name` cannot run here (the line that installs it), or undefined when they can. */
+export function missingServer(name: 'nats-server' | 'redis-server'): string | undefined {
+  return findBinary(name) === undefined ? `skipped: ${name} is not installed; ${INSTALL}` : undefined;
+}
+
+export function requireBinary(name: 'nats-server' | 'redis-server'): string {
+  const path = findBinary(name);
+  if (path === undefined) throw new Error(`${name} is not installed, and the bridge tests run against a real server: ${INSTALL}`);
+  return path;
 }
 
 export async function freePort(): Promise<number> {

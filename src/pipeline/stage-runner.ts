@@ -88,7 +88,7 @@ export class StageRunner {
 
   /**
    * Runs until the stop word is set or the stage's ring is closed and read to the end.
-   * `onFirstEvent` is called with the time once the first event was handled, or the
+   * `onFirstEvent` is called with the time once the first events were read, or the
    * ring found empty: for a replacement, the end of the heal.
    */
   async run(onFirstEvent?: (at: number) => void): Promise<void> {
@@ -108,20 +108,22 @@ export class StageRunner {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
         const batch: Batch = { values: [], topics: [], seqs: [] };
-        // A replacement's first batch is small: the heal ends with its first event, and
-        // decoding a whole batch in a thread that never ran this code takes a while.
+        // A replacement's first batch is small: the heal ends with its first events in hand,
+        // and decoding a whole batch in a thread that never ran this code takes a while.
         const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, batch.values, batch.topics, batch.seqs);
+        // The heal is over once the replacement has the slot's events in hand (or found none):
+        // counted before their handlers run, so that one that dies on its very first event
+        // (the next death aimed at this stage, say) is still counted as healed, then as dead.
+        if (first !== undefined) {
+          first(wallClock());
+          first = undefined;
+        }
         if (n === 0) {
-          if (first !== undefined) {
-            first(wallClock());
-            first = undefined;
-          }
           if (reader.ended) break;
           reader.wait(IDLE_MS);
           continue;
         }
-        await this.handle(batch, first);
-        first = undefined;
+        await this.handle(batch);
         reader.commit();
         stats[busy] += performance.now() - started;
       }
@@ -130,7 +132,7 @@ export class StageRunner {
     }
   }
 
-  private async handle(batch: Batch, first?: (at: number) => void): Promise<void> {
+  private async handle(batch: Batch): Promise<void> {
     const { values, topics, seqs } = batch;
     const n = values.length;
     const stage = this.stage;
@@ -155,7 +157,6 @@ export class StageRunner {
     if (this.batch !== undefined && !whole) stats[batchDied] = -1; // this batch killed a worker: one event per call this time
     if (whole) {
       whole = await this.handleWhole(batch, tally);
-      if (whole && first !== undefined) first(wallClock());
     }
     let out = 0;
     let orphans = 0; // a batch emit's letter is its own source: -2, -3, ...
@@ -174,7 +175,7 @@ export class StageRunner {
         }
       }
     };
-    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, first, publish);
+    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, publish);
     publish();
     stats[base + S_IN] += n;
     stats[base + S_OUT] += out;
@@ -219,7 +220,6 @@ export class StageRunner {
     tally: { errors: number; retries: number },
     sendLetter: (i: number, letter: DeadLetter) => void,
     tries: number[],
-    first: ((at: number) => void) | undefined,
     publish: () => void,
   ): Promise<void> {
     const { values, topics, seqs } = batch;
@@ -278,7 +278,6 @@ export class StageRunner {
           }
         }
       }
-      if (i === 0 && first !== undefined) first(wallClock());
       // Bounded in flight: published before the batch is committed, which at-least-once allows.
       if (emitter.count >= stage.maxUnpublished) publish();
     }

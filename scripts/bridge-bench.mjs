@@ -1,7 +1,8 @@
 // Bridge figures: events/s and one-way latency (p50/p99) from a producer on bus A through
 // the engine into bus B, for each engine, next to the engine's own client publishing the
 // same events directly, in the same run. Starts nats-server and redis-server on loopback.
-//   node scripts/bridge-bench.mjs [--events 50000] [--rate 2000] [--seconds 3]
+//   node scripts/bridge-bench.mjs [--events 50000] [--rate 2000] [--seconds 3] [--json]
+// --json prints one line `RESULT {...}` instead of the table (the bench's bridge scenario reads it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcp } from 'node:net';
@@ -16,7 +17,7 @@ import { createBus } from '../dist/index.js';
 import { bridgeIn, bridgeOut, natsEngine } from '../dist/bridge/nats.js';
 import { redisEngine } from '../dist/bridge/redis.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '50000' }, rate: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '50000' }, rate: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
@@ -155,6 +156,10 @@ const rd = await redisDirect(redisUrl);
 rows.push(['Redis Streams', 'client publishing directly (XADD pipelined)', fmt(rd.eventsPerSec), '', '']);
 await stopRedis();
 
-console.log(`| engine | path | events/s (${EVENTS} events) | one-way p50 µs | p99 µs (at ${RATE}/s) |`);
-console.log('| --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+if (args.json) {
+  console.log('RESULT ' + JSON.stringify({ events: EVENTS, rate: RATE, nats: { bridge: nb, direct: nd }, redis: { bridge: rb, direct: rd } }));
+} else {
+  console.log(`| engine | path | events/s (${EVENTS} events) | one-way p50 µs | p99 µs (at ${RATE}/s) |`);
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+}

@@ -6,7 +6,7 @@
 //   words 2..W-2    a fixed filler pattern
 //   word  W-1       ~low 32 bits of the sequence number: catches a torn or partial copy
 //
-// Objects (the MessagePack payload, ../shared/BASELINES.md):
+// Objects (the small-object payload, a typical telemetry tick):
 //   { type: 'tick', seq, ts: TS0 + seq, payload: a fixed string of 40 characters }
 //
 // A consumer checks every event (length, each producer's order, the tail guard or every

@@ -1,5 +1,5 @@
 // The plain-JS floor: the smallest SharedArrayBuffer ring that moves 64-byte records from
-// one thread to another (../shared/BASELINES.md). No features at all: one producer, one
+// one thread to another (docs/BENCHMARKS.md, "The floor and the peers"). No features at all: one producer, one
 // consumer, fixed 64-byte slots, the producer publishes its head every 64 records (store +
 // notify), the consumer stores its tail after each batch; each waits with Atomics.wait in
 // 1 ms slices, and only when it must. The ring must not beat it by much, nor lose to it.

@@ -1,7 +1,7 @@
-// Pipeline benchmark scenarios (issue 3), each an async function returning plain objects;
+// Pipeline benchmark scenarios, each an async function returning plain objects;
 // suite.ts and bench/scenarios/ make them scenarios of `npm run bench`.
 //
-// How we measure (see /work/shared/DESIGN.md §4):
+// How we measure (docs/BENCHMARKS.md, "The pipeline scenarios"):
 // - Every event is checked at the end of a run: each id exactly once at the output, in the
 //   producer's order where the transport keeps it; a run that loses, duplicates, reorders
 //   or corrupts an event throws BenchFailure instead of reporting a figure.

@@ -14,7 +14,7 @@ import { defaultWaitName, STRATEGIES } from '../wait-default.js';
 import type { IdleData, IdleDone, IdleGo } from '../workers/idle.js';
 
 const NAME = 'idle-cpu';
-/** Our goal (issue 4): the default strategy idles at under 1% of a core (both threads together). */
+/** Our goal: the default strategy idles at under 1% of a core (both threads together). */
 export const GOAL_CPU_PCT = 1;
 
 const rowsOf = (): { transport: string; wait: WaitName | undefined }[] => [{ transport: 'default', wait: undefined }, ...STRATEGIES.map((w) => ({ transport: w, wait: w }))];

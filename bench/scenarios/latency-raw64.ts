@@ -17,7 +17,7 @@ import type { LatencyData, LatencyDone, LatencyRole, LatencyRun } from '../worke
 
 const NAME = 'latency-raw64';
 const RATE = 20_000;
-/** Our goals (issue 4) for the default wait strategy, one way at RATE. */
+/** Our goals for the default wait strategy, one way at RATE. */
 export const GOAL_P50_US = 5;
 export const GOAL_P99_US = 50;
 

@@ -1,5 +1,5 @@
-// unicast-msgpack: one producer worker, one consumer, the small object of
-// ../shared/BASELINES.md ({ type: 'tick', seq, ts, payload: 40 chars }). The ring encodes it
+// unicast-msgpack: one producer worker, one consumer, a small telemetry object
+// ({ type: 'tick', seq, ts, payload: 40 chars }, bench/payload.ts). The ring encodes it
 // with its default codec, 'structured' (msgpackr's MessagePack for a plain object like this
 // one; the scenario keeps its name); postMessage sends the object itself (structured clone).
 import { throughputScenario, ratioTarget } from '../scenario.js';

@@ -11,7 +11,7 @@
 import { throughputScenario, ratioTarget, type Row } from '../scenario.js';
 import { messageChannel, piscina, plainSab, postMessage, postMessageBatch, ring, ringbufjs, solo, threadStream } from '../transports/index.js';
 
-/** Our goals (issue 4): every one a ratio measured in the same run. */
+/** Our goals: every one a ratio measured in the same run. */
 export const GOAL_VS_POSTMESSAGE = 60;
 export const GOAL_VS_FLOOR = 1;
 export const GOAL_PUBLISH_VS_BATCHED = 0.5;

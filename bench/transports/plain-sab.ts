@@ -1,31 +1,16 @@
-// plainSab: the plain-JS floor (plain-sab.ts, ../shared/BASELINES.md) with the same events
+// plainSab: the plain-JS floor (bench/plain-sab.ts) with the same events
 // and the same checks as every transport: the producer writes each event's 16 words, the
 // consumer checks every byte. ring ÷ plainSab is what the ring's features cost.
-import { type Endpoint, WorkerHost, workerUrl } from '../harness.js';
 import type { FlowSpec, RunContext, Session, TransportUse } from '../flow.js';
 import { plainSabStorage, PUBLISH_EVERY } from '../plain-sab.js';
-import type { ConsumerData, ProducerData } from '../workers/protocol.js';
-import { threadsSession } from './threads.js';
+import { openSabPair, threadsSession } from './threads.js';
 
 export function plainSab(o: { guessRate: number }): TransportUse {
   return {
     transport: 'plainSab',
     fits: (spec) => spec.payload === 'raw64' && spec.shape.producers === 1 && spec.shape.consumers === 1,
     async open(spec: FlowSpec, ctx: RunContext): Promise<Session> {
-      const sab = plainSabStorage(ctx.capacity);
-      const label = `${spec.scenario} plainSab`;
-      const endpoints: Endpoint[] = [];
-      try {
-        const c: ConsumerData = { transport: 'plainSab', kind: spec.payload, stallMs: ctx.stallMs, producers: 1, strict: true, sab };
-        endpoints.push(new WorkerHost(`${label} consumer`, workerUrl('reader'), c));
-        await endpoints[0].next('attached');
-        const p: ProducerData = { transport: 'plainSab', kind: spec.payload, stallMs: ctx.stallMs, p: 0, P: 1, fault: ctx.fault, sab };
-        endpoints.push(new WorkerHost(`${label} producer`, workerUrl('producer'), p));
-        await endpoints[1].next('attached');
-      } catch (err) {
-        await Promise.all(endpoints.map((e) => e.terminate()));
-        throw err;
-      }
+      const [consumer, producer] = await openSabPair(`${spec.scenario} plainSab`, 'plainSab', plainSabStorage(ctx.capacity), spec, ctx);
       return threadsSession({
         transport: 'plainSab',
         how:
@@ -35,8 +20,8 @@ export function plainSab(o: { guessRate: number }): TransportUse {
         guessRate: o.guessRate,
         details: { api: 'SharedArrayBuffer + Atomics (bench/plain-sab.ts)', publishEvery: PUBLISH_EVERY, capacity: ctx.capacity },
         spec,
-        consumers: [endpoints[0]],
-        producers: [endpoints[1]],
+        consumers: [consumer],
+        producers: [producer],
       });
     },
   };

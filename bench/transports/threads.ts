@@ -2,10 +2,10 @@
 // the main thread) that speak the bench protocol (workers/protocol.ts): consumers are told
 // how many events to expect and answer 'ready'; then producers are told to publish theirs;
 // each answers 'done' with its timestamps, and each consumer with its count and checksum.
-import { BenchFailure, type Endpoint } from '../harness.js';
+import { BenchFailure, type Endpoint, WorkerHost, workerUrl } from '../harness.js';
 import type { FlowSpec, RunResult, Session } from '../flow.js';
 import { expectedChecksum } from '../payload.js';
-import type { ConsumerDone, ProducerDone } from '../workers/protocol.js';
+import type { ConsumerData, ConsumerDone, ProducerData, ProducerDone } from '../workers/protocol.js';
 
 export interface ThreadsSessionOptions {
   transport: string;
@@ -88,4 +88,25 @@ export function threadsSession(o: ThreadsSessionOptions): Session {
     },
     abort: teardown,
   };
+}
+
+/**
+ * Starts a consumer worker, then a producer worker, over one SharedArrayBuffer (the plain-JS
+ * floor, ringbuf.js): each waits until the other side's worker has attached. Returns
+ * [consumer, producer]; on failure, terminates what it started.
+ */
+export async function openSabPair(label: string, transport: 'plainSab' | 'ringbufjs', sab: SharedArrayBuffer, spec: FlowSpec, ctx: { stallMs: number; fault: ProducerData['fault'] }): Promise<[Endpoint, Endpoint]> {
+  const endpoints: Endpoint[] = [];
+  try {
+    const c = { transport, kind: spec.payload, stallMs: ctx.stallMs, producers: 1, strict: true, sab } as ConsumerData;
+    endpoints.push(new WorkerHost(`${label} consumer`, workerUrl('reader'), c));
+    await endpoints[0].next('attached');
+    const p = { transport, kind: spec.payload, stallMs: ctx.stallMs, p: 0, P: 1, fault: ctx.fault, sab } as ProducerData;
+    endpoints.push(new WorkerHost(`${label} producer`, workerUrl('producer'), p));
+    await endpoints[1].next('attached');
+  } catch (err) {
+    await Promise.all(endpoints.map((e) => e.terminate()));
+    throw err;
+  }
+  return [endpoints[0], endpoints[1]];
 }

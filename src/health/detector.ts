@@ -32,14 +32,18 @@ export const DEFAULT_THRESHOLDS: Readonly<HealthThresholds> = {
   clearSeconds: 5,
 };
 
-/** A condition that holds now. `key` names it (kind and subject): the same key across ticks is the same condition. */
-export interface Finding {
-  key: string;
-  kind: HealthKind;
+/** What a condition concerns: the bus or pipeline (by the name it was watched under), and the reader or stage. */
+export interface HealthSubject {
   bus?: string;
   pipeline?: string;
   reader?: string;
   stage?: string;
+}
+
+/** A condition that holds now. `key` names it (kind and subject): the same key across ticks is the same condition. */
+export interface Finding extends HealthSubject {
+  key: string;
+  kind: HealthKind;
   magnitude: number;
   message: string;
 }

@@ -3,19 +3,15 @@ import type { Bus } from '../bus.js';
 import { BusClosedError, InvalidOptionError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import * as V from '../validate.js';
-import { type BusSample, DEFAULT_THRESHOLDS, Detector, type Finding, type HealthKind, type HealthThresholds } from './detector.js';
+import { type BusSample, DEFAULT_THRESHOLDS, Detector, type Finding, type HealthKind, type HealthSubject, type HealthThresholds } from './detector.js';
 
 export type { HealthKind, HealthThresholds };
 
 /** What watchHealth() reports: a condition raised, or (kind 'recovered') one that cleared. */
-export interface HealthEvent {
+export interface HealthEvent extends HealthSubject {
   kind: HealthKind | 'recovered';
   /** For 'recovered': the kind of the condition that cleared. */
   recovered?: HealthKind;
-  bus?: string;
-  pipeline?: string;
-  reader?: string;
-  stage?: string;
   /** How bad: events behind (slow consumer, stalled), the share of time producers waited, dead letters or restarts in the window. For 'recovered', the condition's last magnitude. */
   magnitude: number;
   /** What is happening and what to look at. */

@@ -25,6 +25,28 @@ function scenario(body: string, timeoutMs = 15_000): any {
     const report = (x) => { console.log('RESULT ' + JSON.stringify(x)); process.exit(0); };
     const message = (w, pred = () => true) => new Promise((res) => w.on('message', (m) => pred(m) && res(m)));
     const parked = 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);';
+    // A worker body: reads the README's worker way (wait + poll, never back to its event loop) until 10 events or 3 s, then posts { n }.
+    const countTen = 'let n = 0; const t0 = Date.now(); while (n < 10 && Date.now() - t0 < 3000) { reader.wait(100); reader.poll(() => n++, 100); } parentPort.postMessage({ n });';
+    // A producer that dies, terminated, inside an open claim.
+    const dieInClaim = async (handle) => {
+      const P = spawn(\`const bus = rb.attach(workerData); bus.claim('t', 8); parentPort.postMessage('claimed'); \${parked}\`, handle);
+      await message(P);
+      await P.terminate();
+    };
+    // Ten events from a live producer; resolves with what the counting worker posts.
+    const publishTen = async (counter, handle) => {
+      const counted = message(counter, (m) => m.n !== undefined); // listening before it can answer
+      const Q = spawn(\`const bus = rb.attach(workerData); for (let i = 0; i < 10; i++) bus.publish('t', i); parentPort.postMessage('done');\`, handle);
+      await message(Q);
+      return counted;
+    };
+    // A ring whose creator keeps only its handle: after a GC no thread has it open.
+    const droppedBus = async () => {
+      const rb = await import(RB);
+      const handle = (() => { const bus = rb.createBus({ capacity: 4096, topics: ['t'] }); bus.reader('r').close(); return bus.handle; })();
+      gc(); await new Promise((r) => setTimeout(r, 20)); gc();
+      return handle;
+    };
   `;
   const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', prelude + body], {
     timeout: timeoutMs,
@@ -47,19 +69,11 @@ describe('claims of dead producers', () => {
         const bus = rb.createBus({ capacity: 4096, topics: ['t'] });
         const reader = bus.reader('r', { wait: 'block' });
         parentPort.postMessage({ handle: bus.handle });
-        let n = 0;
-        const t0 = Date.now();
-        while (n < 10 && Date.now() - t0 < 3000) { reader.wait(100); reader.poll(() => n++, 100); }
-        parentPort.postMessage({ n });
+        \${countTen}
       \`);
       const { handle } = await message(A, (m) => m.handle);
-      const P = spawn(\`const bus = rb.attach(workerData); bus.claim('t', 8); parentPort.postMessage('claimed'); \${parked}\`, handle);
-      await message(P);
-      await P.terminate();
-      const counted = message(A, (m) => m.n !== undefined); // listening before it can answer
-      const Q = spawn(\`const bus = rb.attach(workerData); for (let i = 0; i < 10; i++) bus.publish('t', i); parentPort.postMessage('done');\`, handle);
-      await message(Q);
-      report(await counted);
+      await dieInClaim(handle);
+      report(await publishTen(A, handle));
     `);
     expect(result.n).toBe(10);
   });
@@ -68,26 +82,15 @@ describe('claims of dead producers', () => {
     // The bus is created in a function that hands out only its handle; after a GC the
     // creating thread no longer has the ring open, so it buries the dead producer nowhere.
     const result = scenario(`
-      const rb = await import(RB);
-      function setup() { const bus = rb.createBus({ capacity: 4096, topics: ['t'] }); bus.reader('r').close(); return bus.handle; }
-      const handle = setup();
-      gc(); await new Promise((r) => setTimeout(r, 20)); gc();
+      const handle = await droppedBus();
       const R = spawn(\`
         const reader = rb.attach(workerData).reader('r', { wait: 'block' });
         parentPort.postMessage('ready');
-        let n = 0;
-        const t0 = Date.now();
-        while (n < 10 && Date.now() - t0 < 3000) { reader.wait(100); reader.poll(() => n++, 100); }
-        parentPort.postMessage({ n });
+        \${countTen}
       \`, handle);
       await message(R);
-      const P = spawn(\`const bus = rb.attach(workerData); bus.claim('t', 8); parentPort.postMessage('claimed'); \${parked}\`, handle);
-      await message(P);
-      await P.terminate();
-      const counted = message(R, (m) => m.n !== undefined); // listening before it can answer
-      const Q = spawn(\`const bus = rb.attach(workerData); for (let i = 0; i < 10; i++) bus.publish('t', i); parentPort.postMessage('done');\`, handle);
-      await message(Q);
-      report(await counted);
+      await dieInClaim(handle);
+      report(await publishTen(R, handle));
     `);
     expect(result.n).toBe(10);
   });
@@ -96,13 +99,8 @@ describe('claims of dead producers', () => {
     // Nobody has the ring open when the producer dies; a reader worker that attaches later
     // (for await: its event loop is free) and a producer both wait for ever behind the claim.
     const result = scenario(`
-      const rb = await import(RB);
-      function setup() { const bus = rb.createBus({ capacity: 4096, topics: ['t'] }); bus.reader('r').close(); return bus.handle; }
-      const handle = setup();
-      gc(); await new Promise((r) => setTimeout(r, 20)); gc();
-      const P = spawn(\`const bus = rb.attach(workerData); bus.claim('t', 8); parentPort.postMessage('claimed'); \${parked}\`, handle);
-      await message(P);
-      await P.terminate();
+      const handle = await droppedBus();
+      await dieInClaim(handle);
       await new Promise((r) => setTimeout(r, 50));
       const R = spawn(\`
         const reader = rb.attach(workerData).reader('r');
@@ -112,18 +110,15 @@ describe('claims of dead producers', () => {
         clearTimeout(stop);
         parentPort.postMessage({ n });
       \`, handle);
-      const counted = message(R, (m) => m.n !== undefined); // listening before it can answer
-      const Q = spawn(\`const bus = rb.attach(workerData); for (let i = 0; i < 10; i++) bus.publish('t', i); parentPort.postMessage('done');\`, handle);
-      await message(Q);
-      report(await counted);
+      report(await publishTen(R, handle));
     `);
     expect(result.n).toBe(10);
   });
 
-  it("a worker's helper worker dies unseen with it when the worker went straight into the README's sync read loop", () => {
-    // M starts helper P, then reads the README's way without returning to its event loop:
-    // Node emits process 'worker' on nextTick, so P's birth is never broadcast. Main (ring
-    // open, event loop free) terminates M; P dies with it, holding a claim nobody revokes.
+  it("a worker's helper worker that dies with it, its creator in the README's sync read loop, is revoked", () => {
+    // M starts helper P, then reads the README's way without returning to its event loop, so
+    // M never sees P's 'exit'. Main (ring open, event loop free) terminates M; P dies with it,
+    // holding a claim: main, stuck behind it, finds P's thread gone.
     const result = scenario(`
       const rb = await import(RB);
       const bus = rb.createBus({ capacity: 4096, topics: ['t'] });

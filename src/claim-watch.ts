@@ -19,8 +19,11 @@ export class ClaimWatch {
 
   constructor(private readonly ring: Ring) {}
 
-  /** Call while stuck at `position`; true when a dead owner's claims were revoked (look again). */
-  check(position: number): boolean {
+  /**
+   * Call while stuck at `position`; true when a dead owner's claims were revoked (look
+   * again). `slot`: the producer slot listing a claim there, when the caller already knows it.
+   */
+  check(position: number, slot?: number): boolean {
     if (position !== this.stuckAt) {
       this.stuckAt = position;
       this.checks = 0;
@@ -32,8 +35,10 @@ export class ClaimWatch {
     if (now < this.nextLook) return false;
     this.nextLook = now + LOOK_MS;
     const { core } = this.ring;
-    if (core.openClaimAt(position) === 0) return false;
-    const slot = core.claimOwner(position);
+    if (slot === undefined) {
+      if (core.openClaimAt(position) === 0) return false;
+      slot = core.claimOwner(position);
+    }
     if (slot < 0) return false;
     const owner = Atomics.load(this.ring.i32, this.ring.producerWord(slot, L.P_OWNER));
     const thread = Atomics.load(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD));

@@ -110,8 +110,9 @@ export class Producer {
       const { core } = this.ring;
       const at = core.blockedAt();
       if (at >= 0 && core.openClaimAt(at) === 1) {
-        if (core.claimOwner(at) === this.slot) throw new ClaimDeadlockError(what);
-        this.claims.check(at); // a dead thread's, maybe
+        const owner = core.claimOwner(at);
+        if (owner === this.slot) throw new ClaimDeadlockError(what);
+        this.claims.check(at, owner); // a dead thread's, maybe
       }
     }
     return index;

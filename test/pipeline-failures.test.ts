@@ -133,6 +133,36 @@ describe('pipeline failures', () => {
     expect(p.stats().stages[0]).toMatchObject({ restarts: 3, deadLetters: 1, errors: 3, retries: 2 });
   });
 
+  it('replacements that die on their very first event still count as heals: stats() exact', async () => {
+    // The poison event is first in the ring: every replacement dies on the first event it
+    // handles, right after its heal ended; the fourth worker dead-letters it unhandled.
+    const p = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'doomed', module: stageUrl('always-die'), consumes: ['in'], produces: ['out'], retry: { attempts: 3 }, batchSize: 16 }],
+    });
+    running.push(p);
+    const heals: { stage: string; standby: boolean }[] = [];
+    p.on('heal', (heal) => heals.push(heal));
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const n = 40;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 0 ? { id, die: true } : { id })));
+    await p.drain({ timeoutMs: 20_000 });
+    const passed: number[] = [];
+    const dead: any[] = [];
+    out.poll((v, topic) => (topic === 'out' ? passed.push(v.id) : dead.push(v)), 1 << 20);
+    expect(passed).toEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ value: { id: 0, die: true }, attempts: 3, error: { name: 'WorkerDiedError' } });
+    const stats = p.stats();
+    expect(stats.stages[0]).toMatchObject({ restarts: 3, errors: 3, retries: 2, deadLetters: 1, eventsIn: n, eventsOut: n });
+    expect(stats.stages[0].healMs).toHaveLength(3);
+    expect(stats.heal.count).toBe(3);
+    for (const ms of stats.stages[0].healMs) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(heals).toHaveLength(3);
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

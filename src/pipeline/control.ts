@@ -100,6 +100,32 @@ export function vacate(words: Int32Array, stats: Float64Array, slot: number, own
   return true;
 }
 
+/**
+ * A replacement worker's record of the heal it ended: its slot, and from the death
+ * (`diedAt`) to its first events in hand (`at`), both wall-clock ms. One per worker, made by the supervisor and
+ * written once by the worker (a worker ends at most one heal), so no later heal of the slot
+ * overwrites it before it is read; read by the supervisor from shared memory, not from a
+ * message, so that the count is exact whenever stats() is called.
+ */
+export function createResumeRecord(): SharedArrayBuffer {
+  return new SharedArrayBuffer(32);
+}
+
+export function recordResume(record: SharedArrayBuffer, slot: number, at: number, diedAt: number): void {
+  const times = new Float64Array(record, 8, 3);
+  times[0] = at;
+  times[1] = diedAt;
+  times[2] = slot;
+  Atomics.store(new Int32Array(record, 0, 1), 0, 1); // publishes the times
+}
+
+/** The heal, once the worker recorded it. */
+export function readResume(record: SharedArrayBuffer): { slot: number; at: number; diedAt: number } | undefined {
+  if (Atomics.load(new Int32Array(record, 0, 1), 0) === 0) return undefined;
+  const times = new Float64Array(record, 8, 3);
+  return { at: times[0], diedAt: times[1], slot: times[2] };
+}
+
 /** Takes a vacant slot for `owner`; true for exactly one caller per vacancy. */
 export function takeSlot(words: Int32Array, slot: number, owner: number): boolean {
   return Atomics.compareExchange(words, workerWord(slot, W_OWNER), VACANT, owner) === VACANT;

@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, recordResume, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -21,10 +21,11 @@ export type WorkerMessage =
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
   | { type: 'took'; slot: number }
-  | { type: 'resumed'; slot: number; at: number; diedAt: number }
+  /** The heal is over: its times are in the worker's resume record (this message only wakes the supervisor). */
+  | { type: 'resumed' }
   | { type: 'stopped' };
 
-const { plan, role } = workerData as { plan: Plan; role: WorkerRole };
+const { plan, role, resume } = workerData as { plan: Plan; role: WorkerRole; resume: SharedArrayBuffer };
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
 const words = plan.controlWords;
@@ -110,7 +111,11 @@ async function runSlot(handlers: Map<number, StageHandlers>, slot: number, repla
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
-  await runner.run(replacement ? (at) => post({ type: 'resumed', slot, at, diedAt }) : undefined);
+  const resumed = (at: number) => {
+    recordResume(resume, slot, at, diedAt);
+    post({ type: 'resumed' });
+  };
+  await runner.run(replacement ? resumed : undefined);
   running = -1;
   post({ type: 'stopped' });
 }

@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, readResume, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -31,6 +31,9 @@ interface Tracked {
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
   spillPosted?: Int32Array;
   spillReceived: number;
+  /** Where a replacement records the heal it ends (control.ts), and whether it was counted here. */
+  resume: SharedArrayBuffer;
+  healCounted: boolean;
   /** What S_HANDLING held when the watchdog found its handler past the stage's handlerTimeoutMs and terminated it. */
   timedOut?: number;
 }
@@ -59,7 +62,7 @@ export class Supervisor {
   /** Set when a replacement cannot load its module: no more replacements. */
   private broken = false;
   private readonly restartCounts: number[];
-  readonly heals: Heal[] = [];
+  private readonly healed: Heal[] = [];
 
   constructor(
     private readonly plan: Plan,
@@ -72,6 +75,12 @@ export class Supervisor {
     private readonly onDeadClaim: (ring: number, position: number, seq: number) => void,
   ) {
     this.restartCounts = new Array(plan.workers).fill(0);
+  }
+
+  /** Heals, oldest first: each as soon as its replacement recorded it, whether or not its message arrived. */
+  get heals(): readonly Heal[] {
+    for (const t of this.live) this.countHeal(t);
+    return this.healed;
   }
 
   /** Replacements per slot, standbys' takeovers included as soon as they are in the owner words. */
@@ -177,10 +186,12 @@ export class Supervisor {
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
   async kill(slot: number): Promise<void> {
-    // A slot being healed: kill its new worker once it runs.
+    // A slot being healed: kill its new worker once its heal is over, so that each kill has
+    // a heal of its own (a replacement killed before its first read would end none).
     for (let waited = 0; this.running && waited < 10_000; waited++) {
       const tracked = this.owner(slot);
-      if (tracked !== undefined && Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === tracked.threadId) {
+      const healing = tracked !== undefined && (tracked.role.kind === 'standby' || tracked.role.replacement) && readResume(tracked.resume) === undefined;
+      if (tracked !== undefined && !healing && Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === tracked.threadId) {
         this.killedAt.set(tracked.worker, wallClock());
         await tracked.worker.terminate();
         return;
@@ -279,8 +290,9 @@ export class Supervisor {
   private spawn(role: WorkerRole): Tracked {
     const own = role.kind === 'worker' ? slotOwner(this.plan, role.slot).stage.resourceLimits : undefined;
     const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
-    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits });
-    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
+    const resume = createResumeRecord();
+    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role, resume }, resourceLimits });
+    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0, resume, healCounted: false };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts
@@ -304,12 +316,9 @@ export class Supervisor {
       case 'took':
         this.assign(tracked, m.slot);
         break;
-      case 'resumed': {
-        const heal = { slot: m.slot, ms: m.at - m.diedAt, standby: tracked.role.kind === 'standby' };
-        this.heals.push(heal);
-        this.onHeal(heal);
+      case 'resumed':
+        this.countHeal(tracked);
         break;
-      }
       case 'load-error':
         if (this.running && tracked.role.kind === 'worker' && tracked.role.replacement) {
           this.broken = true; // another try would fail the same way, for ever
@@ -321,7 +330,19 @@ export class Supervisor {
     }
   }
 
+  /** Counts the heal `tracked` ended, once it recorded it. */
+  private countHeal(tracked: Tracked): void {
+    if (tracked.healCounted) return;
+    const resume = readResume(tracked.resume);
+    if (resume === undefined) return;
+    tracked.healCounted = true;
+    const heal = { slot: resume.slot, ms: resume.at - resume.diedAt, standby: tracked.role.kind === 'standby' };
+    this.healed.push(heal);
+    this.onHeal(heal);
+  }
+
   private exited(tracked: Tracked): void {
+    this.countHeal(tracked); // one that died on its first event may have recorded its heal only
     this.adopt(); // a standby that took a slot and died before saying so
     this.live.delete(tracked);
     const killedAt = this.killedAt.get(tracked.worker);

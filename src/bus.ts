@@ -274,16 +274,6 @@ export class Bus {
     return values.length;
   }
 
-  /** @internal See Producer.watchClaims: for the pipeline's stage workers. */
-  watchClaims(record: Float64Array, index: number, tag: number): void {
-    this.producer.watchClaims(record, index, tag);
-  }
-
-  /** @internal Revokes the claim at `position` if it is still open with sequence number `seq` (its producer is known dead). */
-  revokeClaim(position: number, seq: number): boolean {
-    return this.ring.core.revoke(position, seq) === 1;
-  }
-
   private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[]] {
     V.eventList(what, events);
     const topics = new Array<number>(events.length);

@@ -40,7 +40,6 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
-  private watch: { record: Float64Array; index: number; tag: number } | undefined;
 
   constructor(
     private readonly ring: Ring,
@@ -76,12 +75,6 @@ export class Producer {
       if (index >= 0) {
         this.claimedSeq = claimSeq(this.ring, index);
         this.claimedAt = this.ring.core.claimPosition();
-        const watch = this.watch;
-        if (watch !== undefined) {
-          watch.record[watch.index + 1] = this.claimedSeq;
-          watch.record[watch.index + 2] = watch.tag;
-          watch.record[watch.index] = this.claimedAt;
-        }
         return index;
       }
       if (index === L.CLAIM_FULL) return index;
@@ -184,30 +177,13 @@ export class Producer {
   /** Publishes a claim whose records are written. */
   commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
-    this.settled();
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
   }
 
   /** Gives up an open claim of this thread: readers skip it. */
   abort(index: number, seq: number, position: number): boolean {
-    const aborted = this.ring.core.abort(index, seq, position) === 1;
-    this.settled();
-    return aborted;
-  }
-
-  /**
-   * From now on, writes the position, sequence number and `tag` of each claim into
-   * `record[index..index + 2]` (the position -1 once it is committed): whoever sees this
-   * thread die can then revoke its open claim at once.
-   */
-  watchClaims(record: Float64Array, index: number, tag: number): void {
-    this.watch = { record, index, tag };
-    record[index] = -1;
-  }
-
-  private settled(): void {
-    if (this.watch !== undefined) this.watch.record[this.watch.index] = -1;
+    return this.ring.core.abort(index, seq, position) === 1;
   }
 
   publishSync(topicId: number, value: unknown, timeoutMs: number): void {

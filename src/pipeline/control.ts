@@ -35,10 +35,7 @@ export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's la
 export const S_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
 export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
-export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
-export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
-export const S_CLAIM_RING = S_CLAIM_AT + 2;
-export const S_BUSY_MS = S_CLAIM_RING + 1; // ms from reading a non-empty batch to its commit, summed
+export const S_BUSY_MS = S_SUSPECTS + 2 * SUSPECTS; // ms from reading a non-empty batch to its commit, summed
 export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
 export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
 export const S_HANDLING_SINCE = S_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
@@ -65,7 +62,6 @@ export function createControl(workers: number): ControlBlock {
   for (let w = 0; w < workers; w++) {
     stats[statsIndex(w, S_HANDLING)] = -1;
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
-    stats[statsIndex(w, S_CLAIM_AT)] = -1;
     stats[statsIndex(w, S_BATCH_DIED)] = -1;
     stats[statsIndex(w, S_TIMED_OUT)] = -1;
   }

@@ -228,7 +228,6 @@ export class Pipeline extends EventEmitter {
       (m) => this.spill(m.ring, m.events, m.letters),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
-      (ring, position, seq) => void this.buses[ring].revokeClaim(position, seq),
     );
   }
 

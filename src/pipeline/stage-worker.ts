@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, recordResume, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, recordResume, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -49,14 +49,6 @@ const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], {
 const letterBuses: Bus[] = [];
 const letterBusOf = (ring: number): Bus =>
   plan.codec === 'msgpack' ? busOf(ring) : (letterBuses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, codec: 'msgpack' }));
-
-/** Open claims are recorded in the slot's statistics, so the supervisor can revoke them at once if this thread is terminated. */
-function watchClaims(slot: number): void {
-  plan.rings.forEach((_, ring) => {
-    busOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
-    letterBusOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
-  });
-}
 
 /**
  * Events this thread has posted to re-enter a loop, counted before each post: the
@@ -106,7 +98,6 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
 
 async function runSlot(handlers: Map<number, StageHandlers>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
-  watchClaims(slot);
   const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf);
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];

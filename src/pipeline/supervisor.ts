@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, readResume, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, readResume, recordDeath, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -72,7 +72,6 @@ export class Supervisor {
     private readonly onSpill: (message: WorkerMessage & { type: 'spill' }) => void,
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
-    private readonly onDeadClaim: (ring: number, position: number, seq: number) => void,
   ) {
     this.restartCounts = new Array(plan.workers).fill(0);
   }
@@ -365,10 +364,6 @@ export class Supervisor {
         recordDeath(stats, slot);
       } else if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
       else recordDeath(stats, slot);
-      // Its open claim, if any, holds its readers up until its death is handled: do it now.
-      const at = stats[statsIndex(slot, S_CLAIM_AT)];
-      if (at >= 0) this.onDeadClaim(stats[statsIndex(slot, S_CLAIM_RING)], at, stats[statsIndex(slot, S_CLAIM_SEQ)]);
-      stats[statsIndex(slot, S_CLAIM_AT)] = -1;
     }
     const diedAt = killedAt ?? wallClock();
     const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;

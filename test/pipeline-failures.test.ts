@@ -163,6 +163,38 @@ describe('pipeline failures', () => {
     expect(heals).toHaveLength(3);
   });
 
+  it("kill() hands the slot to a standby without waiting for the killed thread's exit event: healed while this thread never yields", async () => {
+    const p = linear();
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    for (let waited = 0; p.stats().standbysReady < 1; waited++) {
+      if (waited > 10_000) throw new Error('no standby ready within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const n = 2000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    const killing = p.kill('a');
+    await new Promise((resolve) => setImmediate(resolve)); // kill() has terminated the worker and handed its slot over
+    // No event loop from here: the 'exit' event cannot be seen, only shared memory.
+    const deadline = performance.now() + 10_000;
+    while (p.stats().heal.count === 0 && performance.now() < deadline);
+    expect(p.stats().heal.count).toBe(1);
+    await killing;
+    const seen = await seenAll(out, n, 30_000, (v) => {
+      if (v.x !== (v.id * 3 + 7) * 5 || v.trail !== 'a.b.c.') expect(v).toEqual({ id: v.id, x: (v.id * 3 + 7) * 5, trail: 'a.b.c.' });
+    });
+    await p.drain({ timeoutMs: 10_000 });
+    out.poll((v) => void seen[v.id]++, 1 << 20);
+    // at most the killed worker's batch came out twice
+    let duplicates = 0;
+    for (const count of seen) duplicates += count - 1;
+    expect(duplicates).toBeLessThanOrEqual(256);
+    const stats = p.stats();
+    expect(stats.heal.count).toBe(1);
+    expect(stats.stages.map((s) => s.restarts)).toEqual([1, 0, 0]);
+    expect(stats.stages.map((s) => s.errors)).toEqual([0, 0, 0]);
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

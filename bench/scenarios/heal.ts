@@ -2,7 +2,7 @@
 // in turn over the stages (30 deaths; quick: 10), four ways: by process.exit() inside the
 // handler (a marker event), by pipeline.kill() from outside, by a handler looping past its
 // handlerTimeoutMs, by pipeline.kill() with no standby (cold: 10 deaths 500 ms apart), and
-// by process.exit() while every stage is busy (loaded: 20 µs of work per event). Heal time, from the
+// by pipeline.kill() 20 to 250 ms apart while every stage is busy (loaded: 20 µs of work per event). Heal time, from the
 // pipeline's stats().heal: from the death to the replacement's first handled event. Every
 // event must come out at least once (the dead worker's uncommitted batch comes out again).
 import { target } from '../flow.js';

@@ -33,6 +33,12 @@ interface Batch {
   seqs: number[];
 }
 
+/** Never returns: what a worker handed over does until its termination lands (it must not even close its reader). */
+function hold(): never {
+  const forever = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(forever, 0, 0);
+}
+
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
 
 /**
@@ -59,6 +65,8 @@ export class StageRunner {
     private readonly buses: (ring: number) => Bus,
     spill: Spill,
     letters: (ring: number) => Bus = buses,
+    /** Commits a batch (calls its argument), or returns false when the slot is no longer this worker's: it then stops. */
+    private readonly commit: (commitBatch: () => void) => boolean = (commitBatch) => (commitBatch(), true),
   ) {
     const { stage, member } = slotOwner(plan, slot);
     this.stage = stage;
@@ -104,6 +112,7 @@ export class StageRunner {
     const stats = this.plan.stats;
     const busy = statsIndex(this.slot, S_BUSY_MS);
     let first = onFirstEvent;
+    const commitBatch = () => reader.commit();
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
@@ -124,7 +133,7 @@ export class StageRunner {
           continue;
         }
         await this.handle(batch);
-        reader.commit();
+        if (!this.commit(commitBatch)) return hold(); // handed over while terminated: nothing more from this thread
         stats[busy] += performance.now() - started;
       }
     } finally {

@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, recordResume, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -98,7 +98,7 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
 
 async function runSlot(handlers: Map<number, StageHandlers>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
-  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf);
+  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commit) => commitIfOwner(words, slot, threadId, commit));
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
@@ -137,7 +137,7 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
   post({ type: 'ready', spillPosted });
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
-    if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
+    if (Atomics.load(words, C_SHUTDOWN) !== 0 || retired(resume)) return;
     for (let slot = 0; slot < plan.workers; slot++) {
       // this thread runs with the pipeline's limits: a stage with its own gets a new worker
       if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;

@@ -195,6 +195,36 @@ describe('pipeline failures', () => {
     expect(stats.stages.map((s) => s.errors)).toEqual([0, 0, 0]);
   });
 
+  it('three deaths at once with one standby: all healed, and the pool keeps a standby more for each death that found none ready (at most 3 more)', async () => {
+    const p = linear();
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    const n = 3000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await Promise.all([p.kill('a'), p.kill('b', 0), p.kill('c')]);
+    const seen = await seenAll(out, n, 30_000, (v) => {
+      if (v.x !== (v.id * 3 + 7) * 5 || v.trail !== 'a.b.c.') expect(v).toEqual({ id: v.id, x: (v.id * 3 + 7) * 5, trail: 'a.b.c.' });
+    });
+    await p.drain({ timeoutMs: 20_000 });
+    out.poll((v) => void seen[v.id]++, 1 << 20);
+    let duplicates = 0;
+    for (const count of seen) duplicates += count - 1;
+    expect(duplicates).toBeLessThanOrEqual(3 * 256);
+    const stats = p.stats();
+    expect(stats.heal.count).toBe(3);
+    expect(stats.stages.reduce((sum, s) => sum + s.restarts, 0)).toBe(3);
+    // One standby took a slot; the two deaths it left found none ready: at least 1 + 2
+    // standbys from now on (one more if two takeovers came less than 300 ms apart), and never
+    // more than 3 above the pipeline's standby option.
+    for (let waited = 0; p.stats().standbysReady < 3; waited++) {
+      if (waited > 2000) throw new Error(`${p.stats().standbysReady} standbys ready after 20 s, expected at least 3`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // any standby still starting
+    expect(p.stats().standbysReady).toBeGreaterThanOrEqual(3);
+    expect(p.stats().standbysReady).toBeLessThanOrEqual(4);
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

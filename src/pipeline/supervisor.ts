@@ -240,12 +240,15 @@ export class Supervisor {
    * is not inside a commit, and once the owner word no longer names it, it commits nothing
    * more (commitIfOwner), so its successor's reader is never moved under it. False where
    * the worker holds the lock for longer than a commit takes (descheduled inside one, or
-   * terminated there): its exit hands the slot over, as before.
+   * terminated there): its exit hands the slot over, as before; so does a group member's.
    */
   private handOver(tracked: Tracked, diedAt: number): boolean {
     const { words, stats } = this.control;
     const slot = tracked.slot;
     if (slot < 0 || !this.running) return false;
+    // A group member's read writes its slot too (it takes a batch off the group): two threads
+    // reading one member slot could lose a batch, so a member waits for its worker's exit.
+    if (slotOwner(this.plan, slot).stage.concurrency > 1) return false;
     const lock = workerWord(slot, W_COMMIT);
     const until = performance.now() + 0.05;
     while (Atomics.compareExchange(words, lock, 0, FENCING) !== 0) if (performance.now() > until) return false;

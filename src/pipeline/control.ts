@@ -14,7 +14,7 @@
  *                               new worker) takes the slot's reader over
  *     [workerWord(w, W_COMMIT)] the commit lock: the threadId of the slot's worker while it
  *                               commits a batch, FENCING while the supervisor hands the slot
- *                               of a worker it is terminating over, 0 otherwise (see fence())
+ *                               of a worker it is terminating over, 0 otherwise (commitIfOwner())
  *
  * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
  * holds the slot (a replacement continues the counts), but for S_DIED_AT.
@@ -104,8 +104,8 @@ export function vacate(words: Int32Array, stats: Float64Array, slot: number, own
 
 /**
  * A replacement worker's record of the heal it ended: its slot, and from the death
- * (`diedAt`) to its first events in hand (`at`), both wall-clock ms. One per worker, made by the supervisor and
- * written once by the worker (a worker ends at most one heal), so no later heal of the slot
+ * (`diedAt`) to its first events in hand (`at`), both wall-clock ms. One per worker, made by
+ * the supervisor and written once by the worker (a worker ends at most one heal), so no later heal of the slot
  * overwrites it before it is read; read by the supervisor from shared memory, not from a
  * message, so that the count is exact whenever stats() is called. Its second word asks an
  * idle standby to exit (retire()).

@@ -40,8 +40,6 @@ interface Tracked {
   /** The worker slot it runs, once known: from its role, or for a standby from the owner words. */
   slot: number;
   ready: boolean;
-  /** performance.now() when it was started. */
-  spawnedAt: number;
   /** The stage whose module it is loading, or last loaded. */
   loading?: string;
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
@@ -236,7 +234,7 @@ export class Supervisor {
   /**
    * Hands the slot of a worker being terminated to a successor now, instead of when its
    * 'exit' is seen (after its isolate is torn down, and whenever this thread's event loop
-   * gets to it: 5 to 200 ms on a loaded machine). Under the slot's commit lock: the worker
+   * gets to it: 5 to 430 ms measured on a loaded 2-core machine). Under the slot's commit lock: the worker
    * is not inside a commit, and once the owner word no longer names it, it commits nothing
    * more (commitIfOwner), so its successor's reader is never moved under it. False where
    * the worker holds the lock for longer than a commit takes (descheduled inside one, or
@@ -406,7 +404,7 @@ export class Supervisor {
     const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
     const resume = createResumeRecord();
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role, resume }, resourceLimits });
-    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spawnedAt: performance.now(), spillReceived: 0, resume, healCounted: false };
+    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0, resume, healCounted: false };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts

@@ -1,7 +1,7 @@
 // The bridge guarantees, the same for every engine: each scenario runs against a real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBus, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError, type Engine } from 'ringbus';
-import { bridgeIn, bridgeOut, natsEngine } from 'ringbus/nats';
+import { createBus, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError } from 'ringbus';
+import { bridgeIn, bridgeOut, type Engine, natsEngine } from 'ringbus/nats';
 import { redisEngine } from 'ringbus/redis';
 import { encode } from '@msgpack/msgpack';
 import { connect } from '@nats-io/transport-node';

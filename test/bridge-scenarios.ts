@@ -87,6 +87,8 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         const inReady = t.into.start(30_000);
         await until("the outbound bridge's reader on bus A", () => t.busA.stats().readers.some((r) => r.name.startsWith('bridge-out:')));
         t.startProducers();
+        // Worker threads start slowly on a loaded machine: wait for the producers to run, then give them time to fill the ring.
+        await until('the producers filling bus A', () => t.busA.backlog() > (1 << 16) / 2);
         await sleep(1_000);
         // Nothing crossed, the ring is full and the producers wait.
         expect(t.checker.total).toBe(0);

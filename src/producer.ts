@@ -1,3 +1,4 @@
+import { waitAbortable } from './abort.js';
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
 import { threadId } from 'node:worker_threads';
@@ -134,13 +135,15 @@ export class Producer {
   }
 
   /** Claims without blocking the event loop; returns the index, sequence number and position of the claim. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number): Promise<[number, number, number]> {
+  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<[number, number, number]> {
+    signal?.throwIfAborted();
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return [index, this.claimedSeq, this.claimedAt];
     let seq = -1;
     let at = -1;
     const started = performance.now();
-    const ok = await this.wait.waitAsync(
+    const ok = await waitAbortable(
+      this.wait,
       this.site,
       () => {
         index = this.claimOrWatch(span, count, meta, 'publishAsync');
@@ -148,19 +151,34 @@ export class Producer {
         return index >= 0;
       },
       deadline,
+      signal,
     );
     this.ring.core.addProducerWait((performance.now() - started) * 1e6);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
-    if (index < 0) throw brokenStrategy(this.wait);
+    if (index < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
     return [index, seq, at];
   }
 
-  /** Runs async publishes of this thread one after the other, in call order. */
-  private serial<T>(publish: () => Promise<T>): Promise<T> {
-    const result = this.asyncTail.then(publish);
+  /**
+   * Runs async publishes of this thread one after the other, in call order. One aborted
+   * while it waits for its turn rejects at once and is skipped when its turn comes.
+   */
+  private serial<T>(publish: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let started = false;
+    const result = this.asyncTail.then(() => {
+      signal?.throwIfAborted();
+      started = true;
+      return publish();
+    });
     this.asyncTail = result.catch(() => undefined);
-    return result;
+    if (signal === undefined) return result;
+    return new Promise<T>((resolve, reject) => {
+      const abort = () => started || reject(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    });
   }
 
   /** Copies one encoded payload into a claim and commits it. */
@@ -205,7 +223,7 @@ export class Producer {
     return true;
   }
 
-  async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
+  async publishAsync(topicId: number, value: unknown, deadline: number, signal?: AbortSignal): Promise<void> {
     // A copy: the encoder reuses its buffer, a raw caller may reuse theirs, and other
     // publishes of this thread may run before this one.
     const bytes = this.encode(value).slice();
@@ -213,9 +231,9 @@ export class Producer {
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
-      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
+      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
       this.commitOne(index, seq, at, bytes);
-    });
+    }, signal);
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
@@ -250,7 +268,7 @@ export class Producer {
     return published;
   }
 
-  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync'): Promise<void> {
+  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', signal?: AbortSignal): Promise<void> {
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
@@ -259,14 +277,14 @@ export class Producer {
       let published = 0;
       try {
         for (const chunk of chunks) {
-          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
+          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal);
           this.commitChunk(index, seq, at, chunk, image);
           published += chunk.count;
         }
       } catch (error) {
         throw batchTimeout(error, call, timeoutMs, published, values.length);
       }
-    });
+    }, signal);
   }
 
   /**

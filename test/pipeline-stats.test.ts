@@ -89,7 +89,7 @@ describe('pipeline stats', () => {
     expect(Math.abs(aIn - stats[0].rate)).toBeLessThanOrEqual(Math.max(2, stats[0].rate * 0.1));
     expect(Math.abs(bIn - stats[1].rate)).toBeLessThanOrEqual(Math.max(2, stats[1].rate * 0.1));
     // the same graph otherwise: only the stage nodes' labels differ
-    expect(live.split('\n').filter((l) => !/^  s\d\[/.test(l))).toEqual(plain.split('\n').filter((l) => !/^  s\d\[/.test(l)));
+    expect(live.split('\n').filter((l) => !/^ {2}s\d\[/.test(l))).toEqual(plain.split('\n').filter((l) => !/^ {2}s\d\[/.test(l)));
     expect(p.describe('dot', { rates: true })).toMatch(/ s0 \[label="a\\nin [\d,]+\/s · out [\d,]+\/s"\];/);
     await sleep(1_400);
     expect(node(p.describe('mermaid', { rates: true }), 's1')).toBe('b<br/>in 0/s · out 0/s');

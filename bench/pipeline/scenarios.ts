@@ -52,7 +52,7 @@ export function pipelineSteps(name: string, { quick = false, runs, transports }:
   }
 }
 
-/** The goals: the targets of the suite's pipeline scenarios (bench/scenarios/). */
+/** The goals: the targets of the suite's pipeline scenarios (bench/scenarios/). */
 export const GOALS = {
   pipeline3TrivialEventsPerSec: 1_000_000,
   overhead20usPct: 1,

@@ -1,4 +1,5 @@
 import type { Bus } from '../bus.js';
+import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import { batchBucket, deathsOn, S_BATCH_DIED, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
@@ -9,16 +10,6 @@ import { memberName, type Plan, slotOwner } from './plan.js';
 const IDLE_MS = 50;
 
 const FIRST_BATCH = 4;
-
-/** The error a dead letter carries for an event whose handler killed its worker every time. */
-class WorkerDiedError extends Error {
-  override name = 'WorkerDiedError';
-}
-
-/** The error a dead letter carries for an event whose handler ran past the stage's handlerTimeoutMs (on its last attempt). */
-class HandlerTimeoutError extends Error {
-  override name = 'HandlerTimeoutError';
-}
 
 /** Per-event handlers are timed one call in SAMPLE (two clock reads cost as much as a trivial handler). */
 const SAMPLE = 16;

@@ -192,7 +192,11 @@ describe('keyed groups in one thread', () => {
     }
     expect(all.sort((x, y) => x - y)).toEqual(Array.from({ length: 15_000 }, (_, i) => i));
     expect(got.get('c')!.size).toBeGreaterThan(0);
-    expect(bus.stats().readers.map((r) => r.name).sort()).toEqual(['b', 'c', 'g']);
+    const rows = bus.stats().readers;
+    expect(rows.map((r) => [r.name, r.kind]).sort()).toEqual([['b', 'keyed member'], ['c', 'keyed member'], ['g', 'keyed group']]);
+    const group = rows.find((r) => r.name === 'g')!;
+    expect(group.consumed).toBe(rows.filter((r) => r.name !== 'g').reduce((n, r) => n + r.consumed, 0));
+    expect(group.lagBytes).toBe(0);
   });
 
   it('the group goes with its last member', () => {

@@ -231,6 +231,26 @@ describe('keyed groups in one thread', () => {
     expect(group.lagBytes).toBe(0);
   });
 
+  it('for await and read()/commit() on members deliver the same split as poll', async () => {
+    const bus = createBus({ capacity: 1 << 16, timeoutMs: 5000 });
+    const a = bus.reader<[number, number]>('a', { group: 'g', keyed: true });
+    const b = bus.reader<[number, number]>('b', { group: 'g', keyed: true });
+    for (let i = 0; i < 1000; i++) bus.publish('default', [i % 50, i], { key: i % 50 });
+    bus.close();
+    const viaIteration: [number, number][] = [];
+    for await (const e of a) viaIteration.push(e.value);
+    const viaRead: [number, number][] = [];
+    for (let batch = b.read(64); batch.length > 0; batch = b.read(64)) {
+      viaRead.push(...batch.map((e) => e.value));
+      b.commit();
+    }
+    expect(viaIteration.length + viaRead.length).toBe(1000);
+    const keysA = new Set(viaIteration.map(([k]) => k));
+    expect(viaRead.some(([k]) => keysA.has(k))).toBe(false); // each key at one member
+    expect(keysA.size).toBeGreaterThan(0);
+    for (const list of [viaIteration, viaRead]) expect(list.map(([, i]) => i)).toEqual([...list.map(([, i]) => i)].sort((x, y) => x - y));
+  });
+
   it('the group goes with its last member', () => {
     const bus = createBus({ capacity: 4096, timeoutMs: 0 });
     const a = bus.reader('a', { group: 'g', keyed: true });

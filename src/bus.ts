@@ -2,8 +2,9 @@ import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
 import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
-import { type Claim, Producer } from './producer.js';
+import { type Claim, type Keys, Producer } from './producer.js';
 import { Reader, type ReaderOptions } from './reader.js';
+import { type EventKey, keyHash } from './key.js';
 import { recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
@@ -35,15 +36,33 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
-/** Options of the calls that wait without blocking: publishAsync and the other async publishes, drain(). */
-export interface AsyncPublishOptions extends PublishOptions, AbortOptions {}
+export type { EventKey } from './key.js';
+
+export interface KeyedPublishOptions extends PublishOptions {
+  /** The event's key: a string or a safe integer (42 and '42' are the same key). */
+  key?: EventKey;
+}
+
+export interface BatchPublishOptions extends KeyedPublishOptions {
+  /** Each value's key, by value and index (instead of one `key` for the whole batch). */
+  keyOf?: (value: unknown, index: number) => EventKey;
+}
+
+/** Options of publishAsync(): a key, and a signal that ends the wait. */
+export interface AsyncPublishOptions extends KeyedPublishOptions, AbortOptions {}
+
+/** Options of publishBatchAsync(): keys, and a signal that ends the wait. */
+export interface AsyncBatchPublishOptions extends BatchPublishOptions, AbortOptions {}
+
+/** Options of the other calls that wait without blocking (publishEventsAsync(), drain()). */
+export interface AsyncOptions extends PublishOptions, AbortOptions {}
 
 export interface ClaimOptions extends PublishOptions {
   /** Records of `byteLength` bytes to claim at once. Default 1. */
   count?: number;
 }
 
-/** An event to publish with publishEvents(); on a typed bus, `value` has its topic's type. */
+/** An event to publish with publishEvents(); on a typed bus, `value` has its topic's type. Keys go to every event of a call or to none. */
 export type OutgoingEvent<M extends TopicMap = AnyTopics> = TopicOutgoing<M>;
 
 export interface BusStats {
@@ -65,8 +84,12 @@ export interface BusStats {
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ['timeoutMs'];
+const KEYED_OPTIONS: readonly (keyof KeyedPublishOptions)[] = ['timeoutMs', 'key'];
+const BATCH_OPTIONS: readonly (keyof BatchPublishOptions)[] = ['timeoutMs', 'key', 'keyOf'];
 const CLAIM_OPTIONS: readonly (keyof ClaimOptions)[] = ['timeoutMs', 'count'];
-const ASYNC_OPTIONS: readonly (keyof AsyncPublishOptions)[] = ['timeoutMs', 'signal'];
+const ASYNC_OPTIONS: readonly (keyof AsyncOptions)[] = ['timeoutMs', 'signal'];
+const KEYED_ASYNC_OPTIONS: readonly (keyof AsyncPublishOptions)[] = ['timeoutMs', 'key', 'signal'];
+const BATCH_ASYNC_OPTIONS: readonly (keyof AsyncBatchPublishOptions)[] = ['timeoutMs', 'key', 'keyOf', 'signal'];
 
 /**
  * Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach().
@@ -124,20 +147,32 @@ export class Bus<M extends TopicMap = AnyTopics> {
   }
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
-  publish<K extends TopicName<M>>(topic: K, value: M[K], options?: PublishOptions): void {
-    this.producer.publishSync(this.ring.topicId(topic), value, this.timeout(options, 'publish() options'));
+  publish<K extends TopicName<M>>(topic: K, value: M[K], options?: KeyedPublishOptions): void {
+    const timeoutMs = this.timeout(options, 'publish() options', KEYED_OPTIONS);
+    if (options?.key !== undefined) {
+      this.producer.publishBatchSync(this.ring.topicId(topic), [value], timeoutMs, 'publish', keyHash(options.key, 'publish() key'));
+    } else {
+      this.producer.publishSync(this.ring.topicId(topic), value, timeoutMs);
+    }
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
-  tryPublish<K extends TopicName<M>>(topic: K, value: M[K]): boolean {
-    return this.producer.tryPublish(this.ring.topicId(topic), value);
+  tryPublish<K extends TopicName<M>>(topic: K, value: M[K], options?: { key?: EventKey }): boolean {
+    if (options === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
+    V.knownOptions('tryPublish() options', options, ['key']);
+    if (options.key === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
+    return this.producer.tryPublishBatch(this.ring.topicId(topic), [value], keyHash(options.key, 'tryPublish() key')) === 1;
   }
 
   /** Publishes one event, waiting for space without blocking the event loop. */
   publishAsync<K extends TopicName<M>>(topic: K, value: M[K], options?: AsyncPublishOptions): Promise<void> {
     try {
-      const deadline = this.deadline(options, 'publishAsync() options');
-      return this.producer.publishAsync(this.ring.topicId(topic), value, deadline, signalOption('publishAsync()', options));
+      const deadline = this.deadline(options, 'publishAsync() options', KEYED_ASYNC_OPTIONS);
+      const signal = signalOption('publishAsync()', options);
+      if (options?.key !== undefined) {
+        return this.producer.publishBatchAsync(this.ring.topicId(topic), [value], deadline, 'publishAsync', keyHash(options.key, 'publishAsync() key'), signal);
+      }
+      return this.producer.publishAsync(this.ring.topicId(topic), value, deadline, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -147,16 +182,20 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * Publishes an array of values in order with one claim and one commit per ring-sized
    * chunk. A TimeoutError carries in `published` how many of them went out.
    */
-  publishBatch<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: PublishOptions): void {
+  publishBatch<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: BatchPublishOptions): void {
     const id = this.ring.topicId(topic);
-    this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.timeout(options, 'publishBatch() options'), 'publishBatch');
+    const timeoutMs = this.timeout(options, 'publishBatch() options', BATCH_OPTIONS);
+    V.batch('publishBatch()', values);
+    this.producer.publishBatchSync(id, values, timeoutMs, 'publishBatch', batchKeys('publishBatch()', values, options));
   }
 
-  publishBatchAsync<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: AsyncPublishOptions): Promise<void> {
+  publishBatchAsync<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: AsyncBatchPublishOptions): Promise<void> {
     try {
       const id = this.ring.topicId(topic);
-      const deadline = this.deadline(options, 'publishBatchAsync() options');
-      return this.producer.publishBatchAsync(id, V.batch('publishBatchAsync()', values), deadline, 'publishBatchAsync', signalOption('publishBatchAsync()', options));
+      const deadline = this.deadline(options, 'publishBatchAsync() options', BATCH_ASYNC_OPTIONS);
+      V.batch('publishBatchAsync()', values);
+      const keys = batchKeys('publishBatchAsync()', values, options);
+      return this.producer.publishBatchAsync(id, values, deadline, 'publishBatchAsync', keys, signalOption('publishBatchAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -167,8 +206,8 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * claim and one commit per ring-sized chunk.
    */
   publishEvents(events: readonly OutgoingEvent<M>[], options?: PublishOptions): void {
-    const [topics, values] = this.split('publishEvents()', events);
-    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents');
+    const [topics, values, keys] = this.split('publishEvents()', events);
+    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents', keys);
   }
 
   /**
@@ -177,15 +216,15 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * its own backpressure.
    */
   tryPublishEvents(events: readonly OutgoingEvent<M>[]): number {
-    const [topics, values] = this.split('tryPublishEvents()', events);
-    return this.producer.tryPublishBatch(topics, values);
+    const [topics, values, keys] = this.split('tryPublishEvents()', events);
+    return this.producer.tryPublishBatch(topics, values, keys);
   }
 
-  publishEventsAsync(events: readonly OutgoingEvent<M>[], options?: AsyncPublishOptions): Promise<void> {
+  publishEventsAsync(events: readonly OutgoingEvent<M>[], options?: AsyncOptions): Promise<void> {
     try {
-      const [topics, values] = this.split('publishEventsAsync()', events);
-      const deadline = this.deadline(options, 'publishEventsAsync() options');
-      return this.producer.publishBatchAsync(topics, values, deadline, 'publishEventsAsync', signalOption('publishEventsAsync()', options));
+      const [topics, values, keys] = this.split('publishEventsAsync()', events);
+      const deadline = this.deadline(options, 'publishEventsAsync() options', ASYNC_OPTIONS);
+      return this.producer.publishBatchAsync(topics, values, deadline, 'publishEventsAsync', keys, signalOption('publishEventsAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -228,10 +267,10 @@ export class Bus<M extends TopicMap = AnyTopics> {
   }
 
   /** Resolves once every gating reader has consumed everything published before the call. */
-  async drain(options?: AsyncPublishOptions): Promise<void> {
+  async drain(options?: AsyncOptions): Promise<void> {
     const core = this.ring.core;
     const target = core.tailPosition();
-    const deadline = this.deadline(options, 'drain() options');
+    const deadline = this.deadline(options, 'drain() options', ASYNC_OPTIONS);
     const signal = signalOption('drain()', options);
     const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
@@ -288,16 +327,22 @@ export class Bus<M extends TopicMap = AnyTopics> {
     return values.length;
   }
 
-  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[]] {
+  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {
     V.eventList(what, events);
     const topics = new Array<number>(events.length);
     const values = new Array<unknown>(events.length);
+    let keys: Int32Array | undefined;
     for (let i = 0; i < events.length; i++) {
-      const event = V.event(what, events[i], i);
+      const event = V.event(what, events[i], i) as OutgoingEvent;
       topics[i] = this.ring.topicId(event.topic as string);
       values[i] = event.value;
+      if (i === 0 && event.key !== undefined) keys = new Int32Array(events.length);
+      if ((event.key !== undefined) !== (keys !== undefined)) {
+        throw new InvalidOptionError(`${what}: event ${i} ${event.key === undefined ? 'has no key and event 0 has one' : 'has a key and event 0 has none'}; give every event of one call a key, or none`);
+      }
+      if (keys !== undefined) keys[i] = keyHash(event.key, `${what} event ${i} key`);
     }
-    return [topics, values];
+    return [topics, values, keys];
   }
 
   /** How long a call may wait. Options are checked only when given: publish() without them is the hot path. */
@@ -308,7 +353,20 @@ export class Bus<M extends TopicMap = AnyTopics> {
   }
 
   /** When an async call's wait must end: it counts from the call, queued behind this thread's earlier async publishes. */
-  private deadline(options: AsyncPublishOptions | undefined, what: string): number {
-    return performance.now() + this.timeout(options, what, ASYNC_OPTIONS);
+  private deadline(options: PublishOptions | undefined, what: string, known: readonly string[]): number {
+    return performance.now() + this.timeout(options, what, known);
   }
+}
+
+/** A batch's keys as the producer takes them: one hash, one per value, or none. */
+function batchKeys(what: string, values: readonly unknown[], options: BatchPublishOptions | undefined): Keys | undefined {
+  if (options === undefined) return undefined;
+  const { key, keyOf } = options;
+  if (key !== undefined && keyOf !== undefined) throw new InvalidOptionError(`${what}: pass key (one key for the whole batch) or keyOf (a key per value), not both`);
+  if (key !== undefined) return keyHash(key, `${what} key`);
+  if (keyOf === undefined) return undefined;
+  if (typeof keyOf !== 'function') throw new InvalidOptionError(`${what}: keyOf must be a function (value, index) => key, got ${V.describe(keyOf)}`);
+  const keys = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) keys[i] = keyHash(keyOf(values[i], i), `${what} keyOf(value ${i})`);
+  return keys;
 }

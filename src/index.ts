@@ -1,5 +1,6 @@
 export type { AbortOptions } from './abort.js';
-export { attach, Bus, createBus, type AsyncPublishOptions, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type PublishOptions } from './bus.js';
+export { attach, Bus, createBus, type AsyncBatchPublishOptions, type AsyncOptions, type AsyncPublishOptions, type AttachOptions, type BatchPublishOptions, type BusOptions, type BusStats, type ClaimOptions, type EventKey, type KeyedPublishOptions, type OutgoingEvent, type PublishOptions } from './bus.js';
+export { keyHash } from './key.js';
 export type { BusHandle } from './ring.js';
 export type { AnyTopics, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions } from './topics.js';
 export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';

@@ -1,6 +1,7 @@
 // Typed topics: `createBus<{ orders: Order; refunds: Refund }>()` checks topic names and
 // payload types at compile time. Types only: at run time a typed bus is the same Bus.
 import type { AbortOptions } from './abort.js';
+import type { EventKey } from './key.js';
 import type { BusEvent, Reader, ReaderOptions } from './reader.js';
 
 /** Topic names to the type of their values, e.g. `{ orders: Order; refunds: Refund }`. */
@@ -23,7 +24,7 @@ export type TopicEvent<M, K extends TopicName<M> = TopicName<M>> = { [P in K]: B
 export type TopicHandler<M, K extends TopicName<M> = TopicName<M>> = (value: M[K], topic: K, seq: number) => void;
 
 /** An event to publish with publishEvents() on a bus of map `M`. */
-export type TopicOutgoing<M> = { [P in TopicName<M>]: { topic: P; value: M[P] } }[TopicName<M>];
+export type TopicOutgoing<M> = { [P in TopicName<M>]: { topic: P; value: M[P]; key?: EventKey } }[TopicName<M>];
 
 /** Reader options of a typed bus: `topics` names topics of the map. */
 export type TopicReaderOptions<M, K extends TopicName<M>> = Omit<ReaderOptions, 'topics'> & { topics?: readonly K[] };

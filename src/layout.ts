@@ -140,6 +140,8 @@ export const CODEC_MASK = 0xff;
 export const TOPIC_SHIFT = 16;
 // The header of the padding record that fills the end of the data region at the wrap.
 export const PADDING_META = (FLAG_PADDING << FLAGS_SHIFT) | STATE_COMMITTED;
+// The bit of a meta word that says the payload starts with a key.
+export const KEYED_META = FLAG_KEYED << FLAGS_SHIFT;
 
 // claim() results below zero
 export const CLAIM_FULL = -1;

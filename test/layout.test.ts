@@ -1,7 +1,7 @@
 // The record descriptor on the TypeScript side (src/record.ts) reads the headers the core
 // writes (assembly/), and the codes that cross the boundary mean what layout.ts names them.
 import { describe, expect, it } from 'vitest';
-import { attach, type Bus, createBus, IncompatibleHandleError } from 'ringbus';
+import { type Bus, createBus } from 'ringbus';
 import * as L from '../src/layout.js';
 import { instantiate } from '../src/core.js';
 import { codecOf, isEvent, isPadding, keyBytes, packMeta, readSeq, recordSize, recordState, topicOf } from '../src/record.js';

@@ -743,6 +743,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
       return codec.decodeRange(memory, offset, offset + length) as T;
     } catch (cause) {
+      // Plain reads of a header the caller's walk has already read (and published).
       throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), this.ring.i32[at >> 2] >>> L.TOPIC_SHIFT);
     }
   }

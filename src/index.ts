@@ -6,7 +6,7 @@ export { Claim } from './producer.js';
 export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
 export { async, block, phased, spin, yielding, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
-export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
+export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
 export type { BatchContext, RetryPolicy, StageBatchHandler, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';

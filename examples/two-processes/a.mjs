@@ -11,7 +11,7 @@ const pipeline = createPipeline({
   stages: [stage('parse', ['lines'], ['parsed']), stage('enrich', ['parsed'], ['enriched'])],
 });
 // Opened before start(): the bridge's reader sees every output.
-const out = await bridgeOut(pipeline.output, { topics: ['enriched'], name: 'example-a', engine: natsEngine({ servers, stream: 'EXAMPLE' }) });
+const out = await bridgeOut(pipeline, { topics: ['enriched'], name: 'example-a', engine: natsEngine({ servers, stream: 'EXAMPLE' }) });
 await pipeline.start();
 await pipeline.publishBatchAsync('lines', lines(Number(count)));
 await pipeline.drain({ timeoutMs: 30_000 });

@@ -7,7 +7,7 @@ import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
 import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
-import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
+import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
 import { type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
@@ -20,6 +20,11 @@ export interface PipelineOptions {
   inputs?: readonly string[];
   /** Topics read from outside (pipeline.output); a produced topic no stage consumes is reported unless listed here. */
   outputs?: readonly string[];
+  /**
+   * Inputs an inbound bridge fills (`bridgeIn(pipeline, …)` of `ringbus/nats` or
+   * `ringbus/redis`): the rings they go to keep the bridge's progress markers too.
+   */
+  bridgedInputs?: readonly string[];
   /** Where events go after their last failed attempt. Default 'dead-letter'. */
   deadLetterTopic?: string;
   /** Bytes of each stage's input ring (a power of two). Default 1 MiB. */
@@ -59,6 +64,19 @@ export interface PipelineDescription {
   cycles: readonly (readonly string[])[];
   unconsumed: readonly string[];
   deadLetterTopic: string;
+}
+
+/**
+ * Where an inbound bridge writes into a pipeline (structured-cloneable: a bridge in another
+ * thread attaches to it): each ring a bridged input goes to, with the bridged topics it takes.
+ */
+export interface PipelineInputHandle {
+  readonly kind: 'ringbus-pipeline-input';
+  readonly codec: PipelineCodec;
+  readonly progressTopic: string;
+  readonly rings: readonly { readonly handle: BusHandle; readonly topics: readonly string[] }[];
+  /** The output ring and the pipeline's dead-letter topic, for messages that cannot be decoded. */
+  readonly deadLetters: { readonly handle: BusHandle; readonly topic: string };
 }
 
 export interface StageStats {
@@ -101,7 +119,7 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'bridgedInputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
@@ -139,6 +157,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   return new Pipeline(options);
 }
 
+/** The declared bridged inputs, checked. */
+function bridgedInputs(topology: Topology, declared: readonly string[] | undefined, codec: PipelineCodec): ReadonlySet<string> {
+  if (declared === undefined) return new Set();
+  if (!Array.isArray(declared)) throw new InvalidOptionError(`bridgedInputs must be an array of input topics, got ${JSON.stringify(declared)}`);
+  for (const topic of declared) {
+    if (!topology.topics.some((t) => t.name === topic && t.input)) throw new InvalidOptionError(`bridgedInputs: "${topic}" is not an input of this pipeline; declare it in inputs as well`);
+  }
+  if (declared.length > 0 && codec === 'raw') throw new InvalidOptionError("bridgedInputs need a pipeline codec that carries the bridge's progress markers: 'msgpack' or 'json', not 'raw'");
+  if (topology.topics.some((t) => t.name === PROGRESS_TOPIC)) throw new InvalidOptionError(`"${PROGRESS_TOPIC}" is the topic of a bridge's progress markers in a pipeline with bridgedInputs; name your topic otherwise`);
+  return new Set(declared);
+}
+
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
   if (value === undefined) return fallback;
   if (!(value > 0) || (integer && !Number.isInteger(value))) throw new InvalidOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
@@ -162,6 +192,7 @@ export class Pipeline extends EventEmitter {
   private readonly control: ControlBlock;
   private readonly supervisor: Supervisor;
   private readonly inputs: Set<string>;
+  private readonly bridged: ReadonlySet<string>;
   private readonly maxSpill: number;
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
@@ -206,11 +237,13 @@ export class Pipeline extends EventEmitter {
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
     this.stopGraceMs = positive('stopGraceMs', options.stopGraceMs, 5_000);
     const resourceLimits = stageLimits(options.resourceLimits);
+    this.bridged = bridgedInputs(this.topology, options.bridgedInputs, codec);
     const laidOut = layOut(this.topology, {
       capacity,
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
       wait,
       codec,
+      bridged: this.bridged,
     });
     this.letterBuses = codec === 'msgpack' ? laidOut.buses : laidOut.buses.map((bus) => attach(bus.handle, { wait, codec: 'msgpack' }));
     this.plan = laidOut.plan;
@@ -235,6 +268,14 @@ export class Pipeline extends EventEmitter {
   /** The handle of the output ring, for readers in other threads: attach(pipeline.outputHandle). */
   get outputHandle(): BusHandle {
     return this.output.handle;
+  }
+
+  /** Where an inbound bridge writes into this pipeline: `bridgeIn(pipeline.inputHandle, …)` in another thread. */
+  get inputHandle(): PipelineInputHandle {
+    const rings = this.topology.stages
+      .map((stage) => ({ handle: this.buses[stage.index].handle, topics: stage.consumes.filter((t) => this.bridged.has(t)) }))
+      .filter((ring) => ring.topics.length > 0);
+    return { kind: 'ringbus-pipeline-input', codec: this.plan.codec, progressTopic: PROGRESS_TOPIC, rings, deadLetters: { handle: this.output.handle, topic: this.topology.deadLetterTopic } };
   }
 
   /**
@@ -326,7 +367,7 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before committing it.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
+      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
@@ -449,7 +490,7 @@ export class Pipeline extends EventEmitter {
   /** What drain() was still waiting for, in words. */
   private whyBusy(): string {
     const reasons: string[] = [];
-    const behind = this.topology.stages.filter((stage) => this.buses[stage.index].backlog() > 0).map((s) => `"${s.name}"`);
+    const behind = this.topology.stages.filter((stage) => this.backlog(stage.index) > 0).map((s) => `"${s.name}"`);
     if (behind.length > 0) reasons.push(`stages ${behind.join(', ')} have events left`);
     const out = this.output.stats();
     if (this.output.backlog() > out.capacity - this.output.maxPayload - 16) {
@@ -459,6 +500,14 @@ export class Pipeline extends EventEmitter {
     if (this.spilled > 0) reasons.push(`${this.spilled} events wait to re-enter a loop`);
     if (this.supervisor.healing > 0) reasons.push(`${this.supervisor.healing} workers are being replaced`);
     return reasons.length > 0 ? reasons.join('; ') : 'events in flight';
+  }
+
+  /** Bytes of stage `ring`'s ring its stage has not handled yet. */
+  private backlog(ring: number): number {
+    const bus = this.buses[ring];
+    if (!bus.topics.includes(PROGRESS_TOPIC)) return bus.backlog();
+    // A bridge's newest progress marker stays in the ring on purpose: only the stage's readers count.
+    return Math.max(0, ...bus.stats().readers.filter((r) => !r.name.startsWith('bridge-in:')).map((r) => r.lagBytes));
   }
 
   private route(topic: string): Bus[] {

@@ -1,11 +1,11 @@
-// Process B: bridge 'enriched' in from JetStream as the pipeline's input, index, print the
-// results (JSON, one a line).
+// Process B: bridge 'enriched' in from JetStream (or Redis) as the pipeline's input, index,
+// print the results (JSON, one a line).
 //   node examples/two-processes/b.mjs nats://127.0.0.1:4222 10000
 import { createPipeline } from 'ringbus';
-import { bridgeIn, natsEngine } from 'ringbus/nats';
-import { stage } from './lines.mjs';
+import { engineAt, stage } from './lines.mjs';
 
-const [servers = 'nats://127.0.0.1:4222', count = '10000'] = process.argv.slice(2);
+const [url = 'nats://127.0.0.1:4222', count = '10000'] = process.argv.slice(2);
+const { bridgeIn, engine } = await engineAt(url);
 const expected = Number(count);
 const pipeline = createPipeline({
   inputs: ['enriched'],
@@ -15,7 +15,7 @@ const pipeline = createPipeline({
 });
 const results = pipeline.output.reader('results', { topics: ['indexed'] });
 await pipeline.start();
-const into = await bridgeIn(pipeline, { topics: ['enriched'], name: 'example-b', engine: natsEngine({ servers, stream: 'EXAMPLE' }) });
+const into = await bridgeIn(pipeline, { topics: ['enriched'], name: 'example-b', engine });
 
 let seen = 0;
 for await (const { value } of results) {

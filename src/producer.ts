@@ -11,6 +11,8 @@ import { encoded } from './validate.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const BUSY_SPINS = 64;
+/** f64 words before a counter row's topic cells. */
+const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 
 /** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
 function claimSeq(ring: Ring, index: number): number {
@@ -32,6 +34,8 @@ export class Producer {
   private readonly claims: ClaimWatch;
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
+  /** Index into ring.f64 of the slot's counter row (L.C_BLOCKED_MS, then per topic events and bytes). */
+  private row = -1;
   /** The time limit of the sync call under way (see limit()). */
   private limitMs = 0;
   private deadline = -1;
@@ -98,6 +102,8 @@ export class Producer {
     if (slot < 0) throw new TooManyProducersError(L.MAX_PRODUCERS);
     Atomics.store(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD), osThreadId());
     this.slot = slot;
+    this.row = this.ring.counterRow(slot);
+    this.ring.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
   }
 
   /**
@@ -134,7 +140,7 @@ export class Producer {
     const started = performance.now();
     if (this.deadline < 0) this.deadline = started + this.limitMs;
     const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
     if (index < 0) throw brokenStrategy(this.wait);
     return index;
@@ -156,11 +162,16 @@ export class Producer {
       },
       deadline,
     );
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
     if (index < 0) throw brokenStrategy(this.wait);
     return [index, seq, at];
+  }
+
+  private waited(ms: number): void {
+    this.ring.core.addProducerWait(ms * 1e6);
+    this.ring.f64[this.row + L.C_BLOCKED_MS] += ms;
   }
 
   /** Runs async publishes of this thread one after the other, in call order. */
@@ -183,10 +194,48 @@ export class Producer {
 
   /** Publishes a claim whose records are written. */
   commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
+    // Counted before the commit, while the records are still ours to read. A commit that
+    // fails was aborted by this thread before, and a live thread's claim is never revoked.
+    this.count(index, firstLength, count);
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
     this.settled();
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
+  }
+
+  /**
+   * Adds a claim's records to this slot's counters, per topic: plain stores into a row no
+   * other thread writes (summed by Bus.topicStats()), in lines already this core's.
+   */
+  private count(index: number, firstLength: number, count: number): void {
+    const { i32, f64 } = this.ring;
+    let at = this.ring.data + index;
+    let cell = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+    let length = firstLength;
+    if (count === 1) {
+      f64[cell]++;
+      f64[cell + 1] += length;
+      return;
+    }
+    let events = 0;
+    let bytes = 0;
+    for (let i = 0; ; ) {
+      events++;
+      bytes += length;
+      if (++i === count) break;
+      at += recordSize(length);
+      const next = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+      length = i32[(at + L.R_LENGTH) >> 2];
+      if (next !== cell) {
+        f64[cell] += events;
+        f64[cell + 1] += bytes;
+        cell = next;
+        events = 0;
+        bytes = 0;
+      }
+    }
+    f64[cell] += events;
+    f64[cell + 1] += bytes;
   }
 
   /** Gives up an open claim of this thread: readers skip it. */

@@ -34,8 +34,10 @@ export class Producer {
   private readonly claims: ClaimWatch;
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
-  /** Index into ring.f64 of the slot's counter row (L.C_BLOCKED_MS, then per topic events and bytes). */
+  /** Index into `f64` of the slot's counter row (L.C_BLOCKED_MS, then per topic events and bytes). */
   private row = -1;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   /** The time limit of the sync call under way (see limit()). */
   private limitMs = 0;
   private deadline = -1;
@@ -52,6 +54,8 @@ export class Producer {
     private readonly wait: WaitStrategy,
   ) {
     this.claims = new ClaimWatch(ring);
+    this.i32 = ring.i32;
+    this.f64 = ring.f64;
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -103,7 +107,7 @@ export class Producer {
     Atomics.store(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD), osThreadId());
     this.slot = slot;
     this.row = this.ring.counterRow(slot);
-    this.ring.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
+    this.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
   }
 
   /**
@@ -171,7 +175,7 @@ export class Producer {
 
   private waited(ms: number): void {
     this.ring.core.addProducerWait(ms * 1e6);
-    this.ring.f64[this.row + L.C_BLOCKED_MS] += ms;
+    this.f64[this.row + L.C_BLOCKED_MS] += ms;
   }
 
   /** Runs async publishes of this thread one after the other, in call order. */
@@ -193,30 +197,30 @@ export class Producer {
   }
 
   /** Publishes a claim whose records are written. */
-  commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
-    // Counted before the commit, while the records are still ours to read. A commit that
-    // fails was aborted by this thread before, and a live thread's claim is never revoked.
-    this.count(index, firstLength, count);
+  /** `bytes`: payload bytes of the `count` records when they share the first's topic, else -1. */
+  commit(index: number, firstLength: number, count: number, seq: number, position: number, bytes = firstLength): void {
+    // Counted per topic before the commit, while the records are still ours to read, with
+    // plain stores into a row no other thread writes (summed by Bus.topicStats()). A commit
+    // that fails was aborted by this thread before: a live thread's claim is never revoked.
+    if (bytes >= 0) {
+      const cell = this.row + HEAD_CELLS + 2 * (this.i32[(this.ring.data + index) >> 2] >>> L.TOPIC_SHIFT);
+      this.f64[cell] += count;
+      this.f64[cell + 1] += bytes;
+    } else {
+      this.countTopics(index, firstLength, count);
+    }
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
     this.settled();
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
   }
 
-  /**
-   * Adds a claim's records to this slot's counters, per topic: plain stores into a row no
-   * other thread writes (summed by Bus.topicStats()), in lines already this core's.
-   */
-  private count(index: number, firstLength: number, count: number): void {
-    const { i32, f64 } = this.ring;
+  /** Counts a claim of several topics (publishEvents()) topic by topic, from its record headers. */
+  private countTopics(index: number, firstLength: number, count: number): void {
+    const { i32, f64 } = this;
     let at = this.ring.data + index;
     let cell = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
     let length = firstLength;
-    if (count === 1) {
-      f64[cell]++;
-      f64[cell + 1] += length;
-      return;
-    }
     let events = 0;
     let bytes = 0;
     for (let i = 0; ; ) {
@@ -358,9 +362,10 @@ export class Producer {
       const bytes = this.encode(values[i]);
       const size = recordSize(bytes.length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
-        chunk = { start: at, end: at, count: 0, firstLength: bytes.length, meta };
+        chunk = { start: at, end: at, count: 0, firstLength: bytes.length, meta, bytes: 0 };
         chunks.push(chunk);
       }
+      chunk.bytes = chunk.bytes < 0 || meta !== chunk.meta ? -1 : chunk.bytes + bytes.length;
       this.reserveStaging(at + size);
       const words = this.stagingWords;
       words[at >> 2] = meta | L.STATE_COMMITTED;
@@ -393,7 +398,7 @@ export class Producer {
       this.abort(index, seq, position);
       throw cause;
     }
-    this.commit(index, chunk.firstLength, chunk.count, seq, position);
+    this.commit(index, chunk.firstLength, chunk.count, seq, position, chunk.bytes);
   }
 
   private reserveStaging(bytes: number): void {
@@ -443,6 +448,8 @@ interface Chunk {
   count: number;
   firstLength: number;
   meta: number;
+  /** Payload bytes of its records; -1 once they are of several topics. */
+  bytes: number;
 }
 
 /** What the core said of a claim, kept until its commit. */
@@ -486,7 +493,7 @@ export class Claim {
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position);
+    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position, length * count);
   }
 
   /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */

@@ -9,7 +9,7 @@ import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, 
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
-import { type StageRates, toDot, toMermaid } from './render.js';
+import { type EdgeRates, type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
 import { stageLimits } from './worker-limits.js';
@@ -144,10 +144,10 @@ export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inpu
   return render(derive(options), format);
 }
 
-function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates): PipelineDescription | string {
+function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates, edgeRates?: EdgeRates): PipelineDescription | string {
   if (format === undefined) return describeTopology(topology);
-  if (format === 'mermaid') return toMermaid(topology, rates);
-  if (format === 'dot') return toDot(topology, rates);
+  if (format === 'mermaid') return toMermaid(topology, rates, edgeRates);
+  if (format === 'dot') return toDot(topology, rates, edgeRates);
   throw new InvalidOptionError(`describe() renders 'mermaid' or 'dot', got ${String(format)}`);
 }
 
@@ -208,8 +208,8 @@ export class Pipeline extends EventEmitter {
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
-  /** Each stage's events in, then each stage's events out. */
-  private readonly rates = new RateWindow(() => this.flowCounts());
+  /** Each stage's events in, then each stage's events out, then each ring's events per topic (see ringTopics). */
+  private readonly rates = new RateWindow(() => [...this.flowCounts(), ...this.ringTopicCounts()]);
   /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
   private readonly queued = new Map<Bus, number>();
 
@@ -280,7 +280,9 @@ export class Pipeline extends EventEmitter {
 
   /**
    * The topology as data, or rendered as Mermaid or DOT; `{ rates: true }` writes each
-   * stage's events in and out per second (over the last second, as in stats()) into its node.
+   * stage's events in and out per second (over the last second, as in stats()) into its
+   * node, and onto each edge the events per second of its topic into the ring it leads to
+   * (a stage's, or the output ring).
    */
   describe(): PipelineDescription;
   describe(format: 'mermaid' | 'dot', options?: { rates?: boolean }): string;
@@ -289,8 +291,21 @@ export class Pipeline extends EventEmitter {
     if (options?.rates !== undefined && typeof options.rates !== 'boolean') throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
     if (!options?.rates || format === undefined) return render(this.topology, format);
     const n = this.topology.stages.length;
-    const rates = this.rates.rates(this.flowCounts());
-    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])));
+    const rates = this.rates.rates([...this.flowCounts(), ...this.ringTopicCounts()]);
+    const keys = this.ringTopics();
+    const edge = new Map(keys.map(([ring, topic], k) => [`${ring}\u0000${topic}`, rates[2 * n + k]]));
+    const ringOf = (stage: string | null) => (stage === null ? this.buses.length - 1 : this.topology.stages.find((s) => s.name === stage)?.index);
+    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])), (to, topic) => edge.get(`${ringOf(to)}\u0000${topic}`));
+  }
+
+  /** Every ring's topics (a bridge's progress markers left out), in ring order: the keys of ringTopicCounts(). */
+  private ringTopics(): [number, string][] {
+    return this.buses.flatMap((bus, ring) => bus.topics.filter((t) => t !== PROGRESS_TOPIC).map((topic): [number, string] => [ring, topic]));
+  }
+
+  /** Events published per ring and topic, from every thread's counters. */
+  private ringTopicCounts(): number[] {
+    return this.buses.flatMap((bus) => bus.topicStats().filter((t) => t.topic !== PROGRESS_TOPIC).map((t) => t.events));
   }
 
   /**

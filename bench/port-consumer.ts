@@ -2,7 +2,7 @@
 // thread: checks every event of every message and reports 'done' once it has the n events of
 // the run.
 import { BroadcastChannel, type MessagePort } from 'node:worker_threads';
-import { CheckFailed, Checker } from './check.js';
+import { CheckFailed, type Checker } from './check.js';
 import type { ConsumerDone, Failed } from './workers/protocol.js';
 
 /** Where messages come from: a MessagePort or a BroadcastChannel. */

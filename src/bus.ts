@@ -1,3 +1,4 @@
+import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
 import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
@@ -7,6 +8,7 @@ import { recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
 import { type BusHandle, createRing, Ring } from './ring.js';
+import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicOutgoing, TopicReaderOptions } from './topics.js';
 import * as V from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
@@ -19,11 +21,11 @@ export interface AttachOptions {
   timeoutMs?: number;
 }
 
-export interface BusOptions extends AttachOptions {
+export interface BusOptions<M extends TopicMap = AnyTopics> extends AttachOptions {
   /** Bytes in the data region: a power of two, at least 4096. Default 1 MiB. Records up to a quarter of it fit. */
   capacity?: number;
   /** Topic names; publish and filter by name. Default ['default']. */
-  topics?: readonly string[];
+  topics?: readonly TopicName<M>[];
   /** Reader slots (readers, groups and group members together). Default 64. */
   maxReaders?: number;
 }
@@ -33,16 +35,16 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
+/** Options of the calls that wait without blocking: publishAsync and the other async publishes, drain(). */
+export interface AsyncPublishOptions extends PublishOptions, AbortOptions {}
+
 export interface ClaimOptions extends PublishOptions {
   /** Records of `byteLength` bytes to claim at once. Default 1. */
   count?: number;
 }
 
-/** An event to publish with publishEvents(). */
-export interface OutgoingEvent {
-  topic: string;
-  value: unknown;
-}
+/** An event to publish with publishEvents(); on a typed bus, `value` has its topic's type. */
+export type OutgoingEvent<M extends TopicMap = AnyTopics> = TopicOutgoing<M>;
 
 export interface BusStats {
   capacity: number;
@@ -81,30 +83,34 @@ const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'time
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ['timeoutMs'];
 const CLAIM_OPTIONS: readonly (keyof ClaimOptions)[] = ['timeoutMs', 'count'];
+const ASYNC_OPTIONS: readonly (keyof AsyncPublishOptions)[] = ['timeoutMs', 'signal'];
 
-/** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
-export function createBus(options: BusOptions = {}): Bus {
+/**
+ * Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach().
+ * `createBus<{ orders: Order }>({ topics: ['orders'] })` types its topics (see TopicMap).
+ */
+export function createBus<M extends TopicMap = AnyTopics>(options: BusOptions<M> = {}): Bus<M> {
   V.knownOptions('createBus() options', options, BUS_OPTIONS);
   const handle = createRing({
     capacity: V.capacity(options.capacity ?? 1 << 20),
     maxReaders: V.integer('maxReaders', options.maxReaders ?? 64, 1, V.MAX_READERS),
     topics: V.topicList(options.topics ?? ['default']),
   });
-  return new Bus(handle, options);
+  return new Bus<M>(handle, options);
 }
 
 /** Attaches to a bus from its handle (in a worker, or anywhere the handle was sent). */
-export function attach(handle: BusHandle, options: AttachOptions = {}): Bus {
+export function attach<M extends TopicMap = AnyTopics>(handle: BusHandle, options: AttachOptions = {}): Bus<M> {
   V.busHandle(handle);
   V.knownOptions('attach() options', options, ATTACH_OPTIONS);
-  return new Bus(handle, options);
+  return new Bus<M>(handle, options);
 }
 
 /**
  * One thread's access to a bus: publish, open readers, close, drain, stats.
  * Every thread that attaches sees the same ring.
  */
-export class Bus {
+export class Bus<M extends TopicMap = AnyTopics> {
   private readonly ring: Ring;
   private readonly producer: Producer;
   private readonly strategy: WaitStrategy;
@@ -135,19 +141,20 @@ export class Bus {
   }
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
-  publish(topic: string, value: unknown, options?: PublishOptions): void {
+  publish<K extends TopicName<M>>(topic: K, value: M[K], options?: PublishOptions): void {
     this.producer.publishSync(this.ring.topicId(topic), value, this.timeout(options, 'publish() options'));
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
-  tryPublish(topic: string, value: unknown): boolean {
+  tryPublish<K extends TopicName<M>>(topic: K, value: M[K]): boolean {
     return this.producer.tryPublish(this.ring.topicId(topic), value);
   }
 
   /** Publishes one event, waiting for space without blocking the event loop. */
-  publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
+  publishAsync<K extends TopicName<M>>(topic: K, value: M[K], options?: AsyncPublishOptions): Promise<void> {
     try {
-      return this.producer.publishAsync(this.ring.topicId(topic), value, this.deadline(options, 'publishAsync() options'));
+      const deadline = this.deadline(options, 'publishAsync() options');
+      return this.producer.publishAsync(this.ring.topicId(topic), value, deadline, signalOption('publishAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -157,15 +164,16 @@ export class Bus {
    * Publishes an array of values in order with one claim and one commit per ring-sized
    * chunk. A TimeoutError carries in `published` how many of them went out.
    */
-  publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
+  publishBatch<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: PublishOptions): void {
     const id = this.ring.topicId(topic);
     this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.timeout(options, 'publishBatch() options'), 'publishBatch');
   }
 
-  publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
+  publishBatchAsync<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: AsyncPublishOptions): Promise<void> {
     try {
       const id = this.ring.topicId(topic);
-      return this.producer.publishBatchAsync(id, V.batch('publishBatchAsync()', values), this.deadline(options, 'publishBatchAsync() options'), 'publishBatchAsync');
+      const deadline = this.deadline(options, 'publishBatchAsync() options');
+      return this.producer.publishBatchAsync(id, V.batch('publishBatchAsync()', values), deadline, 'publishBatchAsync', signalOption('publishBatchAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -175,7 +183,7 @@ export class Bus {
    * Publishes events of any topics in the order given, batched like publishBatch: one
    * claim and one commit per ring-sized chunk.
    */
-  publishEvents(events: readonly OutgoingEvent[], options?: PublishOptions): void {
+  publishEvents(events: readonly OutgoingEvent<M>[], options?: PublishOptions): void {
     const [topics, values] = this.split('publishEvents()', events);
     this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents');
   }
@@ -185,15 +193,16 @@ export class Bus {
    * returns how many events that was. Never waits: for a thread that must not block on
    * its own backpressure.
    */
-  tryPublishEvents(events: readonly OutgoingEvent[]): number {
+  tryPublishEvents(events: readonly OutgoingEvent<M>[]): number {
     const [topics, values] = this.split('tryPublishEvents()', events);
     return this.producer.tryPublishBatch(topics, values);
   }
 
-  publishEventsAsync(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void> {
+  publishEventsAsync(events: readonly OutgoingEvent<M>[], options?: AsyncPublishOptions): Promise<void> {
     try {
       const [topics, values] = this.split('publishEventsAsync()', events);
-      return this.producer.publishBatchAsync(topics, values, this.deadline(options, 'publishEventsAsync() options'), 'publishEventsAsync');
+      const deadline = this.deadline(options, 'publishEventsAsync() options');
+      return this.producer.publishBatchAsync(topics, values, deadline, 'publishEventsAsync', signalOption('publishEventsAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -204,7 +213,7 @@ export class Bus {
    * view of the ring to write them into: zero copies, one commit for all. Record i's
    * payload starts at `i * claim.stride`. Then `commit()` (or `abort()`): readers wait behind an open claim.
    */
-  claim(topic: string, byteLength: number, options?: ClaimOptions): Claim {
+  claim(topic: TopicName<M>, byteLength: number, options?: ClaimOptions): Claim {
     const id = this.ring.topicId(topic);
     const timeoutMs = this.timeout(options, 'claim() options', CLAIM_OPTIONS);
     const count = V.integer('claim() count', options?.count ?? 1, 1);
@@ -220,11 +229,14 @@ export class Bus {
     return this.producer.claimRaw(id, byteLength, count, timeoutMs);
   }
 
-  /** Opens the reader `name`, creating it if it does not exist. */
-  reader<T = unknown>(name: string, options: ReaderOptions = {}): Reader<T> {
+  /**
+   * Opens the reader `name`, creating it if it does not exist. On an untyped bus `T` is the
+   * values' type; on a typed one each delivery's value has its topic's type.
+   */
+  reader<T = unknown, K extends TopicName<M> = TopicName<M>>(name: string, options: TopicReaderOptions<M, K> = {}): ReaderOf<M, T, K> {
     V.slotName('a reader name', name);
     V.knownOptions('reader options', options, V.READER_OPTIONS);
-    return new Reader<T>(this.ring, name, options);
+    return new Reader<T>(this.ring, name, options as ReaderOptions) as unknown as ReaderOf<M, T, K>;
   }
 
   /** Stops publishing, in every thread. Readers go on until they have read everything. */
@@ -233,16 +245,18 @@ export class Bus {
   }
 
   /** Resolves once every gating reader has consumed everything published before the call. */
-  async drain(options?: PublishOptions): Promise<void> {
+  async drain(options?: AsyncPublishOptions): Promise<void> {
     const core = this.ring.core;
     const target = core.tailPosition();
     const deadline = this.deadline(options, 'drain() options');
+    const signal = signalOption('drain()', options);
     const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
     const drained = () => core.minGate() >= target;
-    if (!(await this.strategy.waitAsync(site, drained, deadline))) {
+    if (!(await waitAbortable(this.strategy, site, drained, deadline, signal))) {
       throw new TimeoutError('drain()', Math.round(deadline - started));
     }
+    if (signal?.aborted && !drained()) throw signal.reason;
     if (!drained()) {
       throw new InvalidOptionError(`the wait strategy "${String(this.strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`);
     }
@@ -321,16 +335,6 @@ export class Bus {
     return values.length;
   }
 
-  /** @internal See Producer.watchClaims: for the pipeline's stage workers. */
-  watchClaims(record: Float64Array, index: number, tag: number): void {
-    this.producer.watchClaims(record, index, tag);
-  }
-
-  /** @internal Revokes the claim at `position` if it is still open with sequence number `seq` (its producer is known dead). */
-  revokeClaim(position: number, seq: number): boolean {
-    return this.ring.core.revoke(position, seq) === 1;
-  }
-
   private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[]] {
     V.eventList(what, events);
     const topics = new Array<number>(events.length);
@@ -351,7 +355,7 @@ export class Bus {
   }
 
   /** When an async call's wait must end: it counts from the call, queued behind this thread's earlier async publishes. */
-  private deadline(options: PublishOptions | undefined, what: string): number {
-    return performance.now() + this.timeout(options, what);
+  private deadline(options: AsyncPublishOptions | undefined, what: string): number {
+    return performance.now() + this.timeout(options, what, ASYNC_OPTIONS);
   }
 }

@@ -43,16 +43,25 @@ export interface RingCore {
   slotCounter(slot: number, offset: number): number;
 }
 
+// A handle's module and memory are typed by what the API does with them, not as `WebAssembly.*`:
+// the published types must compile without the DOM library, which is where that namespace lives.
+/** The compiled core, a `WebAssembly.Module`: opaque to users, passed on unchanged. */
+export type CoreModule = object;
+/** A ring's shared `WebAssembly.Memory`. */
+export interface CoreMemory {
+  readonly buffer: ArrayBufferLike;
+}
+
 let compiled: WebAssembly.Module | undefined;
 
 /** The compiled core, once per thread. */
-export function ringModule(): WebAssembly.Module {
+export function ringModule(): CoreModule {
   compiled ??= new WebAssembly.Module(readFileSync(new URL('../build/ringbus.wasm', import.meta.url)));
   return compiled;
 }
 
 /** One instance per thread per ring; the module has no data segments, so this never resets the ring. */
-export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): RingCore {
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
+export function instantiate(module: CoreModule, memory: CoreMemory): RingCore {
+  const instance = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory: memory as WebAssembly.Memory } });
   return instance.exports as unknown as RingCore;
 }

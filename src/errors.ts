@@ -229,6 +229,20 @@ export class SpillOverflowError extends RingbusError {
   }
 }
 
+/** What a dead letter's `error` says (its `name`) for an event whose handler killed its worker on every attempt. */
+export class WorkerDiedError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_WORKER_DIED', message);
+  }
+}
+
+/** What a dead letter's `error` says (its `name`) for an event whose handler ran past the stage's `handlerTimeoutMs` on its last attempt. */
+export class HandlerTimeoutError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_HANDLER_TIMEOUT', message);
+  }
+}
+
 /** A bridge's engine could not be reached within `connectTimeoutMs`. */
 export class BridgeUnreachableError extends RingbusError {
   constructor(engine: string, servers: string, waitedMs: number) {

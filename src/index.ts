@@ -1,10 +1,12 @@
-export { attach, Bus, createBus, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type ProducerStats, type PublishOptions, type TopicStats } from './bus.js';
-export { type BusHandle } from './ring.js';
+export type { AbortOptions } from './abort.js';
+export { attach, Bus, createBus, type AsyncPublishOptions, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type ProducerStats, type PublishOptions, type TopicStats } from './bus.js';
+export type { BusHandle } from './ring.js';
+export type { AnyTopics, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions } from './topics.js';
 export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';
-export { type ReaderStats } from './stats.js';
+export type { ReaderStats } from './stats.js';
 export { Claim } from './producer.js';
 export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
-export { async, block, phased, spin, yielding, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+export { phased, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';

@@ -1,5 +1,5 @@
 // The ring's memory layout: the only place an offset is written.
-// Compiled twice: by AssemblyScript (assembly/ring.ts imports it, literals become i32)
+// Compiled twice: by AssemblyScript (assembly/index.ts imports it, literals become i32)
 // and by TypeScript (src/). Keep it to integer constants so both read it the same way.
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 

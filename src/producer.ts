@@ -1,3 +1,4 @@
+import { waitAbortable } from './abort.js';
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
 import { threadId } from 'node:worker_threads';
@@ -46,7 +47,6 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
-  private watch: { record: Float64Array; index: number; tag: number } | undefined;
 
   constructor(
     private readonly ring: Ring,
@@ -84,12 +84,6 @@ export class Producer {
       if (index >= 0) {
         this.claimedSeq = claimSeq(this.ring, index);
         this.claimedAt = this.ring.core.claimPosition();
-        const watch = this.watch;
-        if (watch !== undefined) {
-          watch.record[watch.index + 1] = this.claimedSeq;
-          watch.record[watch.index + 2] = watch.tag;
-          watch.record[watch.index] = this.claimedAt;
-        }
         return index;
       }
       if (index === L.CLAIM_FULL) return index;
@@ -151,13 +145,15 @@ export class Producer {
   }
 
   /** Claims without blocking the event loop; returns the index, sequence number and position of the claim. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number): Promise<[number, number, number]> {
+  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<[number, number, number]> {
+    signal?.throwIfAborted();
     let index = this.tryClaim(span, count, meta);
     if (index >= 0) return [index, this.claimedSeq, this.claimedAt];
     let seq = -1;
     let at = -1;
     const started = performance.now();
-    const ok = await this.wait.waitAsync(
+    const ok = await waitAbortable(
+      this.wait,
       this.site,
       () => {
         index = this.claimOrWatch(span, count, meta, 'publishAsync');
@@ -165,11 +161,12 @@ export class Producer {
         return index >= 0;
       },
       deadline,
+      signal,
     );
     this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
-    if (index < 0) throw brokenStrategy(this.wait);
+    if (index < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
     return [index, seq, at];
   }
 
@@ -178,11 +175,25 @@ export class Producer {
     this.f64[this.row + L.C_BLOCKED_MS] += ms;
   }
 
-  /** Runs async publishes of this thread one after the other, in call order. */
-  private serial<T>(publish: () => Promise<T>): Promise<T> {
-    const result = this.asyncTail.then(publish);
+  /**
+   * Runs async publishes of this thread one after the other, in call order. One aborted
+   * while it waits for its turn rejects at once and is skipped when its turn comes.
+   */
+  private serial<T>(publish: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let started = false;
+    const result = this.asyncTail.then(() => {
+      signal?.throwIfAborted();
+      started = true;
+      return publish();
+    });
     this.asyncTail = result.catch(() => undefined);
-    return result;
+    if (signal === undefined) return result;
+    return new Promise<T>((resolve, reject) => {
+      const abort = () => started || reject(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    });
   }
 
   /** Copies one encoded payload into a claim and commits it. */
@@ -210,7 +221,6 @@ export class Producer {
       this.countTopics(index, firstLength, count);
     }
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
-    this.settled();
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
   }
@@ -244,23 +254,7 @@ export class Producer {
 
   /** Gives up an open claim of this thread: readers skip it. */
   abort(index: number, seq: number, position: number): boolean {
-    const aborted = this.ring.core.abort(index, seq, position) === 1;
-    this.settled();
-    return aborted;
-  }
-
-  /**
-   * From now on, writes the position, sequence number and `tag` of each claim into
-   * `record[index..index + 2]` (the position -1 once it is committed): whoever sees this
-   * thread die can then revoke its open claim at once.
-   */
-  watchClaims(record: Float64Array, index: number, tag: number): void {
-    this.watch = { record, index, tag };
-    record[index] = -1;
-  }
-
-  private settled(): void {
-    if (this.watch !== undefined) this.watch.record[this.watch.index] = -1;
+    return this.ring.core.abort(index, seq, position) === 1;
   }
 
   publishSync(topicId: number, value: unknown, timeoutMs: number): void {
@@ -282,7 +276,7 @@ export class Producer {
     return true;
   }
 
-  async publishAsync(topicId: number, value: unknown, deadline: number): Promise<void> {
+  async publishAsync(topicId: number, value: unknown, deadline: number, signal?: AbortSignal): Promise<void> {
     // A copy: the encoder reuses its buffer, a raw caller may reuse theirs, and other
     // publishes of this thread may run before this one.
     const bytes = this.encode(value).slice();
@@ -290,9 +284,9 @@ export class Producer {
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
-      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs);
+      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
       this.commitOne(index, seq, at, bytes);
-    });
+    }, signal);
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
@@ -327,7 +321,7 @@ export class Producer {
     return published;
   }
 
-  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync'): Promise<void> {
+  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', signal?: AbortSignal): Promise<void> {
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
@@ -336,14 +330,14 @@ export class Producer {
       let published = 0;
       try {
         for (const chunk of chunks) {
-          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
+          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal);
           this.commitChunk(index, seq, at, chunk, image);
           published += chunk.count;
         }
       } catch (error) {
         throw batchTimeout(error, call, timeoutMs, published, values.length);
       }
-    });
+    }, signal);
   }
 
   /**

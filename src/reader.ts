@@ -1,3 +1,4 @@
+import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { type Codec, codecTable } from './codec.js';
 import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, ReentrantReadError, TimeoutError, UnknownReaderError } from './errors.js';
 import * as L from './layout.js';
@@ -6,7 +7,7 @@ import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { ClaimWatch } from './claim-watch.js';
 import { readerStats, type ReaderStats } from './stats.js';
-import { readerOptions } from './validate.js';
+import { knownOptions, readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 
 /** A `for await` with a backlog gives its event loop a turn this often (ms), reading the clock every TURN_EVENTS events. */
@@ -433,18 +434,20 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
   /**
    * Like wait(), without blocking the event loop. A wait under way when the reader is
-   * closed (or unsubscribed) resolves to false.
+   * closed (or unsubscribed) resolves to false; one whose `signal` aborts rejects with its reason.
    */
-  async waitAsync(timeoutMs = Infinity): Promise<boolean> {
+  async waitAsync(timeoutMs = Infinity, options?: AbortOptions): Promise<boolean> {
     this.enter('waitAsync()');
-    return this.waitAsyncNow(timeoutMs);
+    knownOptions('waitAsync() options', options, ['signal']);
+    return this.waitAsyncNow(timeoutMs, signalOption('waitAsync()', options));
   }
 
-  private async waitAsyncNow(timeoutMs: number): Promise<boolean> {
+  private async waitAsyncNow(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.fill(this.batchSize) > 0) return true;
     const started = performance.now();
-    const ready = await this.strategy.waitAsync(this.site, this.readyToPoll, started + timeoutMs);
+    const ready = await waitAbortable(this.strategy, this.site, this.readyToPoll, started + timeoutMs, signal);
     this.countWait(started);
+    if (signal?.aborted && !(this.open && this.pending > 0)) throw signal.reason;
     return ready && this.open && this.pending > 0;
   }
 
@@ -485,12 +488,23 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * An event's position is committed when the loop asks for the next one; leaving the
    * loop early (break, throw) leaves the current event uncommitted: it is delivered again.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<BusEvent<T>, void, undefined> {
+    return this.events();
+  }
+
+  /**
+   * The events, as `for await (const event of reader)` gives them; `signal` ends the loop:
+   * it throws the signal's reason, at once while it waits, else when it asks for the next
+   * event (the events handled before stay committed).
+   */
+  async *events(options?: AbortOptions): AsyncGenerator<BusEvent<T>, void, undefined> {
     this.enter('for await');
+    knownOptions('events() options', options, ['signal']);
+    const signal = signalOption('events()', options);
     this.checkNotHeld();
     this.running = 'for await';
     try {
-      yield* this.kind === L.KIND_LOSSY ? this.iterateLossy() : this.iterate();
+      yield* this.kind === L.KIND_LOSSY ? this.iterateLossy(signal) : this.iterate(signal);
     } finally {
       this.running = '';
     }
@@ -514,9 +528,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   /** A lossy reader promises no redelivery: events are handed out a batch at a time. */
-  private async *iterateLossy(): AsyncGenerator<BusEvent<T>, void, undefined> {
+  private async *iterateLossy(signal: AbortSignal | undefined): AsyncGenerator<BusEvent<T>, void, undefined> {
     this.turnDue = performance.now() + TURN_MS;
     while (this.open) {
+      signal?.throwIfAborted();
       const batch: BusEvent<T>[] = [];
       this.pollNow((value, topic, seq) => batch.push({ topic, seq, value }), this.batchSize);
       for (let i = 0; i < batch.length; i++) {
@@ -528,21 +543,22 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         if (this.turnDueNow()) await this.takeTurn();
       }
       if (batch.length === 0) {
-        if (!(await this.waitAsyncNow(Infinity))) return;
+        if (!(await this.waitAsyncNow(Infinity, signal))) return;
         this.turnDue = performance.now() + TURN_MS;
       }
     }
   }
 
-  private async *iterate(): AsyncGenerator<BusEvent<T>, void, undefined> {
+  private async *iterate(signal: AbortSignal | undefined): AsyncGenerator<BusEvent<T>, void, undefined> {
     const { i32, u8, data, mask, topics } = this.ring;
     this.turnDue = performance.now() + TURN_MS;
     for (;;) {
       if (!this.open) return;
+      signal?.throwIfAborted();
       const bytes = this.pending > 0 ? this.pending : this.fill(this.batchSize);
       if (bytes === 0) {
         if (this.ended) return;
-        await this.waitAsyncNow(Infinity);
+        await this.waitAsyncNow(Infinity, signal);
         this.turnDue = performance.now() + TURN_MS;
         continue;
       }

@@ -1,4 +1,4 @@
-import { instantiate, ringModule, type RingCore } from './core.js';
+import { type CoreMemory, type CoreModule, instantiate, ringModule, type RingCore } from './core.js';
 import { IncompatibleHandleError, UnknownTopicError } from './errors.js';
 import * as L from './layout.js';
 import { watchRing } from './thread-deaths.js';
@@ -9,8 +9,8 @@ import { watchRing } from './thread-deaths.js';
  */
 export interface BusHandle {
   readonly ringbus: number; // layout version
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
+  readonly memory: CoreMemory;
+  readonly module: CoreModule;
   readonly topics: readonly string[];
 }
 

@@ -70,7 +70,7 @@ function kindOf(proto: object): number {
   if (kind !== undefined) return kind;
   kind = KIND_OBJECT;
   for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-    const ctor = Object.prototype.hasOwnProperty.call(p, 'constructor') ? (p as { constructor: unknown }).constructor : undefined;
+    const ctor = Object.hasOwn(p, 'constructor') ? (p as { constructor: unknown }).constructor : undefined;
     if (kinds.has(p) || (typeof ctor === 'function' && nativeCode.test(Function.prototype.toString.call(ctor)))) {
       kind = KIND_V8;
       break;

@@ -1,7 +1,7 @@
 // The bridge guarantees, the same for every engine: each scenario runs against a real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBus, createPipeline, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError, type Engine } from 'ringbus';
-import { bridgeIn, bridgeOut, natsEngine } from 'ringbus/nats';
+import { createBus, createPipeline, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError } from 'ringbus';
+import { bridgeIn, bridgeOut, type Engine, natsEngine } from 'ringbus/nats';
 import { redisEngine } from 'ringbus/redis';
 import { encode } from '@msgpack/msgpack';
 import { connect } from '@nats-io/transport-node';
@@ -88,6 +88,8 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         const inReady = t.into.start(30_000);
         await until("the outbound bridge's reader on bus A", () => t.busA.stats().readers.some((r) => r.name.startsWith('bridge-out:')));
         t.startProducers();
+        // Worker threads start slowly on a loaded machine: wait for the producers to run, then give them time to fill the ring.
+        await until('the producers filling bus A', () => t.busA.backlog() > (1 << 16) / 2);
         await sleep(1_000);
         // Nothing crossed, the ring is full and the producers wait.
         expect(t.checker.total).toBe(0);

@@ -6,7 +6,7 @@ import { difference } from './workers/same-value.js';
 
 const ERRORS = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
 
-/** Everything postMessage carries that the issue lists, nested in objects, arrays, Maps and Sets. */
+/** Everything postMessage carries that the README lists, nested in objects, arrays, Maps and Sets. */
 const leaves: fc.Arbitrary<unknown>[] = [
   fc.string({ unit: 'binary' }), // lone surrogates included
   fc.double(), // -0, NaN, infinities included
@@ -158,6 +158,7 @@ describe('the default codec keeps what structured clone keeps', () => {
 
   it('a reader that joins late, at the oldest event, decodes every form on its own', () => {
     bus = createBus({ topics: ['t'] });
+    // biome-ignore lint/suspicious/noSparseArray: a hole is one of the forms under test
     const values = [{ plain: 1 }, { m: new Map([['k', new Set([1])]]) }, { e: new RangeError('r') }, [1, , 3], { n: -0 }];
     for (const v of values) bus.publish('t', v);
     const late = bus.reader('late', { start: 'oldest' });

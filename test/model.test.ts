@@ -76,7 +76,7 @@ type Op =
   | { op: 'join'; newest: boolean }
   | { op: 'leave'; which: number };
 
-const ops = fc.array(
+const ops: fc.Arbitrary<Op[]> = fc.array(
   fc.oneof(
     { weight: 6, arbitrary: fc.record({ op: fc.constant('publish' as const), length: fc.integer({ min: 0, max: 400 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('claim' as const), length: fc.integer({ min: 0, max: 400 }) }) },

@@ -133,6 +133,98 @@ describe('pipeline failures', () => {
     expect(p.stats().stages[0]).toMatchObject({ restarts: 3, deadLetters: 1, errors: 3, retries: 2 });
   });
 
+  it('replacements that die on their very first event still count as heals: stats() exact', async () => {
+    // The poison event is first in the ring: every replacement dies on the first event it
+    // handles, right after its heal ended; the fourth worker dead-letters it unhandled.
+    const p = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'doomed', module: stageUrl('always-die'), consumes: ['in'], produces: ['out'], retry: { attempts: 3 }, batchSize: 16 }],
+    });
+    running.push(p);
+    const heals: { stage: string; standby: boolean }[] = [];
+    p.on('heal', (heal) => heals.push(heal));
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const n = 40;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 0 ? { id, die: true } : { id })));
+    await p.drain({ timeoutMs: 20_000 });
+    const passed: number[] = [];
+    const dead: any[] = [];
+    out.poll((v, topic) => (topic === 'out' ? passed.push(v.id) : dead.push(v)), 1 << 20);
+    expect(passed).toEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ value: { id: 0, die: true }, attempts: 3, error: { name: 'WorkerDiedError' } });
+    const stats = p.stats();
+    expect(stats.stages[0]).toMatchObject({ restarts: 3, errors: 3, retries: 2, deadLetters: 1, eventsIn: n, eventsOut: n });
+    expect(stats.stages[0].healMs).toHaveLength(3);
+    expect(stats.heal.count).toBe(3);
+    for (const ms of stats.stages[0].healMs) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(heals).toHaveLength(3);
+  });
+
+  it("kill() hands the slot to a standby without waiting for the killed thread's exit event: healed while this thread never yields", async () => {
+    const p = linear();
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    for (let waited = 0; p.stats().standbysReady < 1; waited++) {
+      if (waited > 10_000) throw new Error('no standby ready within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const n = 2000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    const killing = p.kill('a');
+    await new Promise((resolve) => setImmediate(resolve)); // kill() has terminated the worker and handed its slot over
+    // No event loop from here: the 'exit' event cannot be seen, only shared memory.
+    const deadline = performance.now() + 10_000;
+    while (p.stats().heal.count === 0 && performance.now() < deadline);
+    expect(p.stats().heal.count).toBe(1);
+    await killing;
+    const seen = await seenAll(out, n, 30_000, (v) => {
+      if (v.x !== (v.id * 3 + 7) * 5 || v.trail !== 'a.b.c.') expect(v).toEqual({ id: v.id, x: (v.id * 3 + 7) * 5, trail: 'a.b.c.' });
+    });
+    await p.drain({ timeoutMs: 10_000 });
+    out.poll((v) => void seen[v.id]++, 1 << 20);
+    // at most the killed worker's batch came out twice
+    let duplicates = 0;
+    for (const count of seen) duplicates += count - 1;
+    expect(duplicates).toBeLessThanOrEqual(256);
+    const stats = p.stats();
+    expect(stats.heal.count).toBe(1);
+    expect(stats.stages.map((s) => s.restarts)).toEqual([1, 0, 0]);
+    expect(stats.stages.map((s) => s.errors)).toEqual([0, 0, 0]);
+  });
+
+  it('three deaths at once with one standby: all healed, and the pool keeps a standby more for each death that found none ready (at most 3 more)', async () => {
+    const p = linear();
+    const out = p.output.reader<Step>('check');
+    await p.start();
+    const n = 3000;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await Promise.all([p.kill('a'), p.kill('b', 0), p.kill('c')]);
+    const seen = await seenAll(out, n, 30_000, (v) => {
+      if (v.x !== (v.id * 3 + 7) * 5 || v.trail !== 'a.b.c.') expect(v).toEqual({ id: v.id, x: (v.id * 3 + 7) * 5, trail: 'a.b.c.' });
+    });
+    await p.drain({ timeoutMs: 20_000 });
+    out.poll((v) => void seen[v.id]++, 1 << 20);
+    let duplicates = 0;
+    for (const count of seen) duplicates += count - 1;
+    expect(duplicates).toBeLessThanOrEqual(3 * 256);
+    const stats = p.stats();
+    expect(stats.heal.count).toBe(3);
+    expect(stats.stages.reduce((sum, s) => sum + s.restarts, 0)).toBe(3);
+    // One standby took a slot; the two deaths it left found none ready: at least 1 + 2
+    // standbys from now on (one more if two takeovers came less than 300 ms apart), and never
+    // more than 3 above the pipeline's standby option.
+    for (let waited = 0; p.stats().standbysReady < 3; waited++) {
+      if (waited > 2000) throw new Error(`${p.stats().standbysReady} standbys ready after 20 s, expected at least 3`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // any standby still starting
+    expect(p.stats().standbysReady).toBeGreaterThanOrEqual(3);
+    expect(p.stats().standbysReady).toBeLessThanOrEqual(4);
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPipeline, type DeadLetter, type Pipeline } from 'ringbus';
+import { createPipeline, type DeadLetter } from 'ringbus';
 import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 
 const track = closedAfterEach();

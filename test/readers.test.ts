@@ -61,7 +61,7 @@ describe('a lapped lossy reader on one thread', () => {
     const tap = bus.reader<Uint8Array>('tap', { lossy: true });
     for (let n = 0; n < 1_000; n++) bus.publish('default', new Uint8Array(8).fill(n & 255));
     const got: number[] = [];
-    while (tap.poll((v, _t, seq) => got.push(seq), 1_000) > 0);
+    while (tap.poll((_v, _t, seq) => got.push(seq), 1_000) > 0);
     expect(got.length).toBeGreaterThan(50); // most of a 4 KiB ring of 32-byte records
     expect(got).toEqual(Array.from({ length: got.length }, (_, i) => 1_000 - got.length + i));
     expect(tap.missed + got.length).toBe(1_000);

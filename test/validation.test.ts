@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   attach, type Bus, type BusHandle, createBus, EncodeError, IncompatibleHandleError, InvalidOptionError, type Reader,
-  RecordTooLargeError, RingbusError, TimeoutError, UnknownTopicError,
+  RecordTooLargeError, type RingbusError, TimeoutError, UnknownTopicError,
 } from 'ringbus';
 import { start } from './harness.js';
 

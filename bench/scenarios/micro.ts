@@ -51,7 +51,7 @@ function tasks(): { list: MicroTask[]; close: () => void } {
   const batches = Array.from({ length: K / 100 }, (_, b) => ticks.slice(b * 100, b * 100 + 100));
   const bigs = Array.from({ length: K }, (_, i) => bigObject(i));
   // the core's own export against its JavaScript equivalent: one atomic load of an i64
-  const core = new WebAssembly.Instance(raw.handle.module, { env: { memory: raw.handle.memory } }).exports as { counter(offset: number): number };
+  const core = new WebAssembly.Instance(raw.handle.module as WebAssembly.Module, { env: { memory: raw.handle.memory as WebAssembly.Memory } }).exports as { counter(offset: number): number };
   const base = (raw.handle.memory.buffer as unknown as SharedArrayBuffer).byteLength; // any i64 of shared memory does for the JS side
   const i64 = new BigInt64Array(raw.handle.memory.buffer as unknown as SharedArrayBuffer, 0, base >> 3);
   const i32 = new Int32Array(raw.handle.memory.buffer as unknown as SharedArrayBuffer, 0, 64);

@@ -37,7 +37,7 @@ export default pipelineScenario({
     }));
     const targets: ReturnType<typeof target>[] = ring
       ? [
-          target(`${NAME}: ring ≥ the seed's ${SEED_OPS_PER_SEC.toLocaleString('en')} ops/s`, ring.eventsPerSec, SEED_OPS_PER_SEC, 'events/s'),
+          target(`${NAME}: ring ≥ the ${SEED_OPS_PER_SEC.toLocaleString('en')} ops/s target`, ring.eventsPerSec, SEED_OPS_PER_SEC, 'events/s'),
           target(`${NAME}: ring ≥ ${GOALS.pipeline3TrivialEventsPerSec.toLocaleString('en')} events/s`, ring.eventsPerSec, GOALS.pipeline3TrivialEventsPerSec, 'events/s'),
           ...(pmBatch ? [target(`${NAME}: ring (batch handlers) ≥ 2× postMessage-batch`, ring.eventsPerSec / pmBatch.eventsPerSec, 2, '×')] : []),
         ]

@@ -37,7 +37,7 @@ class MainConsumer extends Inbox implements Endpoint {
 function roundRobinShare(c: number, n: number, P: number, C: number, batch: number): number {
   const m = n / P;
   let got = 0;
-  for (let msg = c, first = c * batch; first < m; msg += C, first += C * batch) got += Math.min(batch, m - first);
+  for (let first = c * batch; first < m; first += C * batch) got += Math.min(batch, m - first);
   return got * P;
 }
 

@@ -38,6 +38,7 @@ export interface NatsEngineOptions {
 }
 
 const NS = 1_000_000;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NATS tokens exclude control characters
 const TOKEN = /^[^\s*>.\u0000-\u001f]+$/;
 
 interface Feed {

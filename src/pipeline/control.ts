@@ -12,6 +12,9 @@
  *                               VACANT once its worker died: the first to swap in its own
  *                               threadId (a standby) or a token (the supervisor, starting a
  *                               new worker) takes the slot's reader over
+ *     [workerWord(w, W_COMMIT)] the commit lock: the threadId of the slot's worker while it
+ *                               commits a batch, FENCING while the supervisor hands the slot
+ *                               of a worker it is terminating over, 0 otherwise (commitIfOwner())
  *
  * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
  * holds the slot (a replacement continues the counts), but for S_DIED_AT.
@@ -22,8 +25,11 @@ const HEADER_WORDS = 4;
 
 export const W_STOP = 0;
 export const W_OWNER = 1;
-const WORKER_WORDS = 2;
+export const W_COMMIT = 2;
+const WORKER_WORDS = 3;
 export const VACANT = 0;
+/** The supervisor's mark in a commit lock (worker threadIds are positive). */
+export const FENCING = -1;
 
 export const S_IN = 0; // events handled (successfully or dead-lettered); a redelivered event counts again
 export const S_OUT = 1; // events emitted
@@ -35,10 +41,7 @@ export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's la
 export const S_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
 export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
-export const S_CLAIM_AT = S_SUSPECTS + 2 * SUSPECTS; // position of the worker's open claim, or -1 (Producer.watchClaims)
-export const S_CLAIM_SEQ = S_CLAIM_AT + 1;
-export const S_CLAIM_RING = S_CLAIM_AT + 2;
-export const S_BUSY_MS = S_CLAIM_RING + 1; // ms from reading a non-empty batch to its commit, summed
+export const S_BUSY_MS = S_SUSPECTS + 2 * SUSPECTS; // ms from reading a non-empty batch to its commit, summed
 export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
 export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
 export const S_HANDLING_SINCE = S_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
@@ -65,7 +68,6 @@ export function createControl(workers: number): ControlBlock {
   for (let w = 0; w < workers; w++) {
     stats[statsIndex(w, S_HANDLING)] = -1;
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
-    stats[statsIndex(w, S_CLAIM_AT)] = -1;
     stats[statsIndex(w, S_BATCH_DIED)] = -1;
     stats[statsIndex(w, S_TIMED_OUT)] = -1;
   }
@@ -98,6 +100,62 @@ export function vacate(words: Int32Array, stats: Float64Array, slot: number, own
   Atomics.add(words, C_VACANCY, 1);
   Atomics.notify(words, C_VACANCY);
   return true;
+}
+
+/**
+ * A replacement worker's record of the heal it ended: its slot, and from the death
+ * (`diedAt`) to its first events in hand (`at`), both wall-clock ms. One per worker, made by
+ * the supervisor and written once by the worker (a worker ends at most one heal), so no later heal of the slot
+ * overwrites it before it is read; read by the supervisor from shared memory, not from a
+ * message, so that the count is exact whenever stats() is called. Its second word asks an
+ * idle standby to exit (retire()).
+ */
+export function createResumeRecord(): SharedArrayBuffer {
+  return new SharedArrayBuffer(32);
+}
+
+export function recordResume(record: SharedArrayBuffer, slot: number, at: number, diedAt: number): void {
+  const times = new Float64Array(record, 8, 3);
+  times[0] = at;
+  times[1] = diedAt;
+  times[2] = slot;
+  Atomics.store(new Int32Array(record, 0, 1), 0, 1); // publishes the times
+}
+
+/** Asks an idle standby to exit (the pool shrank); it looks when it wakes. */
+export function retire(record: SharedArrayBuffer, words: Int32Array): void {
+  Atomics.store(new Int32Array(record, 4, 1), 0, 1);
+  Atomics.notify(words, C_VACANCY);
+}
+
+export function retired(record: SharedArrayBuffer): boolean {
+  return Atomics.load(new Int32Array(record, 4, 1), 0) !== 0;
+}
+
+/** The heal, once the worker recorded it. */
+export function readResume(record: SharedArrayBuffer): { slot: number; at: number; diedAt: number } | undefined {
+  if (Atomics.load(new Int32Array(record, 0, 1), 0) === 0) return undefined;
+  const times = new Float64Array(record, 8, 3);
+  return { at: times[0], diedAt: times[1], slot: times[2] };
+}
+
+/**
+ * Runs `commit` (the reader's commit of a batch) if this thread still owns the slot, under
+ * the slot's commit lock; false, having committed nothing, once the slot was handed over.
+ * The supervisor takes the lock to hand over the slot of a worker it is terminating
+ * (supervisor.ts), so a worker never commits after its successor took the reader over.
+ */
+export function commitIfOwner(words: Int32Array, slot: number, self: number, commit: () => void): boolean {
+  const lock = workerWord(slot, W_COMMIT);
+  // held by the supervisor for a few instructions at most
+  while (Atomics.compareExchange(words, lock, 0, self) !== 0);
+  try {
+    if (Atomics.load(words, workerWord(slot, W_OWNER)) !== self) return false;
+    commit();
+    return true;
+  } finally {
+    Atomics.store(words, lock, 0);
+  }
 }
 
 /** Takes a vacant slot for `owner`; true for exactly one caller per vacancy. */

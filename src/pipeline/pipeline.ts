@@ -31,7 +31,7 @@ export interface PipelineOptions {
   capacity?: number;
   /** Bytes of the output ring. Default: `capacity`. */
   outputCapacity?: number;
-  /** Warm standby workers, ready to replace a dead stage worker within milliseconds. Default 1. */
+  /** Warm standby workers, ready to replace a dead stage worker within milliseconds. Default 1; up to 3 more are kept while deaths come faster than a standby starts (none with 0). */
   standby?: number;
   /** How idle stage workers wait. Default 'block' (never spin: stages usually outnumber cores). */
   wait?: Exclude<WaitStrategyName, 'async'>;
@@ -261,7 +261,6 @@ export class Pipeline extends EventEmitter {
       (m) => this.spill(m.ring, m.events, m.letters),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
-      (ring, position, seq) => void this.buses[ring].revokeClaim(position, seq),
     );
   }
 

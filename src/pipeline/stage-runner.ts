@@ -1,4 +1,5 @@
 import type { Bus } from '../bus.js';
+import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import { batchBucket, deathsOn, S_BATCH_DIED, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
@@ -9,16 +10,6 @@ import { memberName, type Plan, slotOwner } from './plan.js';
 const IDLE_MS = 50;
 
 const FIRST_BATCH = 4;
-
-/** The error a dead letter carries for an event whose handler killed its worker every time. */
-class WorkerDiedError extends Error {
-  override name = 'WorkerDiedError';
-}
-
-/** The error a dead letter carries for an event whose handler ran past the stage's handlerTimeoutMs (on its last attempt). */
-class HandlerTimeoutError extends Error {
-  override name = 'HandlerTimeoutError';
-}
 
 /** Per-event handlers are timed one call in SAMPLE (two clock reads cost as much as a trivial handler). */
 const SAMPLE = 16;
@@ -31,6 +22,12 @@ interface Batch {
   values: unknown[];
   topics: string[];
   seqs: number[];
+}
+
+/** Never returns: what a worker handed over does until its termination lands (it must not even close its reader). */
+function hold(): never {
+  const forever = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(forever, 0, 0);
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
@@ -59,6 +56,8 @@ export class StageRunner {
     private readonly buses: (ring: number) => Bus,
     spill: Spill,
     letters: (ring: number) => Bus = buses,
+    /** Commits a batch (calls its argument), or returns false when the slot is no longer this worker's: it then stops. */
+    private readonly commit: (commitBatch: () => void) => boolean = (commitBatch) => (commitBatch(), true),
   ) {
     const { stage, member } = slotOwner(plan, slot);
     this.stage = stage;
@@ -106,6 +105,7 @@ export class StageRunner {
     const stats = this.plan.stats;
     const busy = statsIndex(this.slot, S_BUSY_MS);
     let first = onFirstEvent;
+    const commitBatch = () => reader.commit();
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
@@ -126,7 +126,7 @@ export class StageRunner {
           continue;
         }
         await this.handle(batch);
-        reader.commit();
+        if (!this.commit(commitBatch)) return hold(); // handed over while terminated: nothing more from this thread
         stats[busy] += performance.now() - started;
       }
     } finally {

@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, recordDeath, S_CLAIM_AT, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -21,10 +21,11 @@ export type WorkerMessage =
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
   | { type: 'took'; slot: number }
-  | { type: 'resumed'; slot: number; at: number; diedAt: number }
+  /** The heal is over: its times are in the worker's resume record (this message only wakes the supervisor). */
+  | { type: 'resumed' }
   | { type: 'stopped' };
 
-const { plan, role } = workerData as { plan: Plan; role: WorkerRole };
+const { plan, role, resume } = workerData as { plan: Plan; role: WorkerRole; resume: SharedArrayBuffer };
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
 const words = plan.controlWords;
@@ -48,14 +49,6 @@ const busOf = (ring: number): Bus => (buses[ring] ??= attach(plan.rings[ring], {
 const letterBuses: Bus[] = [];
 const letterBusOf = (ring: number): Bus =>
   plan.codec === 'msgpack' ? busOf(ring) : (letterBuses[ring] ??= attach(plan.rings[ring], { wait: plan.wait, codec: 'msgpack' }));
-
-/** Open claims are recorded in the slot's statistics, so the supervisor can revoke them at once if this thread is terminated. */
-function watchClaims(slot: number): void {
-  plan.rings.forEach((_, ring) => {
-    busOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
-    letterBusOf(ring).watchClaims(plan.stats, statsIndex(slot, S_CLAIM_AT), ring);
-  });
-}
 
 /**
  * Events this thread has posted to re-enter a loop, counted before each post: the
@@ -105,12 +98,15 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
 
 async function runSlot(handlers: Map<number, StageHandlers>, slot: number, replacement: boolean): Promise<void> {
   const { stage } = slotOwner(plan, slot);
-  watchClaims(slot);
-  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf);
+  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commit) => commitIfOwner(words, slot, threadId, commit));
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
   running = slot;
-  await runner.run(replacement ? (at) => post({ type: 'resumed', slot, at, diedAt }) : undefined);
+  const resumed = (at: number) => {
+    recordResume(resume, slot, at, diedAt);
+    post({ type: 'resumed' });
+  };
+  await runner.run(replacement ? resumed : undefined);
   running = -1;
   post({ type: 'stopped' });
 }
@@ -141,7 +137,7 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
   post({ type: 'ready', spillPosted });
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
-    if (Atomics.load(words, C_SHUTDOWN) !== 0) return;
+    if (Atomics.load(words, C_SHUTDOWN) !== 0 || retired(resume)) return;
     for (let slot = 0; slot < plan.workers; slot++) {
       // this thread runs with the pipeline's limits: a stage with its own gets a new worker
       if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;

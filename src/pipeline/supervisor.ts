@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, recordDeath, S_CLAIM_AT, S_CLAIM_RING, S_CLAIM_SEQ, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_COMMIT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -8,6 +8,20 @@ const WORKER_URL = new URL('./stage-worker.js', import.meta.url);
 
 /** A vacant slot no standby took within this long gets a new worker. */
 const STANDBY_GRACE_MS = 50;
+/**
+ * With no standby ready, a vacant slot waits this long for one still starting: it started
+ * before any new worker could, and a new worker costs as much to start.
+ */
+const STARTING_GRACE_MS = 250;
+
+/**
+ * Takeovers closer together than this (about what a new standby needs to get ready, with
+ * room for a loaded machine) add a standby to the pool, up to MAX_EXTRA_STANDBYS more than
+ * asked for; after POOL_QUIET_MS without one, the pool shrinks back one standby at a time.
+ */
+const STANDBY_READY_MS = 300;
+const MAX_EXTRA_STANDBYS = 3;
+const POOL_QUIET_MS = 10_000;
 
 /** A heal: a worker slot's worker died and another took its reader over. */
 export interface Heal {
@@ -31,6 +45,11 @@ interface Tracked {
   /** Spilled events the worker counted (its own shared counter) and those received from it. */
   spillPosted?: Int32Array;
   spillReceived: number;
+  /** Where a replacement records the heal it ends (control.ts), and whether it was counted here. */
+  resume: SharedArrayBuffer;
+  healCounted: boolean;
+  /** An idle standby let go because the pool shrank: not replaced when it exits. */
+  retired?: boolean;
   /** What S_HANDLING held when the watchdog found its handler past the stage's handlerTimeoutMs and terminated it. */
   timedOut?: number;
 }
@@ -51,6 +70,8 @@ export class Supervisor {
   /** Every worker thread not yet seen to exit. */
   private readonly live = new Set<Tracked>();
   private readonly vacantSince = new Map<number, number>();
+  /** Vacant slots that found no standby ready (the pool grew for each). */
+  private readonly shortOf = new Set<number>();
   private readonly killedAt = new Map<Worker, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
@@ -59,7 +80,11 @@ export class Supervisor {
   /** Set when a replacement cannot load its module: no more replacements. */
   private broken = false;
   private readonly restartCounts: number[];
-  readonly heals: Heal[] = [];
+  /** Standbys the pool keeps now: `standbyCount`, more while deaths come fast. */
+  private poolSize = 0;
+  private lastTakeover = -Infinity;
+  private poolTimer: NodeJS.Timeout | undefined;
+  private readonly healed: Heal[] = [];
 
   constructor(
     private readonly plan: Plan,
@@ -69,9 +94,14 @@ export class Supervisor {
     private readonly onSpill: (message: WorkerMessage & { type: 'spill' }) => void,
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
-    private readonly onDeadClaim: (ring: number, position: number, seq: number) => void,
   ) {
     this.restartCounts = new Array(plan.workers).fill(0);
+  }
+
+  /** Heals, oldest first: each as soon as its replacement recorded it, whether or not its message arrived. */
+  get heals(): readonly Heal[] {
+    for (const t of this.live) this.countHeal(t);
+    return this.healed;
   }
 
   /** Replacements per slot, standbys' takeovers included as soon as they are in the owner words. */
@@ -90,12 +120,16 @@ export class Supervisor {
     const started: Tracked[] = [];
     for (let slot = 0; slot < this.plan.workers; slot++) {
       Atomics.store(words, workerWord(slot, W_STOP), 0);
+      Atomics.store(words, workerWord(slot, W_COMMIT), 0);
       stats[statsIndex(slot, S_HANDLING)] = -1; // a worker terminated by the last stop() is not a crash
       const token = this.nextToken--;
       Atomics.store(words, workerWord(slot, W_OWNER), token);
       started.push(this.spawn({ kind: 'worker', slot, replacement: false, token }));
     }
+    this.poolSize = this.standbyCount;
+    this.lastTakeover = -Infinity;
     for (let i = 0; i < this.standbyCount; i++) started.push(this.spawn({ kind: 'standby' }));
+    if (this.standbyCount > 0) this.poolTimer = setInterval(() => this.shrinkPool(), POOL_QUIET_MS / 4).unref();
     const limits = this.plan.stages.map((stage) => stage.handlerTimeoutMs).filter((ms) => ms > 0);
     // checked four times per limit, so a handler is caught within 1.25 × its limit
     if (limits.length > 0) this.watchTimer = setInterval(() => this.watch(), Math.min(250, Math.max(5, Math.min(...limits) / 4))).unref();
@@ -115,7 +149,9 @@ export class Supervisor {
     this.running = false;
     clearTimeout(this.sweepTimer);
     clearInterval(this.watchTimer);
+    clearInterval(this.poolTimer);
     this.vacantSince.clear();
+    this.shortOf.clear();
     const words = this.control.words;
     Atomics.store(words, C_SHUTDOWN, 1);
     Atomics.add(words, C_VACANCY, 1);
@@ -171,22 +207,75 @@ export class Supervisor {
         tracked.timedOut = handling;
         this.killedAt.set(tracked.worker, now); // the heal is timed from here
         void tracked.worker.terminate();
+        this.handOver(tracked, now);
       }
     });
   }
 
   /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
   async kill(slot: number): Promise<void> {
-    // A slot being healed: kill its new worker once it runs.
+    // A slot being healed: kill its new worker once its heal is over, so that each kill has
+    // a heal of its own (a replacement killed before its first read would end none).
     for (let waited = 0; this.running && waited < 10_000; waited++) {
       const tracked = this.owner(slot);
-      if (tracked !== undefined && Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === tracked.threadId) {
-        this.killedAt.set(tracked.worker, wallClock());
-        await tracked.worker.terminate();
+      const healing = tracked !== undefined && (tracked.role.kind === 'standby' || tracked.role.replacement) && readResume(tracked.resume) === undefined;
+      if (tracked !== undefined && !healing && Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === tracked.threadId) {
+        const at = wallClock();
+        this.killedAt.set(tracked.worker, at);
+        const ended = tracked.worker.terminate(); // asks V8 to stop its JavaScript first
+        this.handOver(tracked, at);
+        await ended;
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+  }
+
+  /**
+   * Hands the slot of a worker being terminated to a successor now, instead of when its
+   * 'exit' is seen (after its isolate is torn down, and whenever this thread's event loop
+   * gets to it: 5 to 430 ms measured on a loaded 2-core machine). Under the slot's commit lock: the worker
+   * is not inside a commit, and once the owner word no longer names it, it commits nothing
+   * more (commitIfOwner), so its successor's reader is never moved under it. False where
+   * the worker holds the lock for longer than a commit takes (descheduled inside one, or
+   * terminated there): its exit hands the slot over, as before; so does a group member's.
+   */
+  private handOver(tracked: Tracked, diedAt: number): boolean {
+    const { words, stats } = this.control;
+    const slot = tracked.slot;
+    if (slot < 0 || !this.running) return false;
+    // A group member's read writes its slot too (it takes a batch off the group): two threads
+    // reading one member slot could lose a batch, so a member waits for its worker's exit.
+    if (slotOwner(this.plan, slot).stage.concurrency > 1) return false;
+    const lock = workerWord(slot, W_COMMIT);
+    const until = performance.now() + 0.05;
+    while (Atomics.compareExchange(words, lock, 0, FENCING) !== 0) if (performance.now() > until) return false;
+    try {
+      if (Atomics.load(words, workerWord(slot, W_OWNER)) !== tracked.threadId) return false;
+      this.settleDeath(tracked, true);
+      if (!vacate(words, stats, slot, tracked.threadId, diedAt)) return false;
+    } finally {
+      Atomics.store(words, lock, 0);
+    }
+    this.vacantSince.set(slot, performance.now());
+    this.sweep();
+    return true;
+  }
+
+  /**
+   * What a worker that ran no exit hook leaves in its slot's statistics: a death in the
+   * handler counted (or, terminated from outside, not held against the event in its hands).
+   */
+  private settleDeath(tracked: Tracked, killed: boolean): void {
+    const stats = this.control.stats;
+    const slot = tracked.slot;
+    if (tracked.timedOut !== undefined) {
+      // the handler may have moved on since: the attempt that timed out is the one counted
+      stats[statsIndex(slot, S_HANDLING)] = tracked.timedOut;
+      if (tracked.timedOut >= 0) stats[statsIndex(slot, S_TIMED_OUT)] = tracked.timedOut;
+      recordDeath(stats, slot);
+    } else if (killed) stats[statsIndex(slot, S_HANDLING)] = -1;
+    else recordDeath(stats, slot);
   }
 
   /** Slots without a live worker: vacant, or reserved for a worker that has not started. */
@@ -204,7 +293,7 @@ export class Supervisor {
   get standbysReady(): number {
     this.adopt();
     let n = 0;
-    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready) n++;
+    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready && !t.retired) n++;
     return n;
   }
 
@@ -245,7 +334,41 @@ export class Supervisor {
     standby.slot = slot;
     this.vacantSince.delete(slot);
     this.restartCounts[slot]++;
-    if (this.running) this.spawn({ kind: 'standby' }); // the pool is one short now
+    const now = performance.now();
+    // Another death before a new standby could be ready: keep one more from now on.
+    if (now - this.lastTakeover < STANDBY_READY_MS) this.growPool();
+    this.lastTakeover = now;
+    this.fillPool(); // one short now: its successor starts at once
+  }
+
+  /** Idle standbys, ready or starting. */
+  private get idleStandbys(): Tracked[] {
+    return [...this.live].filter((t) => t.role.kind === 'standby' && t.slot < 0 && !t.retired);
+  }
+
+  private growPool(): void {
+    if (this.standbyCount === 0) return;
+    this.poolSize = Math.min(this.standbyCount + MAX_EXTRA_STANDBYS, this.poolSize + 1);
+    this.fillPool();
+  }
+
+  /** Starts standbys until the pool holds `poolSize`. */
+  private fillPool(): void {
+    if (!this.running) return;
+    for (let n = this.idleStandbys.length; n < this.poolSize; n++) this.spawn({ kind: 'standby' });
+  }
+
+  /** A quiet pipeline lets one extra standby go per POOL_QUIET_MS. */
+  private shrinkPool(): void {
+    if (!this.running || this.poolSize <= this.standbyCount || performance.now() - this.lastTakeover < POOL_QUIET_MS) return;
+    this.adopt();
+    const idle = this.idleStandbys.filter((t) => t.ready);
+    if (idle.length === 0) return;
+    this.poolSize--;
+    this.lastTakeover = performance.now(); // the next one after another quiet period
+    if (idle.length <= this.poolSize) return;
+    idle[0].retired = true;
+    retire(idle[0].resume, this.control.words);
   }
 
   private ready(tracked: Tracked, timeoutMs: number): Promise<void> {
@@ -279,8 +402,9 @@ export class Supervisor {
   private spawn(role: WorkerRole): Tracked {
     const own = role.kind === 'worker' ? slotOwner(this.plan, role.slot).stage.resourceLimits : undefined;
     const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
-    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role }, resourceLimits });
-    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0 };
+    const resume = createResumeRecord();
+    const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role, resume }, resourceLimits });
+    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0, resume, healCounted: false };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts
@@ -304,12 +428,9 @@ export class Supervisor {
       case 'took':
         this.assign(tracked, m.slot);
         break;
-      case 'resumed': {
-        const heal = { slot: m.slot, ms: m.at - m.diedAt, standby: tracked.role.kind === 'standby' };
-        this.heals.push(heal);
-        this.onHeal(heal);
+      case 'resumed':
+        this.countHeal(tracked);
         break;
-      }
       case 'load-error':
         if (this.running && tracked.role.kind === 'worker' && tracked.role.replacement) {
           this.broken = true; // another try would fail the same way, for ever
@@ -321,34 +442,35 @@ export class Supervisor {
     }
   }
 
+  /** Counts the heal `tracked` ended, once it recorded it. */
+  private countHeal(tracked: Tracked): void {
+    if (tracked.healCounted) return;
+    const resume = readResume(tracked.resume);
+    if (resume === undefined) return;
+    tracked.healCounted = true;
+    const heal = { slot: resume.slot, ms: resume.at - resume.diedAt, standby: tracked.role.kind === 'standby' };
+    this.healed.push(heal);
+    this.onHeal(heal);
+  }
+
   private exited(tracked: Tracked): void {
+    this.countHeal(tracked); // one that died on its first event may have recorded its heal only
     this.adopt(); // a standby that took a slot and died before saying so
     this.live.delete(tracked);
     const killedAt = this.killedAt.get(tracked.worker);
     this.killedAt.delete(tracked.worker);
     const slot = tracked.slot;
     if (slot < 0) {
-      if (this.running) this.spawn({ kind: 'standby' }); // an idle standby died: keep the pool full
+      if (!tracked.retired) this.fillPool(); // an idle standby died: keep the pool full
       return;
     }
-    if (!this.running) return;
     const { words, stats } = this.control;
+    Atomics.compareExchange(words, workerWord(slot, W_COMMIT), tracked.threadId, 0); // it ended inside a commit
+    if (!this.running) return;
     // A worker ended without its exit hook (terminate(), out of memory) still owns its
     // slot: hand it over now. One killed from outside was not killed by the event in its
     // hands; one that died of itself was.
-    if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) {
-      if (tracked.timedOut !== undefined) {
-        // the handler may have moved on since: the attempt that timed out is the one counted
-        stats[statsIndex(slot, S_HANDLING)] = tracked.timedOut;
-        if (tracked.timedOut >= 0) stats[statsIndex(slot, S_TIMED_OUT)] = tracked.timedOut;
-        recordDeath(stats, slot);
-      } else if (killedAt !== undefined) stats[statsIndex(slot, S_HANDLING)] = -1;
-      else recordDeath(stats, slot);
-      // Its open claim, if any, holds its readers up until its death is handled: do it now.
-      const at = stats[statsIndex(slot, S_CLAIM_AT)];
-      if (at >= 0) this.onDeadClaim(stats[statsIndex(slot, S_CLAIM_RING)], at, stats[statsIndex(slot, S_CLAIM_SEQ)]);
-      stats[statsIndex(slot, S_CLAIM_AT)] = -1;
-    }
+    if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) this.settleDeath(tracked, killedAt !== undefined);
     const diedAt = killedAt ?? wallClock();
     const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;
     if (vacate(words, stats, slot, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, slot, token, diedAt))) {
@@ -368,11 +490,16 @@ export class Supervisor {
     this.adopt();
     const words = this.control.words;
     let idle = 0;
-    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready) idle++;
+    let starting = 0;
+    for (const t of this.idleStandbys) {
+      if (t.ready) idle++;
+      else starting++;
+    }
     const now = performance.now();
     for (const [slot, since] of this.vacantSince) {
       if (Atomics.load(words, workerWord(slot, W_OWNER)) !== VACANT) {
         this.vacantSince.delete(slot); // taken: by a standby (adopted above or soon) or a new worker
+        this.shortOf.delete(slot);
         continue;
       }
       // standbys never take a stage with resourceLimits of its own: no grace to wait out
@@ -381,6 +508,16 @@ export class Supervisor {
         idle--;
         continue;
       }
+      if (standbyMayTake && idle === 0 && !this.shortOf.has(slot)) {
+        this.shortOf.add(slot);
+        this.growPool(); // a death found no standby ready: keep one more from now on
+        starting = this.idleStandbys.length - idle;
+      }
+      if (standbyMayTake && starting > 0 && now - since < STARTING_GRACE_MS) {
+        starting--;
+        continue;
+      }
+      this.shortOf.delete(slot);
       const token = this.nextToken--;
       if (takeSlot(words, slot, token)) {
         this.vacantSince.delete(slot);

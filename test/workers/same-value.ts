@@ -40,7 +40,8 @@ export function difference(actual: unknown, expected: unknown, path = '$'): stri
   if (Array.isArray(e) && (a as unknown[]).length !== e.length) return `${path}: length ${(a as unknown[]).length} instead of ${e.length}`;
   // boxed primitives
   if (e instanceof Number || e instanceof String || e instanceof Boolean || (typeof BigInt === 'function' && e instanceof (Object(0n).constructor as typeof Object))) {
-    if (!Object.is((a as Number).valueOf(), (e as Number).valueOf())) return `${path}: boxed ${show((a as Number).valueOf())} instead of ${show((e as Number).valueOf())}`;
+    const [av, ev] = [(a as { valueOf(): unknown }).valueOf(), (e as { valueOf(): unknown }).valueOf()];
+    if (!Object.is(av, ev)) return `${path}: boxed ${show(av)} instead of ${show(ev)}`;
   }
   const ak = Object.keys(a);
   const ek = Object.keys(e);

@@ -12,6 +12,8 @@ import { encoded } from './validate.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const BUSY_SPINS = 64;
+/** f64 words before a counter row's topic cells. */
+const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 
 /** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
 function claimSeq(ring: Ring, index: number): number {
@@ -33,6 +35,10 @@ export class Producer {
   private readonly claims: ClaimWatch;
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
+  /** Index into `f64` of the slot's counter row (L.C_BLOCKED_MS, then per topic events and bytes). */
+  private row = -1;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   /** The time limit of the sync call under way (see limit()). */
   private limitMs = 0;
   private deadline = -1;
@@ -48,6 +54,8 @@ export class Producer {
     private readonly wait: WaitStrategy,
   ) {
     this.claims = new ClaimWatch(ring);
+    this.i32 = ring.i32;
+    this.f64 = ring.f64;
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -92,6 +100,8 @@ export class Producer {
     if (slot < 0) throw new TooManyProducersError(L.MAX_PRODUCERS);
     Atomics.store(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD), osThreadId());
     this.slot = slot;
+    this.row = this.ring.counterRow(slot);
+    this.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
   }
 
   /**
@@ -128,7 +138,7 @@ export class Producer {
     const started = performance.now();
     if (this.deadline < 0) this.deadline = started + this.limitMs;
     const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
     if (index < 0) throw brokenStrategy(this.wait);
     return index;
@@ -153,11 +163,16 @@ export class Producer {
       deadline,
       signal,
     );
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
     if (index < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
     return [index, seq, at];
+  }
+
+  private waited(ms: number): void {
+    this.ring.core.addProducerWait(ms * 1e6);
+    this.f64[this.row + L.C_BLOCKED_MS] += ms;
   }
 
   /**
@@ -193,10 +208,48 @@ export class Producer {
   }
 
   /** Publishes a claim whose records are written. */
-  commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
+  /** `bytes`: payload bytes of the `count` records when they share the first's topic, else -1. */
+  commit(index: number, firstLength: number, count: number, seq: number, position: number, bytes = firstLength): void {
+    // Counted per topic before the commit, while the records are still ours to read, with
+    // plain stores into a row no other thread writes (summed by Bus.topicStats()). A commit
+    // that fails was aborted by this thread before: a live thread's claim is never revoked.
+    if (bytes >= 0) {
+      const cell = this.row + HEAD_CELLS + 2 * (this.i32[(this.ring.data + index) >> 2] >>> L.TOPIC_SHIFT);
+      this.f64[cell] += count;
+      this.f64[cell + 1] += bytes;
+    } else {
+      this.countTopics(index, firstLength, count);
+    }
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
+  }
+
+  /** Counts a claim of several topics (publishEvents()) topic by topic, from its record headers. */
+  private countTopics(index: number, firstLength: number, count: number): void {
+    const { i32, f64 } = this;
+    let at = this.ring.data + index;
+    let cell = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+    let length = firstLength;
+    let events = 0;
+    let bytes = 0;
+    for (let i = 0; ; ) {
+      events++;
+      bytes += length;
+      if (++i === count) break;
+      at += recordSize(length);
+      const next = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+      length = i32[(at + L.R_LENGTH) >> 2];
+      if (next !== cell) {
+        f64[cell] += events;
+        f64[cell + 1] += bytes;
+        cell = next;
+        events = 0;
+        bytes = 0;
+      }
+    }
+    f64[cell] += events;
+    f64[cell + 1] += bytes;
   }
 
   /** Gives up an open claim of this thread: readers skip it. */
@@ -308,9 +361,10 @@ export class Producer {
       const length = bytes.length + keyBytes;
       const size = recordSize(length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
-        chunk = { start: at, end: at, count: 0, firstLength: length, meta };
+        chunk = { start: at, end: at, count: 0, firstLength: length, meta, bytes: 0 };
         chunks.push(chunk);
       }
+      chunk.bytes = chunk.bytes < 0 || meta !== chunk.meta ? -1 : chunk.bytes + length;
       this.reserveStaging(at + size);
       const words = this.stagingWords;
       words[at >> 2] = meta | L.STATE_COMMITTED;
@@ -347,7 +401,7 @@ export class Producer {
       this.abort(index, seq, position);
       throw cause;
     }
-    this.commit(index, chunk.firstLength, chunk.count, seq, position);
+    this.commit(index, chunk.firstLength, chunk.count, seq, position, chunk.bytes);
   }
 
   private reserveStaging(bytes: number): void {
@@ -400,6 +454,8 @@ interface Chunk {
   count: number;
   firstLength: number;
   meta: number;
+  /** Payload bytes of its records; -1 once they are of several topics. */
+  bytes: number;
 }
 
 /** What the core said of a claim, kept until its commit. */
@@ -443,7 +499,7 @@ export class Claim {
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position);
+    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position, length * count);
   }
 
   /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */

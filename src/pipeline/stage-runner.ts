@@ -98,6 +98,8 @@ export class StageRunner {
       takeover: true, // the supervisor runs one worker per slot: an owner still recorded is dead
       batchSize: stage.batchSize,
       wait: this.plan.wait,
+      // A ring an inbound bridge fills also holds its progress markers, which are not the stage's.
+      topics: this.plan.rings[stage.index].topics.length > stage.consumes.length ? stage.consumes : undefined,
     });
     const words = this.plan.controlWords;
     const stats = this.plan.stats;

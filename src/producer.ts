@@ -242,9 +242,9 @@ export class Producer {
     });
   }
 
-  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch'): void {
-    const chunks = this.stage(topics, values);
+  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
+  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', count = values.length): void {
+    const chunks = this.stage(topics, values, count);
     let published = 0;
     this.limit(timeoutMs);
     try {
@@ -254,16 +254,16 @@ export class Producer {
         published += chunk.count;
       }
     } catch (error) {
-      throw batchTimeout(error, call, timeoutMs, published, values.length);
+      throw batchTimeout(error, call, timeoutMs, published, count);
     }
   }
 
   /**
-   * Publishes the longest prefix of the batch that fits now, whole chunks at a time, and
-   * returns how many values that was; never waits.
+   * Publishes the longest prefix of the batch (its first `count` values) that fits now,
+   * whole chunks at a time, and returns how many values that was; never waits.
    */
-  tryPublishBatch(topics: Topics, values: readonly unknown[]): number {
-    const chunks = this.stage(topics, values);
+  tryPublishBatch(topics: Topics, values: readonly unknown[], count = values.length): number {
+    const chunks = this.stage(topics, values, count);
     let published = 0;
     for (const chunk of chunks) {
       const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
@@ -297,14 +297,14 @@ export class Producer {
    * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
    * that each fit one claim: one copy and one commit per chunk.
    */
-  private stage(topics: Topics, values: readonly unknown[]): Chunk[] {
+  private stage(topics: Topics, values: readonly unknown[], count = values.length): Chunk[] {
     const same = typeof topics === 'number';
-    if (!same && topics.length !== values.length) throw new InvalidOptionError(`a batch of ${values.length} values needs as many topics, got ${topics.length}`);
+    if (!same && topics.length < count) throw new InvalidOptionError(`a batch of ${count} values needs as many topics, got ${topics.length}`);
     let meta = same ? this.meta(topics) : 0;
     const chunks: Chunk[] = [];
     let chunk: Chunk | undefined;
     let at = 0;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (!same) meta = this.meta(topics[i]);
       const bytes = this.encode(values[i]);
       const size = recordSize(bytes.length);

@@ -40,6 +40,8 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
+  /** Async publishes of this thread not yet settled. */
+  private asyncPending = 0;
   private watch: { record: Float64Array; index: number; tag: number } | undefined;
 
   constructor(
@@ -165,7 +167,8 @@ export class Producer {
 
   /** Runs async publishes of this thread one after the other, in call order. */
   private serial<T>(publish: () => Promise<T>): Promise<T> {
-    const result = this.asyncTail.then(publish);
+    this.asyncPending++;
+    const result = this.asyncTail.then(publish).finally(() => this.asyncPending--);
     this.asyncTail = result.catch(() => undefined);
     return result;
   }
@@ -277,12 +280,26 @@ export class Producer {
   async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync'): Promise<void> {
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values);
+    let first = 0;
+    let published = 0;
+    if (this.asyncPending === 0) {
+      // Nothing of this thread's is queued ahead: what fits now goes out at once, from the
+      // staging buffer. Copying the batch for a wait that never comes cost a large
+      // allocation and a copy per call.
+      for (; first < chunks.length; first++) {
+        const chunk = chunks[first];
+        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+        if (index < 0) break;
+        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
+        published += chunk.count;
+      }
+      if (first === chunks.length) return;
+    }
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
-      let published = 0;
       try {
-        for (const chunk of chunks) {
+        for (const chunk of chunks.slice(first)) {
           const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs);
           this.commitChunk(index, seq, at, chunk, image);
           published += chunk.count;

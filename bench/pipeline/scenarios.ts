@@ -77,9 +77,14 @@ function takeIds(n: number): number {
   return base;
 }
 
+/** The ids of a run in chunks. A plain loop: Array.from with a map function took a fifth of the main thread's time per event, for every transport. */
 function chunked(base: number, n: number, size: number): number[][] {
   const chunks: number[][] = [];
-  for (let start = 0; start < n; start += size) chunks.push(Array.from({ length: Math.min(size, n - start) }, (_, k) => base + start + k));
+  for (let start = 0; start < n; start += size) {
+    const chunk: number[] = [];
+    for (let id = base + start, end = base + Math.min(n, start + size); id < end; id++) chunk.push(id);
+    chunks.push(chunk);
+  }
   return chunks;
 }
 

@@ -148,8 +148,8 @@ export class StageRunner {
     const tally = { errors: 0, retries: 0, dead: 0, withoutValue: 0 };
     /** The dead letter sent for each input event that got one, by index in the batch. */
     const letters = new Map<number, DeadLetter>();
-    /** The attempt that succeeded, by index in the batch. */
-    const tries: number[] = [];
+    /** The attempt that succeeded, by index in the batch, where it was not the first (a retry is rare: no entry per event). */
+    const tries = new Map<number, number>();
     const sendLetter = (i: number, whole: DeadLetter) => {
       const letter = this.fitter.fit(whole);
       if (letter === undefined) throw new Error(`stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`);
@@ -177,7 +177,7 @@ export class StageRunner {
         for (const { source, topic, value, error } of failed) {
           if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
           if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
-          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries[source] ?? 1, error));
+          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries.get(source) ?? 1, error));
         }
       }
     };
@@ -226,7 +226,7 @@ export class StageRunner {
     n: number,
     tally: { errors: number; retries: number },
     sendLetter: (i: number, letter: DeadLetter) => void,
-    tries: number[],
+    tries: Map<number, number>,
     publish: () => void,
   ): Promise<void> {
     const { values, topics, seqs } = batch;
@@ -269,7 +269,7 @@ export class StageRunner {
             stats[handling] = -1;
             if (timed) stats[handlerMs] += (performance.now() - started) * SAMPLE;
             emitter.keep();
-            tries[i] = attempt;
+            if (attempt > 1) tries.set(i, attempt);
             break;
           } catch (error) {
             stats[handling] = -1;

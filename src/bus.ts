@@ -366,12 +366,13 @@ export class Bus<M extends TopicMap = AnyTopics> {
 
   /**
    * @internal publishEvents() (wait true) or tryPublishEvents() (wait false) with topics
-   * given by id, for the pipeline's stage workers: no per-event objects or lookups.
+   * given by id, for the pipeline's stage workers: no per-event objects or lookups. Only
+   * the first `count` entries are published (the workers reuse their arrays).
    */
-  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean): number {
-    if (!wait) return this.producer.tryPublishBatch(topicIds, values);
-    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents');
-    return values.length;
+  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean, count = values.length): number {
+    if (!wait) return this.producer.tryPublishBatch(topicIds, values, undefined, count);
+    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents', undefined, count);
+    return count;
   }
 
   private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {

@@ -47,6 +47,8 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
+  /** Async publishes of this thread not yet settled. */
+  private asyncPending = 0;
 
   constructor(
     private readonly ring: Ring,
@@ -182,11 +184,14 @@ export class Producer {
   private serial<T>(publish: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let started = false;
-    const result = this.asyncTail.then(() => {
-      signal?.throwIfAborted();
-      started = true;
-      return publish();
-    });
+    this.asyncPending++;
+    const result = this.asyncTail
+      .then(() => {
+        signal?.throwIfAborted();
+        started = true;
+        return publish();
+      })
+      .finally(() => this.asyncPending--);
     this.asyncTail = result.catch(() => undefined);
     if (signal === undefined) return result;
     return new Promise<T>((resolve, reject) => {
@@ -289,9 +294,9 @@ export class Producer {
     }, signal);
   }
 
-  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys): void {
-    const chunks = this.stage(topics, values, keys);
+  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
+  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys, count = values.length): void {
+    const chunks = this.stage(topics, values, keys, count);
     let published = 0;
     this.limit(timeoutMs);
     try {
@@ -301,16 +306,16 @@ export class Producer {
         published += chunk.count;
       }
     } catch (error) {
-      throw batchTimeout(error, call, timeoutMs, published, values.length);
+      throw batchTimeout(error, call, timeoutMs, published, count);
     }
   }
 
   /**
-   * Publishes the longest prefix of the batch that fits now, whole chunks at a time, and
-   * returns how many values that was; never waits.
+   * Publishes the longest prefix of the batch (its first `count` values) that fits now,
+   * whole chunks at a time, and returns how many values that was; never waits.
    */
-  tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys): number {
-    const chunks = this.stage(topics, values, keys);
+  tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): number {
+    const chunks = this.stage(topics, values, keys, count);
     let published = 0;
     for (const chunk of chunks) {
       const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
@@ -322,14 +327,29 @@ export class Producer {
   }
 
   async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', keys?: Keys, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values, keys);
+    let first = 0;
+    let published = 0;
+    if (this.asyncPending === 0) {
+      // Nothing of this thread's is queued ahead: what fits now goes out at once, from the
+      // staging buffer. Copying the batch for a wait that never comes cost a large
+      // allocation and a copy per call.
+      for (; first < chunks.length; first++) {
+        const chunk = chunks[first];
+        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+        if (index < 0) break;
+        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
+        published += chunk.count;
+      }
+      if (first === chunks.length) return;
+    }
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
-      let published = 0;
       try {
-        for (const chunk of chunks) {
+        for (const chunk of chunks.slice(first)) {
           const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal);
           this.commitChunk(index, seq, at, chunk, image);
           published += chunk.count;
@@ -345,16 +365,16 @@ export class Producer {
    * that each fit one claim: one copy and one commit per chunk. A keyed record's payload
    * starts with the key's hash (L.KEY_BYTES), which its length includes.
    */
-  private stage(topics: Topics, values: readonly unknown[], keys?: Keys): Chunk[] {
+  private stage(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): Chunk[] {
     const same = typeof topics === 'number';
-    if (!same && topics.length !== values.length) throw new InvalidOptionError(`a batch of ${values.length} values needs as many topics, got ${topics.length}`);
+    if (!same && topics.length < count) throw new InvalidOptionError(`a batch of ${count} values needs as many topics, got ${topics.length}`);
     const keyed = keys !== undefined ? L.FLAG_KEYED << L.FLAGS_SHIFT : 0;
     const keyBytes = keyed === 0 ? 0 : L.KEY_BYTES;
     let meta = same ? this.meta(topics) | keyed : 0;
     const chunks: Chunk[] = [];
     let chunk: Chunk | undefined;
     let at = 0;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (!same) meta = this.meta(topics[i]) | keyed;
       const bytes = this.encode(values[i]);
       if (bytes.length + keyBytes > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload - keyBytes);

@@ -4,14 +4,14 @@
 // as lines of text with their targets. No dependencies: the SVG is written by hand.
 import { formatValue, type Report } from './report.js';
 
-const W = 960;
-const LABEL = 170;
+export const W = 960;
+export const LABEL = 170;
 const RIGHT = 90;
 const BAR = 16;
 const GAP = 5;
-const PLOT = W - LABEL - RIGHT;
+export const PLOT = W - LABEL - RIGHT;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function rate(x: number): string {
   if (x >= 1e6) return `${(x / 1e6).toFixed(x >= 1e7 ? 1 : 2)}M`;
@@ -19,20 +19,20 @@ function rate(x: number): string {
   return x.toFixed(0);
 }
 
-function color(transport: string): string {
+export function color(transport: string): string {
   if (transport === 'ring') return '#e8590c';
   if (transport.startsWith('ring-')) return '#f59f00';
   if (transport === 'eventEmitter' || transport === 'arrayQueue') return '#adb5bd';
   return '#4263eb';
 }
 
-function logScale(lo: number, hi: number): (x: number) => number {
+export function logScale(lo: number, hi: number): (x: number) => number {
   const a = Math.log10(lo);
   const b = Math.log10(hi);
   return (x) => LABEL + ((Math.log10(Math.max(x, lo)) - a) / (b - a)) * PLOT;
 }
 
-function axis(y: number, height: number, lo: number, hi: number, x: (v: number) => number, unit: string): string[] {
+export function axis(y: number, height: number, lo: number, hi: number, x: (v: number) => number, unit: string): string[] {
   const out: string[] = [];
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
     const px = x(d).toFixed(1);

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
+import { latencyChartPath, renderLatencyChart } from './latency-chart.js';
 import type { Target, WaitName } from './flow.js';
 import { BenchFailure, LoadMeter, machineInfo } from './harness.js';
 import type { Fault } from './payload.js';
@@ -24,8 +25,9 @@ const USAGE = `usage: npm run bench -- [options]
                       messageChannel, broadcastChannel, plainSab, thread-stream, piscina,
                       eventEmitter, arrayQueue, ringbuf.js, ring-...; idle-cpu: default,
                       spin, yield, block)
-  --json FILE         also write the results as JSON to FILE, and a chart beside it (FILE.svg)
-  --chart FILE        write the chart (SVG) to FILE
+  --json FILE         also write the results as JSON to FILE, and a chart beside it (FILE.svg;
+                      with the latency scenario, its percentiles too: FILE-latency.svg)
+  --chart FILE        write the chart (SVG) to FILE (and FILE-latency.svg)
   --compare OLD.json  print the change of each scenario and transport since OLD.json (the
                       file is checked before the run starts)
   --runs N            measured runs per transport after the warm-up (default 5; --quick 3)
@@ -207,6 +209,11 @@ async function main(): Promise<void> {
   if (args.chart) {
     writeFileSync(args.chart, renderChart(report));
     console.log(`wrote ${args.chart}`);
+    const latency = renderLatencyChart(report);
+    if (latency !== undefined) {
+      writeFileSync(latencyChartPath(args.chart), latency);
+      console.log(`wrote ${latencyChartPath(args.chart)}`);
+    }
   }
   console.log(`\n${verdict(targets)}`);
 }

@@ -68,8 +68,8 @@ export function scenarioTable(s: ScenarioResult): string {
   }
   const how = legend(s.rows.map((r) => [r.transport, r.how]));
   if (s.kind === 'latency') {
-    const t = new Table({ ...plain, head: ['transport', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s'], colAligns: ['left', 'right', 'right', 'right', 'right', 'right'] });
-    for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec)]);
+    const t = new Table({ ...plain, head: ['transport', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s'], colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'] });
+    for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p90us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec)]);
     return `${t.toString()}\n${how}`;
   }
   if (s.kind === 'cpu') {
@@ -128,7 +128,7 @@ export function jsonRow(name: string, r: Row): Report['scenarios'][number] {
     name,
     transport: r.transport,
     eventsPerSec: Math.round(r.eventsPerSec),
-    ...(r.p50us !== undefined && { p50us: r.p50us, p99us: r.p99us, p999us: r.p999us, maxus: r.maxus }),
+    ...(r.p50us !== undefined && { p50us: r.p50us, ...(r.p90us !== undefined && { p90us: r.p90us }), p99us: r.p99us, p999us: r.p999us, maxus: r.maxus }),
     runs: r.runs.map((x) => Math.round(x)),
     min: Math.round(r.min),
     max: Math.round(r.max),

@@ -17,6 +17,7 @@ export interface Row {
   /** The scenario's ring figure ÷ this row's (computed in the same run). */
   ringRatio?: number;
   p50us?: number;
+  p90us?: number;
   p99us?: number;
   p999us?: number;
   maxus?: number;

@@ -81,6 +81,23 @@ export interface BusStats {
   readers: ReaderStats[];
 }
 
+/** One topic's publishes, from every thread, since the bus was created. */
+export interface TopicStats {
+  topic: string;
+  /** Events committed on the topic. */
+  events: number;
+  /** Their payload bytes (encoded; record headers and padding not included). */
+  bytes: number;
+}
+
+/** One thread that publishes on the bus (one that died is no longer listed). */
+export interface ProducerStats {
+  /** Its worker_threads threadId (0: the main thread). */
+  thread: number;
+  /** Time it spent waiting for space in the ring. */
+  blockedMs: number;
+}
+
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ['timeoutMs'];
@@ -312,6 +329,36 @@ export class Bus<M extends TopicMap = AnyTopics> {
     };
   }
 
+  /**
+   * Events and bytes published per topic. Each thread counts its own in memory no other
+   * thread writes; this sums them (read while they publish: each figure may trail by the
+   * publishes under way).
+   */
+  topicStats(): TopicStats[] {
+    const { f64, topics } = this.ring;
+    const totals = topics.map((topic) => ({ topic, events: 0, bytes: 0 }));
+    const head = L.COUNTER_HEAD_BYTES >> 3;
+    for (let slot = 0; slot < L.MAX_PRODUCERS; slot++) {
+      const row = this.ring.counterRow(slot) + head;
+      for (let t = 0; t < totals.length; t++) {
+        totals[t].events += f64[row + 2 * t];
+        totals[t].bytes += f64[row + 2 * t + 1];
+      }
+    }
+    return totals;
+  }
+
+  /** The threads publishing on the bus now, with the time each spent waiting for space. */
+  producerStats(): ProducerStats[] {
+    const { i32, f64 } = this.ring;
+    const rows: ProducerStats[] = [];
+    for (let slot = 0; slot < L.MAX_PRODUCERS; slot++) {
+      const owner = Atomics.load(i32, this.ring.producerWord(slot, L.P_OWNER));
+      if (owner > 0) rows.push({ thread: owner - 1, blockedMs: f64[this.ring.counterRow(slot) + L.C_BLOCKED_MS] });
+    }
+    return rows;
+  }
+
   /** @internal The id of a topic in this bus, for publishByIds(). */
   topicIdOf(topic: string): number {
     return this.ring.topicId(topic);
@@ -319,12 +366,13 @@ export class Bus<M extends TopicMap = AnyTopics> {
 
   /**
    * @internal publishEvents() (wait true) or tryPublishEvents() (wait false) with topics
-   * given by id, for the pipeline's stage workers: no per-event objects or lookups.
+   * given by id, for the pipeline's stage workers: no per-event objects or lookups. Only
+   * the first `count` entries are published (the workers reuse their arrays).
    */
-  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean): number {
-    if (!wait) return this.producer.tryPublishBatch(topicIds, values);
-    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents');
-    return values.length;
+  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean, count = values.length): number {
+    if (!wait) return this.producer.tryPublishBatch(topicIds, values, undefined, count);
+    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents', undefined, count);
+    return count;
   }
 
   private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {

@@ -75,13 +75,14 @@ export function structured<T = unknown>(): Codec<T> {
  */
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
+  const encode = viewReusingEncode(encoder) ?? ((value: unknown) => encoder.encodeSharedRef(value));
   const decoder = copyingDecoder();
   return {
     id: CODEC_MSGPACK,
     name: 'msgpack',
     encode(value) {
       try {
-        return encoder.encodeSharedRef(value);
+        return encode(value);
       } catch (cause) {
         throw new EncodeError('msgpack', (cause as Error).message, { cause });
       }
@@ -91,13 +92,60 @@ export function msgpack<T = unknown>(): Codec<T> {
   };
 }
 
+/** The parts of @msgpack/msgpack's Encoder (3.1) that viewReusingEncode drives; checked before use. */
+interface EncoderInternals {
+  bytes: Uint8Array;
+  pos: number;
+  entered: boolean;
+  reinitializeState(): void;
+  doEncode(value: unknown, depth: number): void;
+}
+
+/** Encodings up to this many bytes get a view kept for their length (a small event's). */
+const REUSED_VIEWS = 64;
+
+/**
+ * encodeSharedRef() makes a new subarray of the encoder's buffer on every call: in Node 20
+ * a typed array costs 100–200 ns to make and more to collect, several times the encoding
+ * of a small event. The bus copies what encode() returns before the next call, so one
+ * view per length, over the buffer as it is, does the same work. Only where the encoder's
+ * internals are the ones this was written against (a pinned minor version).
+ */
+function viewReusingEncode(encoder: Encoder): ((value: unknown) => Uint8Array) | undefined {
+  const e = encoder as unknown as EncoderInternals;
+  if (typeof e.reinitializeState !== 'function' || typeof e.doEncode !== 'function' || typeof e.pos !== 'number' || typeof e.entered !== 'boolean' || !(e.bytes instanceof Uint8Array)) {
+    return undefined;
+  }
+  let views: Uint8Array[] = [];
+  let over = e.bytes;
+  return (value) => {
+    if (e.entered) return encoder.encodeSharedRef(value); // a nested encode (an extension's)
+    e.entered = true;
+    try {
+      e.reinitializeState();
+      e.doEncode(value, 1);
+    } finally {
+      e.entered = false;
+    }
+    const length = e.pos;
+    if (length > REUSED_VIEWS) return e.bytes.subarray(0, length);
+    if (over !== e.bytes) {
+      views = []; // the encoder grew its buffer
+      over = e.bytes;
+    }
+    return (views[length] ??= over.subarray(0, length));
+  };
+}
+
 /** The parts of @msgpack/msgpack's Decoder (3.1) that decodeRange drives; checked before use. */
 interface DecoderInternals {
   bytes: Uint8Array;
   view: DataView;
   pos: number;
+  totalPos: number;
+  headByte: number;
   entered: boolean;
-  reinitializeState(): void;
+  stack: { stackHeadPosition: number };
   doDecodeSync(): unknown;
 }
 
@@ -125,7 +173,7 @@ function copyingDecoder(): { decode(bytes: Uint8Array): unknown; decodeRange?(me
  */
 function rangeDecoder(decoder: Decoder): ((memory: Uint8Array, start: number, end: number) => unknown) | undefined {
   const d = decoder as unknown as DecoderInternals;
-  if (typeof d.reinitializeState !== 'function' || typeof d.doDecodeSync !== 'function' || typeof d.pos !== 'number' || typeof d.entered !== 'boolean' || !(d.view instanceof DataView)) {
+  if (typeof d.doDecodeSync !== 'function' || typeof d.pos !== 'number' || typeof d.totalPos !== 'number' || typeof d.headByte !== 'number' || typeof d.entered !== 'boolean' || !(d.view instanceof DataView) || typeof d.stack?.stackHeadPosition !== 'number') {
     return undefined;
   }
   return (memory, start, end) => {
@@ -136,7 +184,11 @@ function rangeDecoder(decoder: Decoder): ((memory: Uint8Array, start: number, en
     }
     d.entered = true;
     try {
-      d.reinitializeState();
+      // reinitializeState() without its stack.reset(): that empties the pool of array and
+      // map states by setting its length, so every later container allocated them again
+      d.totalPos = 0;
+      d.headByte = -1;
+      d.stack.stackHeadPosition = -1;
       d.pos = start;
       const value = d.doDecodeSync();
       if (d.pos !== end) throw new RangeError(`MessagePack value of ${end - start} bytes decoded to ${d.pos - start}: the record is not one MessagePack value`);

@@ -1,5 +1,5 @@
 export type { AbortOptions } from './abort.js';
-export { attach, Bus, createBus, type AsyncBatchPublishOptions, type AsyncOptions, type AsyncPublishOptions, type AttachOptions, type BatchPublishOptions, type BusOptions, type BusStats, type ClaimOptions, type EventKey, type KeyedPublishOptions, type OutgoingEvent, type PublishOptions } from './bus.js';
+export { attach, Bus, createBus, type AsyncBatchPublishOptions, type AsyncOptions, type AsyncPublishOptions, type AttachOptions, type BatchPublishOptions, type BusOptions, type BusStats, type ClaimOptions, type EventKey, type KeyedPublishOptions, type OutgoingEvent, type ProducerStats, type PublishOptions, type TopicStats } from './bus.js';
 export { keyHash } from './key.js';
 export type { BusHandle } from './ring.js';
 export type { AnyTopics, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions } from './topics.js';
@@ -9,7 +9,7 @@ export { Claim } from './producer.js';
 export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
 export { phased, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
 export * from './errors.js';
-export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
+export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
 export type { BatchContext, RetryPolicy, StageBatchHandler, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';

@@ -62,6 +62,13 @@ export const P_OS_THREAD = 4; // i32, the owner's operating-system thread id whe
 export const P_COMMITTED = 8; // i64, events committed through this slot (its owner alone writes it)
 export const P_CLAIMS = 16; // PRODUCER_CLAIMS i64 positions of the owner's open claims, NO_CLAIM when unused
 export const PRODUCER_CLAIMS = 6;
+// Producer counters: after the data region, one row per producer slot, of COUNTER_HEAD_BYTES
+// then COUNTER_TOPIC_BYTES per topic, rounded up to 64 bytes (src/ring.ts computes it: the
+// core never reads them). Only the slot's owner writes its row, with plain stores; stats
+// sum the rows. f64 words:
+export const C_BLOCKED_MS = 0; // ms the slot's current owner waited for space (zeroed when a thread takes the slot)
+export const COUNTER_HEAD_BYTES = 16;
+export const COUNTER_TOPIC_BYTES = 16; // per topic: events published, payload bytes published (through this slot, by every owner it had)
 export const OWNER_FREE = 0;
 export const OWNER_DYING = -1; // its death is being handled: claims revoked, then the slot freed
 export const NO_CLAIM = -1;

@@ -12,6 +12,8 @@ import { encoded } from './validate.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
 const BUSY_SPINS = 64;
+/** f64 words before a counter row's topic cells. */
+const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 
 /** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
 function claimSeq(ring: Ring, index: number): number {
@@ -33,6 +35,10 @@ export class Producer {
   private readonly claims: ClaimWatch;
   /** This thread's slot in the ring's producer table; -1 until it first claims. */
   private slot = -1;
+  /** Index into `f64` of the slot's counter row (L.C_BLOCKED_MS, then per topic events and bytes). */
+  private row = -1;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   /** The time limit of the sync call under way (see limit()). */
   private limitMs = 0;
   private deadline = -1;
@@ -41,6 +47,8 @@ export class Producer {
   private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
+  /** Async publishes of this thread not yet settled. */
+  private asyncPending = 0;
 
   constructor(
     private readonly ring: Ring,
@@ -48,6 +56,8 @@ export class Producer {
     private readonly wait: WaitStrategy,
   ) {
     this.claims = new ClaimWatch(ring);
+    this.i32 = ring.i32;
+    this.f64 = ring.f64;
     this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
@@ -92,6 +102,8 @@ export class Producer {
     if (slot < 0) throw new TooManyProducersError(L.MAX_PRODUCERS);
     Atomics.store(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD), osThreadId());
     this.slot = slot;
+    this.row = this.ring.counterRow(slot);
+    this.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
   }
 
   /**
@@ -128,7 +140,7 @@ export class Producer {
     const started = performance.now();
     if (this.deadline < 0) this.deadline = started + this.limitMs;
     const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
     if (index < 0) throw brokenStrategy(this.wait);
     return index;
@@ -153,11 +165,16 @@ export class Producer {
       deadline,
       signal,
     );
-    this.ring.core.addProducerWait((performance.now() - started) * 1e6);
+    this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
     if (index < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
     return [index, seq, at];
+  }
+
+  private waited(ms: number): void {
+    this.ring.core.addProducerWait(ms * 1e6);
+    this.f64[this.row + L.C_BLOCKED_MS] += ms;
   }
 
   /**
@@ -167,11 +184,14 @@ export class Producer {
   private serial<T>(publish: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let started = false;
-    const result = this.asyncTail.then(() => {
-      signal?.throwIfAborted();
-      started = true;
-      return publish();
-    });
+    this.asyncPending++;
+    const result = this.asyncTail
+      .then(() => {
+        signal?.throwIfAborted();
+        started = true;
+        return publish();
+      })
+      .finally(() => this.asyncPending--);
     this.asyncTail = result.catch(() => undefined);
     if (signal === undefined) return result;
     return new Promise<T>((resolve, reject) => {
@@ -193,10 +213,48 @@ export class Producer {
   }
 
   /** Publishes a claim whose records are written. */
-  commit(index: number, firstLength: number, count: number, seq: number, position: number): void {
+  /** `bytes`: payload bytes of the `count` records when they share the first's topic, else -1. */
+  commit(index: number, firstLength: number, count: number, seq: number, position: number, bytes = firstLength): void {
+    // Counted per topic before the commit, while the records are still ours to read, with
+    // plain stores into a row no other thread writes (summed by Bus.topicStats()). A commit
+    // that fails was aborted by this thread before: a live thread's claim is never revoked.
+    if (bytes >= 0) {
+      const cell = this.row + HEAD_CELLS + 2 * (this.i32[(this.ring.data + index) >> 2] >>> L.TOPIC_SHIFT);
+      this.f64[cell] += count;
+      this.f64[cell + 1] += bytes;
+    } else {
+      this.countTopics(index, firstLength, count);
+    }
     const status = this.ring.core.commit(index, firstLength, count, seq, position);
     // Only this thread's own abort() revokes a claim of a live thread.
     if (status !== L.COMMIT_OK) throw new ClaimClosedError('aborted');
+  }
+
+  /** Counts a claim of several topics (publishEvents()) topic by topic, from its record headers. */
+  private countTopics(index: number, firstLength: number, count: number): void {
+    const { i32, f64 } = this;
+    let at = this.ring.data + index;
+    let cell = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+    let length = firstLength;
+    let events = 0;
+    let bytes = 0;
+    for (let i = 0; ; ) {
+      events++;
+      bytes += length;
+      if (++i === count) break;
+      at += recordSize(length);
+      const next = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);
+      length = i32[(at + L.R_LENGTH) >> 2];
+      if (next !== cell) {
+        f64[cell] += events;
+        f64[cell + 1] += bytes;
+        cell = next;
+        events = 0;
+        bytes = 0;
+      }
+    }
+    f64[cell] += events;
+    f64[cell + 1] += bytes;
   }
 
   /** Gives up an open claim of this thread: readers skip it. */
@@ -236,9 +294,9 @@ export class Producer {
     }, signal);
   }
 
-  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys): void {
-    const chunks = this.stage(topics, values, keys);
+  /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
+  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys, count = values.length): void {
+    const chunks = this.stage(topics, values, keys, count);
     let published = 0;
     this.limit(timeoutMs);
     try {
@@ -248,16 +306,16 @@ export class Producer {
         published += chunk.count;
       }
     } catch (error) {
-      throw batchTimeout(error, call, timeoutMs, published, values.length);
+      throw batchTimeout(error, call, timeoutMs, published, count);
     }
   }
 
   /**
-   * Publishes the longest prefix of the batch that fits now, whole chunks at a time, and
-   * returns how many values that was; never waits.
+   * Publishes the longest prefix of the batch (its first `count` values) that fits now,
+   * whole chunks at a time, and returns how many values that was; never waits.
    */
-  tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys): number {
-    const chunks = this.stage(topics, values, keys);
+  tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): number {
+    const chunks = this.stage(topics, values, keys, count);
     let published = 0;
     for (const chunk of chunks) {
       const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
@@ -269,14 +327,29 @@ export class Producer {
   }
 
   async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', keys?: Keys, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values, keys);
+    let first = 0;
+    let published = 0;
+    if (this.asyncPending === 0) {
+      // Nothing of this thread's is queued ahead: what fits now goes out at once, from the
+      // staging buffer. Copying the batch for a wait that never comes cost a large
+      // allocation and a copy per call.
+      for (; first < chunks.length; first++) {
+        const chunk = chunks[first];
+        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+        if (index < 0) break;
+        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
+        published += chunk.count;
+      }
+      if (first === chunks.length) return;
+    }
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
-      let published = 0;
       try {
-        for (const chunk of chunks) {
+        for (const chunk of chunks.slice(first)) {
           const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal);
           this.commitChunk(index, seq, at, chunk, image);
           published += chunk.count;
@@ -292,25 +365,26 @@ export class Producer {
    * that each fit one claim: one copy and one commit per chunk. A keyed record's payload
    * starts with the key's hash (L.KEY_BYTES), which its length includes.
    */
-  private stage(topics: Topics, values: readonly unknown[], keys?: Keys): Chunk[] {
+  private stage(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): Chunk[] {
     const same = typeof topics === 'number';
-    if (!same && topics.length !== values.length) throw new InvalidOptionError(`a batch of ${values.length} values needs as many topics, got ${topics.length}`);
+    if (!same && topics.length < count) throw new InvalidOptionError(`a batch of ${count} values needs as many topics, got ${topics.length}`);
     const keyed = keys !== undefined ? L.FLAG_KEYED << L.FLAGS_SHIFT : 0;
     const keyBytes = keyed === 0 ? 0 : L.KEY_BYTES;
     let meta = same ? this.meta(topics) | keyed : 0;
     const chunks: Chunk[] = [];
     let chunk: Chunk | undefined;
     let at = 0;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (!same) meta = this.meta(topics[i]) | keyed;
       const bytes = this.encode(values[i]);
       if (bytes.length + keyBytes > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload - keyBytes);
       const length = bytes.length + keyBytes;
       const size = recordSize(length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
-        chunk = { start: at, end: at, count: 0, firstLength: length, meta };
+        chunk = { start: at, end: at, count: 0, firstLength: length, meta, bytes: 0 };
         chunks.push(chunk);
       }
+      chunk.bytes = chunk.bytes < 0 || meta !== chunk.meta ? -1 : chunk.bytes + length;
       this.reserveStaging(at + size);
       const words = this.stagingWords;
       words[at >> 2] = meta | L.STATE_COMMITTED;
@@ -347,7 +421,7 @@ export class Producer {
       this.abort(index, seq, position);
       throw cause;
     }
-    this.commit(index, chunk.firstLength, chunk.count, seq, position);
+    this.commit(index, chunk.firstLength, chunk.count, seq, position, chunk.bytes);
   }
 
   private reserveStaging(bytes: number): void {
@@ -400,6 +474,8 @@ interface Chunk {
   count: number;
   firstLength: number;
   meta: number;
+  /** Payload bytes of its records; -1 once they are of several topics. */
+  bytes: number;
 }
 
 /** What the core said of a claim, kept until its commit. */
@@ -443,7 +519,7 @@ export class Claim {
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position);
+    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position, length * count);
   }
 
   /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */

@@ -20,6 +20,8 @@ export class Ring {
   readonly core: RingCore;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
+  /** The whole memory as f64 words: the producer counters. */
+  readonly f64: Float64Array;
   readonly data: number;
   readonly capacity: number;
   readonly mask: number;
@@ -41,6 +43,7 @@ export class Ring {
     if (status === L.ATTACH_OTHER_VERSION) throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
     this.u8 = new Uint8Array(handle.memory.buffer);
     this.i32 = new Int32Array(handle.memory.buffer);
+    this.f64 = new Float64Array(handle.memory.buffer);
     this.data = this.core.dataOffset();
     this.capacity = this.header(L.H_CAPACITY);
     this.mask = this.capacity - 1;
@@ -70,6 +73,11 @@ export class Ring {
     return (L.RING_BASE + L.HEADER_BYTES + this.maxReaders * L.SLOT_BYTES + slot * L.PRODUCER_BYTES + offset) >> 2;
   }
 
+  /** Index into `f64` of producer slot `slot`'s counter row (see L.C_BLOCKED_MS). */
+  counterRow(slot: number): number {
+    return (this.data + this.capacity + slot * counterRowBytes(this.topics.length)) >> 3;
+  }
+
   slotWord(slot: number, offset: number): number {
     return (this.core.slotOffset(slot) + offset) >> 2;
   }
@@ -93,13 +101,18 @@ export interface RingOptions {
 
 /** Lays out a new ring in a new shared memory and returns its handle; the options are checked (src/validate.ts). */
 export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHandle {
-  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + capacity;
+  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + capacity + L.MAX_PRODUCERS * counterRowBytes(topics.length);
   const pages = Math.ceil(bytes / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const module = ringModule();
   const core = instantiate(module, memory);
   core.initRing(capacity, maxReaders, capacity / 4, topics.length, topicHash(topics));
   return { ringbus: L.LAYOUT_VERSION, memory, module, topics: [...topics] };
+}
+
+/** Bytes of one producer's counter row: its own 64-byte lines, so that no two producers write one line. */
+export function counterRowBytes(topics: number): number {
+  return Math.ceil((L.COUNTER_HEAD_BYTES + topics * L.COUNTER_TOPIC_BYTES) / 64) * 64;
 }
 
 function topicHash(topics: readonly string[]): number {

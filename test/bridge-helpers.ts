@@ -2,7 +2,7 @@
 // (worker) → bus B, with producer workers on A and a checking reader on B.
 import type { Worker } from 'node:worker_threads';
 import { expect } from 'vitest';
-import { createBus, type Bus, type BusHandle } from 'ringbus';
+import { createBus, type Bus, type BusHandle, type PipelineInputHandle } from 'ringbus';
 import type { BridgeStats } from 'ringbus/nats';
 import type { Server } from './bridge-servers.js';
 import { start, type Running } from './harness.js';
@@ -32,7 +32,7 @@ export class BridgeWorker {
 
   constructor(
     readonly direction: 'out' | 'in',
-    private readonly job: { handle: BusHandle; engine: EngineKind; engineOptions: unknown; bridgeOptions: unknown },
+    private readonly job: { handle: BusHandle | PipelineInputHandle; engine: EngineKind; engineOptions: unknown; bridgeOptions: unknown },
   ) {}
 
   /** Starts the worker; resolves when the bridge is connected, rejects with its typed error. */
@@ -91,7 +91,7 @@ export class Checker {
 
   constructor(bus: Bus, producers: number, topic = 'orders') {
     this.next = new Array(producers).fill(0);
-    const reader = bus.reader<{ p: number; i: number }>('check', { topics: [topic], wait: 'async' });
+    const reader = bus.reader<{ p: number; i: number }>(`check:${topic}`, { topics: [topic], wait: 'async' });
     this.loop = (async () => {
       while (!this.stopped) {
         await reader.waitAsync(50);

@@ -35,4 +35,34 @@ describe('msgpack decodeRange (in-place decoding)', () => {
     expect(() => codec.decodeRange!(memory, 10, 10 + bytes.length + 1)).toThrow(/not one MessagePack value/);
     expect(codec.decodeRange!(memory, 10, 10 + bytes.length)).toEqual([1, 2, 3]);
   });
+
+  it('decodes containers right after a decode that failed inside nested ones (the reused states start clean)', () => {
+    const codec = msgpack();
+    const memory = new Uint8Array(new SharedArrayBuffer(1024));
+    const whole = codec.encode({ a: [1, { b: [2, 3] }], c: 'x' }).slice();
+    memory.set(whole, 0);
+    // cut inside the inner array: the decoder fails with array and map states open
+    expect(() => codec.decodeRange!(memory, 0, whole.length - 6)).toThrow();
+    const next = codec.encode([[4, 5], { d: [6] }, 7]).slice();
+    memory.set(next, 512);
+    expect(codec.decodeRange!(memory, 512, 512 + next.length)).toEqual([[4, 5], { d: [6] }, 7]);
+    expect(codec.decodeRange!(memory, 0, whole.length)).toEqual({ a: [1, { b: [2, 3] }], c: 'x' });
+  });
+});
+
+describe('msgpack encode', () => {
+  it('returns the bytes of each value, whatever the lengths of the values encoded before it', () => {
+    const codec = msgpack();
+    const reference = msgpack();
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 20 }), (values) => {
+        for (const value of values) {
+          const bytes = codec.encode(value);
+          expect(bytes.length).toBeGreaterThan(0);
+          expect(codec.decode(bytes.slice())).toEqual(reference.decode(reference.encode(value).slice()));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

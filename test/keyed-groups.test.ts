@@ -251,6 +251,32 @@ describe('keyed groups in one thread', () => {
     for (const list of [viaIteration, viaRead]) expect(list.map(([, i]) => i)).toEqual([...list.map(([, i]) => i)].sort((x, y) => x - y));
   });
 
+  it('the async publishes take keys beside a signal: each key at one member, in order; an aborted keyed publish publishes nothing', async () => {
+    const bus = createBus({ capacity: 1 << 16, timeoutMs: 5000 });
+    const members = [bus.reader<[number, number]>('a', { group: 'g', keyed: true }), bus.reader<[number, number]>('b', { group: 'g', keyed: true })];
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 300; i++) await bus.publishAsync('default', [i % 7, i], { key: i % 7, signal });
+    await bus.publishBatchAsync('default', [[0, 300], [1, 301]], { keyOf: (v) => (v as number[])[0], signal });
+    const aborted = new AbortController();
+    aborted.abort(new Error('stop'));
+    await expect(bus.publishAsync('default', [0, 999], { key: 0, signal: aborted.signal })).rejects.toThrow('stop');
+    const owner = new Map<number, number>();
+    const last = new Map<number, number>();
+    const seen: number[] = [];
+    members.forEach((m, at) =>
+      m.poll(([k, i]) => {
+        expect(owner.get(k) ?? at).toBe(at);
+        expect(i).toBeGreaterThan(last.get(k) ?? -1);
+        owner.set(k, at);
+        last.set(k, i);
+        seen.push(i);
+      }, 1000),
+    );
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 302 }, (_, i) => i));
+    expect(new Set(owner.values()).size).toBe(2);
+    bus.close();
+  });
+
   it('the group goes with its last member', () => {
     const bus = createBus({ capacity: 4096, timeoutMs: 0 });
     const a = bus.reader('a', { group: 'g', keyed: true });

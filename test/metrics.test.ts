@@ -42,6 +42,46 @@ function value(families: Map<string, Family>, name: string, labels: Record<strin
 }
 
 describe('Prometheus metrics (ringbus/metrics)', () => {
+  it("per topic published events and bytes, and per publishing thread time blocked, summed from each thread's own counters", async () => {
+    const bus = createBus({ capacity: 1 << 20, topics: ['orders', 'audit'], codec: 'raw' });
+    const small = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const registry = new Registry();
+    new RingbusMetrics({ registry }).addBus('orders', bus).addBus('small', small);
+    server = await serveMetrics({ port: 0, registry });
+
+    // Two worker threads publish 8-byte events on 'orders', alone and in batches; this thread mixes topics in one batch.
+    const writers = [0, 1].map((producer) => start('producer', { handle: bus.handle, topic: 'orders', producer, count: 3000, maxExtra: 0, batchMax: 16, timeoutMs: 30_000 }, 30_000));
+    bus.publishEvents([{ topic: 'orders', value: new Uint8Array(3) }, { topic: 'audit', value: new Uint8Array(5) }, { topic: 'audit', value: new Uint8Array(7) }, { topic: 'orders', value: new Uint8Array(1) }]);
+    await Promise.all(writers.map((w) => w.result));
+
+    // This thread waits for space in a 4 KiB ring that a slow reader empties.
+    const slow = small.reader('slow');
+    const reading = setInterval(() => slow.poll(() => {}, 1000), 5);
+    try {
+      for (let i = 0; i < 200; i++) await small.publishAsync('t', new Uint8Array(100));
+    } finally {
+      clearInterval(reading);
+    }
+
+    const after = await scrape(server.url);
+    expect(value(after, 'ringbus_topic_published_events_total', { bus: 'orders', topic: 'orders' })).toBe(6002);
+    expect(value(after, 'ringbus_topic_published_bytes_total', { bus: 'orders', topic: 'orders' })).toBe(6000 * 8 + 3 + 1);
+    expect(value(after, 'ringbus_topic_published_events_total', { bus: 'orders', topic: 'audit' })).toBe(2);
+    expect(value(after, 'ringbus_topic_published_bytes_total', { bus: 'orders', topic: 'audit' })).toBe(12);
+    expect(value(after, 'ringbus_topic_published_events_total', { bus: 'small', topic: 't' })).toBe(200);
+    expect(value(after, 'ringbus_topic_published_bytes_total', { bus: 'small', topic: 't' })).toBe(20_000);
+    expect(value(after, 'ringbus_published_events_total', { bus: 'orders' })).toBe(6004);
+    // The workers have exited: only the threads publishing now are listed.
+    const blocked = after.get('ringbus_producer_blocked_seconds_total')!;
+    expect(blocked.type).toBe('COUNTER');
+    expect(blocked.metrics.map((m) => [m.labels!.bus, m.labels!.thread])).toEqual([['orders', '0'], ['small', '0']]);
+    expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'orders', thread: '0' })).toBe(0);
+    expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'small', thread: '0' })).toBeGreaterThan(0);
+    expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'small', thread: '0' })).toBeCloseTo(small.stats().producerWaitMs / 1000, 6);
+    bus.close();
+    small.close();
+  });
+
   it('a scrape over HTTP gives the exact figures of a known workload across worker threads', async () => {
     const producers = 2;
     const perProducer = 3000;

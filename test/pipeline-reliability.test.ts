@@ -42,6 +42,27 @@ describe('pipeline reliability', () => {
   });
 });
 
+describe('an emit that cannot be encoded', () => {
+  it('sends its input event to the dead letters with the attempt that succeeded, in a batch where other events pass', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'e', module: stageUrl('retry-then-bad-emit'), consumes: ['in'], produces: ['out'], retry: { attempts: 3 }, batchSize: 64 }],
+      }),
+    );
+    const out = p.output.reader<{ id: number } | DeadLetter>('check');
+    await p.start();
+    const events = Array.from({ length: 40 }, (_, id) => ({ id, retry: id % 4 === 1 || id % 4 === 3, bad: id % 4 >= 2 }));
+    await p.publishBatchAsync('in', events, { timeoutMs: 10_000 });
+    const got = await collect(out, 40, 10_000);
+    const passed = got.filter((e) => e.topic === 'out').map((e) => (e.value as { id: number }).id);
+    const letters = got.filter((e) => e.topic !== 'out').map((e) => e.value as DeadLetter);
+    expect(passed).toEqual(events.filter((e) => !e.bad).map((e) => e.id)); // each once, in order
+    expect(letters.map((l) => [(l.value as { id: number }).id, l.attempts])).toEqual(events.filter((e) => e.bad).map((e) => [e.id, e.retry ? 2 : 1]));
+  });
+});
+
 describe('dead letters on small rings', () => {
   const value = { id: 7, pad: 'abcdefghijklmnopqrst' }; // about 30 bytes in MessagePack
 

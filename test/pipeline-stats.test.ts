@@ -44,7 +44,7 @@ describe('pipeline stats', () => {
     expect(busy.rate).toBeLessThanOrEqual(n / 0.99);
   });
 
-  it("describe('mermaid' | 'dot', { rates: true }) writes each stage's live rates into its node", async () => {
+  it("describe('mermaid' | 'dot', { rates: true }) writes each stage's live rates into its node and each topic's onto its edges", async () => {
     const p = (running = createPipeline({
       inputs: ['in'],
       outputs: ['out'],
@@ -88,11 +88,26 @@ describe('pipeline stats', () => {
     expect(aIn).toBeGreaterThan(n / 1.6);
     expect(Math.abs(aIn - stats[0].rate)).toBeLessThanOrEqual(Math.max(2, stats[0].rate * 0.1));
     expect(Math.abs(bIn - stats[1].rate)).toBeLessThanOrEqual(Math.max(2, stats[1].rate * 0.1));
-    // the same graph otherwise: only the stage nodes' labels differ
-    expect(live.split('\n').filter((l) => !/^ {2}s\d\[/.test(l))).toEqual(plain.split('\n').filter((l) => !/^ {2}s\d\[/.test(l)));
+    // each edge: its topic's events per second into the ring it leads to, over the same window
+    const edge = (text: string, from: string, topic: string, to: string) => {
+      const m = new RegExp(`  ${from} -- "${topic}<br/>([\\d,]+)/s" --> ${to}`).exec(text);
+      if (m === null) throw new Error(`no edge ${from} -${topic}-> ${to} in ${text}`);
+      return Number(m[1].replace(/,/g, ''));
+    };
+    expect(edge(live, 'in', 'in', 's0')).toBe(aIn); // n events in, n handled by a, in the same window
+    expect(edge(live, 's0', 'mid', 's1')).toBe(bIn);
+    // 'out' comes from a and b into the output ring: both edges carry the topic's whole rate there
+    expect(edge(live, 's0', 'out', 'out')).toBe(aOut - edge(live, 's0', 'mid', 's1') + bOut);
+    expect(edge(live, 's1', 'out', 'out')).toBe(edge(live, 's0', 'out', 'out'));
+    // the same graph otherwise: only the labels' figures differ
+    const strip = (text: string) => text.split('\n').filter((l) => !/^ {2}s\d\[/.test(l)).map((l) => l.replace(/<br\/>[\d,]+\/s/, ''));
+    expect(strip(live)).toEqual(strip(plain));
     expect(p.describe('dot', { rates: true })).toMatch(/ s0 \[label="a\\nin [\d,]+\/s · out [\d,]+\/s"\];/);
+    expect(p.describe('dot', { rates: true })).toMatch(/ s0 -> s1 \[label="mid\\n[\d,]+\/s"\];/);
     await sleep(1_400);
-    expect(node(p.describe('mermaid', { rates: true }), 's1')).toBe('b<br/>in 0/s · out 0/s');
+    const idle = p.describe('mermaid', { rates: true });
+    expect(node(idle, 's1')).toBe('b<br/>in 0/s · out 0/s');
+    expect(edge(idle, 's0', 'mid', 's1')).toBe(0);
     expect(() => p.describe('mermaid', { rate: true } as never)).toThrow(/unknown option "rate"/);
   });
 });

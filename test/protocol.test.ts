@@ -72,13 +72,33 @@ describe('the protocol under rare interleavings', () => {
   it('concurrent publishBatchAsync calls keep their own batches and their order', async () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 16, topics: ['t'], codec: 'json' });
     const reader = bus.reader<string>('r');
+    const w = bus.publishAsync('t', 'w0'); // queued first: the batches after it wait for their turn
     const a = bus.publishBatchAsync('t', ['a1', 'a2', 'a3']);
     const b = bus.publishBatchAsync('t', ['b'.repeat(40), 'b2']);
     bus.publishBatch('t', ['s1']); // a sync batch while both wait for their turn
-    await Promise.all([a, b]);
+    await Promise.all([w, a, b]);
     const got: string[] = [];
     reader.poll((v) => got.push(v), 100);
-    expect(got).toEqual(['s1', 'a1', 'a2', 'a3', 'b'.repeat(40), 'b2']);
+    expect(got).toEqual(['s1', 'w0', 'a1', 'a2', 'a3', 'b'.repeat(40), 'b2']);
+  });
+
+  it('an async batch with nothing queued ahead of it and room in the ring goes out at once, in call order', async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'json' });
+    const reader = bus.reader<string>('r');
+    const a = bus.publishBatchAsync('t', ['a1', 'a2']);
+    bus.publishBatch('t', ['s1']);
+    // more than the ring holds: the part that fits goes now, the rest waits for the reader
+    const big = Array.from({ length: 300 }, (_, i) => `b${i}`);
+    const b = bus.publishBatchAsync('t', big);
+    const c = bus.publishBatchAsync('t', ['c1']); // queued behind b's wait
+    const got: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (got.length < 304 && Date.now() < deadline) {
+      reader.poll((v) => got.push(v), 1000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all([a, b, c]);
+    expect(got).toEqual(['a1', 'a2', 's1', ...big, 'c1']);
   });
 
   it("a late commit never commits another producer's claim in reused space", () => {

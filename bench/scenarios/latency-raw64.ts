@@ -169,6 +169,7 @@ const scenario: Scenario = {
         max: Math.max(...rates),
         runs: rates,
         p50us: at(50),
+        p90us: at(90),
         p99us: at(99),
         p999us: at(99.9),
         maxus: Math.round(histogram.maxValue / 10) / 100,

@@ -1,6 +1,7 @@
 import { encode } from '@msgpack/msgpack';
 import type { Bus } from '../bus.js';
 import { BridgeMessageTooLargeError, InvalidOptionError, UnknownTopicError } from '../errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Reader } from '../reader.js';
 import type { BridgeState, Engine, EngineOut, OutMessage } from './engine.js';
 import { backoff, Bridge, checkName, sleep } from './shared.js';
@@ -29,11 +30,12 @@ export interface BridgeDeadLetter {
 const READER_PREFIX = 'bridge-out:';
 
 /**
- * Starts sending `topics` of `bus` to the engine. Resolves once connected and reading;
- * the returned bridge's `done` settles when it stops (close(), the bus closed and read to
- * its end, or a failure).
+ * Starts sending `topics` of `bus` (or outputs of a pipeline: its output ring) to the engine.
+ * Resolves once connected and reading; the returned bridge's `done` settles when it stops
+ * (close(), the bus or pipeline closed and read to its end, or a failure).
  */
-export async function bridgeOut(bus: Bus, options: BridgeOutOptions): Promise<Bridge> {
+export async function bridgeOut(source: Bus | Pipeline, options: BridgeOutOptions): Promise<Bridge> {
+  const bus = 'output' in source ? outputsOf(source, options.topics) : source;
   const name = checkName(options.name ?? 'ringbus');
   const batchSize = options.batchSize ?? 512;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`bridgeOut(): batchSize must be a positive integer, got ${String(batchSize)}`);
@@ -64,6 +66,16 @@ export async function bridgeOut(bus: Bus, options: BridgeOutOptions): Promise<Br
     return engine.close();
   });
   return bridge;
+}
+
+function outputsOf(pipeline: Pipeline, topics: unknown): Bus {
+  if (Array.isArray(topics)) {
+    const outputs = pipeline.topology.topics.filter((t) => t.output).map((t) => t.name);
+    for (const topic of topics) {
+      if (!outputs.includes(topic)) throw new InvalidOptionError(`bridgeOut(): "${String(topic)}" is not an output of the pipeline (outputs: [${outputs.join(', ')}]); declare it in createPipeline({ outputs })`);
+    }
+  }
+  return pipeline.output;
 }
 
 /** Finds this bridge's reader, whose name carries the epoch of its ids, or names a new one. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry, register as globalRegistry } from 'prom-client';
-import type { Bus, BusStats } from '../bus.js';
+import type { Bus, BusStats, ProducerStats, TopicStats } from '../bus.js';
 import { InvalidOptionError } from '../errors.js';
 import type { HealthWatch } from '../health/watch.js';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.js';
@@ -11,7 +11,7 @@ export interface RingbusMetricsOptions {
 }
 
 interface Snapshot {
-  buses: [string, BusStats & { backlog: number }][];
+  buses: [string, BusStats & { backlog: number; topics: TopicStats[]; producers: ProducerStats[] }][];
   pipelines: [string, PipelineStats][];
   health: HealthWatch[];
 }
@@ -83,6 +83,13 @@ export class RingbusMetrics {
     metric('gauge', 'ringbus_capacity_bytes', 'Bytes in the ring\'s data region.', ['bus'], perBus((b) => b.capacity));
     metric('gauge', 'ringbus_closed', '1 once the bus was closed.', ['bus'], perBus((b) => (b.closed ? 1 : 0)));
     metric('gauge', 'ringbus_backlog_bytes', 'Bytes claimed that the slowest gating reader has not consumed yet (bus.backlog()).', ['bus'], perBus((b) => b.backlog));
+
+    const perTopic = (value: (t: TopicStats) => number) => (s: Snapshot) => s.buses.flatMap(([bus, stats]) => stats.topics.map((t): [Labels, number] => [{ bus, topic: t.topic }, value(t)]));
+    metric('counter', 'ringbus_topic_published_events_total', 'Events committed on the topic, from every thread.', ['bus', 'topic'], perTopic((t) => t.events));
+    metric('counter', 'ringbus_topic_published_bytes_total', 'Payload bytes (encoded, headers not included) of the events committed on the topic.', ['bus', 'topic'], perTopic((t) => t.bytes));
+    metric('counter', 'ringbus_producer_blocked_seconds_total', 'Time a thread publishing on the bus spent waiting for space (counted when each wait ends; threadId 0 is the main thread).', ['bus', 'thread'], (s) =>
+      s.buses.flatMap(([bus, stats]) => stats.producers.map((p): [Labels, number] => [{ bus, thread: String(p.thread) }, p.blockedMs / 1000])),
+    );
 
     const reader = ['bus', 'reader', 'kind'] as const;
     metric('counter', 'ringbus_reader_consumed_events_total', 'Events the reader delivered (a group: all its members).', reader, perReader((r) => r.consumed));
@@ -204,7 +211,7 @@ export class RingbusMetrics {
   private read(): Snapshot {
     if (this.snapshot === undefined) {
       this.snapshot = {
-        buses: [...this.buses].map(([name, bus]) => [name, { ...bus.stats(), backlog: bus.backlog() }]),
+        buses: [...this.buses].map(([name, bus]) => [name, { ...bus.stats(), backlog: bus.backlog(), topics: bus.topicStats(), producers: bus.producerStats() }]),
         pipelines: [...this.pipelines].map(([name, pipeline]) => [name, pipeline.stats()]),
         health: [...this.watches],
       };

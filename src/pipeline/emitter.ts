@@ -7,14 +7,20 @@ import type { Plan } from './plan.js';
 /** Publishes events that must re-enter a feedback loop later (dead letters: `letters`); the supervisor does it. */
 export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean) => void;
 
-/** What a batch publishes into one ring: topic ids, values, and the input event (its index in the batch) behind each. */
+/**
+ * What a batch publishes into one ring: topic ids, values, and the input event (its index
+ * in the batch) behind each; the first `n` entries count. The arrays are kept from batch to
+ * batch: emptied by setting their length, V8 would drop their storage and grow it again,
+ * copying, for every batch.
+ */
 interface Outbox {
   ids: number[];
   values: unknown[];
   sources: number[];
+  n: number;
 }
 
-const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [] });
+const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [], n: 0 });
 
 /** An emitted value that could not be published: its source event (-1: a batch handler's emit), topic and error. */
 export interface Failed {
@@ -56,6 +62,11 @@ export class Emitter {
    * outboxes, with no object per emit.
    */
   private readonly attemptBoxes: number[] = [];
+  /** Entries of attemptBoxes in use (kept by index, for the reason the outboxes are). */
+  private attemptBoxesUsed = 0;
+  /** The last topic emitted and its targets: a stage usually emits one topic, and a Map lookup per emit costs as much as the rest of it. */
+  private lastTopic = '';
+  private lastTargets: number[] | undefined;
   private outboxes: Outbox[];
   private readonly feedback: boolean[];
   /** The input event (index in the batch) the emits belong to; -1: the whole batch (a batch handler's). */
@@ -91,52 +102,63 @@ export class Emitter {
 
   /** What context.emit() calls. */
   emit(topic: string, value: unknown): void {
-    const targets = this.targets.get(topic);
-    if (targets === undefined) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    const targets = topic === this.lastTopic && this.lastTargets !== undefined ? this.lastTargets : this.targetsOf(topic);
     const boxes = this.attemptBoxes;
     this.attemptEmits++;
     for (let i = 0; i < targets.length; i += 2) {
       const box = targets[i];
       const outbox = this.outboxes[box];
-      outbox.ids.push(targets[i + 1]);
-      outbox.values.push(value);
-      outbox.sources.push(this.source);
-      boxes.push(box, 1);
+      const k = outbox.n++;
+      outbox.ids[k] = targets[i + 1];
+      outbox.values[k] = value;
+      outbox.sources[k] = this.source;
+      boxes[this.attemptBoxesUsed++] = box;
+      boxes[this.attemptBoxesUsed++] = 1;
     }
+  }
+
+  private targetsOf(topic: string): number[] {
+    const targets = this.targets.get(topic);
+    if (targets === undefined) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    this.lastTopic = topic;
+    this.lastTargets = targets;
+    return targets;
   }
 
   /** What a batch context's emitMany() calls. */
   emitMany(topic: string, values: readonly unknown[]): void {
-    const targets = this.targets.get(topic);
-    if (targets === undefined) throw new UndeclaredTopicError(this.stage.name, topic, this.stage.produces);
+    const targets = topic === this.lastTopic && this.lastTargets !== undefined ? this.lastTargets : this.targetsOf(topic);
     if (!Array.isArray(values)) throw new InvalidOptionError(`stage "${this.stage.name}": emitMany("${topic}", values) needs an Array of values, got ${describe(values)}`);
     const boxes = this.attemptBoxes;
     const source = this.source;
     this.attemptEmits += values.length;
     for (let i = 0; i < targets.length; i += 2) {
       const box = targets[i];
-      const { ids, values: into, sources } = this.outboxes[box];
+      const outbox = this.outboxes[box];
+      const { ids, values: into, sources } = outbox;
       const id = targets[i + 1];
-      for (let k = 0; k < values.length; k++) {
-        ids.push(id);
-        into.push(values[k]);
-        sources.push(source);
+      let at = outbox.n;
+      for (let k = 0; k < values.length; k++, at++) {
+        ids[at] = id;
+        into[at] = values[k];
+        sources[at] = source;
       }
-      boxes.push(box, values.length);
+      outbox.n = at;
+      boxes[this.attemptBoxesUsed++] = box;
+      boxes[this.attemptBoxesUsed++] = values.length;
     }
   }
 
   /** The attempt failed: take back what it emitted. */
   discard(): void {
     const boxes = this.attemptBoxes;
-    for (let i = boxes.length - 2; i >= 0; i -= 2) {
+    for (let i = this.attemptBoxesUsed - 2; i >= 0; i -= 2) {
       const outbox = this.outboxes[boxes[i]];
-      const keep = outbox.ids.length - boxes[i + 1];
-      outbox.ids.length = keep;
-      outbox.values.length = keep;
-      outbox.sources.length = keep;
+      const keep = outbox.n - boxes[i + 1];
+      outbox.values.fill(undefined, keep, outbox.n);
+      outbox.n = keep;
     }
-    boxes.length = 0;
+    this.attemptBoxesUsed = 0;
     this.attemptEmits = 0;
   }
 
@@ -144,7 +166,7 @@ export class Emitter {
   keep(): void {
     this.count += this.attemptEmits;
     this.attemptEmits = 0;
-    this.attemptBoxes.length = 0;
+    this.attemptBoxesUsed = 0;
   }
 
   /** Sends an event to the dead-letter topic (from outside any attempt). */
@@ -155,9 +177,10 @@ export class Emitter {
   private route(targets: readonly number[], value: unknown, source: number): void {
     for (let i = 0; i < targets.length; i += 2) {
       const outbox = this.outboxes[targets[i]];
-      outbox.ids.push(targets[i + 1]);
-      outbox.values.push(value);
-      outbox.sources.push(source);
+      const k = outbox.n++;
+      outbox.ids[k] = targets[i + 1];
+      outbox.values[k] = value;
+      outbox.sources[k] = source;
     }
     this.count++;
   }
@@ -172,25 +195,25 @@ export class Emitter {
     const failed: Failed[] = [];
     for (let box = 0; box < this.outboxes.length; box++) {
       const outbox = this.outboxes[box];
-      if (outbox.ids.length === 0) continue;
+      const n = outbox.n;
+      if (n === 0) continue;
       try {
-        this.publish(box, outbox.ids, outbox.values);
+        this.publish(box, outbox.ids, outbox.values, n);
       } catch (error) {
         if (!(error instanceof EncodeError || error instanceof RecordTooLargeError)) throw error;
         // Encoding happens before anything is claimed, so nothing of this batch went out yet.
-        for (let i = 0; i < outbox.ids.length; i++) {
+        for (let i = 0; i < n; i++) {
           try {
-            this.publish(box, [outbox.ids[i]], [outbox.values[i]]);
+            this.publish(box, [outbox.ids[i]], [outbox.values[i]], 1);
           } catch (single) {
             if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
             failed.push({ source: outbox.sources[i], topic: this.topicOf(box, outbox.ids[i]), value: outbox.values[i], error: single });
           }
         }
       } finally {
-        // reused by the next batch; nothing of it is kept alive meanwhile
-        outbox.ids.length = 0;
-        outbox.values.length = 0;
-        outbox.sources.length = 0;
+        // reused by the next batch; no value is kept alive meanwhile
+        outbox.values.fill(undefined, 0, n);
+        outbox.n = 0;
       }
     }
     this.count = 0;
@@ -202,19 +225,20 @@ export class Emitter {
     return (box < rings ? this.buses(box % rings) : this.letters(box % rings)).topics[id];
   }
 
-  private publish(box: number, ids: number[], values: unknown[]): void {
+  /** Publishes the first `n` entries of `ids` and `values`. */
+  private publish(box: number, ids: number[], values: unknown[], n: number): void {
     const rings = this.plan.rings.length;
     const ring = box % rings;
     const bus = box < rings ? this.buses(ring) : this.letters(ring);
     if (!this.feedback[box]) {
-      bus.publishByIds(ids, values, true);
+      bus.publishByIds(ids, values, true, n);
       return;
     }
-    const published = bus.publishByIds(ids, values, false);
-    if (published < values.length) {
+    const published = bus.publishByIds(ids, values, false, n);
+    if (published < n) {
       const topics = bus.topics;
       // copied now: the spill is published after this batch is committed
-      this.spill(ring, values.slice(published).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })), bus !== this.buses(ring));
+      this.spill(ring, values.slice(published, n).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })), bus !== this.buses(ring));
     }
   }
 }

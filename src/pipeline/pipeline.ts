@@ -7,9 +7,9 @@ import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
 import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
-import { layOut, memberName, type Plan, type PipelineCodec, slotOwner } from './plan.js';
+import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, slotOwner } from './plan.js';
 import { RateWindow } from './rate-window.js';
-import { type StageRates, toDot, toMermaid } from './render.js';
+import { type EdgeRates, type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
 import { derive, type Edge, type TopicNode, type Topology } from './topology.js';
 import { stageLimits } from './worker-limits.js';
@@ -20,6 +20,11 @@ export interface PipelineOptions {
   inputs?: readonly string[];
   /** Topics read from outside (pipeline.output); a produced topic no stage consumes is reported unless listed here. */
   outputs?: readonly string[];
+  /**
+   * Inputs an inbound bridge fills (`bridgeIn(pipeline, …)` of `ringbus/nats` or
+   * `ringbus/redis`): the rings they go to keep the bridge's progress markers too.
+   */
+  bridgedInputs?: readonly string[];
   /** Where events go after their last failed attempt. Default 'dead-letter'. */
   deadLetterTopic?: string;
   /** Bytes of each stage's input ring (a power of two). Default 1 MiB. */
@@ -59,6 +64,19 @@ export interface PipelineDescription {
   cycles: readonly (readonly string[])[];
   unconsumed: readonly string[];
   deadLetterTopic: string;
+}
+
+/**
+ * Where an inbound bridge writes into a pipeline (structured-cloneable: a bridge in another
+ * thread attaches to it): each ring a bridged input goes to, with the bridged topics it takes.
+ */
+export interface PipelineInputHandle {
+  readonly kind: 'ringbus-pipeline-input';
+  readonly codec: PipelineCodec;
+  readonly progressTopic: string;
+  readonly rings: readonly { readonly handle: BusHandle; readonly topics: readonly string[] }[];
+  /** The output ring and the pipeline's dead-letter topic, for messages that cannot be decoded. */
+  readonly deadLetters: { readonly handle: BusHandle; readonly topic: string };
 }
 
 export interface StageStats {
@@ -101,7 +119,7 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'bridgedInputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
@@ -126,10 +144,10 @@ export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inpu
   return render(derive(options), format);
 }
 
-function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates): PipelineDescription | string {
+function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRates, edgeRates?: EdgeRates): PipelineDescription | string {
   if (format === undefined) return describeTopology(topology);
-  if (format === 'mermaid') return toMermaid(topology, rates);
-  if (format === 'dot') return toDot(topology, rates);
+  if (format === 'mermaid') return toMermaid(topology, rates, edgeRates);
+  if (format === 'dot') return toDot(topology, rates, edgeRates);
   throw new InvalidOptionError(`describe() renders 'mermaid' or 'dot', got ${String(format)}`);
 }
 
@@ -137,6 +155,18 @@ function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRat
 export function createPipeline(options: PipelineOptions): Pipeline {
   checkOptions('createPipeline() options', options, OPTIONS);
   return new Pipeline(options);
+}
+
+/** The declared bridged inputs, checked. */
+function bridgedInputs(topology: Topology, declared: readonly string[] | undefined, codec: PipelineCodec): ReadonlySet<string> {
+  if (declared === undefined) return new Set();
+  if (!Array.isArray(declared)) throw new InvalidOptionError(`bridgedInputs must be an array of input topics, got ${JSON.stringify(declared)}`);
+  for (const topic of declared) {
+    if (!topology.topics.some((t) => t.name === topic && t.input)) throw new InvalidOptionError(`bridgedInputs: "${topic}" is not an input of this pipeline; declare it in inputs as well`);
+  }
+  if (declared.length > 0 && codec === 'raw') throw new InvalidOptionError("bridgedInputs need a pipeline codec that carries the bridge's progress markers: 'msgpack' or 'json', not 'raw'");
+  if (topology.topics.some((t) => t.name === PROGRESS_TOPIC)) throw new InvalidOptionError(`"${PROGRESS_TOPIC}" is the topic of a bridge's progress markers in a pipeline with bridgedInputs; name your topic otherwise`);
+  return new Set(declared);
 }
 
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
@@ -162,6 +192,7 @@ export class Pipeline extends EventEmitter {
   private readonly control: ControlBlock;
   private readonly supervisor: Supervisor;
   private readonly inputs: Set<string>;
+  private readonly bridged: ReadonlySet<string>;
   private readonly maxSpill: number;
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
@@ -177,8 +208,8 @@ export class Pipeline extends EventEmitter {
   private spillPumps: (Promise<void> | undefined)[];
   private spilled = 0;
   private spilledTotal = 0;
-  /** Each stage's events in, then each stage's events out. */
-  private readonly rates = new RateWindow(() => this.flowCounts());
+  /** Each stage's events in, then each stage's events out, then each ring's events per topic (see ringTopics). */
+  private readonly rates = new RateWindow(() => [...this.flowCounts(), ...this.ringTopicCounts()]);
   /** Rings with tryPublish() copies still waiting in publishAsync, and how many. */
   private readonly queued = new Map<Bus, number>();
 
@@ -206,11 +237,13 @@ export class Pipeline extends EventEmitter {
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
     this.stopGraceMs = positive('stopGraceMs', options.stopGraceMs, 5_000);
     const resourceLimits = stageLimits(options.resourceLimits);
+    this.bridged = bridgedInputs(this.topology, options.bridgedInputs, codec);
     const laidOut = layOut(this.topology, {
       capacity,
       outputCapacity: positive('outputCapacity', options.outputCapacity, capacity, true),
       wait,
       codec,
+      bridged: this.bridged,
     });
     this.letterBuses = codec === 'msgpack' ? laidOut.buses : laidOut.buses.map((bus) => attach(bus.handle, { wait, codec: 'msgpack' }));
     this.plan = laidOut.plan;
@@ -236,9 +269,19 @@ export class Pipeline extends EventEmitter {
     return this.output.handle;
   }
 
+  /** Where an inbound bridge writes into this pipeline: `bridgeIn(pipeline.inputHandle, …)` in another thread. */
+  get inputHandle(): PipelineInputHandle {
+    const rings = this.topology.stages
+      .map((stage) => ({ handle: this.buses[stage.index].handle, topics: stage.consumes.filter((t) => this.bridged.has(t)) }))
+      .filter((ring) => ring.topics.length > 0);
+    return { kind: 'ringbus-pipeline-input', codec: this.plan.codec, progressTopic: PROGRESS_TOPIC, rings, deadLetters: { handle: this.output.handle, topic: this.topology.deadLetterTopic } };
+  }
+
   /**
    * The topology as data, or rendered as Mermaid or DOT; `{ rates: true }` writes each
-   * stage's events in and out per second (over the last second, as in stats()) into its node.
+   * stage's events in and out per second (over the last second, as in stats()) into its
+   * node, and onto each edge the events per second of its topic into the ring it leads to
+   * (a stage's, or the output ring).
    */
   describe(): PipelineDescription;
   describe(format: 'mermaid' | 'dot', options?: { rates?: boolean }): string;
@@ -247,8 +290,21 @@ export class Pipeline extends EventEmitter {
     if (options?.rates !== undefined && typeof options.rates !== 'boolean') throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
     if (!options?.rates || format === undefined) return render(this.topology, format);
     const n = this.topology.stages.length;
-    const rates = this.rates.rates(this.flowCounts());
-    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])));
+    const rates = this.rates.rates([...this.flowCounts(), ...this.ringTopicCounts()]);
+    const keys = this.ringTopics();
+    const edge = new Map(keys.map(([ring, topic], k) => [`${ring}\u0000${topic}`, rates[2 * n + k]]));
+    const ringOf = (stage: string | null) => (stage === null ? this.buses.length - 1 : this.topology.stages.find((s) => s.name === stage)?.index);
+    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])), (to, topic) => edge.get(`${ringOf(to)}\u0000${topic}`));
+  }
+
+  /** Every ring's topics (a bridge's progress markers left out), in ring order: the keys of ringTopicCounts(). */
+  private ringTopics(): [number, string][] {
+    return this.buses.flatMap((bus, ring) => bus.topics.filter((t) => t !== PROGRESS_TOPIC).map((topic): [number, string] => [ring, topic]));
+  }
+
+  /** Events published per ring and topic, from every thread's counters. */
+  private ringTopicCounts(): number[] {
+    return this.buses.flatMap((bus) => bus.topicStats().filter((t) => t.topic !== PROGRESS_TOPIC).map((t) => t.events));
   }
 
   /**
@@ -325,7 +381,7 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before committing it.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((b) => b.backlog() === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
+      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
@@ -448,7 +504,7 @@ export class Pipeline extends EventEmitter {
   /** What drain() was still waiting for, in words. */
   private whyBusy(): string {
     const reasons: string[] = [];
-    const behind = this.topology.stages.filter((stage) => this.buses[stage.index].backlog() > 0).map((s) => `"${s.name}"`);
+    const behind = this.topology.stages.filter((stage) => this.backlog(stage.index) > 0).map((s) => `"${s.name}"`);
     if (behind.length > 0) reasons.push(`stages ${behind.join(', ')} have events left`);
     const out = this.output.stats();
     if (this.output.backlog() > out.capacity - this.output.maxPayload - 16) {
@@ -458,6 +514,14 @@ export class Pipeline extends EventEmitter {
     if (this.spilled > 0) reasons.push(`${this.spilled} events wait to re-enter a loop`);
     if (this.supervisor.healing > 0) reasons.push(`${this.supervisor.healing} workers are being replaced`);
     return reasons.length > 0 ? reasons.join('; ') : 'events in flight';
+  }
+
+  /** Bytes of stage `ring`'s ring its stage has not handled yet. */
+  private backlog(ring: number): number {
+    const bus = this.buses[ring];
+    if (!bus.topics.includes(PROGRESS_TOPIC)) return bus.backlog();
+    // A bridge's newest progress marker stays in the ring on purpose: only the stage's readers count.
+    return Math.max(0, ...bus.stats().readers.filter((r) => !r.name.startsWith('bridge-in:')).map((r) => r.lagBytes));
   }
 
   private route(topic: string): Bus[] {

@@ -42,13 +42,24 @@ export interface PlanOptions {
   wait: WaitStrategyName;
   codec: PipelineCodec;
   timeoutMs?: number;
+  /** Input topics an inbound bridge fills: the rings they go to get PROGRESS_TOPIC as well. */
+  bridged?: ReadonlySet<string>;
 }
+
+/**
+ * The topic of a bridge's progress markers in the rings it fills: a marker lands in the same
+ * claim as the events it covers, so a restarted bridge knows what each ring already holds.
+ */
+export const PROGRESS_TOPIC = 'ringbus-bridge-progress';
 
 /** Creates the rings, reserves every stage's reader in them and returns the plan and buses. */
 export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; buses: Bus[]; control: ControlBlock } {
   const busOptions = { wait: options.wait, timeoutMs: options.timeoutMs, codec: options.codec };
+  const bridged = options.bridged ?? new Set<string>();
+  // Last: the stage's topic ids stay those of its consumes.
+  const topicsOf = (stage: Stage) => (stage.consumes.some((t) => bridged.has(t)) ? [...stage.consumes, PROGRESS_TOPIC] : stage.consumes);
   const buses = topology.stages.map((stage) =>
-    createBus({ ...busOptions, capacity: stage.capacity ?? options.capacity, topics: stage.consumes, maxReaders: stage.concurrency + 8 }),
+    createBus({ ...busOptions, capacity: stage.capacity ?? options.capacity, topics: topicsOf(stage), maxReaders: stage.concurrency + 8 }),
   );
   const outputs = topology.topics.filter((t) => t.output).map((t) => t.name);
   buses.push(createBus({ ...busOptions, capacity: options.outputCapacity, topics: outputs.length > 0 ? outputs : [topology.deadLetterTopic] }));

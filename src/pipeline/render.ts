@@ -6,6 +6,8 @@ interface DrawnEdge {
   to: string;
   label: string;
   feedback: boolean;
+  /** Into the output ring (`to` is then OUTPUT's id, which a stage may share). */
+  toOutput?: boolean;
 }
 
 const INPUT = 'in';
@@ -18,7 +20,7 @@ function drawnEdges(topology: Topology): DrawnEdge[] {
   for (const topic of topology.topics) {
     if (unconsumed.has(topic.name)) continue;
     if (topic.input) for (const stage of topic.consumers) edges.push({ from: INPUT, to: stage, label: topic.name, feedback: false });
-    if (topic.output && topic.name !== topology.deadLetterTopic) for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false });
+    if (topic.output && topic.name !== topology.deadLetterTopic) for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false, toOutput: true });
   }
   return edges;
 }
@@ -32,7 +34,18 @@ function ids(topology: Topology): Map<string, string> {
 /** Live figures of a running pipeline's stages, by stage name, drawn into their nodes. */
 export type StageRates = ReadonlyMap<string, { in: number; out: number }>;
 
+/**
+ * Live events per second of a topic into a stage's ring (`stage`: its name) or into the
+ * output ring (`stage`: null): what an edge drawn to there on that topic carries.
+ */
+export type EdgeRates = (stage: string | null, topic: string) => number | undefined;
+
 const perSecond = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
+
+function edgeLabel(e: DrawnEdge, rates: EdgeRates | undefined, newline: string): string {
+  const rate = rates?.(e.toOutput ? null : e.to, e.label);
+  return rate === undefined ? e.label : `${e.label}${newline}${perSecond(rate)}`;
+}
 
 function stageLabel(s: Topology['stages'][number], rates: StageRates | undefined, newline: string): string {
   const name = s.concurrency > 1 ? `${s.name} ×${s.concurrency}` : s.name;
@@ -44,20 +57,20 @@ const quote = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 const mermaidText = (text: string) => `"${text.replace(/"/g, '#quot;')}"`;
 
 /** Mermaid flowchart: stages left to right, feedback edges dotted, concurrency shown as ×n. */
-export function toMermaid(topology: Topology, rates?: StageRates): string {
+export function toMermaid(topology: Topology, rates?: StageRates, edgeRates?: EdgeRates): string {
   const id = ids(topology);
   const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
   for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
-  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(e.label)} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`);
+  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`);
   return lines.join('\n');
 }
 
 /** Graphviz DOT: the same graph, feedback edges dashed. */
-export function toDot(topology: Topology, rates?: StageRates): string {
+export function toDot(topology: Topology, rates?: StageRates, edgeRates?: EdgeRates): string {
   const id = ids(topology);
   const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
   for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
-  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(e.label)}${e.feedback ? ', style=dashed' : ''}];`);
+  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`);
   lines.push('}');
   return lines.join('\n');
 }

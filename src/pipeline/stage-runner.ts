@@ -17,7 +17,11 @@ const SAMPLE = 16;
 /** What a stage module gave: a batch handler, or else a per-event one. */
 export type StageHandlers = { batch: StageBatchHandler; event?: undefined } | { event: StageHandler; batch?: undefined };
 
-/** One batch as read, in parallel arrays: no object per event. */
+/**
+ * One batch as read, in parallel arrays: no object per event. The worker reads into the
+ * same arrays every time (grown once, not for every batch); a batch handler gets copies
+ * of exactly its batch's length, which it may keep.
+ */
 interface Batch {
   values: unknown[];
   topics: string[];
@@ -98,19 +102,21 @@ export class StageRunner {
       takeover: true, // the supervisor runs one worker per slot: an owner still recorded is dead
       batchSize: stage.batchSize,
       wait: this.plan.wait,
+      // A ring an inbound bridge fills also holds its progress markers, which are not the stage's.
+      topics: this.plan.rings[stage.index].topics.length > stage.consumes.length ? stage.consumes : undefined,
     });
     const words = this.plan.controlWords;
     const stats = this.plan.stats;
     const busy = statsIndex(this.slot, S_BUSY_MS);
     let first = onFirstEvent;
     const commitBatch = () => reader.commit();
+    const read: Batch = { values: [], topics: [], seqs: [] };
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
-        const batch: Batch = { values: [], topics: [], seqs: [] };
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, batch.values, batch.topics, batch.seqs);
+        const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
         // The heal is over once the replacement has the slot's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.
@@ -123,7 +129,9 @@ export class StageRunner {
           reader.wait(IDLE_MS);
           continue;
         }
-        await this.handle(batch);
+        const batch = this.batch !== undefined ? { values: read.values.slice(0, n), topics: read.topics.slice(0, n), seqs: read.seqs.slice(0, n) } : read;
+        await this.handle(batch, n);
+        read.values.fill(undefined, 0, n); // no value kept alive while the worker waits
         if (!this.commit(commitBatch)) return hold(); // handed over while terminated: nothing more from this thread
         stats[busy] += performance.now() - started;
       }
@@ -132,9 +140,9 @@ export class StageRunner {
     }
   }
 
-  private async handle(batch: Batch): Promise<void> {
+  /** Handles the first `n` events of `batch`. */
+  private async handle(batch: Batch, n: number): Promise<void> {
     const { values, topics, seqs } = batch;
-    const n = values.length;
     const stage = this.stage;
     const stats = this.plan.stats;
     const base = statsIndex(this.slot, 0);
@@ -142,8 +150,8 @@ export class StageRunner {
     const tally = { errors: 0, retries: 0, dead: 0, withoutValue: 0 };
     /** The dead letter sent for each input event that got one, by index in the batch. */
     const letters = new Map<number, DeadLetter>();
-    /** The attempt that succeeded, by index in the batch. */
-    const tries: number[] = [];
+    /** The attempt that succeeded, by index in the batch, where it was not the first (a retry is rare: no entry per event). */
+    const tries = new Map<number, number>();
     const sendLetter = (i: number, whole: DeadLetter) => {
       const letter = this.fitter.fit(whole);
       if (letter === undefined) throw new Error(`stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`);
@@ -171,11 +179,11 @@ export class StageRunner {
         for (const { source, topic, value, error } of failed) {
           if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
           if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
-          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries[source] ?? 1, error));
+          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries.get(source) ?? 1, error));
         }
       }
     };
-    if (!whole) await this.handleEach(batch, tally, sendLetter, tries, publish);
+    if (!whole) await this.handleEach(batch, n, tally, sendLetter, tries, publish);
     publish();
     stats[base + S_IN] += n;
     stats[base + S_OUT] += out;
@@ -217,9 +225,10 @@ export class StageRunner {
 
   private async handleEach(
     batch: Batch,
+    n: number,
     tally: { errors: number; retries: number },
     sendLetter: (i: number, letter: DeadLetter) => void,
-    tries: number[],
+    tries: Map<number, number>,
     publish: () => void,
   ): Promise<void> {
     const { values, topics, seqs } = batch;
@@ -235,7 +244,7 @@ export class StageRunner {
     const since = base + S_HANDLING_SINCE;
     let suspects = false; // any event of this slot ever killed a worker
     for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < n; i++) {
       const seq = seqs[i];
       context.topic = topics[i];
       context.seq = seq;
@@ -262,7 +271,7 @@ export class StageRunner {
             stats[handling] = -1;
             if (timed) stats[handlerMs] += (performance.now() - started) * SAMPLE;
             emitter.keep();
-            tries[i] = attempt;
+            if (attempt > 1) tries.set(i, attempt);
             break;
           } catch (error) {
             stats[handling] = -1;

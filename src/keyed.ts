@@ -174,7 +174,7 @@ function newBlock(ring: Ring, groupSlot: number): number {
     const block = blockAt(ring, b);
     if (Atomics.compareExchange(ring.i32, (block + L.K_GROUP) >> 2, 0, groupSlot + 1) !== 0) continue;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS; e++) store(ring, memberAt(block, e) + L.KM_SLOT, 0);
-    for (let p = 0; p < L.PARTITIONS; p++) movePartition(ring, partitionAt(block, p), -1, 0, 0);
+    for (let p = 0; p < L.PARTITIONS; p++) movePartition(ring, partitionAt(block, p), L.NO_SLOT, 0, 0);
     store(ring, block + L.K_VERSION, 0);
     return block;
   }

@@ -257,8 +257,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     try {
       while (off < bytes && delivered < max) {
         at = data + ((index + off) & mask);
-        // Plain reads: available() loaded each of these headers atomically (acquiring what
-        // their commit published), and the cursor gates producers until consume() moves it.
+        // Plain reads: the core's scan (fill()) loaded each of these headers atomically,
+        // acquiring what their commit published, and this reader's cursor keeps producers
+        // off them until consume() moves it.
         const meta = i32[at >> 2];
         length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {

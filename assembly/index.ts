@@ -13,6 +13,7 @@ let maxReaders: i32 = 0;
 let maxSpan: i32 = 0;
 let slots: usize = 0;
 let producers: usize = 0;
+let keyed: usize = 0;
 let data: usize = 0;
 
 const IDLE: i64 = i64.MAX_VALUE;
@@ -62,12 +63,13 @@ function readHeader(): void {
   maxSpan = load<i32>(h(L.H_MAX_SPAN));
   slots = h(L.HEADER_BYTES);
   producers = slots + <usize>(maxReaders * L.SLOT_BYTES);
-  data = producers + <usize>(L.MAX_PRODUCERS * L.PRODUCER_BYTES);
+  keyed = producers + <usize>(L.MAX_PRODUCERS * L.PRODUCER_BYTES);
+  data = keyed + <usize>(L.KEYED_GROUPS * L.KEYED_BYTES);
 }
 
 /** Lays out a fresh ring. Called once, by the thread that creates the bus. */
 export function initRing(cap: i32, readers: i32, span: i32, topicCount: i32, topicHash: i32): void {
-  memory.fill(h(0), 0, <usize>(L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES));
+  memory.fill(h(0), 0, <usize>(L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES));
   store<i32>(h(L.H_CAPACITY), cap);
   store<i32>(h(L.H_MAX_READERS), readers);
   store<i32>(h(L.H_MAX_SPAN), span);
@@ -92,6 +94,11 @@ export function attachRing(): i32 {
 
 export function dataOffset(): i32 {
   return <i32>data;
+}
+
+/** Offset of the keyed group table (see src/keyed.ts). */
+export function keyedOffset(): i32 {
+  return <i32>keyed;
 }
 
 export function slotOffset(i: i32): i32 {
@@ -149,7 +156,7 @@ function minCursor(limit: i64): i64 {
   for (let i = 0; i < maxReaders; i++) {
     const s = slot(i);
     const kind = atomic.load<i32>(s + L.S_KIND);
-    if (kind == L.KIND_GATING || kind == L.KIND_GROUP) {
+    if (kind == L.KIND_GATING || kind == L.KIND_GROUP || kind == L.KIND_KEYED_MEMBER || kind == L.KIND_KEYED_GROUP) {
       const c = atomic.load<i64>(s + L.S_CURSOR);
       if (c < m) m = c;
     }
@@ -169,10 +176,11 @@ export function gatePosition(i: i32): f64 {
   const s = slot(i);
   const kind = atomic.load<i32>(s + L.S_KIND);
   let c = atomic.load<i64>(s + L.S_CURSOR);
-  if (kind == L.KIND_GROUP) {
+  if (kind == L.KIND_GROUP || kind == L.KIND_KEYED_GROUP) {
+    const member = kind == L.KIND_GROUP ? L.KIND_MEMBER : L.KIND_KEYED_MEMBER;
     for (let j = 0; j < maxReaders; j++) {
       const m = slot(j);
-      if (atomic.load<i32>(m + L.S_KIND) == L.KIND_MEMBER && atomic.load<i32>(m + L.S_GROUP) == i) {
+      if (atomic.load<i32>(m + L.S_KIND) == member && atomic.load<i32>(m + L.S_GROUP) == i) {
         const mc = atomic.load<i64>(m + L.S_CURSOR);
         if (mc < c) c = mc;
       }
@@ -458,7 +466,7 @@ export function registerReader(i: i32, kind: i32, group: i32, start: i32): void 
     if (t & 1) continue;
     if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
     const gate = atomic.load<i64>(h(L.H_GATE));
-    if (kind == L.KIND_MEMBER) {
+    if (kind == L.KIND_MEMBER || kind == L.KIND_KEYED_GROUP) {
       if (start != 2) atomic.store<i64>(s + L.S_CURSOR, IDLE);
     } else if (start == 0) {
       atomic.store<i64>(s + L.S_CURSOR, gate);
@@ -493,6 +501,24 @@ export function registerReader(i: i32, kind: i32, group: i32, start: i32): void 
     if (p < tail) return load<i64>(rec(<i32>p & mask) + L.R_SEQ);
   }
   return atomic.load<i64>(h(L.H_NEXT_SEQ));
+}
+
+/**
+ * Sets the cursor of slot `i` under the claim lock and bumps the epoch, so that no producer
+ * applies a gate computed before (a keyed group's hand-over floor, lowered or raised).
+ */
+export function setCursorLocked(i: i32, position: f64): void {
+  const s = slot(i);
+  while (true) {
+    const t = atomic.load<i64>(h(L.H_TAIL));
+    if (t & 1) continue;
+    if (atomic.cmpxchg<i64>(h(L.H_TAIL), t, t | 1) != t) continue;
+    atomic.store<i64>(s + L.S_CURSOR, position >= 9.2e18 ? IDLE : <i64>position);
+    atomic.add<i32>(h(L.H_EPOCH), 1);
+    atomic.store<i64>(h(L.H_TAIL), t);
+    break;
+  }
+  cursorMoved();
 }
 
 /** Frees a slot: it stops holding producers back. */

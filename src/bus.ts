@@ -1,8 +1,9 @@
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
 import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
 import * as L from './layout.js';
-import { type Claim, Producer } from './producer.js';
+import { type Claim, type Keys, Producer } from './producer.js';
 import { Reader, type ReaderOptions } from './reader.js';
+import { keyHash } from './key.js';
 import { recordSize } from './record.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
@@ -33,6 +34,19 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
+/** A publish key: events of one key go to one member of a keyed group, in publish order. */
+export type EventKey = string | number;
+
+export interface KeyedPublishOptions extends PublishOptions {
+  /** The event's key: a string or a safe integer (42 and '42' are the same key). */
+  key?: EventKey;
+}
+
+export interface BatchPublishOptions extends KeyedPublishOptions {
+  /** Each value's key, by value and index (instead of one `key` for the whole batch). */
+  keyOf?: (value: unknown, index: number) => EventKey;
+}
+
 export interface ClaimOptions extends PublishOptions {
   /** Records of `byteLength` bytes to claim at once. Default 1. */
   count?: number;
@@ -42,6 +56,8 @@ export interface ClaimOptions extends PublishOptions {
 export interface OutgoingEvent {
   topic: string;
   value: unknown;
+  /** Keys go to every event of the call or to none. */
+  key?: EventKey;
 }
 
 export interface BusStats {
@@ -63,6 +79,8 @@ export interface BusStats {
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ['timeoutMs'];
+const KEYED_OPTIONS: readonly (keyof KeyedPublishOptions)[] = ['timeoutMs', 'key'];
+const BATCH_OPTIONS: readonly (keyof BatchPublishOptions)[] = ['timeoutMs', 'key', 'keyOf'];
 const CLAIM_OPTIONS: readonly (keyof ClaimOptions)[] = ['timeoutMs', 'count'];
 
 /** Creates a bus in new shared memory. Hand `bus.handle` to workers, which call attach(). */
@@ -118,19 +136,31 @@ export class Bus {
   }
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
-  publish(topic: string, value: unknown, options?: PublishOptions): void {
-    this.producer.publishSync(this.ring.topicId(topic), value, this.timeout(options, 'publish() options'));
+  publish(topic: string, value: unknown, options?: KeyedPublishOptions): void {
+    const timeoutMs = this.timeout(options, 'publish() options', KEYED_OPTIONS);
+    if (options?.key !== undefined) {
+      this.producer.publishBatchSync(this.ring.topicId(topic), [value], timeoutMs, 'publish', keyHash(options.key, 'publish() key'));
+    } else {
+      this.producer.publishSync(this.ring.topicId(topic), value, timeoutMs);
+    }
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
-  tryPublish(topic: string, value: unknown): boolean {
-    return this.producer.tryPublish(this.ring.topicId(topic), value);
+  tryPublish(topic: string, value: unknown, options?: { key?: EventKey }): boolean {
+    if (options === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
+    V.knownOptions('tryPublish() options', options, ['key']);
+    if (options.key === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
+    return this.producer.tryPublishBatch(this.ring.topicId(topic), [value], keyHash(options.key, 'tryPublish() key')) === 1;
   }
 
   /** Publishes one event, waiting for space without blocking the event loop. */
-  publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
+  publishAsync(topic: string, value: unknown, options?: KeyedPublishOptions): Promise<void> {
     try {
-      return this.producer.publishAsync(this.ring.topicId(topic), value, this.deadline(options, 'publishAsync() options'));
+      const deadline = this.deadline(options, 'publishAsync() options', KEYED_OPTIONS);
+      if (options?.key !== undefined) {
+        return this.producer.publishBatchAsync(this.ring.topicId(topic), [value], deadline, 'publishAsync', keyHash(options.key, 'publishAsync() key'));
+      }
+      return this.producer.publishAsync(this.ring.topicId(topic), value, deadline);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -140,15 +170,19 @@ export class Bus {
    * Publishes an array of values in order with one claim and one commit per ring-sized
    * chunk. A TimeoutError carries in `published` how many of them went out.
    */
-  publishBatch(topic: string, values: readonly unknown[], options?: PublishOptions): void {
+  publishBatch(topic: string, values: readonly unknown[], options?: BatchPublishOptions): void {
     const id = this.ring.topicId(topic);
-    this.producer.publishBatchSync(id, V.batch('publishBatch()', values), this.timeout(options, 'publishBatch() options'), 'publishBatch');
+    const timeoutMs = this.timeout(options, 'publishBatch() options', BATCH_OPTIONS);
+    V.batch('publishBatch()', values);
+    this.producer.publishBatchSync(id, values, timeoutMs, 'publishBatch', batchKeys('publishBatch()', values, options));
   }
 
-  publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
+  publishBatchAsync(topic: string, values: readonly unknown[], options?: BatchPublishOptions): Promise<void> {
     try {
       const id = this.ring.topicId(topic);
-      return this.producer.publishBatchAsync(id, V.batch('publishBatchAsync()', values), this.deadline(options, 'publishBatchAsync() options'), 'publishBatchAsync');
+      const deadline = this.deadline(options, 'publishBatchAsync() options', BATCH_OPTIONS);
+      V.batch('publishBatchAsync()', values);
+      return this.producer.publishBatchAsync(id, values, deadline, 'publishBatchAsync', batchKeys('publishBatchAsync()', values, options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -159,8 +193,8 @@ export class Bus {
    * claim and one commit per ring-sized chunk.
    */
   publishEvents(events: readonly OutgoingEvent[], options?: PublishOptions): void {
-    const [topics, values] = this.split('publishEvents()', events);
-    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents');
+    const [topics, values, keys] = this.split('publishEvents()', events);
+    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents', keys);
   }
 
   /**
@@ -169,14 +203,14 @@ export class Bus {
    * its own backpressure.
    */
   tryPublishEvents(events: readonly OutgoingEvent[]): number {
-    const [topics, values] = this.split('tryPublishEvents()', events);
-    return this.producer.tryPublishBatch(topics, values);
+    const [topics, values, keys] = this.split('tryPublishEvents()', events);
+    return this.producer.tryPublishBatch(topics, values, keys);
   }
 
   publishEventsAsync(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void> {
     try {
-      const [topics, values] = this.split('publishEventsAsync()', events);
-      return this.producer.publishBatchAsync(topics, values, this.deadline(options, 'publishEventsAsync() options'), 'publishEventsAsync');
+      const [topics, values, keys] = this.split('publishEventsAsync()', events);
+      return this.producer.publishBatchAsync(topics, values, this.deadline(options, 'publishEventsAsync() options'), 'publishEventsAsync', keys);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -284,16 +318,22 @@ export class Bus {
     return this.ring.core.revoke(position, seq) === 1;
   }
 
-  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[]] {
+  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {
     V.eventList(what, events);
     const topics = new Array<number>(events.length);
     const values = new Array<unknown>(events.length);
+    let keys: Int32Array | undefined;
     for (let i = 0; i < events.length; i++) {
-      const event = V.event(what, events[i], i);
+      const event = V.event(what, events[i], i) as OutgoingEvent;
       topics[i] = this.ring.topicId(event.topic as string);
       values[i] = event.value;
+      if (i === 0 && event.key !== undefined) keys = new Int32Array(events.length);
+      if ((event.key !== undefined) !== (keys !== undefined)) {
+        throw new InvalidOptionError(`${what}: event ${i} ${event.key === undefined ? 'has no key and event 0 has one' : 'has a key and event 0 has none'}; give every event of one call a key, or none`);
+      }
+      if (keys !== undefined) keys[i] = keyHash(event.key, `${what} event ${i} key`);
     }
-    return [topics, values];
+    return [topics, values, keys];
   }
 
   /** How long a call may wait. Options are checked only when given: publish() without them is the hot path. */
@@ -304,7 +344,20 @@ export class Bus {
   }
 
   /** When an async call's wait must end: it counts from the call, queued behind this thread's earlier async publishes. */
-  private deadline(options: PublishOptions | undefined, what: string): number {
-    return performance.now() + this.timeout(options, what);
+  private deadline(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
+    return performance.now() + this.timeout(options, what, known);
   }
+}
+
+/** A batch's keys as the producer takes them: one hash, one per value, or none. */
+function batchKeys(what: string, values: readonly unknown[], options: BatchPublishOptions | undefined): Keys | undefined {
+  if (options === undefined) return undefined;
+  const { key, keyOf } = options;
+  if (key !== undefined && keyOf !== undefined) throw new InvalidOptionError(`${what}: pass key (one key for the whole batch) or keyOf (a key per value), not both`);
+  if (key !== undefined) return keyHash(key, `${what} key`);
+  if (keyOf === undefined) return undefined;
+  if (typeof keyOf !== 'function') throw new InvalidOptionError(`${what}: keyOf must be a function (value, index) => key, got ${V.describe(keyOf)}`);
+  const keys = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) keys[i] = keyHash(keyOf(values[i], i), `${what} keyOf(value ${i})`);
+  return keys;
 }

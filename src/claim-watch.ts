@@ -65,6 +65,6 @@ export function osThreadId(): number {
   return osThread;
 }
 
-function threadAlive(thread: number): boolean {
+export function threadAlive(thread: number): boolean {
   return existsSync(`/proc/self/task/${thread}`);
 }

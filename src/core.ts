@@ -5,6 +5,8 @@ export interface RingCore {
   initRing(capacity: number, maxReaders: number, maxSpan: number, topicCount: number, topicHash: number): void;
   attachRing(): number;
   dataOffset(): number;
+  keyedOffset(): number;
+  setCursorLocked(slot: number, position: number): void;
   slotOffset(slot: number): number;
   gatePosition(slot: number): number;
   minGate(): number;

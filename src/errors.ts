@@ -262,3 +262,24 @@ export class BridgeMessageTooLargeError extends RingbusError {
     );
   }
 }
+
+/** A publish key that is neither a string nor a safe integer. */
+export class InvalidKeyError extends RingbusError {
+  constructor(what: string, key: unknown) {
+    super('ERR_RINGBUS_KEY', `${what}: a key must be a string or an integer number (a safe integer), got ${describeKey(key)}; turn it into one of these (e.g. String(id))`);
+  }
+}
+
+/** A keyed consumer group could not be opened: every keyed group block, or every member entry of the group, is in use. */
+export class KeyedGroupLimitError extends RingbusError {
+  constructor(message: string) {
+    super('ERR_RINGBUS_KEYED_LIMIT', message);
+  }
+}
+
+function describeKey(key: unknown): string {
+  if (typeof key === 'number') return `the number ${key}`;
+  if (typeof key === 'bigint') return `the bigint ${key}n`;
+  if (key === null) return 'null';
+  return typeof key === 'object' ? `an object (${Object.prototype.toString.call(key)})` : typeof key;
+}

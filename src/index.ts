@@ -1,4 +1,5 @@
-export { attach, Bus, createBus, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type PublishOptions } from './bus.js';
+export { attach, Bus, createBus, type AttachOptions, type BusOptions, type BusStats, type ClaimOptions, type OutgoingEvent, type PublishOptions, type KeyedPublishOptions, type BatchPublishOptions, type EventKey } from './bus.js';
+export { keyHash } from './key.js';
 export { type BusHandle } from './ring.js';
 export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';
 export { type ReaderStats } from './stats.js';

@@ -4,7 +4,7 @@
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 
 export const MAGIC = 0x52425553; // "RBUS"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 // The ring starts at page 1: page 0 belongs to the WebAssembly module's own data.
 export const RING_BASE = 65536;
@@ -64,12 +64,36 @@ export const OWNER_FREE = 0;
 export const OWNER_DYING = -1; // its death is being handled: claims revoked, then the slot freed
 export const NO_CLAIM = -1;
 
+// Keyed group table: KEYED_GROUPS blocks of KEYED_BYTES after the producer table, then the
+// data region. A block holds one keyed consumer group's members and its partition table
+// (docs/PROTOCOL.md, "Keyed groups"). Written only under the registry lock, each change
+// between two stores of K_VERSION (odd while it is being written).
+export const KEYED_GROUPS = 8;
+export const K_GROUP = 0; // i32, the group's reader slot + 1; 0 while the block is free
+export const K_VERSION = 4; // i32, even; odd while the block is being changed
+export const K_MEMBERS = 64; // member table: MAX_KEYED_MEMBERS entries of KM_BYTES
+export const MAX_KEYED_MEMBERS = 64;
+export const KM_BYTES = 16;
+export const KM_SLOT = 0; // i32, the member's reader slot + 1; 0 for a free entry
+export const KM_THREAD = 4; // i32, threadId + 1 of the member's thread
+export const KM_OS_THREAD = 8; // i32, its operating-system thread id (Linux), else 0
+export const KM_ADOPTED = 12; // i32, the block version the member reads by, -1 before its first
+export const K_PARTITIONS = K_MEMBERS + MAX_KEYED_MEMBERS * KM_BYTES; // PARTITIONS entries of KP_BYTES
+export const PARTITIONS = 256; // a key's partition is its hash & (PARTITIONS - 1)
+export const KP_BYTES = 16;
+export const KP_OWNER = 0; // i32, reader slot of the member that owns it, -1 for none
+export const KP_VERSION = 4; // i32, block version at which it moved to that owner
+export const KP_START = 8; // i64, position from which that owner delivers it
+export const KEYED_BYTES = K_PARTITIONS + PARTITIONS * KP_BYTES;
+
 export const KIND_FREE = 0;
 export const KIND_GATING = 1; // holds producers back
 export const KIND_LOSSY = 2; // never holds producers back; told what it missed
 export const KIND_GROUP = 3; // a consumer group's shared cursor (gating)
 export const KIND_MEMBER = 4; // a group member; gating only while it holds a batch
 export const KIND_RESERVED = 5; // slot being set up
+export const KIND_KEYED_GROUP = 6; // a keyed group: its cursor is the hand-over floor (IDLE when none)
+export const KIND_KEYED_MEMBER = 7; // a keyed group member: a gating cursor over every record
 
 // A member holding no batch parks its cursor here: the largest i64.
 export const IDLE_CURSOR_HI = 0x7fffffff;
@@ -94,6 +118,8 @@ export const STATE_COMMITTED = 3; // readable
 export const STATE_REVOKED = 4; // the claim was abandoned: skip RECORD_HEADER + length bytes
 
 export const FLAG_PADDING = 1; // fills the tail of the data region at the wrap
+export const FLAG_KEYED = 2; // the payload starts with KEY_BYTES: the key's hash (i32), then 0 (i32)
+export const KEY_BYTES = 8;
 export const FLAGS_SHIFT = 4;
 export const CODEC_SHIFT = 8;
 export const CODEC_MASK = 0xff;

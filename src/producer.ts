@@ -243,8 +243,8 @@ export class Producer {
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError. */
-  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch'): void {
-    const chunks = this.stage(topics, values);
+  publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys): void {
+    const chunks = this.stage(topics, values, keys);
     let published = 0;
     this.limit(timeoutMs);
     try {
@@ -262,8 +262,8 @@ export class Producer {
    * Publishes the longest prefix of the batch that fits now, whole chunks at a time, and
    * returns how many values that was; never waits.
    */
-  tryPublishBatch(topics: Topics, values: readonly unknown[]): number {
-    const chunks = this.stage(topics, values);
+  tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys): number {
+    const chunks = this.stage(topics, values, keys);
     let published = 0;
     for (const chunk of chunks) {
       const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
@@ -274,9 +274,9 @@ export class Producer {
     return published;
   }
 
-  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync'): Promise<void> {
+  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', keys?: Keys): Promise<void> {
     const timeoutMs = deadline - performance.now();
-    const chunks = this.stage(topics, values);
+    const chunks = this.stage(topics, values, keys);
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     return this.serial(async () => {
@@ -295,29 +295,38 @@ export class Producer {
 
   /**
    * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
-   * that each fit one claim: one copy and one commit per chunk.
+   * that each fit one claim: one copy and one commit per chunk. A keyed record's payload
+   * starts with the key's hash (L.KEY_BYTES), which its length includes.
    */
-  private stage(topics: Topics, values: readonly unknown[]): Chunk[] {
+  private stage(topics: Topics, values: readonly unknown[], keys?: Keys): Chunk[] {
     const same = typeof topics === 'number';
     if (!same && topics.length !== values.length) throw new InvalidOptionError(`a batch of ${values.length} values needs as many topics, got ${topics.length}`);
-    let meta = same ? this.meta(topics) : 0;
+    const keyed = keys !== undefined ? L.FLAG_KEYED << L.FLAGS_SHIFT : 0;
+    const keyBytes = keyed === 0 ? 0 : L.KEY_BYTES;
+    let meta = same ? this.meta(topics) | keyed : 0;
     const chunks: Chunk[] = [];
     let chunk: Chunk | undefined;
     let at = 0;
     for (let i = 0; i < values.length; i++) {
-      if (!same) meta = this.meta(topics[i]);
+      if (!same) meta = this.meta(topics[i]) | keyed;
       const bytes = this.encode(values[i]);
-      const size = recordSize(bytes.length);
+      if (bytes.length + keyBytes > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload - keyBytes);
+      const length = bytes.length + keyBytes;
+      const size = recordSize(length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
-        chunk = { start: at, end: at, count: 0, firstLength: bytes.length, meta };
+        chunk = { start: at, end: at, count: 0, firstLength: length, meta };
         chunks.push(chunk);
       }
       this.reserveStaging(at + size);
       const words = this.stagingWords;
       words[at >> 2] = meta | L.STATE_COMMITTED;
-      words[(at + L.R_LENGTH) >> 2] = bytes.length;
+      words[(at + L.R_LENGTH) >> 2] = length;
+      if (keys !== undefined) {
+        words[(at + L.RECORD_HEADER) >> 2] = typeof keys === 'number' ? keys : keys[i];
+        words[(at + L.RECORD_HEADER + 4) >> 2] = 0;
+      }
       const staging = this.staging;
-      const to = at + L.RECORD_HEADER;
+      const to = at + L.RECORD_HEADER + keyBytes;
       // a loop copies a small payload faster than set(), which has a fixed cost of its own
       if (bytes.length <= 32) for (let k = 0; k < bytes.length; k++) staging[to + k] = bytes[k];
       else staging.set(bytes, to);
@@ -387,6 +396,9 @@ function batchTimeout(error: unknown, call: string, timeoutMs: number, published
 
 /** The topic id of every record of a batch, or of each in turn. */
 export type Topics = number | readonly number[];
+
+/** The key hash (src/key.ts) of every record of a batch, or of each in turn. */
+export type Keys = number | Int32Array;
 
 interface Chunk {
   start: number;

@@ -5,6 +5,7 @@ import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotKind, slot
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { ClaimWatch } from './claim-watch.js';
+import { joinKeyed, KeyedView, leaveKeyed } from './keyed.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -16,6 +17,7 @@ const skipped = new WeakSet<DecodeError>();
 const STOP_BEFORE = Symbol('stop before this record');
 
 const TURN_MS = 10;
+const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
 const TURN_EVENTS = 16;
 
 
@@ -39,6 +41,8 @@ class RecordView implements RawRecord {
   offset = 0;
   length = 0;
   meta = 0;
+  /** Where the record's header lies (a keyed record's payload starts after its key). */
+  head = 0;
   constructor(
     readonly bytes: Uint8Array,
     private readonly words: Int32Array,
@@ -46,7 +50,7 @@ class RecordView implements RawRecord {
   ) {}
 
   get seq(): number {
-    return readSeq(this.words, this.offset - L.RECORD_HEADER);
+    return readSeq(this.words, this.head);
   }
 
   get topic(): string {
@@ -77,6 +81,8 @@ export interface ReaderOptions {
   lossy?: boolean;
   /** Join this consumer group: each event goes to exactly one member. */
   group?: string;
+  /** With `group`: a keyed group, where every event of one key goes to the same member, in publish order. */
+  keyed?: boolean;
   wait?: WaitStrategyName | WaitStrategy;
   /** User codecs this reader can decode (built-ins are always known). */
   codecs?: readonly Codec<any>[];
@@ -121,13 +127,15 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   private readonly owner = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   private readonly rawRecord: RecordView;
   private readonly fenceWord: number;
+  /** A keyed member's partitions; null for every other reader. */
+  private readonly keyed: KeyedView | null = null;
 
   constructor(
     private readonly ring: Ring,
     readonly name: string,
     options: ReaderOptions = {},
   ) {
-    const { start, topics, after, lossy, group, wait, codecs, takeover, batchSize } = readerOptions(options);
+    const { start, topics, after, lossy, group, keyed, wait, codecs, takeover, batchSize } = readerOptions(options);
     this.batchSize = batchSize;
     this.claims = new ClaimWatch(ring);
     this.codecs = codecTable(codecs);
@@ -142,14 +150,20 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const slot = findSlot(ring, dep);
       if (slot < 0) throw new UnknownReaderError(dep);
       if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
-      if (slotKind(ring, slot) === L.KIND_MEMBER) {
+      if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
         const groupName = slotName(ring, Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)));
         throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
       }
       return slot;
     });
     const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
-    if (group !== undefined) {
+    if (group !== undefined && keyed) {
+      this.kind = L.KIND_KEYED_MEMBER;
+      const joined = joinKeyed(ring, group, name, { start: startCode, takeover, owner: this.owner });
+      this.group = joined.group;
+      this.slot = joined.slot;
+      this.keyed = new KeyedView(ring, name, joined.group, joined.slot, joined.block);
+    } else if (group !== undefined) {
       this.kind = L.KIND_MEMBER;
       [this.group, this.slot] = openMember(ring, group, name, { start: startCode, takeover, owner: this.owner });
     } else {
@@ -162,8 +176,10 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
     this.rawRecord = new RecordView(ring.u8, ring.i32, ring.topics);
     this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
-    const futex = this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
-    const waiters = this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
+    // Commits wake the cursor futex too; a keyed member also waits there for its peers to pass a hand-over.
+    const onCursors = this.deps.length > 0 || this.keyed !== null;
+    const futex = onCursors ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
+    const waiters = onCursors ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
     this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
   }
 
@@ -191,7 +207,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     if (this.kind === L.KIND_LOSSY) return this.pollLossy(handler, max, bytes);
     const u8 = this.ring.u8;
     return this.walk(bytes, max, (record) => {
-      handler(this.decodeAt(record.codec, u8, record.offset, record.length), record.topic, record.seq);
+      handler(this.decodeAt(record.codec, u8, record.offset, record.length, record.head), record.topic, record.seq);
     });
   }
 
@@ -225,9 +241,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * records: pollRaw's handler is called from it directly, without a wrapper, because this
    * is the hot path.
    */
-  private walk(bytes: number, max: number, visit: (record: RawRecord) => void, hold = false): number {
+  private walk(bytes: number, max: number, visit: (record: RecordView) => void, hold = false): number {
     const { i32, data, mask } = this.ring;
     const filter = this.filter;
+    const keyed = this.keyed;
+    const base = this.position;
     const record = this.rawRecord;
     const index = this.index;
     let off = 0;
@@ -242,9 +260,11 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         const meta = i32[at >> 2];
         length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
-          if (filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) {
-            record.offset = at + L.RECORD_HEADER;
-            record.length = length;
+          if ((filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) && (keyed === null || keyed.owns(i32, at, meta, base + off))) {
+            const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+            record.head = at;
+            record.offset = at + L.RECORD_HEADER + key;
+            record.length = length - key;
             record.meta = meta;
             visit(record);
             delivered++;
@@ -313,7 +333,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       this.walk(bytes, max, (record) => {
         let value: T;
         try {
-          value = this.decodeAt(record.codec, u8, record.offset, record.length);
+          value = this.decodeAt(record.codec, u8, record.offset, record.length, record.head);
         } catch (error) {
           // The events before it are returned, to commit; the next read() reports it.
           if (taken > 0) throw STOP_BEFORE;
@@ -362,7 +382,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const topic = meta >>> L.TOPIC_SHIFT;
       const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;
       const wanted = event && (this.filter === null || this.filter[topic] === 1);
-      const payload = wanted ? u8.slice(at + L.RECORD_HEADER, at + L.RECORD_HEADER + length) : undefined;
+      const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+      const payload = wanted ? u8.slice(at + L.RECORD_HEADER + key, at + L.RECORD_HEADER + length) : undefined;
       // A read-modify-write orders the plain reads above before the check, on any CPU.
       Atomics.add(i32, this.fenceWord, 0);
       if (core.lapped(this.position + off)) {
@@ -556,13 +577,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       }
       const seq = readSeq(i32, at);
       const topic = meta >>> L.TOPIC_SHIFT;
-      if (this.filter !== null && this.filter[topic] !== 1) {
+      if ((this.filter !== null && this.filter[topic] !== 1) || (this.keyed !== null && !this.keyed.owns(i32, at, meta, this.position))) {
         this.consume(size, 0, seq + 1);
         continue;
       }
+      const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
       let value: T;
       try {
-        value = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER, length);
+        value = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER + key, length - key, at);
       } catch (error) {
         this.consume(size, 0, seq + 1); // see undecodable()
         throw error;
@@ -616,7 +638,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   private letGo(): void {
-    if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
+    if (this.keyed !== null) leaveKeyed(this.ring, this.group, this.slot, this.owner);
+    else if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
     else disownSlot(this.ring, this.slot, this.owner);
   }
 
@@ -660,6 +683,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.index = core.cursorIndex(this.slot);
         this.position = core.cursor(this.slot);
       }
+    } else if (this.keyed !== null) {
+      if (this.keyed.prepare()) {
+        this.position = core.cursor(this.slot);
+        this.index = core.cursorIndex(this.slot);
+      }
+      const limit = this.keyed.limit();
+      const deps = this.depLimit();
+      this.pending = core.available(this.slot, max, limit < 0 ? deps : deps < 0 ? limit : Math.min(limit, deps));
     } else {
       if (this.kind === L.KIND_LOSSY && core.lapped(this.position)) {
         const seq = core.resync(this.slot);
@@ -686,13 +717,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   /** Decodes the record at `memory[offset, offset + length)`, in place where the codec can. */
-  private decodeAt(id: number, memory: Uint8Array, offset: number, length: number): T {
+  private decodeAt(id: number, memory: Uint8Array, offset: number, length: number, at: number): T {
     const codec = this.codecs[id];
     try {
       if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
       return codec.decodeRange(memory, offset, offset + length) as T;
     } catch (cause) {
-      const at = offset - L.RECORD_HEADER; // the record's header, in the ring
       throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), this.ring.i32[at >> 2] >>> L.TOPIC_SHIFT);
     }
   }

@@ -66,11 +66,11 @@ export function openMember(ring: Ring, group: string, name: string, request: Omi
   });
 }
 
-function nameToBytes(name: string): Uint8Array {
+export function nameToBytes(name: string): Uint8Array {
   return checkedName('a reader name', name);
 }
 
-function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, request: SlotRequest): number {
+export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, request: SlotRequest): number {
   let slot = findSlot(ring, name);
   // A thread that died while registering left its slot reserved: set it up afresh.
   if (slot >= 0 && slotKind(ring, slot) === L.KIND_RESERVED) return setUp(ring, slot, nameBytes, request);
@@ -144,7 +144,7 @@ export function disownSlot(ring: Ring, slot: number, owner: number): void {
   Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), owner, 0);
 }
 
-function withRegistryLock<T>(ring: Ring, body: () => T): T {
+export function withRegistryLock<T>(ring: Ring, body: () => T): T {
   const word = ring.word(L.H_REGISTRY_LOCK);
   const token = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -182,6 +182,10 @@ export function kindName(kind: number): string {
       return 'group member';
     case L.KIND_RESERVED:
       return 'reader being set up';
+    case L.KIND_KEYED_GROUP:
+      return 'keyed consumer group';
+    case L.KIND_KEYED_MEMBER:
+      return 'keyed group member';
     default:
       throw new RingbusError('ERR_RINGBUS_INTERNAL', `unknown slot kind ${kind}`);
   }

@@ -2,6 +2,7 @@ import { instantiate, ringModule, type RingCore } from './core.js';
 import { IncompatibleHandleError, UnknownTopicError } from './errors.js';
 import * as L from './layout.js';
 import { watchRing } from './thread-deaths.js';
+import { watchKeyedDeaths } from './keyed.js';
 
 /**
  * What a worker needs to attach to a bus: structured-cloneable, so it travels through
@@ -52,6 +53,7 @@ export class Ring {
     }
     handle.topics.forEach((t, i) => this.topicIds.set(t, i));
     watchRing(this.core);
+    watchKeyedDeaths(this);
   }
 
   header(offset: number): number {
@@ -91,7 +93,7 @@ export interface RingOptions {
 
 /** Lays out a new ring in a new shared memory and returns its handle; the options are checked (src/validate.ts). */
 export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHandle {
-  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + capacity;
+  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + capacity;
   const pages = Math.ceil(bytes / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const module = ringModule();

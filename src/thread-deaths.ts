@@ -31,8 +31,16 @@ function buryIn(core: RingCore, thread: number): void {
   for (let slot = core.producerOf(owner, 0); slot >= 0; slot = core.producerOf(owner, slot + 1)) core.deadSlot(slot, owner);
 }
 
+const listeners: ((thread: number) => void)[] = [];
+
+/** Calls `listener` with the threadId of each worker this thread sees die. */
+export function onThreadDeath(listener: (thread: number) => void): void {
+  listeners.push(listener);
+}
+
 function died(thread: number): void {
   dead.add(thread);
+  for (const listener of listeners) listener(thread);
   for (const ref of rings) {
     const core = ref.deref();
     if (core === undefined) rings.delete(ref);

@@ -101,7 +101,7 @@ export function topicList(value: unknown): readonly string[] {
 
 // reader() options ---------------------------------------------------------------------
 
-export const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'wait', 'codecs', 'takeover', 'batchSize'];
+export const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'keyed', 'wait', 'codecs', 'takeover', 'batchSize'];
 
 /** reader() options with their defaults; `wait` and `codecs` are checked where they are resolved. */
 export function readerOptions(options: ReaderOptions) {
@@ -111,6 +111,8 @@ export function readerOptions(options: ReaderOptions) {
   if (group !== undefined) slotName('group', group);
   const after = nameList('after', options.after ?? []);
   if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
+  const keyed = flag('keyed', options.keyed ?? false);
+  if (keyed && group === undefined) throw new InvalidOptionError('keyed: true needs a group: bus.reader(name, { group: \'games\', keyed: true })');
   if (lossy && after.length > 0) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
   if (options.codecs !== undefined && !Array.isArray(options.codecs)) throw new InvalidOptionError(`codecs must be an array of codecs, got ${describe(options.codecs)}`);
   return {
@@ -119,6 +121,7 @@ export function readerOptions(options: ReaderOptions) {
     after,
     lossy,
     group,
+    keyed,
     wait: options.wait,
     codecs: options.codecs ?? [],
     takeover: flag('takeover', options.takeover ?? false),
@@ -171,7 +174,7 @@ export function encoded(bytes: unknown, codec: string): Uint8Array {
 
 /** Every export the TypeScript side calls; a key missing here is a compile error. */
 const CORE_EXPORTS: Record<keyof RingCore, true> = {
-  initRing: true, attachRing: true, dataOffset: true, slotOffset: true, gatePosition: true, minGate: true, claim: true,
+  initRing: true, attachRing: true, dataOffset: true, keyedOffset: true, setCursorLocked: true, slotOffset: true, gatePosition: true, minGate: true, claim: true,
   commit: true, claimPosition: true, closeRing: true, wakeAll: true, registerReader: true, releaseReader: true,
   available: true, cursor: true, cursorIndex: true, advance: true, openClaimAt: true, pendingSeq: true, revoke: true, abort: true,
   acquireProducer: true, producerOwner: true, producerOf: true, deadSlot: true, claimOwner: true,
@@ -226,6 +229,6 @@ function ringHeader(memory: WebAssembly.Memory): void {
   if (cap < L.MIN_CAPACITY || cap > L.MAX_CAPACITY || (cap & (cap - 1)) !== 0) throw damaged(`capacity ${cap} is not a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY}`);
   if (readers < 1 || readers > MAX_READERS) throw damaged(`maxReaders ${readers} is not from 1 to ${MAX_READERS}`);
   if (span !== cap / 4) throw damaged(`the largest claim is ${span} bytes, not a quarter of the capacity (${cap / 4})`);
-  const needed = L.RING_BASE + L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + cap;
+  const needed = L.RING_BASE + L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + cap;
   if (buffer.byteLength < needed) throw damaged(`a ring of ${cap} bytes and ${readers} readers needs ${needed} bytes of memory, and there are ${buffer.byteLength}`);
 }

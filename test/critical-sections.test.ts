@@ -42,7 +42,7 @@ function expectStraight(held: string[]): void {
 }
 
 describe('critical sections in the compiled core', () => {
-  for (const name of ['claim', 'commit', 'registerReader', 'closeRing']) {
+  for (const name of ['claim', 'commit', 'registerReader', 'setCursorLocked', 'closeRing']) {
     it(`${name}: no call, loop or backward branch while the state is held`, () => {
       expectStraight(afterTaking(name));
     });

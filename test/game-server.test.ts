@@ -63,9 +63,9 @@ async function client(url: string) {
   return { ws, inbox, next, send };
 }
 
-describe('examples/game-server', () => {
+describe.each(['keyed', 'partitions'])('examples/game-server, %s routing', (routing) => {
   it('200 clients play 100 games to the end: each game moves in order, and ends as the single-thread reference of its moves', async () => {
-    server = await startGameServer({ workers: 2, work: WORK });
+    server = await startGameServer({ workers: 2, work: WORK, routing });
     const records = await playGames({ url: `ws://127.0.0.1:${server.port}/`, games: 100, timeoutMs: 40_000 });
     expect(records).toHaveLength(100);
     checkGames(records);
@@ -78,7 +78,7 @@ describe('examples/game-server', () => {
   });
 
   it('a game worker terminated mid-run: its games resume on the other worker and end as the reference says', async () => {
-    server = await startGameServer({ workers: 3, work: WORK });
+    server = await startGameServer({ workers: 3, work: WORK, routing });
     let killed: Promise<number> | undefined;
     const records = await playGames({
       url: `ws://127.0.0.1:${server.port}/`,
@@ -104,7 +104,7 @@ describe('examples/game-server', () => {
   });
 
   it('malformed messages, moves out of turn and a player who disconnects get clear errors; other games go on', async () => {
-    server = await startGameServer({ workers: 2, work: WORK });
+    server = await startGameServer({ workers: 2, work: WORK, routing });
     const url = `ws://127.0.0.1:${server.port}/`;
     const a = await client(url);
     a.send('{not json');
@@ -150,7 +150,7 @@ describe('examples/game-server', () => {
   });
 
   it('a client that stops reading is disconnected once its buffer passes the bound; the other games finish', async () => {
-    server = await startGameServer({ workers: 2, work: WORK, maxBufferedBytes: 64 * 1024 });
+    server = await startGameServer({ workers: 2, work: WORK, routing, maxBufferedBytes: 64 * 1024 });
     const url = `ws://127.0.0.1:${server.port}/`;
     const slow = await client(url);
     const partner = await client(url);

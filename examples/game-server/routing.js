@@ -8,7 +8,7 @@
 //   worker dies, the server hands its topic's reader to a survivor (`adopt`), which resumes
 //   from the dead worker's last committed position.
 export const ROUTINGS = ['keyed', 'partitions'];
-export const DEFAULT_ROUTING = 'partitions';
+export const DEFAULT_ROUTING = 'keyed';
 
 export function inputTopics(routing, workers) {
   return routing === 'keyed' ? ['moves'] : Array.from({ length: workers }, (_, i) => `moves-${i}`);

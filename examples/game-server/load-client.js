@@ -13,7 +13,7 @@ import { COLUMNS, freeRow } from './connect-four.js';
  * (fault injection).
  */
 export async function playGames({ url, games, prefix = 'load', seed = 1, timeoutMs = 60_000, onMove = undefined }) {
-  const records = Array.from({ length: games }, (_, i) => ({ game: `${prefix}-${i}`, moves: [], states: [[], []], errors: [], latenciesUs: [], result: null, ends: 0 }));
+  const records = Array.from({ length: games }, (_, i) => ({ game: `${prefix}-${i}`, moves: [], states: [[], []], errors: [], latenciesUs: [], result: null, ends: 0, startedAt: 0, endedAt: 0 }));
   const sockets = [];
   let finished = 0;
   let sent = 0;
@@ -46,12 +46,14 @@ export async function playGames({ url, games, prefix = 'load', seed = 1, timeout
         if (m.type === 'error') return rec.errors.push({ player, ...m });
         if (m.type !== 'state') return;
         rec.states[player].push(m);
+        if (m.turn === 0 && rec.startedAt === 0) rec.startedAt = performance.now();
         if (sentAt && m.last?.player === player) {
           rec.latenciesUs.push((performance.now() - sentAt) * 1000);
           sentAt = 0;
         }
         if (m.status !== 'playing') {
           if (player === 0) rec.result = m.result;
+          rec.endedAt = Math.max(rec.endedAt, performance.now());
           // Over once both players got the final state.
           if (++rec.ends === 2 && ++finished === games) done();
           return;
@@ -76,6 +78,15 @@ export async function playGames({ url, games, prefix = 'load', seed = 1, timeout
   return records;
 }
 
+/** Moves per second from the first game's start to the last game's end, and move → update latency percentiles (µs). */
+export function summarize(records) {
+  const lat = records.flatMap((r) => r.latenciesUs).sort((a, b) => a - b);
+  const moves = records.reduce((n, r) => n + r.moves.length, 0);
+  const seconds = (Math.max(...records.map((r) => r.endedAt)) - Math.min(...records.map((r) => r.startedAt))) / 1000;
+  const at = (q) => lat[Math.min(lat.length - 1, Math.floor(lat.length * q))];
+  return { games: records.length, moves, seconds, movesPerSec: moves / seconds, p50us: at(0.5), p99us: at(0.99), maxus: lat[lat.length - 1] };
+}
+
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
@@ -89,11 +100,7 @@ function mulberry32(seed) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { url: { type: 'string', default: 'ws://127.0.0.1:8080/' }, games: { type: 'string', default: '100' } } });
-  const t0 = performance.now();
-  const records = await playGames({ url: values.url, games: Number(values.games), prefix: `load-${Date.now()}` });
-  const seconds = (performance.now() - t0) / 1000;
-  const lat = records.flatMap((r) => r.latenciesUs).sort((a, b) => a - b);
-  const moves = records.reduce((n, r) => n + r.moves.length, 0);
-  console.log(`${records.length} games, ${moves} moves in ${seconds.toFixed(2)} s: ${Math.round(moves / seconds)} moves/s, ` +
-    `move → update p50 ${Math.round(lat[Math.floor(lat.length / 2)])} µs, p99 ${Math.round(lat[Math.floor(lat.length * 0.99)])} µs`);
+  const s = summarize(await playGames({ url: values.url, games: Number(values.games), prefix: `load-${Date.now()}` }));
+  console.log(`${s.games} games, ${s.moves} moves in ${s.seconds.toFixed(2)} s: ${Math.round(s.movesPerSec)} moves/s, ` +
+    `move → update p50 ${Math.round(s.p50us)} µs, p99 ${Math.round(s.p99us)} µs`);
 }

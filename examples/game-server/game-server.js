@@ -41,7 +41,12 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
   const alive = new Set();
   const inline = logic === 'inline' ? new GameHost(work, -1) : null;
   const handles = { input: input.handle, output: output.handle, analytics: analytics.handle };
-  const start = (file, data) => new Worker(new URL(file, import.meta.url), { workerData: { ...handles, ...data } });
+  const start = (file, data) => {
+    const w = new Worker(new URL(file, import.meta.url), { workerData: { ...handles, ...data } });
+    // A worker that throws dies like a terminated one ('exit' does the rest); the server goes on.
+    w.on('error', (err) => console.error(`game-server: ${file} failed`, err));
+    return w;
+  };
   const ready = [];
   if (!inline) {
     for (let i = 0; i < workers; i++) {
@@ -51,7 +56,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       alive.add(i);
       ready.push(new Promise((resolve, reject) => {
         w.once('message', resolve);
-        w.once('error', reject);
+        w.once('exit', () => reject(new Error(`game worker ${i} ended before it was ready`)));
       }));
       w.on('exit', () => workerDied(i));
     }
@@ -208,12 +213,13 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
 
   const current = () => ({ ...figures, logic, workers: inline ? 0 : alive.size, sockets: wss.clients.size, openGames: games.size, ...stats });
 
+  // Reads until the output bus is closed and read: a worker still publishing while the
+  // server closes must not wait for room for ever.
   const reading = (async () => {
-    while (!closing) {
+    while (!io.ended) {
       await io.waitAsync(100);
-      if (closing) break;
       io.poll(deliver, 1024);
-      latestFigures.poll((v) => (figures = v), 64);
+      if (!latestFigures.ended) latestFigures.poll((v) => (figures = v), 64);
     }
   })();
 

@@ -9,6 +9,7 @@ import multicast2Raw64 from './scenarios/multicast2-raw64.js';
 import multicast3Raw64 from './scenarios/multicast3-raw64.js';
 import sequencer2Raw64 from './scenarios/sequencer2-raw64.js';
 import group2Raw64 from './scenarios/group2-raw64.js';
+import keyedGroup2Raw64 from './scenarios/keyed-group2-raw64.js';
 import latencyRaw64 from './scenarios/latency-raw64.js';
 import idleCpu from './scenarios/idle-cpu.js';
 import micro from './scenarios/micro.js';
@@ -20,5 +21,5 @@ import heal from './scenarios/heal.js';
 import bridge from './scenarios/bridge.js';
 import gameServer from './scenarios/game-server.js';
 
-export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, latencyRaw64, idleCpu, micro,
+export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, keyedGroup2Raw64, latencyRaw64, idleCpu, micro,
   pipeline3Trivial, overhead20us, overhead2us, topology1000, heal, bridge, gameServer];

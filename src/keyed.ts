@@ -93,7 +93,7 @@ function ownerOfPartition(p: number, list: readonly Member[]): number {
 
 /** Marks the block as being changed (odd version); returns the version it will have. */
 function beginChange(ring: Ring, block: number): number {
-  const version = load(ring, block + L.K_VERSION);
+  const version = load(ring, block + L.K_VERSION) & ~1; // odd: a changer died half-way; this change repairs it
   store(ring, block + L.K_VERSION, version + 1);
   return version + 2;
 }
@@ -133,11 +133,15 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
     let entry = -1;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS && entry < 0; e++) if (load(ring, memberAt(block, e) + L.KM_SLOT) === 0) entry = memberAt(block, e);
     if (entry < 0) throw new KeyedGroupLimitError(`keyed group "${group}" has ${L.MAX_KEYED_MEMBERS} members, the most one group holds; close members you no longer need`);
+    // Odd from before the newcomer's start is taken: no member reads past it by the old table (see KeyedView.current()).
+    const before = load(ring, block + L.K_VERSION) & ~1;
+    const version = beginChange(ring, block);
     let slot: number;
     try {
       // A member joining a running group starts at the tail: the partitions it takes start there.
       slot = openLocked(ring, name, nameBytes, { kind: L.KIND_KEYED_MEMBER, group: groupSlot, start: others.length > 0 ? START_NEWEST : request.start, takeover: false, owner: request.owner });
     } catch (error) {
+      store(ring, block + L.K_VERSION, before);
       if (others.length === 0) forgetBlock(ring, block, groupSlot);
       throw error;
     }
@@ -147,7 +151,6 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
     store(ring, entry + L.KM_SLOT, slot + 1);
     const here = ring.core.cursor(slot);
     const all = [...others, { slot, weight: nameWeight(ring, slot) }];
-    const version = beginChange(ring, block);
     let floor = Infinity;
     for (let p = 0; p < L.PARTITIONS; p++) {
       const at = partitionAt(block, p);
@@ -315,6 +318,15 @@ export class KeyedView {
     const rewound = this.adopt();
     if (ring.core.cursor(this.group) < PARKED) this.releaseFloor();
     return rewound;
+  }
+
+  /**
+   * After a read of the tail: true when the table this member reads by is still the
+   * current one. A change starts (odd version) before it picks positions, so a read that
+   * saw no change found only records below them.
+   */
+  current(): boolean {
+    return load(this.ring, this.block + L.K_VERSION) === this.version;
   }
 
   /** The position this member may not read past yet (-1: none). */

@@ -691,6 +691,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const limit = this.keyed.limit();
       const deps = this.depLimit();
       this.pending = core.available(this.slot, max, limit < 0 ? deps : deps < 0 ? limit : Math.min(limit, deps));
+      if (!this.keyed.current()) this.pending = 0; // the table changed meanwhile: read again by the new one
     } else {
       if (this.kind === L.KIND_LOSSY && core.lapped(this.position)) {
         const seq = core.resync(this.slot);

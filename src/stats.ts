@@ -4,7 +4,7 @@ import type { Ring } from './ring.js';
 
 export interface ReaderStats {
   name: string;
-  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member';
+  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member' | 'keyed group' | 'keyed member';
   /** Bytes between the reader's committed position and the tail. */
   lagBytes: number;
   /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
@@ -19,6 +19,8 @@ const KIND_NAMES: Record<number, ReaderStats['kind']> = {
   [L.KIND_LOSSY]: 'lossy reader',
   [L.KIND_GROUP]: 'consumer group',
   [L.KIND_MEMBER]: 'group member',
+  [L.KIND_KEYED_GROUP]: 'keyed group',
+  [L.KIND_KEYED_MEMBER]: 'keyed member',
 };
 
 export function readerStats(ring: Ring, slot: number, name: string): ReaderStats {
@@ -37,9 +39,10 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
     lagBytes = Math.max(0, tail - at);
     lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
   }
-  if (kind === L.KIND_GROUP) {
+  if (kind === L.KIND_GROUP || kind === L.KIND_KEYED_GROUP) {
+    const members = kind === L.KIND_GROUP ? L.KIND_MEMBER : L.KIND_KEYED_MEMBER;
     for (let member = 0; member < ring.maxReaders; member++) {
-      if (slotKind(ring, member) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
+      if (slotKind(ring, member) === members && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
         consumed += core.slotCounter(member, L.S_CONSUMED);
       }
     }

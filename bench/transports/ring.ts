@@ -16,6 +16,8 @@ export interface RingOptions {
   api: 'poll' | 'pollRaw';
   pollMax: number;
   guessRate: number;
+  /** 'share' delivery through a keyed group, event i published with key i % keys (batch mode). */
+  keys?: number;
 }
 
 const API = { claim: (c: number) => `claim x${c} in place`, batch: (c: number) => `publishBatch x${c}`, publish: () => 'publish per event' };
@@ -43,14 +45,14 @@ export function ring(o: RingOptions): TransportUse {
           names.push(name);
           const d: ConsumerData = {
             transport: 'ring', kind: spec.payload, stallMs: ctx.stallMs, producers: P, strict: !group,
-            handle: bus.handle, wait, api: o.api, pollMax: o.pollMax, name, ...(group && { group: 'g', shared }),
+            handle: bus.handle, wait, api: o.api, pollMax: o.pollMax, name, ...(group && { group: 'g', shared, keyed: o.keys !== undefined }),
           };
           const host = new WorkerHost(`${label} consumer ${c}`, workerUrl('reader'), d);
           consumers.push(host);
           await host.next('attached'); // gating before anything is published
         }
         for (let p = 0; p < P; p++) {
-          const d: ProducerData = { transport: 'ring', kind: spec.payload, stallMs: ctx.stallMs, p, P, fault: ctx.fault, handle: bus.handle, wait, mode: o.mode, count: o.count };
+          const d: ProducerData = { transport: 'ring', kind: spec.payload, stallMs: ctx.stallMs, p, P, fault: ctx.fault, handle: bus.handle, wait, mode: o.mode, count: o.count, keys: o.keys };
           const host = new WorkerHost(`${label} producer ${p}`, workerUrl('producer'), d);
           producers.push(host);
           await host.next('attached');
@@ -60,7 +62,7 @@ export function ring(o: RingOptions): TransportUse {
         throw err;
       }
       const read = o.api === 'pollRaw' ? `pollRaw ≤${o.pollMax}` : `poll ≤${o.pollMax}`;
-      const who = `${P > 1 ? `${P} producers` : 'producer'} -> ${group ? `group of ${C}` : C > 1 ? `${C} gating readers` : 'reader'}`;
+      const who = `${P > 1 ? `${P} producers` : 'producer'} -> ${group ? `${o.keys !== undefined ? `keyed group (${o.keys} keys)` : 'group'} of ${C}` : C > 1 ? `${C} gating readers` : 'reader'}`;
       return threadsSession({
         transport,
         how: `${API[o.mode](o.count)}, ${read}, wait ${wait}; ${who} (workers)`,

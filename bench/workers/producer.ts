@@ -95,11 +95,15 @@ function ringRunner(d: Extract<ProducerData, { transport: 'ring' }>): (n: number
       payloads.push(s.u8);
       views.push(s.w);
     }
+    const keys = d.keys;
+    let first = 0;
+    const keyed = keys === undefined ? undefined : { keyOf: (_: unknown, j: number) => (first + j) % keys };
     return (n) => {
       for (let i = 0; i < n; ) {
         const k = Math.min(count, n - i);
         for (let j = 0; j < k; j++) rawAt(payloads[j], views[j], 0, i + j);
-        bus.publishBatch('t', k === count ? payloads : payloads.slice(0, k));
+        first = i;
+        bus.publishBatch('t', k === count ? payloads : payloads.slice(0, k), keyed);
         i += k;
       }
     };

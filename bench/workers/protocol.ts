@@ -48,6 +48,8 @@ export type ProducerData = Common & { p: number; P: number; fault: Fault } & (
         /** claim: `count` records per claim, written in place; batch: publishBatch of `count`; publish: one publish() per event. */
         mode: 'claim' | 'batch' | 'publish';
         count: number;
+        /** batch mode: event i gets the key i % keys (a keyed publish). */
+        keys?: number;
       }
     | { transport: 'ports'; ports: MessagePort[]; delivery: 'all' | 'share'; batch: number }
     | { transport: 'ringbufjs'; sab: SharedArrayBuffer }
@@ -68,6 +70,8 @@ export type ConsumerData = Common & { producers: number; strict: boolean } & (
         pollMax: number;
         name: string;
         group?: string;
+        /** The group is keyed: each key's events to one member. */
+        keyed?: boolean;
         /** A group: Int32 [0] counts the events all members consumed in this run. */
         shared?: SharedArrayBuffer;
       }

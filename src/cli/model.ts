@@ -100,7 +100,7 @@ export function buildView(now: Scrape, before: Scrape | undefined): View {
         rate: rate('ringbus_reader_consumed_events_total', l),
         slowest: false,
       }));
-    const gating = readers.filter((r) => r.kind === 'gating' || r.kind === 'group');
+    const gating = readers.filter((r) => r.kind === 'gating' || r.kind === 'group' || r.kind === 'keyed-group');
     const slowest = gating.reduce<ReaderRow | undefined>((a, r) => (a === undefined || r.lagBytes > a.lagBytes ? r : a), undefined);
     if (slowest !== undefined && slowest.lagBytes > 0) slowest.slowest = true;
     return {

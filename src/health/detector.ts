@@ -110,7 +110,7 @@ export class Detector {
       else full.last = now;
     } else if (full !== undefined && now - full.last >= t.clearSeconds * 1000) this.fullSince.delete(fullKey);
     const fullMs = now - (this.fullSince.get(fullKey)?.since ?? now);
-    const gating = s.readers.filter((r) => r.kind === 'reader' || r.kind === 'consumer group');
+    const gating = s.readers.filter((r) => r.kind === 'reader' || r.kind === 'consumer group' || r.kind === 'keyed group');
     const slowest = gating.reduce<(typeof gating)[number] | undefined>((a, r) => (a === undefined || r.lagBytes > a.lagBytes ? r : a), undefined);
 
     for (const r of gating) {

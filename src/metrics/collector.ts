@@ -23,6 +23,8 @@ const KIND: Record<ReaderStats['kind'], string> = {
   'lossy reader': 'lossy',
   'consumer group': 'group',
   'group member': 'member',
+  'keyed group': 'keyed-group',
+  'keyed member': 'keyed-member',
 };
 
 /** Heal times run from about a millisecond (a warm standby) to a second (a cold start on a busy machine). */

@@ -1,0 +1,42 @@
+// A keyed group member that logs every event it is handed (key * PER_KEY + n, as the raw
+// payload's first int32) into shared memory before its handler returns, so that the test
+// reads what it got even after terminating it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { attach, type BusHandle } from 'ringbus';
+
+interface Job {
+  handle: BusHandle;
+  name: string;
+  group: string;
+  /** Int32Array: [0] the count, then the events in the order they arrived. */
+  log: SharedArrayBuffer;
+  timeoutMs: number;
+  /** Busy-work per event in microseconds: a member that always has a backlog dies in the middle of a batch. */
+  workMicros?: number;
+}
+
+const job = workerData as Job;
+const bus = attach(job.handle, { codec: 'raw' });
+const reader = bus.reader(job.name, { group: job.group, keyed: true, wait: 'block' });
+const log = new Int32Array(job.log);
+let words: Int32Array | undefined;
+parentPort!.postMessage({ type: 'ready' });
+const deadline = performance.now() + job.timeoutMs;
+let timedOut = false;
+for (;;) {
+  const n = reader.pollRaw((record) => {
+    words ??= new Int32Array(record.bytes.buffer);
+    const at = ++log[0];
+    log[at] = words[record.offset >> 2];
+    if (job.workMicros !== undefined) for (const until = performance.now() + job.workMicros / 1000; performance.now() < until; );
+  });
+  if (n > 0) continue;
+  if (reader.ended) break;
+  if (performance.now() > deadline) {
+    timedOut = true;
+    break;
+  }
+  reader.wait(100);
+}
+reader.close();
+parentPort!.postMessage({ type: 'done', timedOut, received: log[0] });

@@ -26,7 +26,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
   const input = createBus({ capacity: 1 << 21, topics: inputTopics(routing, workers) });
   const output = createBus({ capacity: 1 << 22, topics: ['state', 'rejected'], maxReaders: Math.max(16, workers + 4) });
   const analytics = createBus({ capacity: 1 << 20, topics: ['analytics', 'figures'] });
-  const io = output.reader('io', { topics: ['state', 'rejected'] });
+  const io = output.reader('io', { topics: ['state', 'rejected'], wait: 'block' });
   const latestFigures = analytics.reader('figures-io', { topics: ['figures'], lossy: true });
   const games = new Map();
   const stats = { connections: 0, slowDisconnects: 0, badMessages: 0, workerDeaths: 0 };
@@ -98,6 +98,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
     });
   }
 
+  /** `message`: an object, or the JSON text of one (a state goes to both players as one string). */
   function send(ws, message) {
     if (ws.readyState !== ws.OPEN) return;
     // A client that does not read must not make this thread hold its updates without bound.
@@ -106,7 +107,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       ws.terminate();
       return;
     }
-    ws.send(JSON.stringify(message));
+    ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
   const fail = (ws, code, message) => send(ws, { type: 'error', code, message });
@@ -122,7 +123,8 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       return;
     }
     const { mid, ...state } = value;
-    for (const ws of game.players) if (ws) send(ws, { type: 'state', ...state });
+    const text = JSON.stringify({ type: 'state', ...state });
+    for (const ws of game.players) if (ws) send(ws, text);
     if (state.status !== 'playing') {
       games.delete(game.id);
       for (const ws of game.players) if (ws && ws.game === game) ws.game = null;

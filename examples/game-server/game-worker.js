@@ -22,14 +22,10 @@ const drainReplica = () => {
 
 // Never waits blocked on the output ring: the other workers' replicas may be waiting for
 // this one to read its own (each worker is a reader and a producer of that ring).
-function publishOut(events) {
-  let done = 0;
-  while (done < events.length) {
-    done += output.tryPublishEvents(done === 0 ? events : events.slice(done));
-    if (done < events.length) {
-      drainReplica();
-      Atomics.wait(pause, 0, 0, 0.2);
-    }
+function publishOut(topic, value) {
+  while (!output.tryPublish(topic, value)) {
+    drainReplica();
+    Atomics.wait(pause, 0, 0, 0.2);
   }
 }
 
@@ -44,15 +40,14 @@ for (;;) {
     const batch = reader.read(64);
     if (batch.length === 0) continue;
     drainReplica();
-    const out = [];
     const figures = [];
+    // Each update goes out at once (its players wait for it); the batch is committed after all.
     for (const { value: event } of batch) {
       const r = host.handle(event);
       if (!r) continue;
-      out.push({ topic: r.topic, value: r.value });
+      publishOut(r.topic, r.value);
       if (r.topic === 'state') figures.push(figure(r));
     }
-    publishOut(out);
     reader.commit();
     // Analytics are never waited for: their readers are lossy.
     if (figures.length > 0) analytics.tryPublishEvents(figures.map((value) => ({ topic: 'analytics', value })));

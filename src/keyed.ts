@@ -389,7 +389,10 @@ export class KeyedView {
       const at = memberAt(block, e);
       const slot = load(ring, at + L.KM_SLOT) - 1;
       if (slot < 0 || slot === this.slot) continue;
-      if (load(ring, at + L.KM_ADOPTED) < version || ring.core.cursor(slot) < start) return false;
+      const adopted = load(ring, at + L.KM_ADOPTED);
+      // One that never adopted a table owns nothing by an old one: it cannot deliver below the start.
+      if (adopted === -1) continue;
+      if (adopted < version || ring.core.cursor(slot) < start) return false;
     }
     return true;
   }

@@ -48,17 +48,21 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
     return w;
   };
   const ready = [];
+  function startWorker(seed) {
+    const i = threads.length;
+    const w = start('./game-worker.js', { index: i, routing, work, seed });
+    threads.push(w);
+    alive.add(i);
+    w.on('exit', () => workerDied(i));
+    return new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('exit', () => reject(new Error(`game worker ${i} ended before it was ready`)));
+    });
+  }
   if (!inline) {
     for (let i = 0; i < workers; i++) {
-      const w = start('./game-worker.js', { index: i, routing, work });
-      threads.push(w);
       owner.push(i);
-      alive.add(i);
-      ready.push(new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('exit', () => reject(new Error(`game worker ${i} ended before it was ready`)));
-      }));
-      w.on('exit', () => workerDied(i));
+      ready.push(startWorker([]));
     }
   }
   const stage = start('./analytics-worker.js', {});
@@ -70,7 +74,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
     stats.workerDeaths++;
     // Its replica would hold the output ring back for ever.
     output.reader(`replica-${i}`, { topics: ['state'], takeover: true }).unsubscribe();
-    if (routing !== 'partitions') return;
+    if (routing === 'keyed') return replaceWorker();
     const survivors = [...alive];
     if (survivors.length === 0) {
       console.error('game-server: every game worker is dead; games stop');
@@ -82,6 +86,15 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       owner[p] = survivors[next++ % survivors.length];
       threads[owner[p]].postMessage({ adopt: p });
     }
+  }
+
+  // Keyed routing: a new member joins and the group gives it a share of the games. Its
+  // replica starts at the oldest snapshot still in the ring, which the I/O thread (a gating
+  // reader) has not passed; what the I/O thread has already delivered is the seed.
+  function replaceWorker() {
+    output.reader(`replica-${threads.length}`, { topics: ['state'] }).close();
+    const seed = [...games.values()].flatMap((g) => (g.snapshot ? [g.snapshot] : []));
+    startWorker(seed).catch((err) => console.error('game-server: a replacement worker failed to start', err));
   }
 
   function submit(event) {
@@ -122,6 +135,7 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       if (ws) send(ws, { type: 'error', code: value.code, message: value.message, game: value.game });
       return;
     }
+    game.snapshot = value;
     const { mid, ...state } = value;
     const text = JSON.stringify({ type: 'state', ...state });
     for (const ws of game.players) if (ws) send(ws, text);

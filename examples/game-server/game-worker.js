@@ -12,6 +12,7 @@ const input = attach(workerData.input);
 const output = attach(workerData.output);
 const analytics = attach(workerData.analytics);
 const host = new GameHost(work, index);
+for (const snapshot of workerData.seed) host.learn(snapshot);
 const replica = output.reader(`replica-${index}`, { topics: ['state'] });
 const readers = openWorkerReaders(input, routing, index);
 const pause = new Int32Array(new SharedArrayBuffer(4));

@@ -277,6 +277,33 @@ describe('keyed groups in one thread', () => {
     bus.close();
   });
 
+  it('a member that leaves with events it has not committed hands them to the keys\' new owner: a read() batch, a for await\'s current event', async () => {
+    for (const leave of ['read', 'for await'] as const) {
+      const bus = createBus({ capacity: 1 << 16, timeoutMs: 0 });
+      const a = bus.reader('a', { group: 'g', keyed: true });
+      const b = bus.reader('b', { group: 'g', keyed: true });
+      for (let i = 0; i < 200; i++) bus.publish('default', i, { key: i });
+      const handled: number[] = [];
+      const uncommitted: number[] = [];
+      if (leave === 'read') {
+        uncommitted.push(...a.read(1000).map((e) => e.value as number));
+        a.close();
+      } else {
+        for await (const { value } of a) {
+          handled.push(value as number);
+          if (handled.length === 5) a.close();
+        }
+        uncommitted.push(handled.pop()!);
+      }
+      expect(uncommitted.length).toBeGreaterThan(0);
+      const atB: number[] = [];
+      b.poll((v) => atB.push(v as number), 1000);
+      expect([...handled, ...atB].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(atB).toEqual(expect.arrayContaining(uncommitted));
+      bus.close();
+    }
+  });
+
   it('the group goes with its last member', () => {
     const bus = createBus({ capacity: 4096, timeoutMs: 0 });
     const a = bus.reader('a', { group: 'g', keyed: true });

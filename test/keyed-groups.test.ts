@@ -349,6 +349,25 @@ describe('keyed groups: bad input', () => {
     a.close();
   });
 
+  it('members that would take other topics than their group\'s are refused: the events of topics a key\'s owner skips would reach nobody', () => {
+    const shop = createBus({ capacity: 1 << 16, timeoutMs: 0, topics: ['orders', 'refunds'] });
+    const all = shop.reader('all', { group: 'shop', keyed: true });
+    const same = shop.reader('same', { group: 'shop', keyed: true, topics: ['refunds', 'orders'] }); // every topic, as the group
+    expect(() => shop.reader('fewer', { group: 'shop', keyed: true, topics: ['orders'] })).toThrow(/other topics than the members of keyed group "shop"/);
+    expect(() => shop.reader('same', { group: 'shop', keyed: true, topics: ['orders'], takeover: true })).toThrow(InvalidOptionError);
+    for (let i = 0; i < 100; i++) shop.publish(i % 2 ? 'orders' : 'refunds', i, { key: i });
+    const seen: number[] = [];
+    for (const m of [all, same]) m.poll((v) => seen.push(v as number), 1000);
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // A group whose last member left starts afresh: its next members choose its topics.
+    all.unsubscribe();
+    same.unsubscribe();
+    const orders = shop.reader('orders-only', { group: 'shop', keyed: true, topics: ['orders'] });
+    expect(() => shop.reader('all-again', { group: 'shop', keyed: true })).toThrow(InvalidOptionError);
+    orders.close();
+    shop.close();
+  });
+
   it('keyHash: integers hash as their decimal text', () => {
     for (const n of [0, 42, -5, 2 ** 53 - 1, -(2 ** 53 - 1)]) expect(keyHash(n)).toBe(keyHash(String(n)));
     expect(keyHash('game-1')).not.toBe(keyHash('game-2'));

@@ -289,6 +289,7 @@ export class Bus<M extends TopicMap = AnyTopics> {
     const target = core.tailPosition();
     const deadline = this.deadline(options, 'drain() options', ASYNC_OPTIONS);
     const signal = signalOption('drain()', options);
+    signal?.throwIfAborted(); // as every call given a signal aborted already, with nothing to wait for too
     const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
     const drained = () => core.minGate() >= target;

@@ -6,7 +6,7 @@ import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotGroup, slo
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { ClaimWatch } from './claim-watch.js';
-import { joinKeyed, KeyedView, leaveKeyed } from './keyed.js';
+import { joinKeyed, KeyedView, leaveKeyed, topicsPrint } from './keyed.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { knownOptions, readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -159,7 +159,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const startCode = start === 'newest' ? L.START_NEWEST : L.START_OLDEST;
     if (group !== undefined && keyed) {
       this.kind = L.KIND_KEYED_MEMBER;
-      const joined = joinKeyed(ring, group, name, { start: startCode, takeover, owner: this.owner });
+      const joined = joinKeyed(ring, group, name, { start: startCode, takeover, owner: this.owner, topics: topicsPrint(this.filter, ring.topics.length) });
       this.group = joined.group;
       this.slot = joined.slot;
       this.keyed = new KeyedView(ring, name, joined.group, joined.slot, joined.block);
@@ -463,7 +463,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   async waitAsync(timeoutMs = Infinity, options?: AbortOptions): Promise<boolean> {
     this.enter('waitAsync()');
     knownOptions('waitAsync() options', options, ['signal']);
-    return this.waitAsyncNow(timeoutMs, signalOption('waitAsync()', options));
+    const signal = signalOption('waitAsync()', options);
+    signal?.throwIfAborted(); // as every call given a signal aborted already: a loop that waits ends even while events keep coming
+    return this.waitAsyncNow(timeoutMs, signal);
   }
 
   private async waitAsyncNow(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {

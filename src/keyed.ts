@@ -114,7 +114,6 @@ export interface KeyedSlots {
   block: number;
 }
 
-/** Joins member `name` to keyed group `group`, creating the group where needed. */
 /**
  * What a member's `topics` select, as one word: a partition's owner delivers its records of
  * these topics only, so a member that took fewer than its peers would drop the others' events.
@@ -134,6 +133,7 @@ function checkTopics(ring: Ring, block: number, group: string, name: string, top
   throw new InvalidOptionError(`member "${name}" takes other topics than the members of keyed group "${group}": a key's owner delivers only its own topics, so the others' events of that key would reach nobody; open every member with the same topics option, or a group per set of topics`);
 }
 
+/** Joins member `name` to keyed group `group`, creating the group where needed. */
 export function joinKeyed(ring: Ring, group: string, name: string, request: { start: number; takeover: boolean; owner: number; topics: number }): KeyedSlots {
   const groupBytes = nameToBytes(group);
   const nameBytes = nameToBytes(name);

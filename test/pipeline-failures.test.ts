@@ -225,6 +225,49 @@ describe('pipeline failures', () => {
     expect(p.stats().standbysReady).toBeLessThanOrEqual(4);
   });
 
+  it('a death that finds no standby ready: the new worker started for it may lose the slot to a standby ready first; every event comes out, each heal and restart counted once', async () => {
+    // Stage a's module takes 400 ms to load. The first kill uses the one standby, whose
+    // successor starts at once; the second finds none ready, and after the supervisor's
+    // grace a new worker starts loading a's module, later than that successor did.
+    const step = stageUrl('step');
+    const p = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      standby: 1,
+      stages: [
+        { name: 'a', module: stageUrl('slow-load'), consumes: ['in'], produces: ['t1'], options: { op: 'mul', k: 3, to: ['t1'] } },
+        { name: 'b', module: step, consumes: ['t1'], produces: ['out'], options: { op: 'add', k: 7, to: ['out'] } },
+      ],
+    });
+    running.push(p);
+    const out = p.output.reader<Step>('check');
+    const heals: { stage: string; standby: boolean }[] = [];
+    p.on('heal', ({ stage, standby }) => void heals.push({ stage, standby }));
+    await p.start();
+    const n = 4000;
+    await p.publishBatchAsync('in', Array.from({ length: n / 2 }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.kill('b');
+    await p.kill('a');
+    await p.publishBatchAsync('in', Array.from({ length: n / 2 }, (_, k) => ({ id: n / 2 + k, x: n / 2 + k, trail: '' })), { timeoutMs: 20_000 });
+    const seen = await seenAll(out, n, 30_000, (v) => {
+      if (v.x !== v.id * 3 + 7 || v.trail !== 'a.b.') expect(v).toEqual({ id: v.id, x: v.id * 3 + 7, trail: 'a.b.' });
+    });
+    await p.drain({ timeoutMs: 20_000 });
+    out.poll((v) => void seen[v.id]++, 1 << 20);
+    let duplicates = 0;
+    for (const count of seen) duplicates += count - 1;
+    expect(duplicates).toBeLessThanOrEqual(2 * 256);
+    const stats = p.stats();
+    expect(stats.heal.count).toBe(2);
+    expect(stats.stages.map((s) => s.restarts)).toEqual([1, 1]);
+    expect(heals.map((h) => h.stage).sort()).toEqual(['a', 'b']);
+    // the displaced worker never ran the slot: a's only worker now is the one that healed it
+    await p.kill('a');
+    await p.drain({ timeoutMs: 20_000 });
+    expect(p.stats().heal.count).toBe(3);
+    expect(p.stats().stages.map((s) => s.restarts)).toEqual([2, 1]);
+  });
+
   it('a worker killed with nothing left to redo: once drain() resolves, stats() counts its heal', async () => {
     // The replacement's heal ends with its first read; with the rings already empty, nothing
     // else keeps drain() waiting for that read. A new worker (no standby) opens its rings

@@ -15,10 +15,6 @@
  *     [workerWord(w, W_COMMIT)] the commit lock: the threadId of the slot's worker while it
  *                               commits a batch, FENCING while the supervisor hands the slot
  *                               of a worker it is terminating over, 0 otherwise (commitIfOwner())
- *     [workerWord(w, W_OPEN)]   the reservation token of the new worker last started to heal
- *                               the slot: while that token is still in the owner word (the
- *                               worker is still starting), a standby may swap in its own
- *                               threadId instead (takeReserved())
  *
  * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
  * holds the slot (a replacement continues the counts), but for S_DIED_AT.
@@ -30,8 +26,7 @@ const HEADER_WORDS = 4;
 export const W_STOP = 0;
 export const W_OWNER = 1;
 export const W_COMMIT = 2;
-export const W_OPEN = 3;
-const WORKER_WORDS = 4;
+const WORKER_WORDS = 3;
 export const VACANT = 0;
 /** The supervisor's mark in a commit lock (worker threadIds are positive). */
 export const FENCING = -1;
@@ -113,31 +108,10 @@ export function vacate(words: Int32Array, stats: Float64Array, slot: number, own
  * the supervisor and written once by the worker (a worker ends at most one heal), so no later heal of the slot
  * overwrites it before it is read; read by the supervisor from shared memory, not from a
  * message, so that the count is exact whenever stats() is called. Its second word asks an
- * idle standby to exit (retire()); its ninth holds the token a standby displaced (takeReserved()).
+ * idle standby to exit (retire()).
  */
 export function createResumeRecord(): SharedArrayBuffer {
-  return new SharedArrayBuffer(40);
-}
-
-/**
- * A standby takes a slot whose healing worker is still starting (its reservation token,
- * opened to standbys by the supervisor, still in the owner word). The token it displaces is
- * written to its resume record first, so that whoever sees its threadId in the owner word
- * also sees which worker it displaced (that one finds its reservation gone and exits).
- */
-export function takeReserved(words: Int32Array, record: SharedArrayBuffer, slot: number, owner: number): boolean {
-  const token = Atomics.load(words, workerWord(slot, W_OPEN));
-  if (token >= 0 || Atomics.load(words, workerWord(slot, W_OWNER)) !== token) return false;
-  const displaced = new Int32Array(record, 32, 1);
-  Atomics.store(displaced, 0, token);
-  if (Atomics.compareExchange(words, workerWord(slot, W_OWNER), token, owner) === token) return true;
-  Atomics.store(displaced, 0, 0);
-  return false;
-}
-
-/** The reservation token a standby displaced when it took its slot (takeReserved()), or 0. */
-export function displacedToken(record: SharedArrayBuffer): number {
-  return Atomics.load(new Int32Array(record, 32, 1), 0);
+  return new SharedArrayBuffer(32);
 }
 
 export function recordResume(record: SharedArrayBuffer, slot: number, at: number, diedAt: number): void {

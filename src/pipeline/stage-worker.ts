@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeReserved, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -141,8 +141,7 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
     for (let slot = 0; slot < plan.workers; slot++) {
       // this thread runs with the pipeline's limits: a stage with its own gets a new worker
       if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;
-      // a slot whose new worker is still starting: this thread is ready now, that one may take a second more
-      if (takeSlot(words, slot, threadId) || takeReserved(words, resume, slot, threadId)) {
+      if (takeSlot(words, slot, threadId)) {
         post({ type: 'took', slot });
         return runSlot(handlers, slot, true);
       }
@@ -160,7 +159,7 @@ async function main(): Promise<void> {
   const { stage } = slotOwner(plan, role.slot);
   const handlers = await load([stage]);
   if (handlers === undefined) return;
-  if (!claimReserved(words, role.slot, role.token, threadId)) return; // the supervisor gave the slot up meanwhile, or a standby ready first took it
+  if (!claimReserved(words, role.slot, role.token, threadId)) return; // the supervisor gave the slot up meanwhile
   post({ type: 'ready', spillPosted });
   await runSlot(handlers, role.slot, role.replacement);
 }

@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, displacedToken, FENCING, readResume, recordDeath, retire, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_COMMIT, W_OPEN, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_COMMIT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
 import { type Plan, slotOwner } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -347,13 +347,7 @@ export class Supervisor {
     if (standby.slot >= 0) return;
     standby.slot = slot;
     this.vacantSince.delete(slot);
-    const token = displacedToken(standby.resume);
-    const displaced = token < 0 ? [...this.live].find((t) => t.role.kind === 'worker' && t.role.token === token) : undefined;
-    // Took the place of a new worker still starting: the same restart, counted when it was
-    // started. That worker would find its reservation gone and exit after loading; it is
-    // stopped now instead, so that its start takes no more of the machine.
-    if (token < 0) void displaced?.worker.terminate();
-    else this.restartCounts[slot]++;
+    this.restartCounts[slot]++;
     const now = performance.now();
     // Another death before a new standby could be ready: keep one more from now on.
     if (now - this.lastTakeover < STANDBY_READY_MS) this.growPool();
@@ -539,16 +533,10 @@ export class Supervisor {
       }
       this.shortOf.delete(slot);
       const token = this.nextToken--;
-      // a standby ready before this worker has loaded may still take the slot from it
-      if (standbyMayTake) Atomics.store(words, workerWord(slot, W_OPEN), token);
       if (takeSlot(words, slot, token)) {
         this.vacantSince.delete(slot);
         this.restartCounts[slot]++;
         this.spawn({ kind: 'worker', slot, replacement: true, token });
-        if (standbyMayTake) {
-          Atomics.add(words, C_VACANCY, 1);
-          Atomics.notify(words, C_VACANCY);
-        }
       }
     }
     if (this.vacantSince.size > 0) this.sweepTimer = setTimeout(() => this.sweep(), 5);

@@ -6,7 +6,7 @@ import type { RingCore } from './core.js';
 import { describe } from './describe.js';
 import { EncodeError, IncompatibleHandleError, InvalidOptionError } from './errors.js';
 import * as L from './layout.js';
-import type { ReaderOptions } from './reader.js';
+import type { ReaderOptions } from './types.js';
 import type { BusHandle } from './ring.js';
 
 export { describe };

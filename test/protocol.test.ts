@@ -2,6 +2,7 @@
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
 import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
+import { cursorOf } from 'ringbus/internal';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
 function internals(bus: Bus): any {
@@ -125,8 +126,7 @@ describe('the protocol under rare interleavings', () => {
     const member = bus.reader('m', { group: 'g' });
     for (let i = 0; i < 3; i++) bus.publish('t', new Uint8Array(8).fill(i));
     expect(member.poll(() => undefined, 1)).toBe(1);
-    const slot = (member as any).slot;
-    const group = (member as any).group;
+    const { slot, group } = cursorOf(member);
     // groupClaim's first two stores, then death before its CAS:
     const from = ring.core.cursor(group);
     const words = ring.i32;

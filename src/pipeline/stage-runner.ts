@@ -1,5 +1,6 @@
 import type { Bus } from '../bus.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
+import { readInto } from '../internal.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import { batchBucket, deathsOn, S_BATCH_DIED, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
@@ -116,7 +117,7 @@ export class StageRunner {
         const started = performance.now();
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
+        const n = readInto(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
         // The heal is over once the replacement has the slot's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.

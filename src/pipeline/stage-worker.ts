@@ -3,6 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
+import { readInto } from '../internal.js';
 import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, slotOwner } from './plan.js';
@@ -120,7 +121,7 @@ function warmUp(): void {
   for (let round = 0; round < 64; round++) {
     const reader = bus.reader('warm', { takeover: true });
     bus.publishEvents([{ topic: 'warm', value: { id: round, text: 'warm' } }, { topic: 'warm', value: round }]);
-    reader.readInto(4, [], [], []);
+    readInto(reader, 4, [], [], []);
     reader.commit();
     reader.close();
   }

@@ -116,7 +116,7 @@ describe('the protocol under rare interleavings', () => {
     expect(q).toBe(p);
     const qSeq = core.pendingSeq(0);
     const qAt = core.claimPosition();
-    expect(() => producer.commitOne(p, pSeq, 0, new Uint8Array([1, 2, 3]))).toThrow(ClaimClosedError); // P learns it was revoked
+    expect(() => producer.commitOne(0, pSeq, new Uint8Array([1, 2, 3]))).toThrow(ClaimClosedError); // P learns it was revoked (its claim at position 0)
     expect(core.commit(q, span - 16, 1, qSeq, qAt)).toBe(0); // and Q's claim is still Q's
   });
 

@@ -503,22 +503,33 @@ function publishedIn(chunks: readonly Chunk[], done: number): number {
  * revokes it while this thread lives; if the thread dies, its claim is revoked.
  */
 export class Claim {
-  private state: 'open' | 'committed' | 'aborted' = 'open';
+  #state: 'open' | 'committed' | 'aborted' = 'open';
+  readonly #producer: Producer;
+  readonly #ring: Ring;
+  readonly #ticket: ClaimTicket;
+
+  /** Use bus.claim(). */
   constructor(
-    private readonly producer: Producer,
-    private readonly ring: Ring,
-    private readonly ticket: ClaimTicket,
+    producer: Producer,
+    ring: Ring,
+    ticket: ClaimTicket,
     readonly count: number,
     /** Bytes from one record's payload to the next. */
     readonly stride: number,
     readonly bytes: Uint8Array,
-  ) {}
+  ) {
+    this.#producer = producer;
+    this.#ring = ring;
+    this.#ticket = ticket;
+  }
 
   /** Publishes every record of the claim at once. */
   commit(): void {
-    if (this.state !== 'open') throw new ClaimClosedError(this.state);
-    this.state = 'committed';
-    const { ring, ticket, count, stride } = this;
+    if (this.#state !== 'open') throw new ClaimClosedError(this.#state);
+    this.#state = 'committed';
+    const ring = this.#ring;
+    const ticket = this.#ticket;
+    const { count, stride } = this;
     const length = count === 1 ? this.bytes.length : this.bytes.length - (count - 1) * stride;
     const words = ring.i32;
     let at = ring.data + (ticket.position & ring.mask) + stride;
@@ -527,13 +538,13 @@ export class Claim {
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    this.producer.commit(ticket.position, ticket.seq, length, count, length * count);
+    this.#producer.commit(ticket.position, ticket.seq, length, count, length * count);
   }
 
   /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */
   abort(): boolean {
-    if (this.state !== 'open') return false;
-    this.state = 'aborted';
-    return this.producer.abort(this.ticket.position, this.ticket.seq);
+    if (this.#state !== 'open') return false;
+    this.#state = 'aborted';
+    return this.#producer.abort(this.#ticket.position, this.#ticket.seq);
   }
 }

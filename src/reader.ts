@@ -51,7 +51,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   /** The call delivering this reader's events now ('' for none): reading from inside it is refused. */
   #running = '';
 
-  /** @internal use bus.reader() */
+  /** Use bus.reader(). */
   constructor(
     ring: Ring,
     readonly name: string,

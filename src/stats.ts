@@ -1,18 +1,9 @@
 import * as L from './layout.js';
 import { slotKind } from './registry.js';
 import type { Ring } from './ring.js';
+import type { ReaderStats } from './types.js';
 
-export interface ReaderStats {
-  name: string;
-  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member' | 'keyed group' | 'keyed member';
-  /** Bytes between the reader's committed position and the tail. */
-  lagBytes: number;
-  /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
-  lagEvents: number;
-  consumed: number;
-  missed: number;
-  waitMs: number;
-}
+export type { ReaderStats } from './types.js';
 
 const KIND_NAMES: Record<number, ReaderStats['kind']> = {
   [L.KIND_GATING]: 'reader',

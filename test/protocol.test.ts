@@ -2,12 +2,10 @@
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
 import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
-import { cursorOf } from 'ringbus/internal';
+import { cursorOf, producerOf, ringOf } from 'ringbus/internal';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
-function internals(bus: Bus): any {
-  return (bus as any).ring;
-}
+const internals = ringOf;
 
 /** A core instance of its own over the same ring, listed as the producer of thread `thread`. */
 function producerCore(bus: Bus, thread: number): any {
@@ -105,7 +103,7 @@ describe('the protocol under rare interleavings', () => {
   it("a late commit never commits another producer's claim in reused space", () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const { core } = internals(bus);
-    const producer = (bus as any).producer;
+    const producer = producerOf(bus);
     core.acquireProducer(1);
     const span = 64;
     const p = core.claim(span, 1, 0); // P claims at 0 and stalls

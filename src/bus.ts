@@ -10,8 +10,7 @@ import { recordSize } from './record.js';
 import { readerStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
 import { createRing, Ring } from './ring.js';
-import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicReaderOptions } from './topics.js';
-import type { AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusHandle, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, ReaderStats, TopicStats } from './types.js';
+import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicReaderOptions, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusHandle, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, ReaderStats, TopicStats } from './types.js';
 import * as V from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy } from './wait-strategy.js';
 

@@ -1,11 +1,10 @@
 export { attach, Bus, createBus } from './bus.js';
-export type { AbortOptions, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusEvent, BusHandle, BusOptions, BusStats, ClaimOptions, EventKey, Handler, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, RawRecord, ReaderOptions, ReaderStats, TopicStats } from './types.js';
+export type { AbortOptions, AnyTopics, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusEvent, BusHandle, BusOptions, BusStats, ClaimOptions, Codec, CodecName, EventKey, Handler, KeyedPublishOptions, OutgoingEvent, PhasedOptions, ProducerStats, PublishOptions, RawRecord, ReaderOptions, ReaderStats, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions, TopicStats, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 export { keyHash } from './key.js';
-export type { AnyTopics, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions } from './topics.js';
 export { Reader } from './reader.js';
 export { Claim } from './producer.js';
-export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
-export { phased, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+export { json, msgpack, raw, structured, FIRST_USER_CODEC } from './codec.js';
+export { phased } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';

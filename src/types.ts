@@ -1,7 +1,5 @@
-import type { Codec, CodecName } from './codec.js';
 import type { CoreMemory, CoreModule } from './core.js';
-import type { AnyTopics, TopicMap, TopicName, TopicOutgoing } from './topics.js';
-import type { WaitStrategy, WaitStrategyName } from './wait-strategy.js';
+import type { Reader } from './reader.js';
 
 /** Receives one event. `value` of a raw record is a view of the ring, valid until the handler returns. */
 export type Handler<T> = (value: T, topic: string, seq: number) => void;
@@ -162,3 +160,102 @@ export interface ReaderStats {
   waitMs: number;
 }
 
+
+/**
+ * Turns values into bytes and back. The record header carries the codec's `id`, so a
+ * reader decodes each record with the codec that wrote it.
+ *
+ * `encode` may return a view of a buffer it reuses: the bus copies it into the ring
+ * before calling `encode` again. `decode` receives a view of the ring itself, valid only
+ * until the handler returns: copy what you keep.
+ */
+export interface Codec<T = unknown> {
+  /** 0–15 are ringbus's own; a user codec picks 16–255. */
+  readonly id: number;
+  readonly name: string;
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+  /**
+   * Optional: decodes `memory[start, end)` without a view of it being made first. Readers
+   * use it where it exists; it must give what `decode(memory.subarray(start, end))` gives.
+   */
+  decodeRange?(memory: Uint8Array, start: number, end: number): T;
+}
+
+/** A built-in codec by name. */
+export type CodecName = 'structured' | 'msgpack' | 'json' | 'raw';
+
+/**
+ * How a thread waits for a condition that another thread makes true: a reader for events,
+ * a producer for space, drain() for readers. The condition is re-checked by `ready()`;
+ * the strategy decides what happens between checks. Sleepers register in a waiters word so
+ * that the other side calls `notify` only when somebody actually sleeps.
+ */
+export interface WaitStrategy {
+  readonly name: 'phased' | 'spin' | 'yield' | 'block' | 'async';
+  /** Blocks the thread until `ready()` or `deadline` (a performance.now() time). */
+  waitSync(site: WaitSite, ready: () => boolean, deadline: number): boolean;
+  /** Waits without blocking the event loop. */
+  waitAsync(site: WaitSite, ready: () => boolean, deadline: number): Promise<boolean>;
+}
+
+/** A futex word and the count of threads asleep on it, as indexes into an Int32Array. */
+export interface WaitSite {
+  readonly words: Int32Array;
+  readonly futex: number;
+  readonly waiters: number;
+  /** Longest single sleep, so that periodic duties (revoking a dead claim) still run. */
+  readonly sliceMs: number;
+}
+
+export type WaitStrategyName = WaitStrategy['name'];
+
+/** The phases of phased(): how long it polls, then naps, before it sleeps until notified. */
+export interface PhasedOptions {
+  /** Polls without pause for this long (µs). Default 100: a stream of events finds the reader awake. */
+  spinMicros?: number;
+  /** Then naps in slices of `napMicros`, unregistered (producers do not notify), for this long (µs). Default 1000. */
+  yieldMicros?: number;
+  /** One nap (µs). Default 50. */
+  napMicros?: number;
+}
+
+// Typed topics: `createBus<{ orders: Order; refunds: Refund }>()` checks topic names and
+// payload types at compile time. Types only: at run time a typed bus is the same Bus.
+
+/** Topic names to the type of their values, e.g. `{ orders: Order; refunds: Refund }`. */
+export type TopicMap = Record<string, unknown>;
+
+/** The map of a bus created without one (`any`): any topic name, any value, checked at run time only. */
+export type AnyTopics = any;
+
+/** The names of a map's topics. */
+export type TopicName<M> = keyof M & string;
+
+/** An event of one of the topics `K`: testing `topic` narrows `value`. */
+export type TopicEvent<M, K extends TopicName<M> = TopicName<M>> = { [P in K]: BusEvent<M[P]> & { readonly topic: P } }[K];
+
+/**
+ * A handler of a typed reader. `value` is the union of its topics' types (a handler with fewer
+ * parameters than a correlated form would take is refused by TypeScript); to narrow by topic,
+ * read events (`read()`, `for await`), whose `topic` narrows `value`.
+ */
+export type TopicHandler<M, K extends TopicName<M> = TopicName<M>> = (value: M[K], topic: K, seq: number) => void;
+
+/** An event to publish with publishEvents() on a bus of map `M`. */
+export type TopicOutgoing<M> = { [P in TopicName<M>]: { topic: P; value: M[P]; key?: EventKey } }[TopicName<M>];
+
+/** Reader options of a typed bus: `topics` names topics of the map. */
+export type TopicReaderOptions<M, K extends TopicName<M>> = Omit<ReaderOptions, 'topics'> & { topics?: readonly K[] };
+
+/** A reader of a typed bus: the same Reader, its deliveries typed by topic. */
+export interface TopicReader<M, K extends TopicName<M> = TopicName<M>> extends Reader<M[K]> {
+  poll(handler: TopicHandler<M, K>, max?: number): number;
+  read(max?: number): TopicEvent<M, K>[];
+  take(count: number, handler: TopicHandler<M, K>, timeoutMs?: number): void;
+  [Symbol.asyncIterator](): AsyncGenerator<TopicEvent<M, K>, void, undefined>;
+  events(options?: AbortOptions): AsyncGenerator<TopicEvent<M, K>, void, undefined>;
+}
+
+/** What `bus.reader()` returns: a `Reader<T>` on an untyped bus, a `TopicReader` on a typed one. */
+export type ReaderOf<M, T, K extends TopicName<M>> = string extends keyof M ? Reader<T> : TopicReader<M, K>;

@@ -115,7 +115,26 @@ export interface KeyedSlots {
 }
 
 /** Joins member `name` to keyed group `group`, creating the group where needed. */
-export function joinKeyed(ring: Ring, group: string, name: string, request: { start: number; takeover: boolean; owner: number }): KeyedSlots {
+/**
+ * What a member's `topics` select, as one word: a partition's owner delivers its records of
+ * these topics only, so a member that took fewer than its peers would drop the others' events.
+ */
+export function topicsPrint(filter: Uint8Array | null, topics: number): number {
+  let hash = 0x811c9dc5;
+  for (let id = 0; id < topics; id++) {
+    if (filter !== null && filter[id] !== 1) continue;
+    hash = Math.imul(hash ^ (id & 0xffff), 0x01000193);
+    hash = Math.imul(hash ^ (id >>> 16), 0x01000193);
+  }
+  return hash | 0;
+}
+
+function checkTopics(ring: Ring, block: number, group: string, name: string, topics: number): void {
+  if (load(ring, block + L.K_TOPICS) === topics) return;
+  throw new InvalidOptionError(`member "${name}" takes other topics than the members of keyed group "${group}": a key's owner delivers only its own topics, so the others' events of that key would reach nobody; open every member with the same topics option, or a group per set of topics`);
+}
+
+export function joinKeyed(ring: Ring, group: string, name: string, request: { start: number; takeover: boolean; owner: number; topics: number }): KeyedSlots {
   const groupBytes = nameToBytes(group);
   const nameBytes = nameToBytes(name);
   return withRegistryLock(ring, () => {
@@ -124,12 +143,16 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
       const its = Atomics.load(ring.i32, ring.slotWord(existing, L.S_GROUP));
       if (findSlot(ring, group) !== its) throw new InvalidOptionError(`member "${name}" belongs to another keyed group; pick another member name`);
       if (!request.takeover) throw new ReaderBusyError(name);
+      const block = findBlock(ring, its);
+      if (block >= 0 && members(ring, block).some((m) => m.slot !== existing)) checkTopics(ring, block, group, name, request.topics);
       departLocked(ring, its, existing);
     }
     const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_KEYED_GROUP, group: -1, start: request.start, takeover: false, owner: 0 });
     let block = findBlock(ring, groupSlot);
     if (block < 0) block = newBlock(ring, groupSlot);
     const others = members(ring, block);
+    if (others.length === 0) store(ring, block + L.K_TOPICS, request.topics);
+    else checkTopics(ring, block, group, name, request.topics);
     let entry = -1;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS && entry < 0; e++) if (load(ring, memberAt(block, e) + L.KM_SLOT) === 0) entry = memberAt(block, e);
     if (entry < 0) throw new KeyedGroupLimitError(`keyed group "${group}" has ${L.MAX_KEYED_MEMBERS} members, the most one group holds; close members you no longer need`);

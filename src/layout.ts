@@ -78,6 +78,7 @@ export const NO_CLAIM = -1;
 export const KEYED_GROUPS = 8;
 export const K_GROUP = 0; // i32, the group's reader slot + 1; 0 while the block is free
 export const K_VERSION = 4; // i32, even; odd while the block is being changed
+export const K_TOPICS = 8; // i32, FNV-1a of the topic ids the members take: every member takes the same
 export const K_MEMBERS = 64; // member table: MAX_KEYED_MEMBERS entries of KM_BYTES
 export const MAX_KEYED_MEMBERS = 64;
 export const KM_BYTES = 16;

@@ -172,7 +172,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   async waitAsync(timeoutMs = Infinity, options?: AbortOptions): Promise<boolean> {
     this.#enter('waitAsync()');
     knownOptions('waitAsync() options', options, ['signal']);
-    return this.#waitAsyncNow(timeoutMs, signalOption('waitAsync()', options));
+    const signal = signalOption('waitAsync()', options);
+    signal?.throwIfAborted(); // as every call given a signal aborted already: a loop that waits ends even while events keep coming
+    return this.#waitAsyncNow(timeoutMs, signal);
   }
 
   async #waitAsyncNow(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {

@@ -93,16 +93,16 @@ export interface KeyedPublishOptions extends PublishOptions {
   key?: EventKey;
 }
 
-export interface BatchPublishOptions extends KeyedPublishOptions {
+export interface BatchPublishOptions<T = unknown> extends KeyedPublishOptions {
   /** Each value's key, by value and index (instead of one `key` for the whole batch). */
-  keyOf?: (value: unknown, index: number) => EventKey;
+  keyOf?: (value: T, index: number) => EventKey;
 }
 
 /** Options of publishAsync(): a key, and a signal that ends the wait. */
 export interface AsyncPublishOptions extends KeyedPublishOptions, AbortOptions {}
 
 /** Options of publishBatchAsync(): keys, and a signal that ends the wait. */
-export interface AsyncBatchPublishOptions extends BatchPublishOptions, AbortOptions {}
+export interface AsyncBatchPublishOptions<T = unknown> extends BatchPublishOptions<T>, AbortOptions {}
 
 /** Options of the other calls that wait without blocking (publishEventsAsync(), drain()). */
 export interface AsyncOptions extends PublishOptions, AbortOptions {}

@@ -1,4 +1,4 @@
-import { joinKeyed, KeyedView, leaveKeyed } from '../keyed.js';
+import { joinKeyed, KeyedView, leaveKeyed, topicsPrint } from '../keyed.js';
 import { Cursor, type CursorSetup } from './cursor.js';
 
 /**
@@ -9,7 +9,7 @@ export class KeyedMemberCursor<T> extends Cursor<T> {
   private readonly view: KeyedView;
 
   constructor(setup: CursorSetup, group: string, start: number, takeover: boolean) {
-    const joined = joinKeyed(setup.ring, group, setup.name, { start, takeover, owner: setup.owner });
+    const joined = joinKeyed(setup.ring, group, setup.name, { start, takeover, owner: setup.owner, topics: topicsPrint(setup.filter, setup.ring.topics.length) });
     // It also waits on the cursor futex for its peers to pass a hand-over.
     super(setup, joined.slot, joined.group, true);
     this.view = new KeyedView(setup.ring, setup.name, joined.group, joined.slot, joined.block);

@@ -267,6 +267,9 @@ export class Bus<M extends TopicMap = AnyTopics> {
     for (let slot = 0; slot < L.MAX_PRODUCERS; slot++) {
       const row = this.#ring.counterRow(slot) + head;
       for (let t = 0; t < totals.length; t++) {
+        // Plain reads of words another thread may be adding to: a figure, never a decision.
+        // Aligned 8-byte loads do not tear on the CPUs Node runs on (the language does not
+        // promise it for floats); the next call reads the settled value.
         totals[t].events += f64[row + 2 * t];
         totals[t].bytes += f64[row + 2 * t + 1];
       }

@@ -9,7 +9,6 @@ import { MemberCursor } from './cursor/member.js';
 import { BusClosedError, InvalidOptionError, ReaderClosedError, ReentrantReadError, TimeoutError } from './errors.js';
 import { hooks } from './internal.js';
 import * as L from './layout.js';
-import { START_NEWEST, START_OLDEST } from './registry.js';
 import type { Ring } from './ring.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import type { BusEvent, Handler, RawRecord, ReaderOptions } from './types.js';
@@ -29,7 +28,7 @@ function openCursor<T>(ring: Ring, name: string, options: ReaderOptions): { curs
     for (const topic of topics) filter[ring.topicId(topic)] = 1;
   }
   const setup: CursorSetup = { ring, name, filter, deps: dependencies(ring, name, after), codecs: codecTableOf, owner: ((Math.random() * 0x7fffffff) | 1) >>> 0 };
-  const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
+  const startCode = start === 'newest' ? L.START_NEWEST : L.START_OLDEST;
   let cursor: Cursor<T>;
   if (group !== undefined && keyed) cursor = new KeyedMemberCursor<T>(setup, group, startCode, takeover);
   else if (group !== undefined) cursor = new MemberCursor<T>(setup, group, startCode, takeover);

@@ -2,8 +2,8 @@ import { ClaimWatch } from '../claim-watch.js';
 import type { Codec } from '../codec.js';
 import { DecodeError, InvalidOptionError, UnknownReaderError } from '../errors.js';
 import * as L from '../layout.js';
-import { codecOf, isEvent, keyBytesOf, readSeq, recordSize, topicOf } from '../record.js';
-import { disownSlot, findSlot, releaseSlot, slotKind, slotName } from '../registry.js';
+import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
+import { disownSlot, findSlot, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
 import type { Ring } from '../ring.js';
 import type { BusEvent, Handler, RawRecord } from '../types.js';
 import type { WaitSite } from '../wait-strategy.js';
@@ -12,7 +12,6 @@ import type { WaitSite } from '../wait-strategy.js';
 const skipped = new WeakSet<DecodeError>();
 /** Thrown inside a walk to end it before the current record, which stays for the next read. */
 const STOP_BEFORE = Symbol('stop before this record');
-const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
 
 /** A `for await` with a backlog gives its event loop a turn this often (ms), reading the clock every TURN_EVENTS events. */
 const TURN_MS = 10;
@@ -71,7 +70,7 @@ export function dependencies(ring: Ring, name: string, after: readonly string[])
     if (slot < 0) throw new UnknownReaderError(dep);
     if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
     if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
-      const groupName = slotName(ring, Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)));
+      const groupName = slotName(ring, slotGroup(ring, slot));
       throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
     }
     return slot;
@@ -88,7 +87,7 @@ export abstract class Cursor<T> {
   readonly ring: Ring;
   readonly name: string;
   readonly slot: number;
-  /** The group's slot for a member, else -1. */
+  /** The group's slot for a member, else L.NO_SLOT. */
   readonly group: number;
   /** Where the cursor waits for events (the cursor futex when it waits for other readers too). */
   readonly site: WaitSite;
@@ -236,10 +235,13 @@ export abstract class Cursor<T> {
         at = data + ((index + off) & mask);
         const meta = i32[at >> 2];
         length = i32[(at + L.R_LENGTH) >> 2];
-        // isEvent(), topicOf() and keyBytesOf() spelled out: as calls they cost pollRaw() 8%.
+        // Plain reads: the core's scan (fill()) loaded each of these headers atomically,
+        // acquiring what their commit published, and this cursor keeps producers off them
+        // until consume() moves it. isEvent(), topicOf() and keyBytes() spelled out: as calls
+        // they cost pollRaw() 8%.
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
           if ((filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) && (partitions === null || partitions.owns(i32, at, meta, base + off))) {
-            const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+            const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
             record.head = at;
             record.offset = at + L.RECORD_HEADER + key;
             record.length = length - key;
@@ -329,6 +331,7 @@ export abstract class Cursor<T> {
         continue;
       }
       const at = data + (this.index & mask);
+      // Plain reads: fill() scanned this header atomically and the cursor still gates it (see walk()).
       const meta = i32[at >> 2];
       const length = i32[(at + L.R_LENGTH) >> 2];
       const size = recordSize(length);
@@ -342,7 +345,7 @@ export abstract class Cursor<T> {
         this.consume(size, 0, seq + 1);
         continue;
       }
-      const key = keyBytesOf(meta);
+      const key = keyBytes(meta);
       let value: T;
       try {
         value = this.decodeAt(codecOf(meta), u8, at + L.RECORD_HEADER + key, length - key, at);
@@ -385,6 +388,7 @@ export abstract class Cursor<T> {
       if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
       return codec.decodeRange(memory, offset, offset + length) as T;
     } catch (cause) {
+      // Plain reads of a header the caller's walk has already read (and published).
       throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), topicOf(this.ring.i32[at >> 2]));
     }
   }

@@ -5,7 +5,7 @@ import { Cursor, type CursorSetup } from './cursor.js';
 /** A reader that sees every event and holds producers back until it has consumed it. */
 export class GatingCursor<T> extends Cursor<T> {
   constructor(setup: CursorSetup, start: number, takeover: boolean) {
-    super(setup, openSlot(setup.ring, setup.name, { kind: L.KIND_GATING, group: -1, start, takeover, owner: setup.owner }), -1, false);
+    super(setup, openSlot(setup.ring, setup.name, { kind: L.KIND_GATING, group: L.NO_SLOT, start, takeover, owner: setup.owner }), L.NO_SLOT, false);
   }
 
   protected available(max: number): number {

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import * as L from '../layout.js';
-import { codecOf, isEvent, keyBytesOf, readSeq, recordSize, topicOf } from '../record.js';
+import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
 import { openSlot } from '../registry.js';
 import type { BusEvent, Handler, RawRecord } from '../types.js';
 import { Cursor, type CursorSetup } from './cursor.js';
@@ -18,7 +18,7 @@ export class LossyCursor<T> extends Cursor<T> {
 
   constructor(setup: CursorSetup, start: number, takeover: boolean) {
     const { ring } = setup;
-    super(setup, openSlot(ring, setup.name, { kind: L.KIND_LOSSY, group: -1, start, takeover, owner: setup.owner }), -1, false);
+    super(setup, openSlot(ring, setup.name, { kind: L.KIND_LOSSY, group: L.NO_SLOT, start, takeover, owner: setup.owner }), L.NO_SLOT, false);
     this.expected = ring.core.slotCounter(this.slot, L.S_NEXT_SEQ);
     this.fenceWord = ring.slotWord(this.slot, L.S_OWNER);
   }
@@ -67,6 +67,7 @@ export class LossyCursor<T> extends Cursor<T> {
       const meta = Atomics.load(i32, at >> 2);
       const state = meta & L.STATE_MASK;
       if (state !== L.STATE_COMMITTED && state !== L.STATE_REVOKED) break;
+      // Plain reads, possibly of a later lap's bytes: trusted only once lapped() says not.
       const length = i32[(at + L.R_LENGTH) >> 2];
       if (length < 0 || length > this.ring.maxSpan) {
         this.pending = 0; // only an overwritten header looks like this: resync
@@ -76,7 +77,7 @@ export class LossyCursor<T> extends Cursor<T> {
       const topic = topicOf(meta);
       const event = isEvent(meta);
       const wanted = event && (this.filter === null || this.filter[topic] === 1);
-      const key = keyBytesOf(meta);
+      const key = keyBytes(meta);
       const payload = wanted ? u8.slice(at + L.RECORD_HEADER + key, at + L.RECORD_HEADER + length) : undefined;
       // A read-modify-write orders the plain reads above before the check, on any CPU.
       Atomics.add(i32, this.fenceWord, 0);

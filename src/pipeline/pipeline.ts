@@ -99,7 +99,7 @@ export interface StageStats {
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
-  /** Wall-clock ms its workers spent on batches, from reading each to committing it (idle waits left out). */
+  /** Wall-clock ms its workers spent on batches, from reading each to its cursor commit (idle waits left out). */
   busyMs: number;
   /** Of those, ms inside the handler: measured around each batch handler call; for a per-event handler, one call in 16 is timed (× 16). */
   handlerMs: number;
@@ -379,7 +379,7 @@ export class Pipeline extends EventEmitter {
       if (this.failure) throw this.failure;
       // Tails, then backlogs, then the spill gauge, then the tails again: equal tails mean
       // nothing was published while the rest was read, so an empty backlog everywhere is a
-      // consistent picture. A stage publishes what a batch produced before committing it.
+      // consistent picture. A stage publishes what a batch produced before its cursor commit.
       const before = stageBuses.map((b) => b.stats().tail);
       const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;

@@ -39,7 +39,7 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (va
 /**
  * One stage worker's loop: read a batch from the stage's ring, hand it to the batch handler
  * or each event to the handler (retrying, then dead-lettering), publish what the batch
- * emitted, commit it.
+ * emitted, commit the reader's cursor.
  */
 export class StageRunner {
   private readonly stage: Stage;
@@ -287,7 +287,7 @@ export class StageRunner {
           }
         }
       }
-      // Bounded in flight: published before the batch is committed, which at-least-once allows.
+      // Bounded in flight: published before the batch's cursor commit, which at-least-once allows.
       if (emitter.count >= stage.maxUnpublished) publish();
     }
   }

@@ -58,7 +58,7 @@ const letterBusOf = (ring: number): Bus =>
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
 function spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
-  // posted before the batch that caused it is committed
+  // posted before the cursor commit of the batch that caused it
   Atomics.add(spillPosted, 0, events.length);
   post({ type: 'spill', ring, events, letters });
 }

@@ -237,7 +237,7 @@ export class Supervisor {
    * gets to it: 5 to 430 ms measured on a loaded 2-core machine). Under the seat's cursor lock: the worker
    * is not inside a cursor commit, and once the owner word no longer names it, it commits nothing
    * more (commitCursorIfSeated), so its successor's reader is never moved under it. False where
-   * the worker holds the lock for longer than a commit takes (descheduled inside one, or
+   * the worker holds the lock for longer than a cursor commit takes (descheduled inside one, or
    * terminated there): its exit hands the seat over, as before; so does a group member's.
    */
   private handOver(tracked: Tracked, diedAt: number): boolean {

@@ -6,13 +6,13 @@
  *   [C_VACANCY]   bumped, and notified, whenever a seat falls vacant: standbys sleep on it
  *   [C_SHUTDOWN]  1: standbys exit, and take no vacancy
  *   seat w (one per stage worker, stage by stage, member by member):
- *     [workerWord(w, W_STOP)]   1: finish the batch in hand, close the reader, exit
- *     [workerWord(w, W_OWNER)]  the threadId of the worker running the seat; a negative
+ *     [seatWord(w, SEAT_STOP)]   1: finish the batch in hand, close the reader, exit
+ *     [seatWord(w, SEAT_OWNER)]  the threadId of the worker running the seat; a negative
  *                               reservation token, unique to one new worker, while it starts;
  *                               VACANT once its worker died: the first to swap in its own
  *                               threadId (a standby) or a token (the supervisor, starting a
  *                               new worker) takes the seat's reader over
- *     [workerWord(w, W_CURSOR_LOCK)] the cursor lock: the threadId of the seat's worker while it
+ *     [seatWord(w, SEAT_CURSOR_LOCK)] the cursor lock: the threadId of the seat's worker while it
  *                               commits its reader's cursor, FENCING while the supervisor hands the seat
  *                               of a worker it is terminating over, 0 otherwise (commitCursorIfSeated())
  *
@@ -23,10 +23,10 @@ export const C_VACANCY = 0;
 export const C_SHUTDOWN = 1;
 const HEADER_WORDS = 4;
 
-export const W_STOP = 0;
-export const W_OWNER = 1;
-export const W_CURSOR_LOCK = 2;
-const WORKER_WORDS = 3;
+export const SEAT_STOP = 0;
+export const SEAT_OWNER = 1;
+export const SEAT_CURSOR_LOCK = 2;
+const SEAT_WORDS = 3;
 export const VACANT = 0;
 /** The supervisor's mark in a cursor lock (worker threadIds are positive). */
 export const FENCING = -1;
@@ -59,27 +59,27 @@ export function batchBucket(events: number): number {
 export interface ControlBlock {
   readonly words: Int32Array;
   readonly stats: Float64Array;
-  readonly workers: number;
+  readonly seats: number;
 }
 
-export function createControl(workers: number): ControlBlock {
-  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + workers * WORKER_WORDS) * 4));
-  const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, workers) * STATS_FIELDS * 8));
-  for (let w = 0; w < workers; w++) {
+export function createControl(seats: number): ControlBlock {
+  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + seats * SEAT_WORDS) * 4));
+  const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, seats) * STATS_FIELDS * 8));
+  for (let w = 0; w < seats; w++) {
     stats[statsIndex(w, STAT_HANDLING)] = -1;
     for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, STAT_SUSPECTS + 2 * k)] = -1;
     stats[statsIndex(w, STAT_BATCH_DIED)] = -1;
     stats[statsIndex(w, STAT_TIMED_OUT)] = -1;
   }
-  return { words, stats, workers };
+  return { words, stats, seats };
 }
 
-export function workerWord(worker: number, field: number): number {
-  return HEADER_WORDS + worker * WORKER_WORDS + field;
+export function seatWord(seat: number, field: number): number {
+  return HEADER_WORDS + seat * SEAT_WORDS + field;
 }
 
-export function statsIndex(worker: number, field: number): number {
-  return worker * STATS_FIELDS + field;
+export function statsIndex(seat: number, field: number): number {
+  return seat * STATS_FIELDS + field;
 }
 
 /** Wall-clock milliseconds, comparable across threads (each thread has its own timeOrigin). */
@@ -93,7 +93,7 @@ export function wallClock(): number {
  * or by the supervisor when a worker ended without running it (terminate()).
  */
 export function vacate(words: Int32Array, stats: Float64Array, seat: number, owner: number, diedAt: number): boolean {
-  const word = workerWord(seat, W_OWNER);
+  const word = seatWord(seat, SEAT_OWNER);
   if (Atomics.load(words, word) !== owner) return false;
   stats[statsIndex(seat, STAT_DIED_AT)] = diedAt; // before the seat can be taken: the heal is timed from it
   if (Atomics.compareExchange(words, word, owner, VACANT) !== owner) return false;
@@ -146,11 +146,11 @@ export function readResume(record: SharedArrayBuffer): { seat: number; at: numbe
  * (supervisor.ts), so a worker never commits its cursor after its successor took the reader over.
  */
 export function commitCursorIfSeated(words: Int32Array, seat: number, self: number, commitCursor: () => void): boolean {
-  const lock = workerWord(seat, W_CURSOR_LOCK);
+  const lock = seatWord(seat, SEAT_CURSOR_LOCK);
   // held by the supervisor for a few instructions at most
   while (Atomics.compareExchange(words, lock, 0, self) !== 0);
   try {
-    if (Atomics.load(words, workerWord(seat, W_OWNER)) !== self) return false;
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== self) return false;
     commitCursor();
     return true;
   } finally {
@@ -160,12 +160,12 @@ export function commitCursorIfSeated(words: Int32Array, seat: number, self: numb
 
 /** Takes a vacant seat for `owner`; true for exactly one caller per vacancy. */
 export function takeSeat(words: Int32Array, seat: number, owner: number): boolean {
-  return Atomics.compareExchange(words, workerWord(seat, W_OWNER), VACANT, owner) === VACANT;
+  return Atomics.compareExchange(words, seatWord(seat, SEAT_OWNER), VACANT, owner) === VACANT;
 }
 
 /** A worker started under reservation `token` makes the seat its own, if the reservation still stands. */
 export function takeReservedSeat(words: Int32Array, seat: number, token: number, owner: number): boolean {
-  return Atomics.compareExchange(words, workerWord(seat, W_OWNER), token, owner) === token;
+  return Atomics.compareExchange(words, seatWord(seat, SEAT_OWNER), token, owner) === token;
 }
 
 /**

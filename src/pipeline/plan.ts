@@ -27,7 +27,8 @@ export interface Plan {
   readonly firstSeat: readonly number[];
   readonly controlWords: Int32Array;
   readonly stats: Float64Array;
-  readonly workers: number;
+  /** Seats in all: the stages' concurrency summed. */
+  readonly seats: number;
   readonly wait: WaitStrategyName;
   /** What stages and the pipeline's publishes encode with; dead letters are always MessagePack. */
   readonly codec: PipelineCodec;
@@ -80,12 +81,12 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
   }
 
   const firstSeat: number[] = [];
-  let workers = 0;
+  let seats = 0;
   for (const stage of topology.stages) {
-    firstSeat.push(workers);
-    workers += stage.concurrency;
+    firstSeat.push(seats);
+    seats += stage.concurrency;
   }
-  const control = createControl(workers);
+  const control = createControl(seats);
   const plan: Plan = {
     stages: topology.stages,
     rings: buses.map((b) => b.handle),
@@ -95,7 +96,7 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     firstSeat,
     controlWords: control.words,
     stats: control.stats,
-    workers,
+    seats,
     wait: options.wait,
     codec: options.codec,
   };

@@ -1,7 +1,7 @@
 import type { Bus } from '../bus.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { batchBucket, deathsOn, STAT_BATCH_DIED, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_IN, STAT_OUT, STAT_RETRIES, STAT_SUSPECTS, STAT_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import { batchBucket, deathsOn, SEAT_STOP, seatWord, STAT_BATCH_DIED, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_IN, STAT_OUT, STAT_RETRIES, STAT_SUSPECTS, STAT_TIMED_OUT, statsIndex, SUSPECTS, wallClock } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, stageOfSeat } from './plan.js';
@@ -86,7 +86,7 @@ export class StageRunner {
         return batch([value], one);
       };
     }
-    this.stop = workerWord(seat, W_STOP);
+    this.stop = seatWord(seat, SEAT_STOP);
   }
 
   /**

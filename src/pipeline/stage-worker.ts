@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, takeReservedSeat, commitCursorIfSeated, recordDeath, recordResume, retired, STAT_DIED_AT, statsIndex, takeSeat, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, commitCursorIfSeated, recordDeath, recordResume, retired, SEAT_OWNER, seatWord, STAT_DIED_AT, statsIndex, takeReservedSeat, takeSeat, vacate, wallClock } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, stageOfSeat } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
@@ -38,7 +38,7 @@ let running = -1;
 // standbys, without waiting for the supervisor to see the thread end. (terminate() runs
 // no exit hook; the supervisor vacates the seat then.)
 process.on('exit', () => {
-  if (running < 0 || Atomics.load(words, workerWord(running, W_OWNER)) !== threadId) return;
+  if (running < 0 || Atomics.load(words, seatWord(running, SEAT_OWNER)) !== threadId) return;
   recordDeath(plan.stats, running);
   vacate(words, plan.stats, running, threadId, wallClock());
 });
@@ -138,7 +138,7 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0 || retired(resume)) return;
-    for (let seat = 0; seat < plan.workers; seat++) {
+    for (let seat = 0; seat < plan.seats; seat++) {
       // this thread runs with the pipeline's limits: a stage with its own gets a new worker
       if (stageOfSeat(plan, seat).stage.resourceLimits !== undefined) continue;
       if (takeSeat(words, seat, threadId)) {

@@ -1,6 +1,6 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_TIMED_OUT, statsIndex, takeSeat, vacate, VACANT, W_CURSOR_LOCK, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, SEAT_CURSOR_LOCK, SEAT_OWNER, SEAT_STOP, seatWord, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_TIMED_OUT, statsIndex, takeSeat, VACANT, vacate, wallClock } from './control.js';
 import { type Plan, stageOfSeat } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -95,7 +95,7 @@ export class Supervisor {
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
   ) {
-    this.restartCounts = new Array(plan.workers).fill(0);
+    this.restartCounts = new Array(plan.seats).fill(0);
   }
 
   /** Heals, oldest first: each as soon as its replacement recorded it, whether or not its message arrived. */
@@ -118,12 +118,12 @@ export class Supervisor {
     const { words, stats } = this.control;
     Atomics.store(words, C_SHUTDOWN, 0);
     const started: Tracked[] = [];
-    for (let seat = 0; seat < this.plan.workers; seat++) {
-      Atomics.store(words, workerWord(seat, W_STOP), 0);
-      Atomics.store(words, workerWord(seat, W_CURSOR_LOCK), 0);
+    for (let seat = 0; seat < this.plan.seats; seat++) {
+      Atomics.store(words, seatWord(seat, SEAT_STOP), 0);
+      Atomics.store(words, seatWord(seat, SEAT_CURSOR_LOCK), 0);
       stats[statsIndex(seat, STAT_HANDLING)] = -1; // a worker terminated by the last stop() is not a crash
       const token = this.nextToken--;
-      Atomics.store(words, workerWord(seat, W_OWNER), token);
+      Atomics.store(words, seatWord(seat, SEAT_OWNER), token);
       started.push(this.spawn({ kind: 'worker', seat, replacement: false, token }));
     }
     this.poolSize = this.standbyCount;
@@ -179,7 +179,7 @@ export class Supervisor {
         if (this.plan.componentOf[i] !== component) return;
         for (let m = 0; m < stage.concurrency; m++) seats.add(this.plan.firstSeat[i] + m);
       });
-      for (const seat of seats) Atomics.store(words, workerWord(seat, W_STOP), 1);
+      for (const seat of seats) Atomics.store(words, seatWord(seat, SEAT_STOP), 1);
       this.adopt();
       await Promise.all([...this.live].filter((t) => seats.has(t.seat)).map(ended));
     }
@@ -203,7 +203,7 @@ export class Supervisor {
         const handling = stats[statsIndex(seat, STAT_HANDLING)];
         if (handling === -1 || now - stats[statsIndex(seat, STAT_HANDLING_SINCE)] <= stage.handlerTimeoutMs) continue;
         const tracked = this.owner(seat);
-        if (tracked === undefined || tracked.timedOut !== undefined || Atomics.load(words, workerWord(seat, W_OWNER)) !== tracked.threadId) continue;
+        if (tracked === undefined || tracked.timedOut !== undefined || Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== tracked.threadId) continue;
         tracked.timedOut = handling;
         this.killedAt.set(tracked.worker, now); // the heal is timed from here
         void tracked.worker.terminate();
@@ -219,7 +219,7 @@ export class Supervisor {
     for (let waited = 0; this.running && waited < 10_000; waited++) {
       const tracked = this.owner(seat);
       const healing = tracked !== undefined && (tracked.role.kind === 'standby' || tracked.role.replacement) && readResume(tracked.resume) === undefined;
-      if (tracked !== undefined && !healing && Atomics.load(this.control.words, workerWord(seat, W_OWNER)) === tracked.threadId) {
+      if (tracked !== undefined && !healing && Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) === tracked.threadId) {
         const at = wallClock();
         this.killedAt.set(tracked.worker, at);
         const ended = tracked.worker.terminate(); // asks V8 to stop its JavaScript first
@@ -247,11 +247,11 @@ export class Supervisor {
     // A group member's read writes its reader slot too (it takes a batch off the group): two
     // threads reading through one member's reader slot could lose a batch, so a member waits for its worker's exit.
     if (stageOfSeat(this.plan, seat).stage.concurrency > 1) return false;
-    const lock = workerWord(seat, W_CURSOR_LOCK);
+    const lock = seatWord(seat, SEAT_CURSOR_LOCK);
     const until = performance.now() + 0.05;
     while (Atomics.compareExchange(words, lock, 0, FENCING) !== 0) if (performance.now() > until) return false;
     try {
-      if (Atomics.load(words, workerWord(seat, W_OWNER)) !== tracked.threadId) return false;
+      if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== tracked.threadId) return false;
       this.settleDeath(tracked, true);
       if (!vacate(words, stats, seat, tracked.threadId, diedAt)) return false;
     } finally {
@@ -282,9 +282,9 @@ export class Supervisor {
   get healing(): number {
     if (!this.running) return 0;
     let n = 0;
-    for (let seat = 0; seat < this.plan.workers; seat++) {
+    for (let seat = 0; seat < this.plan.seats; seat++) {
       const owner = this.owner(seat);
-      if (owner === undefined || Atomics.load(this.control.words, workerWord(seat, W_OWNER)) !== owner.threadId) n++;
+      if (owner === undefined || Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) !== owner.threadId) n++;
     }
     return n;
   }
@@ -306,7 +306,7 @@ export class Supervisor {
 
   /** The live worker whose threadId or reservation token is in the seat's owner word. */
   private owner(seat: number): Tracked | undefined {
-    const word = Atomics.load(this.control.words, workerWord(seat, W_OWNER));
+    const word = Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER));
     if (word === VACANT) return undefined;
     for (const t of this.live) if (t.threadId === word || (t.role.kind === 'worker' && t.role.token === word)) return t;
     return undefined;
@@ -320,8 +320,8 @@ export class Supervisor {
   private adopt(): void {
     for (const t of this.live) {
       if (t.role.kind !== 'standby' || t.seat >= 0) continue;
-      for (let seat = 0; seat < this.plan.workers; seat++) {
-        if (Atomics.load(this.control.words, workerWord(seat, W_OWNER)) === t.threadId) {
+      for (let seat = 0; seat < this.plan.seats; seat++) {
+        if (Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) === t.threadId) {
           this.assign(t, seat);
           break;
         }
@@ -465,18 +465,18 @@ export class Supervisor {
       return;
     }
     const { words, stats } = this.control;
-    Atomics.compareExchange(words, workerWord(seat, W_CURSOR_LOCK), tracked.threadId, 0); // it ended inside a cursor commit
+    Atomics.compareExchange(words, seatWord(seat, SEAT_CURSOR_LOCK), tracked.threadId, 0); // it ended inside a cursor commit
     if (!this.running) return;
     // A worker ended without its exit hook (terminate(), out of memory) still owns its
     // seat: hand it over now. One killed from outside was not killed by the event in its
     // hands; one that died of itself was.
-    if (Atomics.load(words, workerWord(seat, W_OWNER)) === tracked.threadId) this.settleDeath(tracked, killedAt !== undefined);
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) === tracked.threadId) this.settleDeath(tracked, killedAt !== undefined);
     const diedAt = killedAt ?? wallClock();
     const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;
     if (vacate(words, stats, seat, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, seat, token, diedAt))) {
       this.vacantSince.set(seat, performance.now());
     }
-    if (Atomics.load(words, workerWord(seat, W_OWNER)) === VACANT && !this.vacantSince.has(seat)) this.vacantSince.set(seat, performance.now()); // its exit hook vacated it
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) === VACANT && !this.vacantSince.has(seat)) this.vacantSince.set(seat, performance.now()); // its exit hook vacated it
     this.sweep();
   }
 
@@ -497,7 +497,7 @@ export class Supervisor {
     }
     const now = performance.now();
     for (const [seat, since] of this.vacantSince) {
-      if (Atomics.load(words, workerWord(seat, W_OWNER)) !== VACANT) {
+      if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== VACANT) {
         this.vacantSince.delete(seat); // taken: by a standby (adopted above or soon) or a new worker
         this.shortOf.delete(seat);
         continue;

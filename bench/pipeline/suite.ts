@@ -46,8 +46,8 @@ export interface PipelineDefinition {
   kind: 'throughput' | 'pipeline';
   /** The scenario measures the ring alone: skipped when --transport leaves 'ring' out. */
   ringOnly: boolean;
-  /** Progress ticks it takes with these options (the suite's progress bar). */
-  steps(options: ScenarioOptions): number;
+  /** Progress ticks it takes with these options (the suite's progress bar); none if left out. */
+  steps?(options: ScenarioOptions): number;
   run(options: ScenarioOptions): Promise<{ rows: Row[]; targets: Target[]; notes: string[] }>;
 }
 
@@ -61,7 +61,7 @@ export function pipelineScenario(def: PipelineDefinition): Scenario {
     name: def.name,
     title: def.title,
     kind: def.kind,
-    steps: (ctx) => (skipped(def, ctx) ? 0 : def.steps(options(ctx))),
+    steps: (ctx) => (skipped(def, ctx) ? 0 : (def.steps?.(options(ctx)) ?? 0)),
     async run(ctx): Promise<ScenarioResult> {
       if (skipped(def, ctx)) return { name: def.name, title: def.title, kind: def.kind, rows: [], targets: [], notes: ['skipped: --transport leaves out the ring'] };
       const meter = new Meter();

@@ -50,7 +50,6 @@ export default pipelineScenario({
   title: 'bridges: bus A -> engine -> bus B through ringbus/nats and ringbus/redis, beside each engine client alone',
   kind: 'pipeline',
   ringOnly: true,
-  steps: () => 0, // one child process, no progress ticks of its own
   async run({ quick }) {
     if (!installed('nats-server') || !installed('redis-server')) {
       return { rows: [], targets: [], notes: ['skipped: nats-server or redis-server is not installed (apt-get install -y nats-server redis-server)'] };

@@ -36,23 +36,14 @@ interface HealResult {
   description: string;
 }
 
-/**
- * heal: a 3-stage pipeline carries a steady stream (batches of 50 events every
- * millisecond or so: about 35,000 events/s) while a stage worker dies every 150 ms, `crashes` times, in turn
- * over the 3 stages. how 'exit': a marker event in the stream makes the stage's handler
- * call process.exit() the first time it meets it; how 'terminate': pipeline.kill() from
- * outside. Heal times come from the pipeline (stats().heal, healMs per stage): from the
- * death to the replacement's first handled event. At the end every id must have come out
- * at least once (at-least-once: the dead worker's uncommitted batch comes out again).
- */
-/** Deaths per heal run (the heal scenario makes two runs: how 'exit' and how 'terminate'). */
+/** Deaths per run of one `how` (cold ones, each a new thread, fewer and further apart). */
 const healCrashes = (quick: boolean, how: HealHow = 'exit') => (how === 'cold' ? (quick ? 5 : 10) : quick ? 10 : 30);
 
 /**
  * How the heal scenario's workers die: 'exit' (process.exit() in the handler), 'terminate'
- * (pipeline.kill()), 'timeout' (a handler looping past the stages' handlerTimeoutMs of 50
- * ms), 'cold' (pipeline.kill() with no standby: a new worker every time), 'loaded'
- * (pipeline.kill() 20 to 250 ms apart, at random, while every stage does 20 µs of work per
+ * (pipeline.kill()), 'timeout' (a handler looping past the stages' handlerTimeoutMs,
+ * HANDLER_TIMEOUT_MS), 'cold' (pipeline.kill() with no standby: a new worker every time),
+ * 'loaded' (pipeline.kill() 20 to 250 ms apart, at random, while every stage does 20 µs of work per
  * event: with the stream's rate, more work than the machine's cores can do, so every stage
  * is busy and deaths come faster than one standby can be replaced).
  */
@@ -61,6 +52,14 @@ type HealHow = (typeof HEAL_HOWS)[number];
 
 const HANDLER_TIMEOUT_MS = 100;
 
+/**
+ * One run of the heal scenario: a 3-stage pipeline carries a steady stream (batches of 50
+ * events every millisecond or so: about 35,000 events/s) while a stage worker dies every
+ * 150 ms, `crashes` times, in turn over the 3 stages, the way `how` says (HEAL_HOWS). Heal
+ * times come from the pipeline (stats().heal, healMs per stage): from the death to the
+ * replacement's first handled event. At the end every id must have come out at least once
+ * (at-least-once: the dead worker's uncommitted batch comes out again).
+ */
 async function runHeal({ quick = false, how = 'exit', tick }: ScenarioOptions & { how?: HealHow } = {}): Promise<HealResult> {
   const crashes = healCrashes(quick, how);
   // a cold start takes 75–250 ms here: deaths further apart, so that each heal is alone

@@ -39,7 +39,7 @@ export class ClaimWatch {
       if (core.openClaimAt(position) === 0) return false;
       slot = core.claimOwner(position);
     }
-    if (slot < 0) return false;
+    if (slot === L.NO_SLOT) return false;
     const owner = Atomics.load(this.ring.i32, this.ring.producerWord(slot, L.P_OWNER));
     const thread = Atomics.load(this.ring.i32, this.ring.producerWord(slot, L.P_OS_THREAD));
     if (thread <= 0 || owner <= 0 || threadAlive(thread)) return false;

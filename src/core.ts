@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The WebAssembly exports of assembly/index.ts. Positions cross the boundary as f64. */
+/** The WebAssembly exports of assembly/index.ts. Positions cross the boundary as f64; codes are named in layout.ts. */
 export interface RingCore {
   initRing(capacity: number, maxReaders: number, maxSpan: number, topicCount: number, topicHash: number): void;
   attachRing(): number;

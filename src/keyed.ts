@@ -2,7 +2,8 @@ import { threadId } from 'node:worker_threads';
 import { osThreadId, threadAlive } from './claim-watch.js';
 import { InvalidOptionError, KeyedGroupLimitError, ReaderBusyError, ReaderClosedError } from './errors.js';
 import * as L from './layout.js';
-import { findSlot, nameToBytes, openLocked, slotKind, START_NEWEST, withRegistryLock } from './registry.js';
+import { keyBytes } from './record.js';
+import { findSlot, nameToBytes, openLocked, slotGroup, slotKind, withRegistryLock } from './registry.js';
 import type { Ring } from './ring.js';
 import { onThreadDeath, ownerOf } from './thread-deaths.js';
 
@@ -16,8 +17,6 @@ import { onThreadDeath, ownerOf } from './thread-deaths.js';
  */
 
 const TWO_32 = 4294967296;
-/** A cursor parked at the largest i64 reads as about 9.22e18. */
-const PARKED = 9e18;
 /** Least time between two looks for dead members' threads. */
 const LOOK_MS = 20;
 
@@ -69,6 +68,7 @@ function members(ring: Ring, block: number): Member[] {
 /** A member's weight comes from its name, so that a member reopened under its name gets its partitions back. */
 function nameWeight(ring: Ring, slot: number): number {
   const at = ring.core.slotOffset(slot);
+  // Plain reads: a registered slot's name does not change (see slotName()).
   const length = ring.i32[(at + L.S_NAME_LENGTH) >> 2];
   let h = 0x811c9dc5;
   for (let i = 0; i < length; i++) h = Math.imul(h ^ ring.u8[at + L.S_NAME + i], 0x01000193);
@@ -114,22 +114,45 @@ export interface KeyedSlots {
   block: number;
 }
 
+/**
+ * What a member's `topics` select, as one word: a partition's owner delivers its records of
+ * these topics only, so a member that took fewer than its peers would drop the others' events.
+ */
+export function topicsPrint(filter: Uint8Array | null, topics: number): number {
+  let hash = 0x811c9dc5;
+  for (let id = 0; id < topics; id++) {
+    if (filter !== null && filter[id] !== 1) continue;
+    hash = Math.imul(hash ^ (id & 0xffff), 0x01000193);
+    hash = Math.imul(hash ^ (id >>> 16), 0x01000193);
+  }
+  return hash | 0;
+}
+
+function checkTopics(ring: Ring, block: number, group: string, name: string, topics: number): void {
+  if (load(ring, block + L.K_TOPICS) === topics) return;
+  throw new InvalidOptionError(`member "${name}" takes other topics than the members of keyed group "${group}": a key's owner delivers only its own topics, so the others' events of that key would reach nobody; open every member with the same topics option, or a group per set of topics`);
+}
+
 /** Joins member `name` to keyed group `group`, creating the group where needed. */
-export function joinKeyed(ring: Ring, group: string, name: string, request: { start: number; takeover: boolean; owner: number }): KeyedSlots {
+export function joinKeyed(ring: Ring, group: string, name: string, request: { start: number; takeover: boolean; owner: number; topics: number }): KeyedSlots {
   const groupBytes = nameToBytes(group);
   const nameBytes = nameToBytes(name);
   return withRegistryLock(ring, () => {
     const existing = findSlot(ring, name);
     if (existing >= 0 && slotKind(ring, existing) === L.KIND_KEYED_MEMBER) {
-      const its = Atomics.load(ring.i32, ring.slotWord(existing, L.S_GROUP));
+      const its = slotGroup(ring, existing);
       if (findSlot(ring, group) !== its) throw new InvalidOptionError(`member "${name}" belongs to another keyed group; pick another member name`);
       if (!request.takeover) throw new ReaderBusyError(name);
+      const block = findBlock(ring, its);
+      if (block >= 0 && members(ring, block).some((m) => m.slot !== existing)) checkTopics(ring, block, group, name, request.topics);
       departLocked(ring, its, existing);
     }
-    const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_KEYED_GROUP, group: -1, start: request.start, takeover: false, owner: 0 });
+    const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_KEYED_GROUP, group: L.NO_SLOT, start: request.start, takeover: false, owner: 0 });
     let block = findBlock(ring, groupSlot);
     if (block < 0) block = newBlock(ring, groupSlot);
     const others = members(ring, block);
+    if (others.length === 0) store(ring, block + L.K_TOPICS, request.topics);
+    else checkTopics(ring, block, group, name, request.topics);
     let entry = -1;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS && entry < 0; e++) if (load(ring, memberAt(block, e) + L.KM_SLOT) === 0) entry = memberAt(block, e);
     if (entry < 0) throw new KeyedGroupLimitError(`keyed group "${group}" has ${L.MAX_KEYED_MEMBERS} members, the most one group holds; close members you no longer need`);
@@ -139,7 +162,7 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
     let slot: number;
     try {
       // A member joining a running group starts at the tail: the partitions it takes start there.
-      slot = openLocked(ring, name, nameBytes, { kind: L.KIND_KEYED_MEMBER, group: groupSlot, start: others.length > 0 ? START_NEWEST : request.start, takeover: false, owner: request.owner });
+      slot = openLocked(ring, name, nameBytes, { kind: L.KIND_KEYED_MEMBER, group: groupSlot, start: others.length > 0 ? L.START_NEWEST : request.start, takeover: false, owner: request.owner });
     } catch (error) {
       store(ring, block + L.K_VERSION, before);
       if (others.length === 0) forgetBlock(ring, block, groupSlot);
@@ -174,7 +197,7 @@ function newBlock(ring: Ring, groupSlot: number): number {
     const block = blockAt(ring, b);
     if (Atomics.compareExchange(ring.i32, (block + L.K_GROUP) >> 2, 0, groupSlot + 1) !== 0) continue;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS; e++) store(ring, memberAt(block, e) + L.KM_SLOT, 0);
-    for (let p = 0; p < L.PARTITIONS; p++) movePartition(ring, partitionAt(block, p), -1, 0, 0);
+    for (let p = 0; p < L.PARTITIONS; p++) movePartition(ring, partitionAt(block, p), L.NO_SLOT, 0, 0);
     store(ring, block + L.K_VERSION, 0);
     return block;
   }
@@ -316,7 +339,7 @@ export class KeyedView {
     }
     if (load(ring, this.block + L.K_GROUP) !== this.group + 1 || memberEntry(ring, this.block, this.slot) < 0) throw new ReaderClosedError(this.name);
     const rewound = this.adopt();
-    if (ring.core.cursor(this.group) < PARKED) this.releaseFloor();
+    if (ring.core.cursor(this.group) < L.PARKED_FROM) this.releaseFloor();
     return rewound;
   }
 
@@ -341,7 +364,8 @@ export class KeyedView {
 
   /** Whether the record at `at` (a header in the ring), at position `position`, is this member's. */
   owns(i32: Int32Array, at: number, meta: number, position: number): boolean {
-    const hash = (meta & KEYED_META) !== 0 ? i32[(at + L.RECORD_HEADER) >> 2] : i32[(at + L.R_SEQ) >> 2];
+    // Plain reads: the caller's walk has published this record (see readSeq()).
+    const hash = keyBytes(meta) !== 0 ? i32[(at + L.RECORD_HEADER) >> 2] : i32[(at + L.R_SEQ) >> 2];
     const p = hash & (L.PARTITIONS - 1);
     return position >= this.from[p] && position < this.until[p];
   }
@@ -418,5 +442,3 @@ export class KeyedView {
     return true;
   }
 }
-
-const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;

@@ -1,6 +1,8 @@
 // The ring's memory layout: the only place an offset is written.
-// Compiled twice: by AssemblyScript (assembly/index.ts imports it, literals become i32)
-// and by TypeScript (src/). Keep it to integer constants so both read it the same way.
+// Compiled twice: by AssemblyScript (every file of assembly/ imports it, integer literals
+// become i32) and by TypeScript (src/). Keep it to numeric constants so both read it the
+// same way; the accessors over them live beside each side's memory access, under the same
+// names: assembly/ring.ts ("Record descriptor") and src/record.ts.
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 
 export const MAGIC = 0x52425553; // "RBUS"
@@ -37,9 +39,9 @@ export const HEADER_BYTES = 256;
 
 // Reader table: MAX_READERS slots of SLOT_BYTES after the header.
 export const SLOT_BYTES = 128;
-export const S_CURSOR = 0; // i64, position of the next record to read (committed)
+export const S_CURSOR = 0; // i64, position of the next record to read (committed); the largest i64 while parked
 export const S_KIND = 8; // i32, one of KIND_*
-export const S_GROUP = 12; // i32, slot of the member's group, -1 otherwise
+export const S_GROUP = 12; // i32, slot of the member's group, NO_SLOT otherwise
 export const S_CONSUMED = 16; // i64, events delivered
 export const S_MISSED = 24; // i64, events a lossy reader missed
 export const S_WAIT_NS = 32; // i64, time spent waiting for events
@@ -78,6 +80,7 @@ export const NO_CLAIM = -1;
 export const KEYED_GROUPS = 8;
 export const K_GROUP = 0; // i32, the group's reader slot + 1; 0 while the block is free
 export const K_VERSION = 4; // i32, even; odd while the block is being changed
+export const K_TOPICS = 8; // i32, FNV-1a of the topic ids the members take: every member takes the same
 export const K_MEMBERS = 64; // member table: MAX_KEYED_MEMBERS entries of KM_BYTES
 export const MAX_KEYED_MEMBERS = 64;
 export const KM_BYTES = 16;
@@ -88,7 +91,7 @@ export const KM_ADOPTED = 12; // i32, the block version the member reads by, -1 
 export const K_PARTITIONS = K_MEMBERS + MAX_KEYED_MEMBERS * KM_BYTES; // PARTITIONS entries of KP_BYTES
 export const PARTITIONS = 256; // a key's partition is its hash & (PARTITIONS - 1)
 export const KP_BYTES = 16;
-export const KP_OWNER = 0; // i32, reader slot of the member that owns it, -1 for none
+export const KP_OWNER = 0; // i32, reader slot of the member that owns it, NO_SLOT for none
 export const KP_VERSION = 4; // i32, block version at which it moved to that owner
 export const KP_START = 8; // i64, position from which that owner delivers it
 export const KEYED_BYTES = K_PARTITIONS + PARTITIONS * KP_BYTES;
@@ -102,8 +105,10 @@ export const KIND_RESERVED = 5; // slot being set up
 export const KIND_KEYED_GROUP = 6; // a keyed group: its cursor is the hand-over floor (IDLE when none)
 export const KIND_KEYED_MEMBER = 7; // a keyed group member: a gating cursor over every record
 
-// A member holding no batch parks its cursor here: the largest i64.
-export const IDLE_CURSOR_HI = 0x7fffffff;
+// A slot that holds nothing back (a member between batches, a keyed group with no hand-over
+// floor) parks its cursor at the largest i64, about 9.22e18 as a number: a position read at
+// or above PARKED_FROM is parked, and setCursorLocked() parks a cursor given one.
+export const PARKED_FROM = 9e18;
 
 // Record: a 16-byte header, then the payload, padded to RECORD_ALIGN.
 //
@@ -111,7 +116,17 @@ export const IDLE_CURSOR_HI = 0x7fffffff;
 //   +-------+--------+---------------+------------------+
 //   | meta  | length | seq (i64)     | payload ...      |
 //   +-------+--------+---------------+------------------+
-//   meta = topic << 16 | codec << 8 | flags << 4 | state
+//
+//   meta (i32):
+//    31            16 15      8 7     4 3     0
+//   +----------------+---------+-------+-------+
+//   |     topic      |  codec  | flags | state |
+//   +----------------+---------+-------+-------+
+//
+// Ordering: meta is the record's only atomic word. A record's state moves CLAIMED ->
+// COMMITTING -> COMMITTED or CLAIMED -> REVOKED by CAS; the atomic store that makes it
+// COMMITTED publishes length, seq and payload, which are written plain (and read plain
+// after an atomic load of meta, or below a tail read atomically).
 export const R_META = 0; // i32, written with atomics
 export const R_LENGTH = 4; // i32, payload bytes (the whole claim's span while CLAIMED)
 export const R_SEQ = 8; // i64
@@ -131,6 +146,10 @@ export const FLAGS_SHIFT = 4;
 export const CODEC_SHIFT = 8;
 export const CODEC_MASK = 0xff;
 export const TOPIC_SHIFT = 16;
+// The header of the padding record that fills the end of the data region at the wrap.
+export const PADDING_META = (FLAG_PADDING << FLAGS_SHIFT) | STATE_COMMITTED;
+// The bit of a meta word that says the payload starts with a key.
+export const KEYED_META = FLAG_KEYED << FLAGS_SHIFT;
 
 // claim() results below zero
 export const CLAIM_FULL = -1;
@@ -142,6 +161,24 @@ export const CLAIM_TOO_MANY = -5; // every claim entry of this thread's producer
 // commit() results
 export const COMMIT_OK = 0;
 export const COMMIT_REVOKED = 1;
+
+// attachRing() results
+export const ATTACH_OK = 0;
+export const ATTACH_NO_RING = 1; // no ring in this memory (no MAGIC)
+export const ATTACH_OTHER_VERSION = 2; // laid out by another LAYOUT_VERSION
+
+// registerReader()'s start: where a slot's cursor begins
+export const START_OLDEST = 0; // the oldest event retained (the gate)
+export const START_NEWEST = 1; // the tail: only events claimed from now on
+export const START_KEEP = 2; // where the slot's cursor already is (an existing name resumes)
+
+// Slot numbers crossing the boundary: none (acquireProducer, producerOf, claimOwner; S_GROUP
+// of a slot in no group; KP_OWNER of a partition nobody owns).
+export const NO_SLOT = -1;
+// deadSlot(): the producer slot was not that thread's (already handled, or taken again).
+export const NOT_OWNER = -1;
+// blockedAt(): the gate moved while it walked; ask again.
+export const GATE_MOVED = -1;
 
 export const MIN_CAPACITY = 4096;
 export const MAX_CAPACITY = 1 << 30;

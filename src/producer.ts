@@ -14,6 +14,7 @@ import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 const BUSY_SPINS = 64;
 /** f64 words before a counter row's topic cells. */
 const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
+const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
 
 /** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
 function claimSeq(ring: Ring, index: number): number {
@@ -219,9 +220,11 @@ export class Producer {
     // plain stores into a row no other thread writes (summed by Bus.topicStats()). A commit
     // that fails was aborted by this thread before: a live thread's claim is never revoked.
     if (bytes >= 0) {
-      const cell = this.row + HEAD_CELLS + 2 * (this.i32[(this.ring.data + index) >> 2] >>> L.TOPIC_SHIFT);
+      const meta = this.i32[(this.ring.data + index) >> 2];
+      const cell = this.row + HEAD_CELLS + 2 * (meta >>> L.TOPIC_SHIFT);
       this.f64[cell] += count;
-      this.f64[cell + 1] += bytes;
+      // A keyed record's key hash is the ring's, not the publisher's payload (readers never see it).
+      this.f64[cell + 1] += (meta & KEYED_META) === 0 ? bytes : bytes - count * L.KEY_BYTES;
     } else {
       this.countTopics(index, firstLength, count);
     }
@@ -240,7 +243,7 @@ export class Producer {
     let bytes = 0;
     for (let i = 0; ; ) {
       events++;
-      bytes += length;
+      bytes += (i32[at >> 2] & KEYED_META) === 0 ? length : length - L.KEY_BYTES;
       if (++i === count) break;
       at += recordSize(length);
       const next = this.row + HEAD_CELLS + 2 * (i32[at >> 2] >>> L.TOPIC_SHIFT);

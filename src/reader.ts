@@ -2,11 +2,11 @@ import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { type Codec, codecTable } from './codec.js';
 import { BusClosedError, DecodeError, InvalidOptionError, ReaderClosedError, ReentrantReadError, TimeoutError, UnknownReaderError } from './errors.js';
 import * as L from './layout.js';
-import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotKind, slotName, START_NEWEST, START_OLDEST } from './registry.js';
+import { disownSlot, findSlot, openMember, openSlot, releaseSlot, slotGroup, slotKind, slotName } from './registry.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize } from './record.js';
 import { ClaimWatch } from './claim-watch.js';
-import { joinKeyed, KeyedView, leaveKeyed } from './keyed.js';
+import { joinKeyed, KeyedView, leaveKeyed, topicsPrint } from './keyed.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import { knownOptions, readerOptions } from './validate.js';
 import { resolveWaitStrategy, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
@@ -18,7 +18,6 @@ const skipped = new WeakSet<DecodeError>();
 const STOP_BEFORE = Symbol('stop before this record');
 
 const TURN_MS = 10;
-const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
 const TURN_EVENTS = 16;
 
 
@@ -152,15 +151,15 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       if (slot < 0) throw new UnknownReaderError(dep);
       if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
       if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
-        const groupName = slotName(ring, Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)));
+        const groupName = slotName(ring, slotGroup(ring, slot));
         throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
       }
       return slot;
     });
-    const startCode = start === 'newest' ? START_NEWEST : START_OLDEST;
+    const startCode = start === 'newest' ? L.START_NEWEST : L.START_OLDEST;
     if (group !== undefined && keyed) {
       this.kind = L.KIND_KEYED_MEMBER;
-      const joined = joinKeyed(ring, group, name, { start: startCode, takeover, owner: this.owner });
+      const joined = joinKeyed(ring, group, name, { start: startCode, takeover, owner: this.owner, topics: topicsPrint(this.filter, ring.topics.length) });
       this.group = joined.group;
       this.slot = joined.slot;
       this.keyed = new KeyedView(ring, name, joined.group, joined.slot, joined.block);
@@ -258,11 +257,14 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     try {
       while (off < bytes && delivered < max) {
         at = data + ((index + off) & mask);
+        // Plain reads: the core's scan (fill()) loaded each of these headers atomically,
+        // acquiring what their commit published, and this reader's cursor keeps producers
+        // off them until consume() moves it.
         const meta = i32[at >> 2];
         length = i32[(at + L.R_LENGTH) >> 2];
         if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
           if ((filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) && (keyed === null || keyed.owns(i32, at, meta, base + off))) {
-            const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+            const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
             record.head = at;
             record.offset = at + L.RECORD_HEADER + key;
             record.length = length - key;
@@ -374,6 +376,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const meta = Atomics.load(i32, at >> 2);
       const state = meta & L.STATE_MASK;
       if (state !== L.STATE_COMMITTED && state !== L.STATE_REVOKED) break;
+      // Plain reads, possibly of a later lap's bytes: trusted only once lapped() says not.
       const length = i32[(at + L.R_LENGTH) >> 2];
       if (length < 0 || length > this.ring.maxSpan) {
         this.pending = 0; // only an overwritten header looks like this: resync
@@ -383,7 +386,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       const topic = meta >>> L.TOPIC_SHIFT;
       const event = state === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0;
       const wanted = event && (this.filter === null || this.filter[topic] === 1);
-      const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+      const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
       const payload = wanted ? u8.slice(at + L.RECORD_HEADER + key, at + L.RECORD_HEADER + length) : undefined;
       // A read-modify-write orders the plain reads above before the check, on any CPU.
       Atomics.add(i32, this.fenceWord, 0);
@@ -460,7 +463,9 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   async waitAsync(timeoutMs = Infinity, options?: AbortOptions): Promise<boolean> {
     this.enter('waitAsync()');
     knownOptions('waitAsync() options', options, ['signal']);
-    return this.waitAsyncNow(timeoutMs, signalOption('waitAsync()', options));
+    const signal = signalOption('waitAsync()', options);
+    signal?.throwIfAborted(); // as every call given a signal aborted already: a loop that waits ends even while events keep coming
+    return this.waitAsyncNow(timeoutMs, signal);
   }
 
   private async waitAsyncNow(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
@@ -584,6 +589,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         continue;
       }
       const at = data + (this.index & mask);
+      // Plain reads: fill() scanned this header atomically and the cursor still gates it (see walk()).
       const meta = i32[at >> 2];
       const length = i32[(at + L.R_LENGTH) >> 2];
       const size = recordSize(length);
@@ -597,7 +603,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.consume(size, 0, seq + 1);
         continue;
       }
-      const key = (meta & KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+      const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
       let value: T;
       try {
         value = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER + key, length - key, at);
@@ -740,6 +746,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
       if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
       return codec.decodeRange(memory, offset, offset + length) as T;
     } catch (cause) {
+      // Plain reads of a header the caller's walk has already read (and published).
       throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), this.ring.i32[at >> 2] >>> L.TOPIC_SHIFT);
     }
   }

@@ -3,10 +3,6 @@ import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { slotName as checkedName } from './validate.js';
 
-export const START_OLDEST = 0;
-export const START_NEWEST = 1;
-export const START_KEEP = 2;
-
 const decoder = new TextDecoder();
 const LOCK_STEAL_MS = 2000;
 
@@ -14,12 +10,19 @@ const LOCK_STEAL_MS = 2000;
 export function slotName(ring: Ring, slot: number): string {
   if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_KIND)) === L.KIND_FREE) return '';
   const at = ring.core.slotOffset(slot);
+  // Plain reads: a name is written under the registry lock before registerReader() publishes
+  // the slot (atomic stores under the claim lock), and stays until the slot is freed.
   const length = ring.i32[(at + L.S_NAME_LENGTH) >> 2];
   return decoder.decode(ring.u8.slice(at + L.S_NAME, at + L.S_NAME + length));
 }
 
 export function slotKind(ring: Ring, slot: number): number {
   return Atomics.load(ring.i32, ring.slotWord(slot, L.S_KIND));
+}
+
+/** The group slot a member belongs to, or NO_SLOT. */
+export function slotGroup(ring: Ring, slot: number): number {
+  return Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP));
 }
 
 /** The slot named `name`, or -1. */
@@ -56,7 +59,7 @@ export function openMember(ring: Ring, group: string, name: string, request: Omi
   const groupBytes = nameToBytes(group);
   const nameBytes = nameToBytes(name);
   return withRegistryLock(ring, () => {
-    const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_GROUP, group: -1, start: request.start, takeover: false, owner: 0 });
+    const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_GROUP, group: L.NO_SLOT, start: request.start, takeover: false, owner: 0 });
     try {
       return [groupSlot, openLocked(ring, name, nameBytes, { ...request, kind: L.KIND_MEMBER, group: groupSlot })];
     } catch (error) {
@@ -79,7 +82,7 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
     if (kind !== request.kind) {
       throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`);
     }
-    if (request.kind === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) !== request.group) {
+    if (request.kind === L.KIND_MEMBER && slotGroup(ring, slot) !== request.group) {
       throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);
     }
     if (request.owner !== 0) {
@@ -89,7 +92,7 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
         Atomics.store(ring.i32, word, request.owner);
       }
     }
-    ring.core.registerReader(slot, request.kind, request.group, START_KEEP);
+    ring.core.registerReader(slot, request.kind, request.group, L.START_KEEP);
     return slot;
   }
   slot = -1;
@@ -107,7 +110,7 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
 function forgetGroupIfEmpty(ring: Ring, group: number): void {
   if (slotKind(ring, group) !== L.KIND_GROUP) return;
   for (let i = 0; i < ring.maxReaders; i++) {
-    if (slotKind(ring, i) === L.KIND_MEMBER && Atomics.load(ring.i32, ring.slotWord(i, L.S_GROUP)) === group) return;
+    if (slotKind(ring, i) === L.KIND_MEMBER && slotGroup(ring, i) === group) return;
   }
   ring.core.releaseReader(group);
 }
@@ -115,6 +118,7 @@ function forgetGroupIfEmpty(ring: Ring, group: number): void {
 /** Names a reserved slot and registers it (under the registry lock). */
 function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotRequest): number {
   const at = ring.core.slotOffset(slot);
+  // Plain stores: the slot is RESERVED (nobody else sets it up) and registerReader() publishes them.
   ring.u8.set(nameBytes, at + L.S_NAME);
   ring.i32[(at + L.S_NAME_LENGTH) >> 2] = nameBytes.length;
   for (const offset of [L.S_CONSUMED, L.S_MISSED, L.S_WAIT_NS, L.S_NEXT_SEQ]) {
@@ -133,9 +137,9 @@ function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotReq
 export function releaseSlot(ring: Ring, slot: number, owner: number): void {
   withRegistryLock(ring, () => {
     if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
-    const group = slotKind(ring, slot) === L.KIND_MEMBER ? Atomics.load(ring.i32, ring.slotWord(slot, L.S_GROUP)) : -1;
+    const group = slotKind(ring, slot) === L.KIND_MEMBER ? slotGroup(ring, slot) : L.NO_SLOT;
     ring.core.releaseReader(slot);
-    if (group >= 0) forgetGroupIfEmpty(ring, group);
+    if (group !== L.NO_SLOT) forgetGroupIfEmpty(ring, group);
   });
 }
 

@@ -39,8 +39,8 @@ export class Ring {
       throw new IncompatibleHandleError(`the handle's module cannot run on its memory (${String((cause as Error)?.message ?? cause)}); pass bus.handle unchanged, as createBus() made it`);
     }
     const status = this.core.attachRing();
-    if (status === 1) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
-    if (status === 2) throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
+    if (status === L.ATTACH_NO_RING) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
+    if (status === L.ATTACH_OTHER_VERSION) throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
     this.u8 = new Uint8Array(handle.memory.buffer);
     this.i32 = new Int32Array(handle.memory.buffer);
     this.f64 = new Float64Array(handle.memory.buffer);

@@ -1,5 +1,5 @@
 import * as L from './layout.js';
-import { slotKind } from './registry.js';
+import { slotGroup, slotKind } from './registry.js';
 import type { Ring } from './ring.js';
 
 export interface ReaderStats {
@@ -42,7 +42,7 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
   if (kind === L.KIND_GROUP || kind === L.KIND_KEYED_GROUP) {
     const members = kind === L.KIND_GROUP ? L.KIND_MEMBER : L.KIND_KEYED_MEMBER;
     for (let member = 0; member < ring.maxReaders; member++) {
-      if (slotKind(ring, member) === members && Atomics.load(ring.i32, ring.slotWord(member, L.S_GROUP)) === slot) {
+      if (slotKind(ring, member) === members && slotGroup(ring, member) === slot) {
         consumed += core.slotCounter(member, L.S_CONSUMED);
       }
     }

@@ -121,6 +121,22 @@ describe('AbortSignal', () => {
     expect(rest).toEqual([5, 6, 7, 8, 9]);
   });
 
+  it('a signal aborted before the call rejects it, even where there is nothing to wait for: waitAsync with events ready, drain of a bus drained', async () => {
+    bus = createBus({ capacity: 1 << 16, topics: ['t'] });
+    const reader = bus.reader<number>('r');
+    const drainer = bus.reader<number>('d');
+    bus.publish('t', 1);
+    drainer.poll(() => {}, 10);
+    reader.poll(() => {}, 10);
+    await bus.drain({ timeoutMs: 0 });
+    await expect(bus.drain({ signal: AbortSignal.abort('gone') })).rejects.toBe('gone');
+    bus.publish('t', 2);
+    await expect(reader.waitAsync(1000, { signal: AbortSignal.abort('gone') })).rejects.toBe('gone');
+    const got: number[] = [];
+    reader.poll((v) => got.push(v), 10); // the event is still there, and the reader usable
+    expect(got).toEqual([2]);
+  });
+
   it('refuses a signal that is not an AbortSignal, and a signal on the calls that block their thread', async () => {
     bus = createBus({ capacity: 4096, topics: ['t'] });
     await expect(bus.publishAsync('t', 1, { signal: {} as AbortSignal })).rejects.toThrow(InvalidOptionError);

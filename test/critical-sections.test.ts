@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 
 const wat = readFileSync(new URL('../build/ringbus.wat', import.meta.url), 'utf8');
 
-function body(name: string): string[] {
+/** `file/function`: the function as compiled from assembly/<file>.ts. */
+function body(path: string): string[] {
   const lines = wat.split('\n');
-  const start = lines.findIndex((l) => l === ` (func $assembly/index/${name}` || l.startsWith(` (func $assembly/index/${name} `));
-  expect(start, `function ${name} in build/ringbus.wat`).toBeGreaterThan(0);
+  const start = lines.findIndex((l) => l === ` (func $assembly/${path}` || l.startsWith(` (func $assembly/${path} `));
+  expect(start, `function ${path} in build/ringbus.wat`).toBeGreaterThan(0);
   const end = lines.findIndex((l, i) => i > start && l === ' )');
   return lines.slice(start, end);
 }
@@ -42,14 +43,15 @@ function expectStraight(held: string[]): void {
 }
 
 describe('critical sections in the compiled core', () => {
-  for (const name of ['claim', 'commit', 'registerReader', 'setCursorLocked', 'closeRing']) {
+  // Each takes the claim lock (lockClaims/tryLockClaims, inlined) or a record's COMMITTING state.
+  for (const name of ['claim/claim', 'claim/commit', 'readers/registerReader', 'readers/setCursorLocked', 'producers/closeRing']) {
     it(`${name}: no call, loop or backward branch while the state is held`, () => {
       expectStraight(afterTaking(name));
     });
   }
   // deadSlot holds a dying thread's producer slot (OWNER_DYING) until it has revoked every
   // claim listed there; abort holds nothing, but it must unlist what it revoked.
-  for (const name of ['deadSlot', 'abort']) {
+  for (const name of ['producers/deadSlot', 'claim/abort']) {
     it(`${name}: no call, loop or backward branch after its first CAS`, () => {
       expectStraight(afterFirstCas(name));
     });

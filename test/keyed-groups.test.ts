@@ -277,6 +277,33 @@ describe('keyed groups in one thread', () => {
     bus.close();
   });
 
+  it('a member that leaves with events it has not committed hands them to the keys\' new owner: a read() batch, a for await\'s current event', async () => {
+    for (const leave of ['read', 'for await'] as const) {
+      const bus = createBus({ capacity: 1 << 16, timeoutMs: 0 });
+      const a = bus.reader('a', { group: 'g', keyed: true });
+      const b = bus.reader('b', { group: 'g', keyed: true });
+      for (let i = 0; i < 200; i++) bus.publish('default', i, { key: i });
+      const handled: number[] = [];
+      const uncommitted: number[] = [];
+      if (leave === 'read') {
+        uncommitted.push(...a.read(1000).map((e) => e.value as number));
+        a.close();
+      } else {
+        for await (const { value } of a) {
+          handled.push(value as number);
+          if (handled.length === 5) a.close();
+        }
+        uncommitted.push(handled.pop()!);
+      }
+      expect(uncommitted.length).toBeGreaterThan(0);
+      const atB: number[] = [];
+      b.poll((v) => atB.push(v as number), 1000);
+      expect([...handled, ...atB].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(atB).toEqual(expect.arrayContaining(uncommitted));
+      bus.close();
+    }
+  });
+
   it('the group goes with its last member', () => {
     const bus = createBus({ capacity: 4096, timeoutMs: 0 });
     const a = bus.reader('a', { group: 'g', keyed: true });
@@ -320,6 +347,25 @@ describe('keyed groups: bad input', () => {
     expect(() => bus.reader('r', { group: 'plain2', keyed: true })).toThrow(/consumer group/);
     q.unsubscribe();
     a.close();
+  });
+
+  it('members that would take other topics than their group\'s are refused: the events of topics a key\'s owner skips would reach nobody', () => {
+    const shop = createBus({ capacity: 1 << 16, timeoutMs: 0, topics: ['orders', 'refunds'] });
+    const all = shop.reader('all', { group: 'shop', keyed: true });
+    const same = shop.reader('same', { group: 'shop', keyed: true, topics: ['refunds', 'orders'] }); // every topic, as the group
+    expect(() => shop.reader('fewer', { group: 'shop', keyed: true, topics: ['orders'] })).toThrow(/other topics than the members of keyed group "shop"/);
+    expect(() => shop.reader('same', { group: 'shop', keyed: true, topics: ['orders'], takeover: true })).toThrow(InvalidOptionError);
+    for (let i = 0; i < 100; i++) shop.publish(i % 2 ? 'orders' : 'refunds', i, { key: i });
+    const seen: number[] = [];
+    for (const m of [all, same]) m.poll((v) => seen.push(v as number), 1000);
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // A group whose last member left starts afresh: its next members choose its topics.
+    all.unsubscribe();
+    same.unsubscribe();
+    const orders = shop.reader('orders-only', { group: 'shop', keyed: true, topics: ['orders'] });
+    expect(() => shop.reader('all-again', { group: 'shop', keyed: true })).toThrow(InvalidOptionError);
+    orders.close();
+    shop.close();
   });
 
   it('keyHash: integers hash as their decimal text', () => {

@@ -82,6 +82,19 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     small.close();
   });
 
+  it('bytes of keyed events are their payloads: the key the ring carries beside them is not counted', () => {
+    const bus = createBus({ capacity: 1 << 16, topics: ['a', 'b'], codec: 'raw' });
+    bus.publish('a', new Uint8Array(10), { key: 'k' });
+    bus.publishBatch('a', [new Uint8Array(4), new Uint8Array(6)], { keyOf: (_, i) => i });
+    bus.publishEvents([{ topic: 'a', value: new Uint8Array(1), key: 1 }, { topic: 'b', value: new Uint8Array(3), key: 2 }, { topic: 'b', value: new Uint8Array(5), key: 3 }]);
+    bus.publishEvents([{ topic: 'b', value: new Uint8Array(7) }, { topic: 'a', value: new Uint8Array(2) }]);
+    expect(bus.topicStats()).toEqual([
+      { topic: 'a', events: 5, bytes: 10 + 4 + 6 + 1 + 2 },
+      { topic: 'b', events: 3, bytes: 3 + 5 + 7 },
+    ]);
+    bus.close();
+  });
+
   it('a scrape over HTTP gives the exact figures of a known workload across worker threads', async () => {
     const producers = 2;
     const perProducer = 3000;

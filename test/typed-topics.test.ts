@@ -2,7 +2,7 @@
 // `@ts-expect-error` below fails the check if the line it marks ever compiles, and each
 // expectTypeOf fails it if the type differs. At run time the typed bus is the same bus.
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { attach, type Bus, createBus, type Reader, type TopicEvent, watchHealth } from 'ringbus';
+import { attach, type Bus, createBus, InvalidKeyError, type Reader, type TopicEvent, watchHealth } from 'ringbus';
 
 interface Order {
   id: number;
@@ -71,6 +71,23 @@ describe('typed topics', () => {
       else totals.push(event.value.total);
     }
     expect(totals).toEqual([10, undefined]);
+  });
+
+  it('type keyOf by the batch: its value is the topic\'s type, on typed and untyped buses', async () => {
+    const bus = createBus<Shop>({ capacity: 1 << 16, topics: ['orders', 'refunds'] });
+    const member = bus.reader('m', { group: 'shops', keyed: true });
+    bus.publishBatch('orders', [{ id: 7, total: 1 }], { keyOf: (order) => order.id });
+    await bus.publishBatchAsync('refunds', [{ order: 7, reason: 'late' }], { keyOf: (refund, i) => `${refund.reason}-${i}` });
+    // @ts-expect-error: an order has no reason
+    expect(() => bus.publishBatch('orders', [{ id: 8, total: 1 }], { keyOf: (order) => order.reason })).toThrow(InvalidKeyError);
+    // @ts-expect-error: a key is a string or a number
+    expect(() => bus.publishBatch('orders', [{ id: 9, total: 1 }], { keyOf: () => true })).toThrow(InvalidKeyError);
+    const untyped = createBus({ capacity: 4096 });
+    const moves = [{ game: 'g-17', move: 4 }];
+    untyped.publishBatch('default', moves, { keyOf: (m) => m.game }); // README's keyed snippet
+    expect(member.read().map((e) => e.value)).toEqual([{ id: 7, total: 1 }, { order: 7, reason: 'late' }]);
+    bus.close();
+    untyped.close();
   });
 
   it('leave untyped buses as they were, and a typed bus goes where a Bus does', () => {

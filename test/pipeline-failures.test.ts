@@ -225,6 +225,35 @@ describe('pipeline failures', () => {
     expect(p.stats().standbysReady).toBeLessThanOrEqual(4);
   });
 
+  it('a worker killed with nothing left to redo: once drain() resolves, stats() counts its heal', async () => {
+    // The replacement's heal ends with its first read; with the rings already empty, nothing
+    // else keeps drain() waiting for that read. A new worker (no standby) opens its rings
+    // cold, so that read comes well after it took the seat.
+    const p = linear({ standby: 0 });
+    const out = p.output.reader<Step>('check');
+    const heals: string[] = [];
+    p.on('heal', ({ stage }) => void heals.push(stage));
+    await p.start();
+    const n = 200;
+    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.drain({ timeoutMs: 10_000 });
+    let kills = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const stage of ['a', 'c']) {
+        await p.kill(stage);
+        kills++;
+        await p.drain({ timeoutMs: 10_000 });
+        expect(heals).toHaveLength(kills); // emitted before drain() resolved
+        expect(p.stats().heal.count).toBe(kills);
+      }
+    }
+    const ids: number[] = [];
+    out.poll((v) => void ids.push(v.id), 1 << 20);
+    expect(ids.sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, id) => id));
+    expect(p.stats().stages.map((s) => s.restarts)).toEqual([3, 0, 3]);
+    expect(heals).toEqual(['a', 'c', 'a', 'c', 'a', 'c']);
+  });
+
   it('drain() then close() loses nothing, and the pipeline can stop and start again in between', async () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');

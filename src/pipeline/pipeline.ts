@@ -382,7 +382,10 @@ export class Pipeline extends EventEmitter {
       // consistent picture. A stage publishes what a batch produced before its cursor commit.
       const before = stageBuses.map((b) => b.stats().tail);
       const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
-      if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) return;
+      if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) {
+        this.supervisor.countHeals(); // every heal is recorded by now: its 'heal' event comes before drain() resolves
+        return;
+      }
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
       await new Promise((resolve) => setTimeout(resolve, 1));

@@ -100,8 +100,13 @@ export class Supervisor {
 
   /** Heals, oldest first: each as soon as its replacement recorded it, whether or not its message arrived. */
   get heals(): readonly Heal[] {
-    for (const t of this.live) this.countHeal(t);
+    this.countHeals();
     return this.healed;
+  }
+
+  /** Counts (and reports) every heal a live replacement has recorded and whose message has not come yet. */
+  countHeals(): void {
+    for (const t of this.live) this.countHeal(t);
   }
 
   /** Replacements per seat, standbys' takeovers included as soon as they are in the owner words. */
@@ -218,8 +223,7 @@ export class Supervisor {
     // a heal of its own (a replacement killed before its first read would end none).
     for (let waited = 0; this.running && waited < 10_000; waited++) {
       const tracked = this.owner(seat);
-      const healing = tracked !== undefined && (tracked.role.kind === 'standby' || tracked.role.replacement) && readResume(tracked.resume) === undefined;
-      if (tracked !== undefined && !healing && Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) === tracked.threadId) {
+      if (tracked !== undefined && this.runsHealed(seat, tracked)) {
         const at = wallClock();
         this.killedAt.set(tracked.worker, at);
         const ended = tracked.worker.terminate(); // asks V8 to stop its JavaScript first
@@ -278,15 +282,25 @@ export class Supervisor {
     else recordDeath(stats, seat);
   }
 
-  /** Seats without a live worker: vacant, or reserved for a worker that has not started. */
+  /**
+   * Seats whose heal is not over: vacant, reserved for a worker that has not started, or
+   * run by a replacement that has not read yet. Its first read ends the heal and records
+   * it, so once none is left every heal so far is in `heals`.
+   */
   get healing(): number {
     if (!this.running) return 0;
     let n = 0;
     for (let seat = 0; seat < this.plan.seats; seat++) {
       const owner = this.owner(seat);
-      if (owner === undefined || Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) !== owner.threadId) n++;
+      if (owner === undefined || !this.runsHealed(seat, owner)) n++;
     }
     return n;
+  }
+
+  /** Whether `owner` (from owner()) runs `seat` and, if it replaced a dead worker, has ended that heal. */
+  private runsHealed(seat: number, owner: Tracked): boolean {
+    if (Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) !== owner.threadId) return false; // still a reservation
+    return !(owner.role.kind === 'standby' || owner.role.replacement) || readResume(owner.resume) !== undefined;
   }
 
   /** Warm standbys ready to take over now. */

@@ -34,7 +34,7 @@ export interface Failed {
 /**
  * `value`, or a copy of it where it is a view of shared memory (with the raw codec, a
  * handler's input is a view of the ring). postMessage shares such memory instead of
- * copying it, and the ring is reused once the batch is committed.
+ * copying it, and the ring is reused once the batch's cursor is committed.
  */
 export function unshared<T>(value: T): T {
   if (!ArrayBuffer.isView(value) || !(value.buffer instanceof SharedArrayBuffer)) return value;
@@ -48,7 +48,7 @@ export function unshared<T>(value: T): T {
 
 /**
  * Collects what one stage worker's handlers emit during a batch and publishes it, ring by
- * ring, before the batch is committed: a worker that dies after the commit has published
+ * ring, before the batch's cursor commit: a worker that dies after that cursor commit has published
  * everything its committed events produced (at-least-once, nothing lost).
  */
 export class Emitter {

@@ -26,7 +26,7 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
     lagBytes = Math.max(0, tail - core.cursor(slot));
     lagEvents = Math.max(0, claimed - core.slotCounter(slot, L.S_NEXT_SEQ));
   } else if (kind !== L.KIND_MEMBER) {
-    const at = core.gatePosition(slot);
+    const at = core.holdPosition(slot);
     lagBytes = Math.max(0, tail - at);
     lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
   }

@@ -190,7 +190,7 @@ export abstract class Cursor<T> {
   protected depLimit(): number {
     if (this.deps.length === 0) return -1;
     let limit = Infinity;
-    for (const dep of this.deps) limit = Math.min(limit, this.ring.core.gatePosition(dep));
+    for (const dep of this.deps) limit = Math.min(limit, this.ring.core.holdPosition(dep));
     return limit;
   }
 

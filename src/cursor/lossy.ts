@@ -112,11 +112,11 @@ export class LossyCursor<T> extends Cursor<T> {
       try {
         handler(events[i][0], events[i][1], events[i][2]);
       } catch (error) {
-        this.dropCommitted(events.length - i - 1);
+        this.missPassed(events.length - i - 1);
         throw error;
       }
       if (!this.open) {
-        this.dropCommitted(events.length - i - 1);
+        this.missPassed(events.length - i - 1);
         return i + 1;
       }
     }
@@ -133,7 +133,7 @@ export class LossyCursor<T> extends Cursor<T> {
       for (let i = 0; i < batch.length; i++) {
         yield batch[i];
         if (!this.open) {
-          this.dropCommitted(batch.length - i - 1); // closed by the loop body
+          this.missPassed(batch.length - i - 1); // closed by the loop body
           return;
         }
         if (this.turnDueNow()) await this.takeTurn();
@@ -146,7 +146,7 @@ export class LossyCursor<T> extends Cursor<T> {
   }
 
   /** Counts `lost` events of a batch, committed but never handed out, as missed. */
-  private dropCommitted(lost: number): void {
+  private missPassed(lost: number): void {
     if (lost <= 0 || this.forget) return; // an unsubscribed slot may be another reader's already
     this.ring.core.addSlotCounter(this.slot, L.S_MISSED, lost);
     this.ring.core.addSlotCounter(this.slot, L.S_CONSUMED, -lost);

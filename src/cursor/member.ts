@@ -28,7 +28,7 @@ export class MemberCursor<T> extends Cursor<T> {
   }
 
   protected head(): number {
-    return this.ring.core.gatePosition(this.group);
+    return this.ring.core.holdPosition(this.group);
   }
 
   consume(bytes: number, events: number, nextSeq: number): void {

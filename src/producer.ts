@@ -2,7 +2,7 @@ import { waitAbortable } from './abort.js';
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
 import { threadId } from 'node:worker_threads';
-import { BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
+import { BatchAbortedError, BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
@@ -350,8 +350,9 @@ export class Producer {
     }
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
-    const fail = (error: unknown, published: number) => batchTimeout(error, call, timeoutMs, published, values.length);
-    return this.serial(async () => {
+    const fail = (error: unknown, published: number) =>
+      published > 0 && signal?.aborted && error === signal.reason ? new BatchAbortedError(call, published, values.length, error) : batchTimeout(error, call, timeoutMs, published, values.length);
+    const run = this.serial(async () => {
       // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
       while (first < chunks.length) {
         const chunk = chunks[first];
@@ -361,6 +362,8 @@ export class Producer {
         first = this.publishChunks(chunks, first, image, this.tryChunk, fail, position);
       }
     }, signal);
+    // Aborted while queued, after the chunks that fitted at once went out: say how many did.
+    return first === 0 ? run : run.catch((error) => Promise.reject(error instanceof BatchAbortedError ? error : fail(error, publishedIn(chunks, first))));
   }
 
   /**

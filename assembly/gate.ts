@@ -67,7 +67,7 @@ function minCursor(limit: i64): i64 {
 }
 
 /** The position below which a reader (or a group with its members) has consumed everything. */
-export function gatePosition(i: i32): f64 {
+export function holdPosition(i: i32): f64 {
   const s = slot(i);
   const kind = atomic.load<i32>(s + L.S_KIND);
   let c = atomic.load<i64>(s + L.S_CURSOR);

@@ -2,7 +2,7 @@
 // module's exports, in the order the compiled module lists them.
 export { claimPosition } from "./claim";
 export { initRing, attachRing, dataOffset, keyedOffset, slotOffset } from "./ring";
-export { blockedAt, gatePosition, minGate } from "./gate";
+export { blockedAt, holdPosition, minGate } from "./gate";
 export { claim, commit, abort } from "./claim";
 export { acquireProducer, producerOwner, producerOf, deadSlot, claimOwner, closeRing } from "./producers";
 export { wakeAll } from "./wake";

@@ -112,8 +112,13 @@ export function renderChart(report: Report): string {
   }
   const m = report.machine;
   const title = `ringbus bench: events/s, log scale, median of runs with min–max (${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.date.slice(0, 10)})`;
+  return svgDocument(title, y, parts);
+}
+
+/** A chart's SVG file: white ground, its title, its parts, `height` pixels tall. */
+export function svgDocument(title: string, height: number, parts: readonly string[]): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="Helvetica, Arial, sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
     ...parts,

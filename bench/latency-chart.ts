@@ -1,7 +1,7 @@
 // The latency scenario's percentiles as a chart of their own, beside the run's chart: per
 // transport (the ring with each wait strategy, postMessage), p50, p90, p99 and p99.9 as four
 // bars on one log scale of µs; one-way rows, then round trips. Written by hand like chart.ts.
-import { axis, color, esc, LABEL, logScale, W } from './chart.js';
+import { axis, color, esc, LABEL, logScale, svgDocument } from './chart.js';
 import type { Report } from './report.js';
 
 const SCENARIO = 'latency-raw64';
@@ -58,14 +58,7 @@ export function renderLatencyChart(report: Report): string | undefined {
   }
   const m = report.machine;
   const title = `ringbus bench: latency percentiles of 64-byte events, ring vs postMessage, log scale (${m.cores} cores, Node ${m.node}, ${m.date.slice(0, 10)})`;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="Helvetica, Arial, sans-serif">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    ...parts,
-    `</svg>`,
-    '',
-  ].join('\n');
+  return svgDocument(title, y, parts);
 }
 
 /** Where the latency chart goes: beside the chart, `run.svg` → `run-latency.svg`. */

@@ -2,12 +2,10 @@
 // async publishes, drain(), reader.waitAsync() and async iteration.
 import { describe } from './describe.js';
 import { InvalidOptionError } from './errors.js';
+import type { AbortOptions } from './types.js';
 import type { WaitSite, WaitStrategy } from './wait-strategy.js';
 
-export interface AbortOptions {
-  /** Ends the wait: the call rejects with `signal.reason` (an `AbortError` unless the signal was given another). */
-  signal?: AbortSignal;
-}
+export type { AbortOptions } from './types.js';
 
 /** The `signal` option, checked: undefined or an AbortSignal. */
 export function signalOption(what: string, options: AbortOptions | undefined): AbortSignal | undefined {

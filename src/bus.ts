@@ -1,102 +1,21 @@
-import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
-import { type Codec, type CodecName, resolveCodec } from './codec.js';
+import { signalOption, waitAbortable } from './abort.js';
+import { resolveCodec } from './codec.js';
 import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
+import { hooks } from './internal.js';
 import * as L from './layout.js';
 import { type Claim, type Keys, Producer } from './producer.js';
 import { Reader, type ReaderOptions } from './reader.js';
-import { type EventKey, keyHash } from './key.js';
+import { keyHash } from './key.js';
 import { recordSize } from './record.js';
-import { readerStats, type ReaderStats } from './stats.js';
+import { readerStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
-import { type BusHandle, createRing, Ring } from './ring.js';
-import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicOutgoing, TopicReaderOptions } from './topics.js';
+import { createRing, Ring } from './ring.js';
+import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicReaderOptions, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusHandle, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, ReaderStats, TopicStats } from './types.js';
 import * as V from './validate.js';
-import { resolveWaitStrategy, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+import { resolveWaitStrategy, type WaitStrategy } from './wait-strategy.js';
 
-export interface AttachOptions {
-  /** Codec for what this thread publishes: 'structured' (default), 'msgpack', 'json', 'raw' or your own. */
-  codec?: CodecName | Codec<any>;
-  /** How publishing waits for space and drain() for readers. Default 'phased' (spin, nap, then block). */
-  wait?: WaitStrategyName | WaitStrategy;
-  /** Longest a blocking publish waits for space before TimeoutError. Default: no limit. */
-  timeoutMs?: number;
-}
-
-export interface BusOptions<M extends TopicMap = AnyTopics> extends AttachOptions {
-  /** Bytes in the data region: a power of two, at least 4096. Default 1 MiB. Records up to a quarter of it fit. */
-  capacity?: number;
-  /** Topic names; publish and filter by name. Default ['default']. */
-  topics?: readonly TopicName<M>[];
-  /** Reader slots (readers, groups and group members together). Default 64. */
-  maxReaders?: number;
-}
-
-export interface PublishOptions {
-  /** Longest wait for space, in ms; 0: do not wait (TimeoutError unless there is space now). Default: the bus's timeoutMs. */
-  timeoutMs?: number;
-}
-
-export type { EventKey } from './key.js';
-
-export interface KeyedPublishOptions extends PublishOptions {
-  /** The event's key: a string or a safe integer (42 and '42' are the same key). */
-  key?: EventKey;
-}
-
-export interface BatchPublishOptions<T = unknown> extends KeyedPublishOptions {
-  /** Each value's key, by value and index (instead of one `key` for the whole batch). */
-  keyOf?: (value: T, index: number) => EventKey;
-}
-
-/** Options of publishAsync(): a key, and a signal that ends the wait. */
-export interface AsyncPublishOptions extends KeyedPublishOptions, AbortOptions {}
-
-/** Options of publishBatchAsync(): keys, and a signal that ends the wait. */
-export interface AsyncBatchPublishOptions<T = unknown> extends BatchPublishOptions<T>, AbortOptions {}
-
-/** Options of the other calls that wait without blocking (publishEventsAsync(), drain()). */
-export interface AsyncOptions extends PublishOptions, AbortOptions {}
-
-export interface ClaimOptions extends PublishOptions {
-  /** Records of `byteLength` bytes to claim at once. Default 1. */
-  count?: number;
-}
-
-/** An event to publish with publishEvents(); on a typed bus, `value` has its topic's type. Keys go to every event of a call or to none. */
-export type OutgoingEvent<M extends TopicMap = AnyTopics> = TopicOutgoing<M>;
-
-export interface BusStats {
-  capacity: number;
-  /** Bytes claimed since the bus was created. */
-  tail: number;
-  /** Events claimed (sequence numbers handed out). */
-  claimed: number;
-  /** Events committed and readable. */
-  published: number;
-  /** Claims revoked: their thread died before committing them, or gave them up (abort). */
-  revoked: number;
-  /** Time producers in all threads spent waiting for space. */
-  producerWaitMs: number;
-  closed: boolean;
-  readers: ReaderStats[];
-}
-
-/** One topic's publishes, from every thread, since the bus was created. */
-export interface TopicStats {
-  topic: string;
-  /** Events committed on the topic. */
-  events: number;
-  /** Their payload bytes (encoded; record headers and padding not included). */
-  bytes: number;
-}
-
-/** One thread that publishes on the bus (one that died is no longer listed). */
-export interface ProducerStats {
-  /** Its worker_threads threadId (0: the main thread). */
-  thread: number;
-  /** Time it spent waiting for space in the ring. */
-  blockedMs: number;
-}
+// The pipeline and bridges import these from here.
+export type { AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, TopicStats } from './types.js';
 
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
@@ -134,62 +53,68 @@ export function attach<M extends TopicMap = AnyTopics>(handle: BusHandle, option
  * Every thread that attaches sees the same ring.
  */
 export class Bus<M extends TopicMap = AnyTopics> {
-  private readonly ring: Ring;
-  private readonly producer: Producer;
-  private readonly strategy: WaitStrategy;
-  private readonly timeoutMs: number;
+  readonly #ring: Ring;
+  readonly #producer: Producer;
+  readonly #strategy: WaitStrategy;
+  readonly #timeoutMs: number;
 
-  /** @internal use createBus() or attach() */
+  static {
+    hooks.ring = (bus) => bus.#ring;
+    hooks.producer = (bus) => bus.#producer;
+    hooks.timeoutMs = (bus) => bus.#timeoutMs;
+  }
+
+  /** Use createBus() or attach(). */
   constructor(
     readonly handle: BusHandle,
     options: AttachOptions,
   ) {
-    this.timeoutMs = V.timeoutMs('timeoutMs', options.timeoutMs ?? Infinity);
-    this.ring = new Ring(handle);
-    this.strategy = resolveWaitStrategy(options.wait);
-    this.producer = new Producer(this.ring, resolveCodec(options.codec), this.strategy);
+    this.#timeoutMs = V.timeoutMs('timeoutMs', options.timeoutMs ?? Infinity);
+    this.#ring = new Ring(handle);
+    this.#strategy = resolveWaitStrategy(options.wait);
+    this.#producer = new Producer(this.#ring, resolveCodec(options.codec), this.#strategy);
   }
 
   get topics(): readonly string[] {
-    return this.ring.topics;
+    return this.#ring.topics;
   }
 
   /** Largest payload one record can carry, in encoded bytes. */
   get maxPayload(): number {
-    return this.ring.maxPayload;
+    return this.#ring.maxPayload;
   }
 
   get closed(): boolean {
-    return this.ring.closed;
+    return this.#ring.closed;
   }
 
   /** Publishes one event, waiting while the ring is full (backpressure from gating readers). */
   publish<K extends TopicName<M>>(topic: K, value: M[K], options?: KeyedPublishOptions): void {
-    const timeoutMs = this.timeout(options, 'publish() options', KEYED_OPTIONS);
+    const timeoutMs = this.#timeout(options, 'publish() options', KEYED_OPTIONS);
     if (options?.key !== undefined) {
-      this.producer.publishBatchSync(this.ring.topicId(topic), [value], timeoutMs, 'publish', keyHash(options.key, 'publish() key'));
+      this.#producer.publishBatchSync(this.#ring.topicId(topic), [value], timeoutMs, 'publish', keyHash(options.key, 'publish() key'));
     } else {
-      this.producer.publishSync(this.ring.topicId(topic), value, timeoutMs);
+      this.#producer.publishSync(this.#ring.topicId(topic), value, timeoutMs);
     }
   }
 
   /** Publishes one event if there is space now; false when the ring is full. */
   tryPublish<K extends TopicName<M>>(topic: K, value: M[K], options?: { key?: EventKey }): boolean {
-    if (options === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
+    if (options === undefined) return this.#producer.tryPublish(this.#ring.topicId(topic), value);
     V.knownOptions('tryPublish() options', options, ['key']);
-    if (options.key === undefined) return this.producer.tryPublish(this.ring.topicId(topic), value);
-    return this.producer.tryPublishBatch(this.ring.topicId(topic), [value], keyHash(options.key, 'tryPublish() key')) === 1;
+    if (options.key === undefined) return this.#producer.tryPublish(this.#ring.topicId(topic), value);
+    return this.#producer.tryPublishBatch(this.#ring.topicId(topic), [value], keyHash(options.key, 'tryPublish() key')) === 1;
   }
 
   /** Publishes one event, waiting for space without blocking the event loop. */
   publishAsync<K extends TopicName<M>>(topic: K, value: M[K], options?: AsyncPublishOptions): Promise<void> {
     try {
-      const deadline = this.deadline(options, 'publishAsync() options', KEYED_ASYNC_OPTIONS);
+      const deadline = this.#deadline(options, 'publishAsync() options', KEYED_ASYNC_OPTIONS);
       const signal = signalOption('publishAsync()', options);
       if (options?.key !== undefined) {
-        return this.producer.publishBatchAsync(this.ring.topicId(topic), [value], deadline, 'publishAsync', keyHash(options.key, 'publishAsync() key'), signal);
+        return this.#producer.publishBatchAsync(this.#ring.topicId(topic), [value], deadline, 'publishAsync', keyHash(options.key, 'publishAsync() key'), signal);
       }
-      return this.producer.publishAsync(this.ring.topicId(topic), value, deadline, signal);
+      return this.#producer.publishAsync(this.#ring.topicId(topic), value, deadline, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -200,19 +125,19 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * chunk. A TimeoutError carries in `published` how many of them went out.
    */
   publishBatch<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: BatchPublishOptions<M[K]>): void {
-    const id = this.ring.topicId(topic);
-    const timeoutMs = this.timeout(options, 'publishBatch() options', BATCH_OPTIONS);
+    const id = this.#ring.topicId(topic);
+    const timeoutMs = this.#timeout(options, 'publishBatch() options', BATCH_OPTIONS);
     V.batch('publishBatch()', values);
-    this.producer.publishBatchSync(id, values, timeoutMs, 'publishBatch', batchKeys('publishBatch()', values, options));
+    this.#producer.publishBatchSync(id, values, timeoutMs, 'publishBatch', batchKeys('publishBatch()', values, options));
   }
 
   publishBatchAsync<K extends TopicName<M>>(topic: K, values: readonly M[K][], options?: AsyncBatchPublishOptions<M[K]>): Promise<void> {
     try {
-      const id = this.ring.topicId(topic);
-      const deadline = this.deadline(options, 'publishBatchAsync() options', BATCH_ASYNC_OPTIONS);
+      const id = this.#ring.topicId(topic);
+      const deadline = this.#deadline(options, 'publishBatchAsync() options', BATCH_ASYNC_OPTIONS);
       V.batch('publishBatchAsync()', values);
       const keys = batchKeys('publishBatchAsync()', values, options);
-      return this.producer.publishBatchAsync(id, values, deadline, 'publishBatchAsync', keys, signalOption('publishBatchAsync()', options));
+      return this.#producer.publishBatchAsync(id, values, deadline, 'publishBatchAsync', keys, signalOption('publishBatchAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -223,8 +148,8 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * claim and one commit per ring-sized chunk.
    */
   publishEvents(events: readonly OutgoingEvent<M>[], options?: PublishOptions): void {
-    const [topics, values, keys] = this.split('publishEvents()', events);
-    this.producer.publishBatchSync(topics, values, this.timeout(options, 'publishEvents() options'), 'publishEvents', keys);
+    const [topics, values, keys] = this.#split('publishEvents()', events);
+    this.#producer.publishBatchSync(topics, values, this.#timeout(options, 'publishEvents() options'), 'publishEvents', keys);
   }
 
   /**
@@ -233,15 +158,15 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * its own backpressure.
    */
   tryPublishEvents(events: readonly OutgoingEvent<M>[]): number {
-    const [topics, values, keys] = this.split('tryPublishEvents()', events);
-    return this.producer.tryPublishBatch(topics, values, keys);
+    const [topics, values, keys] = this.#split('tryPublishEvents()', events);
+    return this.#producer.tryPublishBatch(topics, values, keys);
   }
 
   publishEventsAsync(events: readonly OutgoingEvent<M>[], options?: AsyncOptions): Promise<void> {
     try {
-      const [topics, values, keys] = this.split('publishEventsAsync()', events);
-      const deadline = this.deadline(options, 'publishEventsAsync() options', ASYNC_OPTIONS);
-      return this.producer.publishBatchAsync(topics, values, deadline, 'publishEventsAsync', keys, signalOption('publishEventsAsync()', options));
+      const [topics, values, keys] = this.#split('publishEventsAsync()', events);
+      const deadline = this.#deadline(options, 'publishEventsAsync() options', ASYNC_OPTIONS);
+      return this.#producer.publishBatchAsync(topics, values, deadline, 'publishEventsAsync', keys, signalOption('publishEventsAsync()', options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -253,10 +178,10 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * payload starts at `i * claim.stride`. Then `commit()` (or `abort()`): readers wait behind an open claim.
    */
   claim(topic: TopicName<M>, byteLength: number, options?: ClaimOptions): Claim {
-    const id = this.ring.topicId(topic);
-    const timeoutMs = this.timeout(options, 'claim() options', CLAIM_OPTIONS);
+    const id = this.#ring.topicId(topic);
+    const timeoutMs = this.#timeout(options, 'claim() options', CLAIM_OPTIONS);
     const count = V.integer('claim() count', options?.count ?? 1, 1);
-    const { maxPayload, maxSpan } = this.ring;
+    const { maxPayload, maxSpan } = this.#ring;
     if (typeof byteLength !== 'number' || !Number.isInteger(byteLength) || byteLength < 0) {
       throw new InvalidOptionError(`claim() byteLength must be an integer number of bytes ≥ 0, got ${V.describe(byteLength)}`);
     }
@@ -265,7 +190,7 @@ export class Bus<M extends TopicMap = AnyTopics> {
     if (span > maxSpan) {
       throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${span} bytes; one claim holds at most ${maxSpan} (a quarter of the capacity): claim fewer at a time`);
     }
-    return this.producer.claimRaw(id, byteLength, count, timeoutMs);
+    return this.#producer.claimRaw(id, byteLength, count, timeoutMs);
   }
 
   /**
@@ -275,30 +200,30 @@ export class Bus<M extends TopicMap = AnyTopics> {
   reader<T = unknown, K extends TopicName<M> = TopicName<M>>(name: string, options: TopicReaderOptions<M, K> = {}): ReaderOf<M, T, K> {
     V.slotName('a reader name', name);
     V.knownOptions('reader options', options, V.READER_OPTIONS);
-    return new Reader<T>(this.ring, name, options as ReaderOptions) as unknown as ReaderOf<M, T, K>;
+    return new Reader<T>(this.#ring, name, options as ReaderOptions) as unknown as ReaderOf<M, T, K>;
   }
 
   /** Stops publishing, in every thread. Readers go on until they have read everything. */
   close(): void {
-    this.ring.core.closeRing();
+    this.#ring.core.closeRing();
   }
 
   /** Resolves once every gating reader has consumed everything published before the call. */
   async drain(options?: AsyncOptions): Promise<void> {
-    const core = this.ring.core;
+    const core = this.#ring.core;
     const target = core.tailPosition();
-    const deadline = this.deadline(options, 'drain() options', ASYNC_OPTIONS);
+    const deadline = this.#deadline(options, 'drain() options', ASYNC_OPTIONS);
     const signal = signalOption('drain()', options);
     signal?.throwIfAborted(); // as every call given a signal aborted already, with nothing to wait for too
-    const site = { words: this.ring.i32, futex: this.ring.word(L.H_CURSOR_FUTEX), waiters: this.ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
+    const site = { words: this.#ring.i32, futex: this.#ring.word(L.H_CURSOR_FUTEX), waiters: this.#ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
     const drained = () => core.minGate() >= target;
-    if (!(await waitAbortable(this.strategy, site, drained, deadline, signal))) {
+    if (!(await waitAbortable(this.#strategy, site, drained, deadline, signal))) {
       throw new TimeoutError('drain()', Math.round(deadline - started));
     }
     if (signal?.aborted && !drained()) throw signal.reason;
     if (!drained()) {
-      throw new InvalidOptionError(`the wait strategy "${String(this.strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`);
+      throw new InvalidOptionError(`the wait strategy "${String(this.#strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`);
     }
   }
 
@@ -307,25 +232,25 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * gating reader (and group) has caught up with every producer.
    */
   backlog(): number {
-    const core = this.ring.core;
+    const core = this.#ring.core;
     return Math.max(0, core.tailPosition() - core.minGate());
   }
 
   stats(): BusStats {
-    const core = this.ring.core;
+    const core = this.#ring.core;
     const readers: ReaderStats[] = [];
-    for (let slot = 0; slot < this.ring.maxReaders; slot++) {
-      const kind = slotKind(this.ring, slot);
-      if (kind !== L.KIND_FREE && kind !== L.KIND_RESERVED) readers.push(readerStats(this.ring, slot, slotName(this.ring, slot)));
+    for (let slot = 0; slot < this.#ring.maxReaders; slot++) {
+      const kind = slotKind(this.#ring, slot);
+      if (kind !== L.KIND_FREE && kind !== L.KIND_RESERVED) readers.push(readerStats(this.#ring, slot, slotName(this.#ring, slot)));
     }
     return {
-      capacity: this.ring.capacity,
+      capacity: this.#ring.capacity,
       tail: core.tailPosition(),
       claimed: core.counter(L.H_NEXT_SEQ),
       published: core.committedEvents(),
       revoked: core.counter(L.H_REVOKED),
       producerWaitMs: core.counter(L.H_PRODUCER_WAIT_NS) / 1e6,
-      closed: this.ring.closed,
+      closed: this.#ring.closed,
       readers,
     };
   }
@@ -336,11 +261,11 @@ export class Bus<M extends TopicMap = AnyTopics> {
    * publishes under way).
    */
   topicStats(): TopicStats[] {
-    const { f64, topics } = this.ring;
+    const { f64, topics } = this.#ring;
     const totals = topics.map((topic) => ({ topic, events: 0, bytes: 0 }));
     const head = L.COUNTER_HEAD_BYTES >> 3;
     for (let slot = 0; slot < L.MAX_PRODUCERS; slot++) {
-      const row = this.ring.counterRow(slot) + head;
+      const row = this.#ring.counterRow(slot) + head;
       for (let t = 0; t < totals.length; t++) {
         // Plain reads of words another thread may be adding to: a figure, never a decision.
         // Aligned 8-byte loads do not tear on the CPUs Node runs on (the language does not
@@ -354,39 +279,23 @@ export class Bus<M extends TopicMap = AnyTopics> {
 
   /** The threads publishing on the bus now, with the time each spent waiting for space. */
   producerStats(): ProducerStats[] {
-    const { i32, f64 } = this.ring;
+    const { i32, f64 } = this.#ring;
     const rows: ProducerStats[] = [];
     for (let slot = 0; slot < L.MAX_PRODUCERS; slot++) {
-      const owner = Atomics.load(i32, this.ring.producerWord(slot, L.P_OWNER));
-      if (owner > 0) rows.push({ thread: owner - 1, blockedMs: f64[this.ring.counterRow(slot) + L.C_BLOCKED_MS] });
+      const owner = Atomics.load(i32, this.#ring.producerWord(slot, L.P_OWNER));
+      if (owner > 0) rows.push({ thread: owner - 1, blockedMs: f64[this.#ring.counterRow(slot) + L.C_BLOCKED_MS] });
     }
     return rows;
   }
 
-  /** @internal The id of a topic in this bus, for publishByIds(). */
-  topicIdOf(topic: string): number {
-    return this.ring.topicId(topic);
-  }
-
-  /**
-   * @internal publishEvents() (wait true) or tryPublishEvents() (wait false) with topics
-   * given by id, for the pipeline's stage workers: no per-event objects or lookups. Only
-   * the first `count` entries are published (the workers reuse their arrays).
-   */
-  publishByIds(topicIds: readonly number[], values: readonly unknown[], wait: boolean, count = values.length): number {
-    if (!wait) return this.producer.tryPublishBatch(topicIds, values, undefined, count);
-    this.producer.publishBatchSync(topicIds, values, this.timeoutMs, 'publishEvents', undefined, count);
-    return count;
-  }
-
-  private split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {
+  #split(what: string, events: readonly OutgoingEvent[]): [number[], unknown[], Int32Array | undefined] {
     V.eventList(what, events);
     const topics = new Array<number>(events.length);
     const values = new Array<unknown>(events.length);
     let keys: Int32Array | undefined;
     for (let i = 0; i < events.length; i++) {
       const event = V.event(what, events[i], i) as OutgoingEvent;
-      topics[i] = this.ring.topicId(event.topic as string);
+      topics[i] = this.#ring.topicId(event.topic as string);
       values[i] = event.value;
       if (i === 0 && event.key !== undefined) keys = new Int32Array(events.length);
       if ((event.key !== undefined) !== (keys !== undefined)) {
@@ -398,15 +307,15 @@ export class Bus<M extends TopicMap = AnyTopics> {
   }
 
   /** How long a call may wait. Options are checked only when given: publish() without them is the hot path. */
-  private timeout(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
-    if (options === undefined) return this.timeoutMs;
+  #timeout(options: PublishOptions | undefined, what: string, known: readonly string[] = PUBLISH_OPTIONS): number {
+    if (options === undefined) return this.#timeoutMs;
     V.knownOptions(what, options, known);
-    return options.timeoutMs === undefined ? this.timeoutMs : V.timeoutMs('timeoutMs', options.timeoutMs);
+    return options.timeoutMs === undefined ? this.#timeoutMs : V.timeoutMs('timeoutMs', options.timeoutMs);
   }
 
   /** When an async call's wait must end: it counts from the call, queued behind this thread's earlier async publishes. */
-  private deadline(options: PublishOptions | undefined, what: string, known: readonly string[]): number {
-    return performance.now() + this.timeout(options, what, known);
+  #deadline(options: PublishOptions | undefined, what: string, known: readonly string[]): number {
+    return performance.now() + this.#timeout(options, what, known);
   }
 }
 

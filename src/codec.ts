@@ -2,27 +2,10 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
 import { STRUCTURED_NAME, structuredParts } from './structured.js';
+import type { Codec, CodecName } from './types.js';
 
-/**
- * Turns values into bytes and back. The record header carries the codec's `id`, so a
- * reader decodes each record with the codec that wrote it.
- *
- * `encode` may return a view of a buffer it reuses: the bus copies it into the ring
- * before calling `encode` again. `decode` receives a view of the ring itself, valid only
- * until the handler returns: copy what you keep.
- */
-export interface Codec<T = unknown> {
-  /** 0–15 are ringbus's own; a user codec picks 16–255. */
-  readonly id: number;
-  readonly name: string;
-  encode(value: T): Uint8Array;
-  decode(bytes: Uint8Array): T;
-  /**
-   * Optional: decodes `memory[start, end)` without a view of it being made first. Readers
-   * use it where it exists; it must give what `decode(memory.subarray(start, end))` gives.
-   */
-  decodeRange?(memory: Uint8Array, start: number, end: number): T;
-}
+export type { Codec, CodecName } from './types.js';
+
 
 export const CODEC_RAW = 0;
 export const CODEC_MSGPACK = 1;
@@ -220,7 +203,6 @@ export function json<T = unknown>(): Codec<T> {
   };
 }
 
-export type CodecName = 'structured' | 'msgpack' | 'json' | 'raw';
 
 /** A codec by name, or the codec itself. */
 export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<any> {

@@ -8,7 +8,7 @@ export interface RingCore {
   keyedOffset(): number;
   setCursorLocked(slot: number, position: number): void;
   slotOffset(slot: number): number;
-  gatePosition(slot: number): number;
+  holdPosition(slot: number): number;
   minGate(): number;
   claim(span: number, count: number, meta: number): number;
   commit(index: number, firstLength: number, count: number, seq: number, position: number): number;

@@ -130,6 +130,26 @@ export class TimeoutError extends RingbusError {
   }
 }
 
+/**
+ * An async batch publish aborted by its signal after part of it went out: `published` events,
+ * from the start of the batch, were published and the rest were not. `cause` is the signal's
+ * reason. (Aborted before anything went out, the call rejects with the reason itself.)
+ */
+export class BatchAbortedError extends RingbusError {
+  constructor(
+    what: string,
+    readonly published: number,
+    readonly total: number,
+    reason: unknown,
+  ) {
+    super(
+      'ERR_RINGBUS_BATCH_ABORTED',
+      `${what} was aborted: the first ${published} of its ${total} events were published, the rest were not (err.published; the signal's reason is err.cause); publish the rest again if you still want them`,
+    );
+    (this as { cause?: unknown }).cause = reason;
+  }
+}
+
 /** commit() of a claim that is no longer open: it was aborted, or already committed. */
 export class ClaimClosedError extends RingbusError {
   constructor(state: 'aborted' | 'committed') {

@@ -1,13 +1,10 @@
-export type { AbortOptions } from './abort.js';
-export { attach, Bus, createBus, type AsyncBatchPublishOptions, type AsyncOptions, type AsyncPublishOptions, type AttachOptions, type BatchPublishOptions, type BusOptions, type BusStats, type ClaimOptions, type EventKey, type KeyedPublishOptions, type OutgoingEvent, type ProducerStats, type PublishOptions, type TopicStats } from './bus.js';
+export { attach, Bus, createBus } from './bus.js';
+export type { AbortOptions, AnyTopics, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusEvent, BusHandle, BusOptions, BusStats, ClaimOptions, Codec, CodecName, EventKey, Handler, KeyedPublishOptions, OutgoingEvent, PhasedOptions, ProducerStats, PublishOptions, RawRecord, ReaderOptions, ReaderStats, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions, TopicStats, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 export { keyHash } from './key.js';
-export type { BusHandle } from './ring.js';
-export type { AnyTopics, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions } from './topics.js';
-export { Reader, type BusEvent, type Handler, type RawRecord, type ReaderOptions } from './reader.js';
-export type { ReaderStats } from './stats.js';
+export { Reader } from './reader.js';
 export { Claim } from './producer.js';
-export { json, msgpack, raw, structured, FIRST_USER_CODEC, type Codec, type CodecName } from './codec.js';
-export { phased, type PhasedOptions, type WaitSite, type WaitStrategy, type WaitStrategyName } from './wait-strategy.js';
+export { json, msgpack, raw, structured, FIRST_USER_CODEC } from './codec.js';
+export { phased } from './wait-strategy.js';
 export * from './errors.js';
 export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';

@@ -1,7 +1,6 @@
 import { InvalidKeyError } from './errors.js';
 
-/** A publish key: events of one key go to one member of a keyed group, in publish order. */
-export type EventKey = string | number;
+export type { EventKey } from './types.js';
 
 /**
  * A publish key's 32-bit hash, which a keyed record carries: FNV-1a over the key's UTF-8

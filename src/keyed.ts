@@ -426,7 +426,6 @@ export class KeyedView {
     const { ring, block } = this;
     if (!this.allAdopted()) return;
     withRegistryLock(ring, () => {
-      const version = load(ring, block + L.K_VERSION);
       if (load(ring, block + L.K_GROUP) === this.group + 1 && this.allAdopted()) ring.core.setCursorLocked(this.group, Infinity);
     });
   }

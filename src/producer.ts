@@ -2,7 +2,7 @@ import { waitAbortable } from './abort.js';
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
 import { threadId } from 'node:worker_threads';
-import { BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
+import { BatchAbortedError, BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
@@ -16,10 +16,13 @@ const BUSY_SPINS = 64;
 const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
 
-/** Sequence number the core gave the claim at `index` (its first record's header, ours to read). */
-function claimSeq(ring: Ring, index: number): number {
-  return readSeq(ring.i32, ring.data + index);
-}
+/**
+ * A claim is named by its position (a number, so that the hot path allocates nothing):
+ * its first record lies at index `position & mask` of the data region, where the core
+ * wrote the claim's sequence number, which the claimer reads at once (see seqOf()).
+ * Commits and aborts check both, so a claim that was revoked and lapped is never
+ * mistaken for the claim now in its space.
+ */
 
 /**
  * Writes events into the ring: encode, claim, copy, commit. One per thread and bus.
@@ -43,9 +46,6 @@ export class Producer {
   /** The time limit of the sync call under way (see limit()). */
   private limitMs = 0;
   private deadline = -1;
-  /** Sequence number and position of the last successful claim, read right after claiming: commit checks both. */
-  private claimedSeq = -1;
-  private claimedAt = -1;
   /** Async publishes of this thread, one after the other: they keep their order and their staging. */
   private asyncTail: Promise<unknown> = Promise.resolve();
   /** Async publishes of this thread not yet settled. */
@@ -79,16 +79,15 @@ export class Producer {
     return (topicId << L.TOPIC_SHIFT) | (codecId << L.CODEC_SHIFT);
   }
 
-  /** One claim attempt, retrying only while another producer holds the claim lock. */
+  /**
+   * One claim attempt, retrying only while another producer holds the claim lock. Returns
+   * the claim's position, or L.CLAIM_FULL.
+   */
   tryClaim(span: number, count: number, meta: number): number {
     if (this.slot < 0) this.acquireSlot();
     for (let spins = 0; ; spins++) {
       const index = this.ring.core.claim(span, count, meta);
-      if (index >= 0) {
-        this.claimedSeq = claimSeq(this.ring, index);
-        this.claimedAt = this.ring.core.claimPosition();
-        return index;
-      }
+      if (index >= 0) return this.ring.core.claimPosition();
       if (index === L.CLAIM_FULL) return index;
       if (index === L.CLAIM_CLOSED) throw new BusClosedError();
       if (index === L.CLAIM_TOO_LARGE) throw new RecordTooLargeError(span - L.RECORD_HEADER, this.ring.maxPayload);
@@ -107,13 +106,18 @@ export class Producer {
     this.f64[this.row + L.C_BLOCKED_MS] = 0; // the time blocked is this thread's; the topic counts stay the bus's
   }
 
+  /** Sequence number of the claim at `position`: its first header is ours to read while it is open. */
+  seqOf(position: number): number {
+    return readSeq(this.i32, this.ring.data + (position & this.ring.mask));
+  }
+
   /**
    * A claim attempt for a producer that waits. Waiting behind this thread's own open claim
    * would last for ever: refuse it.
    */
   private claimOrWatch(span: number, count: number, meta: number, what: string): number {
-    const index = this.tryClaim(span, count, meta);
-    if (index < 0) {
+    const position = this.tryClaim(span, count, meta);
+    if (position < 0) {
       const { core } = this.ring;
       const at = core.blockedAt();
       if (at >= 0 && core.openClaimAt(at) === 1) {
@@ -122,7 +126,7 @@ export class Producer {
         this.claims.check(at, owner); // a dead thread's, maybe
       }
     }
-    return index;
+    return position;
   }
 
   /**
@@ -134,43 +138,34 @@ export class Producer {
     this.deadline = -1;
   }
 
-  /** Claims, waiting for space within the limit of the current sync call (see limit()); `what` names that call. */
+  /**
+   * Claims, waiting for space within the limit of the current sync call (see limit());
+   * `what` names that call. Returns the claim's position.
+   */
   claimSync(span: number, count: number, meta: number, what: string): number {
-    let index = this.tryClaim(span, count, meta);
-    if (index >= 0) return index;
+    let position = this.tryClaim(span, count, meta);
+    if (position >= 0) return position;
     const started = performance.now();
     if (this.deadline < 0) this.deadline = started + this.limitMs;
-    const ok = this.wait.waitSync(this.site, () => (index = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
+    const ok = this.wait.waitSync(this.site, () => (position = this.claimOrWatch(span, count, meta, what)) >= 0, this.deadline);
     this.waited(performance.now() - started);
     if (!ok) throw new TimeoutError(`${what} (waiting for space in the ring)`, Math.round(this.limitMs));
-    if (index < 0) throw brokenStrategy(this.wait);
-    return index;
+    if (position < 0) throw brokenStrategy(this.wait);
+    return position;
   }
 
-  /** Claims without blocking the event loop; returns the index, sequence number and position of the claim. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<[number, number, number]> {
+  /** Claims without blocking the event loop; resolves to the claim's position. */
+  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     signal?.throwIfAborted();
-    let index = this.tryClaim(span, count, meta);
-    if (index >= 0) return [index, this.claimedSeq, this.claimedAt];
-    let seq = -1;
-    let at = -1;
+    let position = this.tryClaim(span, count, meta);
+    if (position >= 0) return position;
     const started = performance.now();
-    const ok = await waitAbortable(
-      this.wait,
-      this.site,
-      () => {
-        index = this.claimOrWatch(span, count, meta, 'publishAsync');
-        if (index >= 0) [seq, at] = [this.claimedSeq, this.claimedAt]; // before any other publish of this thread runs
-        return index >= 0;
-      },
-      deadline,
-      signal,
-    );
+    const ok = await waitAbortable(this.wait, this.site, () => (position = this.claimOrWatch(span, count, meta, 'publishAsync')) >= 0, deadline, signal);
     this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
     if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
-    if (index < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
-    return [index, seq, at];
+    if (position < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
+    return position;
   }
 
   private waited(ms: number): void {
@@ -202,20 +197,23 @@ export class Producer {
     });
   }
 
-  /** Copies one encoded payload into a claim and commits it. */
-  commitOne(index: number, seq: number, position: number, bytes: Uint8Array): void {
+  /** Copies one encoded payload into the claim at `position` and commits it. */
+  commitOne(position: number, seq: number, bytes: Uint8Array): void {
     try {
-      this.ring.u8.set(bytes, this.ring.data + index + L.RECORD_HEADER);
+      this.ring.u8.set(bytes, this.ring.data + (position & this.ring.mask) + L.RECORD_HEADER);
     } catch (cause) {
-      this.abort(index, seq, position);
+      this.abort(position, seq);
       throw cause;
     }
-    this.commit(index, bytes.length, 1, seq, position);
+    this.commit(position, seq, bytes.length, 1);
   }
 
-  /** Publishes a claim whose records are written. */
-  /** `bytes`: payload bytes of the `count` records when they share the first's topic, else -1. */
-  commit(index: number, firstLength: number, count: number, seq: number, position: number, bytes = firstLength): void {
+  /**
+   * Publishes the claim at `position`, whose records are written. `bytes`: payload bytes
+   * of the `count` records when they share the first's topic, else -1.
+   */
+  commit(position: number, seq: number, firstLength: number, count: number, bytes = firstLength): void {
+    const index = position & this.ring.mask;
     // Counted per topic before the commit, while the records are still ours to read, with
     // plain stores into a row no other thread writes (summed by Bus.topicStats()). A commit
     // that fails was aborted by this thread before: a live thread's claim is never revoked.
@@ -260,9 +258,9 @@ export class Producer {
     f64[cell + 1] += bytes;
   }
 
-  /** Gives up an open claim of this thread: readers skip it. */
-  abort(index: number, seq: number, position: number): boolean {
-    return this.ring.core.abort(index, seq, position) === 1;
+  /** Gives up the open claim at `position` of this thread: readers skip it. */
+  abort(position: number, seq: number): boolean {
+    return this.ring.core.abort(position & this.ring.mask, seq, position) === 1;
   }
 
   publishSync(topicId: number, value: unknown, timeoutMs: number): void {
@@ -270,17 +268,17 @@ export class Producer {
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     this.limit(timeoutMs);
-    const index = this.claimSync(span, 1, meta, 'publish');
-    this.commitOne(index, this.claimedSeq, this.claimedAt, bytes);
+    const position = this.claimSync(span, 1, meta, 'publish');
+    this.commitOne(position, this.seqOf(position), bytes);
   }
 
   tryPublish(topicId: number, value: unknown): boolean {
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
-    const index = this.tryClaim(span, 1, meta);
-    if (index < 0) return false;
-    this.commitOne(index, this.claimedSeq, this.claimedAt, bytes);
+    const position = this.tryClaim(span, 1, meta);
+    if (position < 0) return false;
+    this.commitOne(position, this.seqOf(position), bytes);
     return true;
   }
 
@@ -292,25 +290,17 @@ export class Producer {
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
     return this.serial(async () => {
-      const [index, seq, at] = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
-      this.commitOne(index, seq, at, bytes);
+      const position = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
+      this.commitOne(position, this.seqOf(position), bytes);
     }, signal);
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
   publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys, count = values.length): void {
     const chunks = this.stage(topics, values, keys, count);
-    let published = 0;
     this.limit(timeoutMs);
-    try {
-      for (const chunk of chunks) {
-        const index = this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
-        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
-        published += chunk.count;
-      }
-    } catch (error) {
-      throw batchTimeout(error, call, timeoutMs, published, count);
-    }
+    const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
+    this.publishChunks(chunks, 0, this.staging, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
   }
 
   /**
@@ -319,14 +309,31 @@ export class Producer {
    */
   tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): number {
     const chunks = this.stage(topics, values, keys, count);
-    let published = 0;
-    for (const chunk of chunks) {
-      const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
-      if (index < 0) return published;
-      this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
-      published += chunk.count;
+    return publishedIn(chunks, this.publishChunks(chunks, 0, this.staging, this.tryChunk));
+  }
+
+  private readonly tryChunk = (chunk: Chunk): number => this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
+
+  /**
+   * The one loop that publishes staged chunks (`image` holds the staged batch), from chunk
+   * `first` on, each with one claim by `claim` (a position, or < 0 when it does not fit:
+   * the loop stops there), or `claimed`, the position of chunk `first` claimed already.
+   * Returns the number of the first chunk not published. An error goes through `fail`,
+   * told how many values went out before it.
+   */
+  private publishChunks(chunks: readonly Chunk[], first: number, image: Uint8Array, claim: (chunk: Chunk) => number, fail?: (error: unknown, published: number) => unknown, claimed = -1): number {
+    let i = first;
+    try {
+      for (; i < chunks.length; i++) {
+        const position = claimed >= 0 ? claimed : claim(chunks[i]);
+        claimed = -1;
+        if (position < 0) break;
+        this.commitChunk(position, this.seqOf(position), chunks[i], image);
+      }
+    } catch (error) {
+      throw fail === undefined ? error : fail(error, publishedIn(chunks, i));
     }
-    return published;
+    return i;
   }
 
   async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', keys?: Keys, signal?: AbortSignal): Promise<void> {
@@ -334,33 +341,29 @@ export class Producer {
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values, keys);
     let first = 0;
-    let published = 0;
     if (this.asyncPending === 0) {
       // Nothing of this thread's is queued ahead: what fits now goes out at once, from the
       // staging buffer. Copying the batch for a wait that never comes cost a large
       // allocation and a copy per call.
-      for (; first < chunks.length; first++) {
-        const chunk = chunks[first];
-        const index = this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
-        if (index < 0) break;
-        this.commitChunk(index, this.claimedSeq, this.claimedAt, chunk, this.staging);
-        published += chunk.count;
-      }
+      first = this.publishChunks(chunks, 0, this.staging, this.tryChunk);
       if (first === chunks.length) return;
     }
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
-    return this.serial(async () => {
-      try {
-        for (const chunk of chunks.slice(first)) {
-          const [index, seq, at] = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal);
-          this.commitChunk(index, seq, at, chunk, image);
-          published += chunk.count;
-        }
-      } catch (error) {
-        throw batchTimeout(error, call, timeoutMs, published, values.length);
+    const fail = (error: unknown, published: number) =>
+      published > 0 && signal?.aborted && error === signal.reason ? new BatchAbortedError(call, published, values.length, error) : batchTimeout(error, call, timeoutMs, published, values.length);
+    const run = this.serial(async () => {
+      // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
+      while (first < chunks.length) {
+        const chunk = chunks[first];
+        const position = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal).catch((error) => {
+          throw fail(error, publishedIn(chunks, first));
+        });
+        first = this.publishChunks(chunks, first, image, this.tryChunk, fail, position);
       }
     }, signal);
+    // Aborted while queued, after the chunks that fitted at once went out: say how many did.
+    return first === 0 ? run : run.catch((error) => Promise.reject(error instanceof BatchAbortedError ? error : fail(error, publishedIn(chunks, first))));
   }
 
   /**
@@ -408,9 +411,10 @@ export class Producer {
     return chunks;
   }
 
-  /** Copies a staged chunk (`image` holds the staged batch) into its claim and commits it. */
-  private commitChunk(index: number, seq: number, position: number, chunk: Chunk, image: Uint8Array): void {
+  /** Copies a staged chunk (`image` holds the staged batch) into its claim at `position` and commits it. */
+  private commitChunk(position: number, seq: number, chunk: Chunk, image: Uint8Array): void {
     const { ring } = this;
+    const index = position & ring.mask;
     try {
       const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
       let at = chunk.start;
@@ -421,10 +425,10 @@ export class Producer {
       // The first header belongs to the claim (written by the core); copy from its payload on.
       ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), ring.data + index + L.RECORD_HEADER);
     } catch (cause) {
-      this.abort(index, seq, position);
+      this.abort(position, seq);
       throw cause;
     }
-    this.commit(index, chunk.firstLength, chunk.count, seq, position, chunk.bytes);
+    this.commit(position, seq, chunk.firstLength, chunk.count, chunk.bytes);
   }
 
   private reserveStaging(bytes: number): void {
@@ -447,10 +451,11 @@ export class Producer {
     const stride = recordSize(byteLength);
     const meta = this.meta(topicId, CODEC_RAW);
     this.limit(timeoutMs);
-    const index = this.claimSync(count * stride, count, meta, 'claim');
-    const start = ring.data + index + L.RECORD_HEADER;
+    const position = this.claimSync(count * stride, count, meta, 'claim');
+    const seq = this.seqOf(position);
+    const start = ring.data + (position & ring.mask) + L.RECORD_HEADER;
     const bytes = ring.u8.subarray(start, start + (count - 1) * stride + byteLength);
-    return new Claim(this, ring, { index, seq: this.claimedSeq, position: this.claimedAt, meta }, count, stride, bytes);
+    return new Claim(this, ring, { position, seq, meta }, count, stride, bytes);
   }
 }
 
@@ -483,10 +488,16 @@ interface Chunk {
 
 /** What the core said of a claim, kept until its commit. */
 interface ClaimTicket {
-  index: number;
-  seq: number;
   position: number;
+  seq: number;
   meta: number;
+}
+
+/** Values in the chunks before chunk `done`. */
+function publishedIn(chunks: readonly Chunk[], done: number): number {
+  let n = 0;
+  for (let i = 0; i < done; i++) n += chunks[i].count;
+  return n;
 }
 
 /**
@@ -498,37 +509,48 @@ interface ClaimTicket {
  * revokes it while this thread lives; if the thread dies, its claim is revoked.
  */
 export class Claim {
-  private state: 'open' | 'committed' | 'aborted' = 'open';
+  #state: 'open' | 'committed' | 'aborted' = 'open';
+  readonly #producer: Producer;
+  readonly #ring: Ring;
+  readonly #ticket: ClaimTicket;
+
+  /** Use bus.claim(). */
   constructor(
-    private readonly producer: Producer,
-    private readonly ring: Ring,
-    private readonly ticket: ClaimTicket,
+    producer: Producer,
+    ring: Ring,
+    ticket: ClaimTicket,
     readonly count: number,
     /** Bytes from one record's payload to the next. */
     readonly stride: number,
     readonly bytes: Uint8Array,
-  ) {}
+  ) {
+    this.#producer = producer;
+    this.#ring = ring;
+    this.#ticket = ticket;
+  }
 
   /** Publishes every record of the claim at once. */
   commit(): void {
-    if (this.state !== 'open') throw new ClaimClosedError(this.state);
-    this.state = 'committed';
-    const { ring, ticket, count, stride } = this;
+    if (this.#state !== 'open') throw new ClaimClosedError(this.#state);
+    this.#state = 'committed';
+    const ring = this.#ring;
+    const ticket = this.#ticket;
+    const { count, stride } = this;
     const length = count === 1 ? this.bytes.length : this.bytes.length - (count - 1) * stride;
     const words = ring.i32;
-    let at = ring.data + ticket.index + stride;
+    let at = ring.data + (ticket.position & ring.mask) + stride;
     for (let i = 1; i < count; i++, at += stride) {
       words[at >> 2] = ticket.meta | L.STATE_COMMITTED;
       words[(at + L.R_LENGTH) >> 2] = length;
       writeSeq(words, at, ticket.seq + i);
     }
-    this.producer.commit(ticket.index, length, count, ticket.seq, ticket.position, length * count);
+    this.#producer.commit(ticket.position, ticket.seq, length, count, length * count);
   }
 
   /** Gives the claim up unpublished: readers skip it. Returns false when it was no longer open. */
   abort(): boolean {
-    if (this.state !== 'open') return false;
-    this.state = 'aborted';
-    return this.producer.abort(this.ticket.index, this.ticket.seq, this.ticket.position);
+    if (this.#state !== 'open') return false;
+    this.#state = 'aborted';
+    return this.#producer.abort(this.#ticket.position, this.#ticket.seq);
   }
 }

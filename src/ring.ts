@@ -1,19 +1,11 @@
-import { type CoreMemory, type CoreModule, instantiate, ringModule, type RingCore } from './core.js';
+import { instantiate, ringModule, type RingCore } from './core.js';
 import { IncompatibleHandleError, UnknownTopicError } from './errors.js';
 import * as L from './layout.js';
 import { watchRing } from './thread-deaths.js';
 import { watchKeyedDeaths } from './keyed.js';
+import type { BusHandle } from './types.js';
 
-/**
- * What a worker needs to attach to a bus: structured-cloneable, so it travels through
- * `workerData`, `postMessage` or piscina's `workerData`.
- */
-export interface BusHandle {
-  readonly ringbus: number; // layout version
-  readonly memory: CoreMemory;
-  readonly module: CoreModule;
-  readonly topics: readonly string[];
-}
+export type { BusHandle } from './types.js';
 
 /** One thread's view of a ring: the core instance, typed views and the topic table. */
 export class Ring {

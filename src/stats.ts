@@ -1,18 +1,9 @@
 import * as L from './layout.js';
 import { slotGroup, slotKind } from './registry.js';
 import type { Ring } from './ring.js';
+import type { ReaderStats } from './types.js';
 
-export interface ReaderStats {
-  name: string;
-  kind: 'reader' | 'lossy reader' | 'consumer group' | 'group member' | 'keyed group' | 'keyed member';
-  /** Bytes between the reader's committed position and the tail. */
-  lagBytes: number;
-  /** Events claimed by producers that the reader (or group) has not yet passed; 0 for members. */
-  lagEvents: number;
-  consumed: number;
-  missed: number;
-  waitMs: number;
-}
+export type { ReaderStats } from './types.js';
 
 const KIND_NAMES: Record<number, ReaderStats['kind']> = {
   [L.KIND_GATING]: 'reader',
@@ -35,7 +26,7 @@ export function readerStats(ring: Ring, slot: number, name: string): ReaderStats
     lagBytes = Math.max(0, tail - core.cursor(slot));
     lagEvents = Math.max(0, claimed - core.slotCounter(slot, L.S_NEXT_SEQ));
   } else if (kind !== L.KIND_MEMBER) {
-    const at = core.gatePosition(slot);
+    const at = core.holdPosition(slot);
     lagBytes = Math.max(0, tail - at);
     lagEvents = Math.max(0, claimed - core.seqFromPosition(at));
   }

@@ -6,7 +6,7 @@ import type { RingCore } from './core.js';
 import { describe } from './describe.js';
 import { EncodeError, IncompatibleHandleError, InvalidOptionError } from './errors.js';
 import * as L from './layout.js';
-import type { ReaderOptions } from './reader.js';
+import type { ReaderOptions } from './types.js';
 import type { BusHandle } from './ring.js';
 
 export { describe };
@@ -174,7 +174,7 @@ export function encoded(bytes: unknown, codec: string): Uint8Array {
 
 /** Every export the TypeScript side calls; a key missing here is a compile error. */
 const CORE_EXPORTS: Record<keyof RingCore, true> = {
-  initRing: true, attachRing: true, dataOffset: true, keyedOffset: true, setCursorLocked: true, slotOffset: true, gatePosition: true, minGate: true, claim: true,
+  initRing: true, attachRing: true, dataOffset: true, keyedOffset: true, setCursorLocked: true, slotOffset: true, holdPosition: true, minGate: true, claim: true,
   commit: true, claimPosition: true, closeRing: true, wakeAll: true, registerReader: true, releaseReader: true,
   available: true, cursor: true, cursorIndex: true, advance: true, openClaimAt: true, pendingSeq: true, revoke: true, abort: true,
   acquireProducer: true, producerOwner: true, producerOf: true, deadSlot: true, claimOwner: true,

@@ -1,28 +1,9 @@
 import { describe } from './describe.js';
 import { InvalidOptionError } from './errors.js';
+import type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 
-/**
- * How a thread waits for a condition that another thread makes true: a reader for events,
- * a producer for space, drain() for readers. The condition is re-checked by `ready()`;
- * the strategy decides what happens between checks. Sleepers register in a waiters word so
- * that the other side calls `notify` only when somebody actually sleeps.
- */
-export interface WaitStrategy {
-  readonly name: 'phased' | 'spin' | 'yield' | 'block' | 'async';
-  /** Blocks the thread until `ready()` or `deadline` (a performance.now() time). */
-  waitSync(site: WaitSite, ready: () => boolean, deadline: number): boolean;
-  /** Waits without blocking the event loop. */
-  waitAsync(site: WaitSite, ready: () => boolean, deadline: number): Promise<boolean>;
-}
+export type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 
-/** A futex word and the count of threads asleep on it, as indexes into an Int32Array. */
-export interface WaitSite {
-  readonly words: Int32Array;
-  readonly futex: number;
-  readonly waiters: number;
-  /** Longest single sleep, so that periodic duties (revoking a dead claim) still run. */
-  readonly sliceMs: number;
-}
 
 const SPINS = 100;
 
@@ -123,15 +104,6 @@ export function yielding(sliceMs = 0.05): WaitStrategy {
   };
 }
 
-/** The phases of phased(): how long it polls, then naps, before it sleeps until notified. */
-export interface PhasedOptions {
-  /** Polls without pause for this long (µs). Default 100: a stream of events finds the reader awake. */
-  spinMicros?: number;
-  /** Then naps in slices of `napMicros`, unregistered (producers do not notify), for this long (µs). Default 1000. */
-  yieldMicros?: number;
-  /** One nap (µs). Default 50. */
-  napMicros?: number;
-}
 
 /**
  * Spins, then naps, then blocks (the Disruptor's PhasedBackoffWaitStrategy, Agrona's
@@ -191,7 +163,6 @@ export const async: WaitStrategy = {
   waitAsync: block.waitAsync,
 };
 
-export type WaitStrategyName = WaitStrategy['name'];
 
 const defaultStrategy = phased();
 

@@ -2,7 +2,7 @@
 // (an AbortError when none was given), at once while it waits, and nothing it did not
 // publish is published; across real worker threads.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Bus, createBus, InvalidOptionError } from 'ringbus';
+import { BatchAbortedError, type Bus, createBus, InvalidOptionError } from 'ringbus';
 import { start } from './harness.js';
 
 let bus: Bus | undefined;
@@ -23,6 +23,30 @@ function fullBus(): [Bus, number] {
 const settled = async (p: Promise<unknown>) => p.then((v) => ({ ok: v }), (e: unknown) => ({ error: e }));
 
 describe('AbortSignal', () => {
+  it('a batch aborted after some of its chunks went out rejects with BatchAbortedError: published says exactly how many, the first ones', async () => {
+    const b = createBus({ capacity: 4096, topics: ['t'] });
+    bus = b;
+    b.reader('r').close(); // reserved: holds the ring, reads nothing
+    const values = Array.from({ length: 400 }, (_, i) => i);
+    const controller = new AbortController();
+    const publishing = settled(b.publishBatchAsync('t', values, { signal: controller.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(new Error('enough'));
+    const { error } = (await publishing) as { error: BatchAbortedError };
+    expect(error).toBeInstanceOf(BatchAbortedError);
+    expect(error.code).toBe('ERR_RINGBUS_BATCH_ABORTED');
+    expect(error.cause).toEqual(new Error('enough'));
+    expect(error.total).toBe(400);
+    expect(error.published).toBeGreaterThan(0);
+    expect(error.published).toBeLessThan(400);
+    const got: number[] = [];
+    const reader = b.reader<number>('r');
+    reader.poll((v) => got.push(v), 1000);
+    expect(got).toEqual(values.slice(0, error.published));
+    // aborted before anything went out: the reason itself, as for every other call
+    await expect(b.publishBatchAsync('t', values, { signal: AbortSignal.abort('gone') })).rejects.toBe('gone');
+  });
+
   it('publishAsync waiting for space rejects with the reason; one queued behind it rejects at once; neither is ever published', async () => {
     const [b, n] = fullBus();
     bus = b;

@@ -1,15 +1,14 @@
 // The record descriptor on the TypeScript side (src/record.ts) reads the headers the core
 // writes (assembly/), and the codes that cross the boundary mean what layout.ts names them.
 import { describe, expect, it } from 'vitest';
-import { type Bus, createBus } from 'ringbus';
+import { createBus } from 'ringbus';
+import { ringOf } from 'ringbus/internal';
 import * as L from '../src/layout.js';
 import { instantiate } from '../src/core.js';
 import { codecOf, isEvent, isPadding, keyBytes, packMeta, readSeq, recordSize, recordState, topicOf } from '../src/record.js';
 
 /** The ring view behind a bus (not public API: these tests read its memory). */
-function ring(bus: Bus): { i32: Int32Array; data: number; core: any } {
-  return (bus as any).ring;
-}
+const ring = ringOf;
 
 describe('the record descriptor', () => {
   it('reads topic, codec, key and state from the headers the core wrote', () => {

@@ -72,6 +72,28 @@ describe('the published package', () => {
     expect(result.status).toBe(0);
   });
 
+  it('types and exports only the public API: no internal module, no ring behind a Bus or Reader', () => {
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, skipLibCheck: false, noEmit: true },
+      include: ['internals.ts'],
+    }));
+    writeFileSync(join(dir, 'internals.ts'), [
+      "import { createBus } from 'ringbus';",
+      "const bus = createBus({ topics: ['a'] });",
+      "bus.publishByIds([0], [1], true);",
+      "bus.topicIdOf('a');",
+      "bus.reader('r').readInto(1, [], [], []);",
+    ].join('\n'));
+    const checked = node([tsc, '-p', 'tsconfig.json']);
+    const errors = (checked.stdout.match(/error TS2339/g) ?? []).length; // property does not exist
+    expect(errors, checked.stdout).toBe(3);
+    const declarations = readFileSync(join(dir, 'node_modules/ringbus/dist/bus.d.ts'), 'utf8') + readFileSync(join(dir, 'node_modules/ringbus/dist/reader.d.ts'), 'utf8');
+    expect(declarations).not.toMatch(/@internal|publishByIds|topicIdOf|readInto|private /);
+    const imported = node(['--input-type=module', '-e', "await import('ringbus/internal')"]);
+    expect(imported.status).not.toBe(0);
+    expect(imported.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  });
+
   it('imports as an ES module and carries events', () => {
     writeFileSync(join(dir, 'main.mjs'), [
       "import { createBus } from 'ringbus';",

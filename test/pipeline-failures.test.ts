@@ -163,7 +163,7 @@ describe('pipeline failures', () => {
     expect(heals).toHaveLength(3);
   });
 
-  it("kill() hands the slot to a standby without waiting for the killed thread's exit event: healed while this thread never yields", async () => {
+  it("kill() hands the seat to a standby without waiting for the killed thread's exit event: healed while this thread never yields", async () => {
     const p = linear();
     const out = p.output.reader<Step>('check');
     await p.start();
@@ -174,7 +174,7 @@ describe('pipeline failures', () => {
     const n = 2000;
     await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
     const killing = p.kill('a');
-    await new Promise((resolve) => setImmediate(resolve)); // kill() has terminated the worker and handed its slot over
+    await new Promise((resolve) => setImmediate(resolve)); // kill() has terminated the worker and handed its seat over
     // No event loop from here: the 'exit' event cannot be seen, only shared memory.
     const deadline = performance.now() + 10_000;
     while (p.stats().heal.count === 0 && performance.now() < deadline);
@@ -213,7 +213,7 @@ describe('pipeline failures', () => {
     const stats = p.stats();
     expect(stats.heal.count).toBe(3);
     expect(stats.stages.reduce((sum, s) => sum + s.restarts, 0)).toBe(3);
-    // One standby took a slot; the two deaths it left found none ready: at least 1 + 2
+    // One standby took a seat; the two deaths it left found none ready: at least 1 + 2
     // standbys from now on (one more if two takeovers came less than 300 ms apart), and never
     // more than 3 above the pipeline's standby option.
     for (let waited = 0; p.stats().standbysReady < 3; waited++) {
@@ -271,7 +271,7 @@ describe('pipeline failures', () => {
   it('a worker killed with nothing left to redo: once drain() resolves, stats() counts its heal', async () => {
     // The replacement's heal ends with its first read; with the rings already empty, nothing
     // else keeps drain() waiting for that read. A new worker (no standby) opens its rings
-    // cold, so that read comes well after it took the slot.
+    // cold, so that read comes well after it took the seat.
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');
     const heals: string[] = [];

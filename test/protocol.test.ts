@@ -2,11 +2,10 @@
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
 import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
+import { cursorOf, producerOf, ringOf } from 'ringbus/internal';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
-function internals(bus: Bus): any {
-  return (bus as any).ring;
-}
+const internals = ringOf;
 
 /** A core instance of its own over the same ring, listed as the producer of thread `thread`. */
 function producerCore(bus: Bus, thread: number): any {
@@ -104,7 +103,7 @@ describe('the protocol under rare interleavings', () => {
   it("a late commit never commits another producer's claim in reused space", () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const { core } = internals(bus);
-    const producer = (bus as any).producer;
+    const producer = producerOf(bus);
     core.acquireProducer(1);
     const span = 64;
     const p = core.claim(span, 1, 0); // P claims at 0 and stalls
@@ -115,7 +114,7 @@ describe('the protocol under rare interleavings', () => {
     expect(q).toBe(p);
     const qSeq = core.pendingSeq(0);
     const qAt = core.claimPosition();
-    expect(() => producer.commitOne(p, pSeq, 0, new Uint8Array([1, 2, 3]))).toThrow(ClaimClosedError); // P learns it was revoked
+    expect(() => producer.commitOne(0, pSeq, new Uint8Array([1, 2, 3]))).toThrow(ClaimClosedError); // P learns it was revoked (its claim at position 0)
     expect(core.commit(q, span - 16, 1, qSeq, qAt)).toBe(0); // and Q's claim is still Q's
   });
 
@@ -125,8 +124,7 @@ describe('the protocol under rare interleavings', () => {
     const member = bus.reader('m', { group: 'g' });
     for (let i = 0; i < 3; i++) bus.publish('t', new Uint8Array(8).fill(i));
     expect(member.poll(() => undefined, 1)).toBe(1);
-    const slot = (member as any).slot;
-    const group = (member as any).group;
+    const { slot, group } = cursorOf(member);
     // groupClaim's first two stores, then death before its CAS:
     const from = ring.core.cursor(group);
     const words = ring.i32;

@@ -126,9 +126,9 @@ describe('a producer that dies inside a claim', () => {
     const writer = start('producer', { handle, topic: 't', producer: 0, count: 2, maxExtra: 0, batchMax: 1, timeoutMs: 10_000 });
     await writer.result;
     await doomed.worker.terminate();
-    const done = await Promise.race([next('done'), new Promise((_, reject) => setTimeout(() => reject(new Error('the owner never read past the dead claim')), 15_000))]);
-    expect((done as any).got).toHaveLength(2);
-    expect((done as any).revoked).toBe(1);
+    const done: { got: unknown[]; revoked: number } = await Promise.race([next('done'), new Promise((_, reject) => setTimeout(() => reject(new Error('the owner never read past the dead claim')), 15_000))]);
+    expect(done.got).toHaveLength(2);
+    expect(done.revoked).toBe(1);
     await owner.terminate();
   });
 });

@@ -249,7 +249,7 @@ async function pump(engine: EngineIn, bridge: Bridge, targets: readonly Target[]
     if (fresh.length > 0) for (const target of targets) await apply(target, messages, fresh.filter((m) => target.topics.has(m.topic) && target.progress.isNew(m)), decoded, bridge, o);
     bridge.counters.published += fresh.length - letters.length;
     bridge.counters.deadLetters += letters.length;
-    // After the commit in every ring: a crash before this ack gets the batch again, and the markers drop it.
+    // After the commit (publishing) in every ring: a crash before this ack gets the batch again, and the markers drop it.
     try {
       await engine.ack(messages);
     } catch (error) {

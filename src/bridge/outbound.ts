@@ -14,7 +14,7 @@ export interface BridgeOutOptions {
   name?: string;
   /** A topic of the bus for events the engine cannot take (too large, not MessagePack-encodable). Without it such an event stops the bridge. */
   deadLetterTopic?: string;
-  /** Events per batch: one ring read, one round of publishes, one commit. Default 512. */
+  /** Events per batch: one ring read, one round of publishes, one cursor commit. Default 512. */
   batchSize?: number;
 }
 
@@ -142,11 +142,11 @@ async function pump(bus: Bus, reader: Reader, engine: EngineOut, bridge: Bridge,
         await sleep(backoff(attempt));
       }
     }
-    // Committed only once every event of the batch is stored: after a crash the bridge sends
+    // The cursor is committed only once every event of the batch is stored: after a crash the bridge sends
     // them again from here, and the engine drops the ones it has.
     reader.commit();
     if (letters.length > 0) {
-      // After the commit: publishing into a full ring that our own uncommitted batch gates would wait for ever.
+      // After the cursor commit: publishing into a full ring that our own uncommitted batch gates would wait for ever.
       await bus.publishBatchAsync(o.deadLetterTopic!, letters);
       bridge.counters.deadLetters += letters.length;
     }

@@ -103,7 +103,7 @@ export class Detector {
     // a producer of a record of up to maxPayload waits unless that much is free: over 3/4 full can hold any of them back
     const fullKey = `bus:${bus}`;
     seen.add(fullKey);
-    // a reader committing a batch empties the ring for an instant before the producers fill it again
+    // a reader's cursor commit after a batch empties the ring for an instant before the producers fill it again
     const full = this.fullSince.get(fullKey);
     if (s.backlog > s.capacity - s.maxPayload) {
       if (full === undefined) this.fullSince.set(fullKey, { since: now, last: now });

@@ -42,71 +42,73 @@ const OPTIONS: readonly (keyof HealthOptions)[] = ['buses', 'pipelines', 'publis
  * stats(), on a timer of its own (unreferenced: it keeps no process alive).
  */
 export class HealthWatch extends EventEmitter {
-  private readonly detector: Detector;
-  private readonly active = new Map<string, { finding: Finding; seen: number; raised: HealthEvent }>();
-  private readonly clearMs: number;
-  private readonly reported = new Map<HealthEvent['kind'], number>();
-  private readonly timer: ReturnType<typeof setInterval>;
-  private readonly buses: [string, Bus][];
-  private readonly pipelines: [string, Pipeline][];
+  readonly #detector: Detector;
+  readonly #active = new Map<string, { finding: Finding; seen: number; raised: HealthEvent }>();
+  readonly #clearMs: number;
+  readonly #reported = new Map<HealthEvent['kind'], number>();
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #buses: [string, Bus][];
+  readonly #pipelines: [string, Pipeline][];
+  readonly #options: HealthOptions & { opsTopic: string };
 
-  /** @internal use watchHealth() */
-  constructor(private readonly options: HealthOptions & { opsTopic: string }, thresholds: HealthThresholds, intervalMs: number) {
+  /** Use watchHealth(). */
+  constructor(options: HealthOptions & { opsTopic: string }, thresholds: HealthThresholds, intervalMs: number) {
     super();
-    this.detector = new Detector(thresholds);
-    this.clearMs = thresholds.clearSeconds * 1000;
-    this.buses = Object.entries(options.buses ?? {});
-    this.pipelines = Object.entries(options.pipelines ?? {});
-    this.timer = setInterval(() => {
+    this.#options = options;
+    this.#detector = new Detector(thresholds);
+    this.#clearMs = thresholds.clearSeconds * 1000;
+    this.#buses = Object.entries(options.buses ?? {});
+    this.#pipelines = Object.entries(options.pipelines ?? {});
+    this.#timer = setInterval(() => {
       try {
         this.check();
       } catch (error) {
         this.emit('error', error); // a figure that could not be read (an 'error' nobody listens to throws, as in any EventEmitter)
       }
     }, intervalMs);
-    this.timer.unref();
+    this.#timer.unref();
   }
 
   /** The conditions that hold now: `at` when each was raised, magnitude and message of the latest reading. */
   conditions(): HealthEvent[] {
-    return [...this.active.values()].map(({ finding, raised }) => ({ ...this.event(finding, finding.kind), at: raised.at }));
+    return [...this.#active.values()].map(({ finding, raised }) => ({ ...this.#event(finding, finding.kind), at: raised.at }));
   }
 
   /** Events reported since the watch began, per kind ('recovered' included). */
   counts(): Map<HealthEvent['kind'], number> {
-    return new Map(this.reported);
+    return new Map(this.#reported);
   }
 
   /** Stops watching. Conditions still active are not reported as recovered. */
   close(): void {
-    clearInterval(this.timer);
+    clearInterval(this.#timer);
   }
 
   /** Reads every figure once and reports what changed; the timer calls it, tests and tools may too. */
   check(): void {
     const now = performance.now();
-    const buses = this.buses.map(([name, bus]): [string, BusSample] => [name, { ...bus.stats(), backlog: bus.backlog(), maxPayload: bus.maxPayload }]);
-    const pipelines = this.pipelines.map(([name, p]): [string, ReturnType<Pipeline['stats']>] => [name, p.stats()]);
-    const findings = this.detector.findings(now, buses, pipelines);
+    const buses = this.#buses.map(([name, bus]): [string, BusSample] => [name, { ...bus.stats(), backlog: bus.backlog(), maxPayload: bus.maxPayload }]);
+    const pipelines = this.#pipelines.map(([name, p]): [string, ReturnType<Pipeline['stats']>] => [name, p.stats()]);
+    const findings = this.#detector.findings(now, buses, pipelines);
     const current = new Set<string>();
     for (const finding of findings) {
       current.add(finding.key);
-      const known = this.active.get(finding.key);
-      const raised = known?.raised ?? this.event(finding, finding.kind);
-      this.active.set(finding.key, { finding, seen: now, raised });
-      if (known === undefined) this.report(raised);
+      const known = this.#active.get(finding.key);
+      const raised = known?.raised ?? this.#event(finding, finding.kind);
+      this.#active.set(finding.key, { finding, seen: now, raised });
+      if (known === undefined) this.#report(raised);
     }
-    for (const [key, { finding, seen }] of this.active) {
-      if (current.has(key) || now - seen < this.clearMs) continue; // one reading without it is not yet a recovery
-      this.active.delete(key);
-      const event = this.event(finding, 'recovered');
+    for (const [key, { finding, seen }] of this.#active) {
+      if (current.has(key) || now - seen < this.#clearMs) continue; // one reading without it is not yet a recovery
+      this.#active.delete(key);
+      const event = this.#event(finding, 'recovered');
       event.recovered = finding.kind;
       event.message = `recovered: ${finding.kind} of ${subject(finding)} cleared`;
-      this.report(event);
+      this.#report(event);
     }
   }
 
-  private event(f: Finding, kind: HealthEvent['kind']): HealthEvent {
+  #event(f: Finding, kind: HealthEvent['kind']): HealthEvent {
     const event: HealthEvent = { kind, magnitude: f.magnitude, message: f.message, at: Date.now() };
     if (f.bus !== undefined) event.bus = f.bus;
     if (f.pipeline !== undefined) event.pipeline = f.pipeline;
@@ -115,21 +117,21 @@ export class HealthWatch extends EventEmitter {
     return event;
   }
 
-  private report(event: HealthEvent): void {
-    this.reported.set(event.kind, (this.reported.get(event.kind) ?? 0) + 1);
+  #report(event: HealthEvent): void {
+    this.#reported.set(event.kind, (this.#reported.get(event.kind) ?? 0) + 1);
     this.emit('health', event);
-    const bus = this.options.publishTo;
+    const bus = this.#options.publishTo;
     if (bus === undefined || bus.closed) return;
     // never block the watcher: a full ring (often the very condition reported) takes it once it has room
     let published: boolean;
     try {
-      published = bus.tryPublish(this.options.opsTopic, event);
+      published = bus.tryPublish(this.#options.opsTopic, event);
     } catch (error) {
       this.emit('error', error); // an 'error' nobody listens to throws: a lost health event is not silent
       return;
     }
     if (!published) {
-      bus.publishAsync(this.options.opsTopic, event).catch((error: Error) => {
+      bus.publishAsync(this.#options.opsTopic, event).catch((error: Error) => {
         if (!(error instanceof BusClosedError)) this.emit('error', error);
       });
     }

@@ -3,53 +3,53 @@
  * workers: one Int32Array of control words and one Float64Array of statistics.
  *
  * Control words:
- *   [C_VACANCY]   bumped, and notified, whenever a worker slot falls vacant: standbys sleep on it
+ *   [C_VACANCY]   bumped, and notified, whenever a seat falls vacant: standbys sleep on it
  *   [C_SHUTDOWN]  1: standbys exit, and take no vacancy
- *   worker slot w (one per stage worker, stage by stage, member by member):
- *     [workerWord(w, W_STOP)]   1: finish the batch in hand, close the reader, exit
- *     [workerWord(w, W_OWNER)]  the threadId of the worker running the slot; a negative
+ *   seat w (one per stage worker, stage by stage, member by member):
+ *     [seatWord(w, SEAT_STOP)]   1: finish the batch in hand, close the reader, exit
+ *     [seatWord(w, SEAT_OWNER)]  the threadId of the worker running the seat; a negative
  *                               reservation token, unique to one new worker, while it starts;
  *                               VACANT once its worker died: the first to swap in its own
  *                               threadId (a standby) or a token (the supervisor, starting a
- *                               new worker) takes the slot's reader over
- *     [workerWord(w, W_COMMIT)] the commit lock: the threadId of the slot's worker while it
- *                               commits a batch, FENCING while the supervisor hands the slot
- *                               of a worker it is terminating over, 0 otherwise (commitIfOwner())
+ *                               new worker) takes the seat's reader over
+ *     [seatWord(w, SEAT_CURSOR_LOCK)] the cursor lock: the threadId of the seat's worker while it
+ *                               commits its reader's cursor, FENCING while the supervisor hands the seat
+ *                               of a worker it is terminating over, 0 otherwise (commitCursorIfSeated())
  *
- * Statistics, per worker slot w, at statsIndex(w, field); written only by the worker that
- * holds the slot (a replacement continues the counts), but for S_DIED_AT.
+ * Statistics, per seat w, at statsIndex(w, field); written only by the worker that
+ * holds the seat (a replacement continues the counts), but for STAT_DIED_AT.
  */
 export const C_VACANCY = 0;
 export const C_SHUTDOWN = 1;
 const HEADER_WORDS = 4;
 
-export const W_STOP = 0;
-export const W_OWNER = 1;
-export const W_COMMIT = 2;
-const WORKER_WORDS = 3;
+export const SEAT_STOP = 0;
+export const SEAT_OWNER = 1;
+export const SEAT_CURSOR_LOCK = 2;
+const SEAT_WORDS = 3;
 export const VACANT = 0;
-/** The supervisor's mark in a commit lock (worker threadIds are positive). */
+/** The supervisor's mark in a cursor lock (worker threadIds are positive). */
 export const FENCING = -1;
 
-export const S_IN = 0; // events handled (successfully or dead-lettered); a redelivered event counts again
-export const S_OUT = 1; // events emitted
-export const S_ERRORS = 2; // failed attempts
-export const S_RETRIES = 3;
-export const S_DEAD = 4; // events sent to the dead-letter topic
-export const S_DEAD_NO_VALUE = 5; // of those, letters sent without their value (too large for the dead-letter ring)
-export const S_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the slot's last worker death
-export const S_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
-export const S_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the slot's workers died handling (or -1), and how often
+export const STAT_IN = 0; // events handled (successfully or dead-lettered); a redelivered event counts again
+export const STAT_OUT = 1; // events emitted
+export const STAT_ERRORS = 2; // failed attempts
+export const STAT_RETRIES = 3;
+export const STAT_DEAD = 4; // events sent to the dead-letter topic
+export const STAT_DEAD_NO_VALUE = 5; // of those, letters sent without their value (too large for the dead-letter ring)
+export const STAT_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the seat's last worker death
+export const STAT_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
+export const STAT_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the seat's workers died handling (or -1), and how often
 export const SUSPECTS = 4;
-export const S_BUSY_MS = S_SUSPECTS + 2 * SUSPECTS; // ms from reading a non-empty batch to its commit, summed
-export const S_HANDLER_MS = S_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
-export const S_BATCH_DIED = S_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
-export const S_HANDLING_SINCE = S_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
-export const S_TIMED_OUT = S_HANDLING_SINCE + 1; // seq of the last event whose handler ran past handlerTimeoutMs, or -1
-export const S_BATCHES = S_TIMED_OUT + 1; // batches handled
-export const S_BATCH_SIZES = S_BATCHES + 1; // BATCH_BUCKETS counts: batches of 1, 2, 3–4, 5–8, ... 129–256, and over 256 events
+export const STAT_BUSY_MS = STAT_SUSPECTS + 2 * SUSPECTS; // ms from reading a non-empty batch to its cursor commit, summed
+export const STAT_HANDLER_MS = STAT_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
+export const STAT_BATCH_DIED = STAT_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
+export const STAT_HANDLING_SINCE = STAT_BATCH_DIED + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
+export const STAT_TIMED_OUT = STAT_HANDLING_SINCE + 1; // seq of the last event whose handler ran past handlerTimeoutMs, or -1
+export const STAT_BATCHES = STAT_TIMED_OUT + 1; // batches handled
+export const STAT_BATCH_SIZES = STAT_BATCHES + 1; // BATCH_BUCKETS counts: batches of 1, 2, 3–4, 5–8, ... 129–256, and over 256 events
 export const BATCH_BUCKETS = 10;
-const STATS_FIELDS = S_BATCH_SIZES + BATCH_BUCKETS;
+const STATS_FIELDS = STAT_BATCH_SIZES + BATCH_BUCKETS;
 
 /** The bucket of a batch of `events` (≥ 1) events: the smallest k with events ≤ 2^k, the last for more than 256. */
 export function batchBucket(events: number): number {
@@ -59,27 +59,27 @@ export function batchBucket(events: number): number {
 export interface ControlBlock {
   readonly words: Int32Array;
   readonly stats: Float64Array;
-  readonly workers: number;
+  readonly seats: number;
 }
 
-export function createControl(workers: number): ControlBlock {
-  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + workers * WORKER_WORDS) * 4));
-  const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, workers) * STATS_FIELDS * 8));
-  for (let w = 0; w < workers; w++) {
-    stats[statsIndex(w, S_HANDLING)] = -1;
-    for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, S_SUSPECTS + 2 * k)] = -1;
-    stats[statsIndex(w, S_BATCH_DIED)] = -1;
-    stats[statsIndex(w, S_TIMED_OUT)] = -1;
+export function createControl(seats: number): ControlBlock {
+  const words = new Int32Array(new SharedArrayBuffer((HEADER_WORDS + seats * SEAT_WORDS) * 4));
+  const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, seats) * STATS_FIELDS * 8));
+  for (let w = 0; w < seats; w++) {
+    stats[statsIndex(w, STAT_HANDLING)] = -1;
+    for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, STAT_SUSPECTS + 2 * k)] = -1;
+    stats[statsIndex(w, STAT_BATCH_DIED)] = -1;
+    stats[statsIndex(w, STAT_TIMED_OUT)] = -1;
   }
-  return { words, stats, workers };
+  return { words, stats, seats };
 }
 
-export function workerWord(worker: number, field: number): number {
-  return HEADER_WORDS + worker * WORKER_WORDS + field;
+export function seatWord(seat: number, field: number): number {
+  return HEADER_WORDS + seat * SEAT_WORDS + field;
 }
 
-export function statsIndex(worker: number, field: number): number {
-  return worker * STATS_FIELDS + field;
+export function statsIndex(seat: number, field: number): number {
+  return seat * STATS_FIELDS + field;
 }
 
 /** Wall-clock milliseconds, comparable across threads (each thread has its own timeOrigin). */
@@ -88,14 +88,14 @@ export function wallClock(): number {
 }
 
 /**
- * Marks worker slot `slot` vacant if `owner` still holds it, and wakes the standbys. Called
+ * Marks seat `seat` vacant if `owner` still holds it, and wakes the standbys. Called
  * by a dying worker from its exit hook (its last JavaScript, so it can no longer commit),
  * or by the supervisor when a worker ended without running it (terminate()).
  */
-export function vacate(words: Int32Array, stats: Float64Array, slot: number, owner: number, diedAt: number): boolean {
-  const word = workerWord(slot, W_OWNER);
+export function vacate(words: Int32Array, stats: Float64Array, seat: number, owner: number, diedAt: number): boolean {
+  const word = seatWord(seat, SEAT_OWNER);
   if (Atomics.load(words, word) !== owner) return false;
-  stats[statsIndex(slot, S_DIED_AT)] = diedAt; // before the slot can be taken: the heal is timed from it
+  stats[statsIndex(seat, STAT_DIED_AT)] = diedAt; // before the seat can be taken: the heal is timed from it
   if (Atomics.compareExchange(words, word, owner, VACANT) !== owner) return false;
   Atomics.add(words, C_VACANCY, 1);
   Atomics.notify(words, C_VACANCY);
@@ -103,9 +103,9 @@ export function vacate(words: Int32Array, stats: Float64Array, slot: number, own
 }
 
 /**
- * A replacement worker's record of the heal it ended: its slot, and from the death
+ * A replacement worker's record of the heal it ended: its seat, and from the death
  * (`diedAt`) to its first events in hand (`at`), both wall-clock ms. One per worker, made by
- * the supervisor and written once by the worker (a worker ends at most one heal), so no later heal of the slot
+ * the supervisor and written once by the worker (a worker ends at most one heal), so no later heal of the seat
  * overwrites it before it is read; read by the supervisor from shared memory, not from a
  * message, so that the count is exact whenever stats() is called. Its second word asks an
  * idle standby to exit (retire()).
@@ -114,11 +114,11 @@ export function createResumeRecord(): SharedArrayBuffer {
   return new SharedArrayBuffer(32);
 }
 
-export function recordResume(record: SharedArrayBuffer, slot: number, at: number, diedAt: number): void {
+export function recordResume(record: SharedArrayBuffer, seat: number, at: number, diedAt: number): void {
   const times = new Float64Array(record, 8, 3);
   times[0] = at;
   times[1] = diedAt;
-  times[2] = slot;
+  times[2] = seat;
   Atomics.store(new Int32Array(record, 0, 1), 0, 1); // publishes the times
 }
 
@@ -133,39 +133,39 @@ export function retired(record: SharedArrayBuffer): boolean {
 }
 
 /** The heal, once the worker recorded it. */
-export function readResume(record: SharedArrayBuffer): { slot: number; at: number; diedAt: number } | undefined {
+export function readResume(record: SharedArrayBuffer): { seat: number; at: number; diedAt: number } | undefined {
   if (Atomics.load(new Int32Array(record, 0, 1), 0) === 0) return undefined;
   const times = new Float64Array(record, 8, 3);
-  return { at: times[0], diedAt: times[1], slot: times[2] };
+  return { at: times[0], diedAt: times[1], seat: times[2] };
 }
 
 /**
- * Runs `commit` (the reader's commit of a batch) if this thread still owns the slot, under
- * the slot's commit lock; false, having committed nothing, once the slot was handed over.
- * The supervisor takes the lock to hand over the slot of a worker it is terminating
- * (supervisor.ts), so a worker never commits after its successor took the reader over.
+ * Runs `commitCursor` (the reader's cursor commit after a batch) if this thread still owns
+ * the seat, under the seat's cursor lock; false, having committed nothing, once the seat was handed over.
+ * The supervisor takes the lock to hand over the seat of a worker it is terminating
+ * (supervisor.ts), so a worker never commits its cursor after its successor took the reader over.
  */
-export function commitIfOwner(words: Int32Array, slot: number, self: number, commit: () => void): boolean {
-  const lock = workerWord(slot, W_COMMIT);
+export function commitCursorIfSeated(words: Int32Array, seat: number, self: number, commitCursor: () => void): boolean {
+  const lock = seatWord(seat, SEAT_CURSOR_LOCK);
   // held by the supervisor for a few instructions at most
   while (Atomics.compareExchange(words, lock, 0, self) !== 0);
   try {
-    if (Atomics.load(words, workerWord(slot, W_OWNER)) !== self) return false;
-    commit();
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== self) return false;
+    commitCursor();
     return true;
   } finally {
     Atomics.store(words, lock, 0);
   }
 }
 
-/** Takes a vacant slot for `owner`; true for exactly one caller per vacancy. */
-export function takeSlot(words: Int32Array, slot: number, owner: number): boolean {
-  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), VACANT, owner) === VACANT;
+/** Takes a vacant seat for `owner`; true for exactly one caller per vacancy. */
+export function takeSeat(words: Int32Array, seat: number, owner: number): boolean {
+  return Atomics.compareExchange(words, seatWord(seat, SEAT_OWNER), VACANT, owner) === VACANT;
 }
 
-/** A worker started under reservation `token` makes the slot its own, if the reservation still stands. */
-export function claimReserved(words: Int32Array, slot: number, token: number, owner: number): boolean {
-  return Atomics.compareExchange(words, workerWord(slot, W_OWNER), token, owner) === token;
+/** A worker started under reservation `token` makes the seat its own, if the reservation still stands. */
+export function takeReservedSeat(words: Int32Array, seat: number, token: number, owner: number): boolean {
+  return Atomics.compareExchange(words, seatWord(seat, SEAT_OWNER), token, owner) === token;
 }
 
 /**
@@ -176,17 +176,17 @@ export function claimReserved(words: Int32Array, slot: number, token: number, ow
  * replacement can die on another event before it has committed the dead letter of the
  * first (found by a randomised stress run).
  */
-export function recordDeath(stats: Float64Array, slot: number): void {
-  const handling = stats[statsIndex(slot, S_HANDLING)];
-  stats[statsIndex(slot, S_HANDLING)] = -1;
+export function recordDeath(stats: Float64Array, seat: number): void {
+  const handling = stats[statsIndex(seat, STAT_HANDLING)];
+  stats[statsIndex(seat, STAT_HANDLING)] = -1;
   if (handling === -1) return;
-  stats[statsIndex(slot, S_ERRORS)] += 1; // a failed attempt like a throw (the slot's worker is dead: no other writer)
+  stats[statsIndex(seat, STAT_ERRORS)] += 1; // a failed attempt like a throw (the seat's worker is dead: no other writer)
   // A batch handler's death is held against no event: its batch is handled one event per call next.
   if (handling <= -2) {
-    stats[statsIndex(slot, S_BATCH_DIED)] = -2 - handling;
+    stats[statsIndex(seat, STAT_BATCH_DIED)] = -2 - handling;
     return;
   }
-  const base = statsIndex(slot, S_SUSPECTS);
+  const base = statsIndex(seat, STAT_SUSPECTS);
   let target = 0;
   for (let k = 0; k < SUSPECTS; k++) {
     const seq = stats[base + 2 * k];
@@ -200,9 +200,9 @@ export function recordDeath(stats: Float64Array, slot: number): void {
   stats[base + 2 * target] = handling;
 }
 
-/** How many times the slot's workers died handling the event `seq`. */
-export function deathsOn(stats: Float64Array, slot: number, seq: number): number {
-  const base = statsIndex(slot, S_SUSPECTS);
+/** How many times the seat's workers died handling the event `seq`. */
+export function deathsOn(stats: Float64Array, seat: number, seq: number): number {
+  const base = statsIndex(seat, STAT_SUSPECTS);
   for (let k = 0; k < SUSPECTS; k++) if (stats[base + 2 * k] === seq) return stats[base + 2 * k + 1];
   return 0;
 }

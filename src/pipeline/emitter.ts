@@ -1,6 +1,7 @@
 import type { Bus, OutgoingEvent } from '../bus.js';
 import { describe } from '../describe.js';
 import { EncodeError, InvalidOptionError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
+import { publishByIds, topicIdOf } from '../internal.js';
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
@@ -33,7 +34,7 @@ export interface Failed {
 /**
  * `value`, or a copy of it where it is a view of shared memory (with the raw codec, a
  * handler's input is a view of the ring). postMessage shares such memory instead of
- * copying it, and the ring is reused once the batch is committed.
+ * copying it, and the ring is reused once the batch's cursor is committed.
  */
 export function unshared<T>(value: T): T {
   if (!ArrayBuffer.isView(value) || !(value.buffer instanceof SharedArrayBuffer)) return value;
@@ -47,7 +48,7 @@ export function unshared<T>(value: T): T {
 
 /**
  * Collects what one stage worker's handlers emit during a batch and publishes it, ring by
- * ring, before the batch is committed: a worker that dies after the commit has published
+ * ring, before the batch's cursor commit: a worker that dies after that cursor commit has published
  * everything its committed events produced (at-least-once, nothing lost).
  */
 export class Emitter {
@@ -88,7 +89,7 @@ export class Emitter {
     private readonly letters: (ring: number) => Bus = buses,
   ) {
     const rings = plan.rings.length;
-    const targetsOf = (topic: string, to: readonly number[], box: (ring: number) => number) => to.flatMap((ring) => [box(ring), buses(ring).topicIdOf(topic)]);
+    const targetsOf = (topic: string, to: readonly number[], box: (ring: number) => number) => to.flatMap((ring) => [box(ring), topicIdOf(buses(ring), topic)]);
     for (const topic of stage.produces) this.targets.set(topic, targetsOf(topic, plan.routes[topic], (ring) => ring));
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
     const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [rings - 1] : plan.routes[plan.deadLetterTopic];
@@ -231,10 +232,10 @@ export class Emitter {
     const ring = box % rings;
     const bus = box < rings ? this.buses(ring) : this.letters(ring);
     if (!this.feedback[box]) {
-      bus.publishByIds(ids, values, true, n);
+      publishByIds(bus, ids, values, true, n);
       return;
     }
-    const published = bus.publishByIds(ids, values, false, n);
+    const published = publishByIds(bus, ids, values, false, n);
     if (published < n) {
       const topics = bus.topics;
       // copied now: the spill is published after this batch is committed

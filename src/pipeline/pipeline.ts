@@ -5,9 +5,9 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { BATCH_BUCKETS, type ControlBlock, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_IN, S_OUT, S_RETRIES, statsIndex } from './control.js';
+import { BATCH_BUCKETS, type ControlBlock, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_IN, STAT_OUT, STAT_RETRIES, statsIndex } from './control.js';
 import type { StageDeclaration } from './declaration.js';
-import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, slotOwner } from './plan.js';
+import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, stageOfSeat } from './plan.js';
 import { RateWindow } from './rate-window.js';
 import { type EdgeRates, type StageRates, toDot, toMermaid } from './render.js';
 import { type Heal, Supervisor } from './supervisor.js';
@@ -99,7 +99,7 @@ export interface StageStats {
   restarts: number;
   /** Heal times of this stage's workers, in ms, oldest first. */
   healMs: number[];
-  /** Wall-clock ms its workers spent on batches, from reading each to committing it (idle waits left out). */
+  /** Wall-clock ms its workers spent on batches, from reading each to its cursor commit (idle waits left out). */
   busyMs: number;
   /** Of those, ms inside the handler: measured around each batch handler call; for a per-event handler, one call in 16 is timed (× 16). */
   handlerMs: number;
@@ -379,7 +379,7 @@ export class Pipeline extends EventEmitter {
       if (this.failure) throw this.failure;
       // Tails, then backlogs, then the spill gauge, then the tails again: equal tails mean
       // nothing was published while the rest was read, so an empty backlog everywhere is a
-      // consistent picture. A stage publishes what a batch produced before committing it.
+      // consistent picture. A stage publishes what a batch produced before its cursor commit.
       const before = stageBuses.map((b) => b.stats().tail);
       const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) {
@@ -444,20 +444,20 @@ export class Pipeline extends EventEmitter {
     await this.lifecycle; // a start() called before this one first
     this.checkNotClosed();
     if (this.state !== 'running') throw new PipelineStateError(`kill() needs a running pipeline: start() it first (stage "${stage}" has no worker now)`);
-    await this.supervisor.kill(this.plan.firstSlot[found.index] + worker);
+    await this.supervisor.kill(this.plan.firstSeat[found.index] + worker);
   }
 
   stats(): PipelineStats {
-    const eventsIn = this.topology.stages.map((_, i) => this.stageCount(i, S_IN));
+    const eventsIn = this.topology.stages.map((_, i) => this.stageCount(i, STAT_IN));
     const rates = this.rates.rates(this.flowCounts());
     const all: number[] = [];
     const stages = this.topology.stages.map((stage, i) => {
       const sum = (field: number) => this.stageCount(i, field);
       let restarts = 0;
       const healMs: number[] = [];
-      for (let m = 0; m < stage.concurrency; m++) restarts += this.supervisor.restarts[this.plan.firstSlot[stage.index] + m];
+      for (let m = 0; m < stage.concurrency; m++) restarts += this.supervisor.restarts[this.plan.firstSeat[stage.index] + m];
       for (const heal of this.supervisor.heals) {
-        if (heal.slot >= this.plan.firstSlot[stage.index] && heal.slot < this.plan.firstSlot[stage.index] + stage.concurrency) healMs.push(heal.ms);
+        if (heal.seat >= this.plan.firstSeat[stage.index] && heal.seat < this.plan.firstSeat[stage.index] + stage.concurrency) healMs.push(heal.ms);
       }
       all.push(...healMs);
       const reader = this.buses[stage.index].stats().readers.find((r) => r.name === (stage.concurrency > 1 ? stage.name : memberName(stage, 0)));
@@ -465,19 +465,19 @@ export class Pipeline extends EventEmitter {
         name: stage.name,
         workers: stage.concurrency,
         eventsIn: eventsIn[i],
-        eventsOut: sum(S_OUT),
+        eventsOut: sum(STAT_OUT),
         rate: rates[i],
         lag: reader?.lagEvents ?? 0,
-        errors: sum(S_ERRORS),
-        retries: sum(S_RETRIES),
-        deadLetters: sum(S_DEAD),
-        deadLettersWithoutValue: sum(S_DEAD_NO_VALUE),
+        errors: sum(STAT_ERRORS),
+        retries: sum(STAT_RETRIES),
+        deadLetters: sum(STAT_DEAD),
+        deadLettersWithoutValue: sum(STAT_DEAD_NO_VALUE),
         restarts,
         healMs,
-        busyMs: sum(S_BUSY_MS),
-        batches: sum(S_BATCHES),
-        batchSizes: Array.from({ length: BATCH_BUCKETS }, (_, k) => sum(S_BATCH_SIZES + k)),
-        handlerMs: sum(S_HANDLER_MS),
+        busyMs: sum(STAT_BUSY_MS),
+        batches: sum(STAT_BATCHES),
+        batchSizes: Array.from({ length: BATCH_BUCKETS }, (_, k) => sum(STAT_BATCH_SIZES + k)),
+        handlerMs: sum(STAT_HANDLER_MS),
       };
     });
     all.sort((a, b) => a - b);
@@ -493,14 +493,14 @@ export class Pipeline extends EventEmitter {
 
   private flowCounts(): number[] {
     const stages = this.topology.stages;
-    return [...stages.map((_, i) => this.stageCount(i, S_IN)), ...stages.map((_, i) => this.stageCount(i, S_OUT))];
+    return [...stages.map((_, i) => this.stageCount(i, STAT_IN)), ...stages.map((_, i) => this.stageCount(i, STAT_OUT))];
   }
 
   /** A stage's counter `field`, summed over its workers. */
   private stageCount(stage: number, field: number): number {
-    const { stats, firstSlot } = this.plan;
+    const { stats, firstSeat } = this.plan;
     let total = 0;
-    for (let m = 0; m < this.topology.stages[stage].concurrency; m++) total += stats[statsIndex(firstSlot[stage] + m, field)];
+    for (let m = 0; m < this.topology.stages[stage].concurrency; m++) total += stats[statsIndex(firstSeat[stage] + m, field)];
     return total;
   }
 
@@ -579,7 +579,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private healed(heal: Heal): void {
-    const { stage, member } = slotOwner(this.plan, heal.slot);
+    const { stage, member } = stageOfSeat(this.plan, heal.seat);
     this.emit('heal', { stage: stage.name, worker: member, ms: heal.ms, standby: heal.standby });
   }
 }

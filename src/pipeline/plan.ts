@@ -23,11 +23,12 @@ export interface Plan {
   readonly routes: Readonly<Record<string, readonly number[]>>;
   readonly componentOf: readonly number[];
   readonly deadLetterTopic: string;
-  /** First worker slot of each stage; a stage's workers take consecutive slots. */
-  readonly firstSlot: readonly number[];
+  /** First seat of each stage; a stage's workers take consecutive seats. */
+  readonly firstSeat: readonly number[];
   readonly controlWords: Int32Array;
   readonly stats: Float64Array;
-  readonly workers: number;
+  /** Seats in all: the stages' concurrency summed. */
+  readonly seats: number;
   readonly wait: WaitStrategyName;
   /** What stages and the pipeline's publishes encode with; dead letters are always MessagePack. */
   readonly codec: PipelineCodec;
@@ -79,23 +80,23 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     else bus.reader(stage.name).close();
   }
 
-  const firstSlot: number[] = [];
-  let workers = 0;
+  const firstSeat: number[] = [];
+  let seats = 0;
   for (const stage of topology.stages) {
-    firstSlot.push(workers);
-    workers += stage.concurrency;
+    firstSeat.push(seats);
+    seats += stage.concurrency;
   }
-  const control = createControl(workers);
+  const control = createControl(seats);
   const plan: Plan = {
     stages: topology.stages,
     rings: buses.map((b) => b.handle),
     routes,
     componentOf: topology.componentOf,
     deadLetterTopic: topology.deadLetterTopic,
-    firstSlot,
+    firstSeat,
     controlWords: control.words,
     stats: control.stats,
-    workers,
+    seats,
     wait: options.wait,
     codec: options.codec,
   };
@@ -107,9 +108,9 @@ export function memberName(stage: Stage, member: number): string {
   return stage.concurrency > 1 ? `${stage.name}#${member}` : stage.name;
 }
 
-/** The stage and member a worker slot belongs to. */
-export function slotOwner(plan: Plan, slot: number): { stage: Stage; member: number } {
-  let index = plan.firstSlot.length - 1;
-  while (plan.firstSlot[index] > slot) index--;
-  return { stage: plan.stages[index], member: slot - plan.firstSlot[index] };
+/** The stage and member a seat belongs to. */
+export function stageOfSeat(plan: Plan, seat: number): { stage: Stage; member: number } {
+  let index = plan.firstSeat.length - 1;
+  while (plan.firstSeat[index] > seat) index--;
+  return { stage: plan.stages[index], member: seat - plan.firstSeat[index] };
 }

@@ -1,10 +1,11 @@
 import type { Bus } from '../bus.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
+import { readInto } from '../internal.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { batchBucket, deathsOn, S_BATCH_DIED, S_BATCH_SIZES, S_BATCHES, S_BUSY_MS, S_DEAD, S_DEAD_NO_VALUE, S_ERRORS, S_HANDLER_MS, S_HANDLING, S_HANDLING_SINCE, S_IN, S_OUT, S_RETRIES, S_SUSPECTS, S_TIMED_OUT, statsIndex, SUSPECTS, W_STOP, wallClock, workerWord } from './control.js';
+import { batchBucket, deathsOn, SEAT_STOP, seatWord, STAT_BATCH_DIED, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_IN, STAT_OUT, STAT_RETRIES, STAT_SUSPECTS, STAT_TIMED_OUT, statsIndex, SUSPECTS, wallClock } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
-import { memberName, type Plan, slotOwner } from './plan.js';
+import { memberName, type Plan, stageOfSeat } from './plan.js';
 
 /** How long an idle worker sleeps before it looks at its stop word again. */
 const IDLE_MS = 50;
@@ -39,7 +40,7 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (va
 /**
  * One stage worker's loop: read a batch from the stage's ring, hand it to the batch handler
  * or each event to the handler (retrying, then dead-lettering), publish what the batch
- * emitted, commit it.
+ * emitted, commit the reader's cursor.
  */
 export class StageRunner {
   private readonly stage: Stage;
@@ -55,15 +56,15 @@ export class StageRunner {
 
   constructor(
     private readonly plan: Plan,
-    private readonly slot: number,
+    private readonly seat: number,
     handlers: StageHandlers,
     private readonly buses: (ring: number) => Bus,
     spill: Spill,
     letters: (ring: number) => Bus = buses,
-    /** Commits a batch (calls its argument), or returns false when the slot is no longer this worker's: it then stops. */
-    private readonly commit: (commitBatch: () => void) => boolean = (commitBatch) => (commitBatch(), true),
+    /** Commits the reader's cursor after a batch (calls its argument), or returns false when the seat is no longer this worker's: it then stops. */
+    private readonly commitCursor: (commit: () => void) => boolean = (commit) => (commit(), true),
   ) {
-    const { stage, member } = slotOwner(plan, slot);
+    const { stage, member } = stageOfSeat(plan, seat);
     this.stage = stage;
     this.member = member;
     this.emitter = new Emitter(plan, stage, buses, spill, letters);
@@ -86,7 +87,7 @@ export class StageRunner {
         return batch([value], one);
       };
     }
-    this.stop = workerWord(slot, W_STOP);
+    this.stop = seatWord(seat, SEAT_STOP);
   }
 
   /**
@@ -99,7 +100,7 @@ export class StageRunner {
     const bus = this.buses(stage.index);
     const reader = bus.reader(memberName(stage, member), {
       group: stage.concurrency > 1 ? stage.name : undefined,
-      takeover: true, // the supervisor runs one worker per slot: an owner still recorded is dead
+      takeover: true, // the supervisor runs one worker per seat: an owner still recorded is dead
       batchSize: stage.batchSize,
       wait: this.plan.wait,
       // A ring an inbound bridge fills also holds its progress markers, which are not the stage's.
@@ -107,17 +108,17 @@ export class StageRunner {
     });
     const words = this.plan.controlWords;
     const stats = this.plan.stats;
-    const busy = statsIndex(this.slot, S_BUSY_MS);
+    const busy = statsIndex(this.seat, STAT_BUSY_MS);
     let first = onFirstEvent;
-    const commitBatch = () => reader.commit();
+    const commitReader = () => reader.commit();
     const read: Batch = { values: [], topics: [], seqs: [] };
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        const n = reader.readInto(first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
-        // The heal is over once the replacement has the slot's events in hand (or found none):
+        const n = readInto(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
+        // The heal is over once the replacement has the seat's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.
         if (first !== undefined) {
@@ -132,7 +133,7 @@ export class StageRunner {
         const batch = this.batch !== undefined ? { values: read.values.slice(0, n), topics: read.topics.slice(0, n), seqs: read.seqs.slice(0, n) } : read;
         await this.handle(batch, n);
         read.values.fill(undefined, 0, n); // no value kept alive while the worker waits
-        if (!this.commit(commitBatch)) return hold(); // handed over while terminated: nothing more from this thread
+        if (!this.commitCursor(commitReader)) return hold(); // handed over while terminated: nothing more from this thread
         stats[busy] += performance.now() - started;
       }
     } finally {
@@ -145,7 +146,7 @@ export class StageRunner {
     const { values, topics, seqs } = batch;
     const stage = this.stage;
     const stats = this.plan.stats;
-    const base = statsIndex(this.slot, 0);
+    const base = statsIndex(this.seat, 0);
     const emitter = this.emitter;
     const tally = { errors: 0, retries: 0, dead: 0, withoutValue: 0 };
     /** The dead letter sent for each input event that got one, by index in the batch. */
@@ -160,7 +161,7 @@ export class StageRunner {
       tally.dead++;
       if (letter.valueOmitted) tally.withoutValue++;
     };
-    const batchDied = base + S_BATCH_DIED;
+    const batchDied = base + STAT_BATCH_DIED;
     let whole = this.batch !== undefined && stats[batchDied] !== seqs[0];
     if (this.batch !== undefined && !whole) stats[batchDied] = -1; // this batch killed a worker: one event per call this time
     if (whole) {
@@ -185,20 +186,20 @@ export class StageRunner {
     };
     if (!whole) await this.handleEach(batch, n, tally, sendLetter, tries, publish);
     publish();
-    stats[base + S_IN] += n;
-    stats[base + S_OUT] += out;
-    stats[base + S_ERRORS] += tally.errors;
-    stats[base + S_RETRIES] += tally.retries;
-    stats[base + S_DEAD] += tally.dead;
-    stats[base + S_DEAD_NO_VALUE] += tally.withoutValue;
-    stats[base + S_BATCHES] += 1;
-    stats[base + S_BATCH_SIZES + batchBucket(n)] += 1;
+    stats[base + STAT_IN] += n;
+    stats[base + STAT_OUT] += out;
+    stats[base + STAT_ERRORS] += tally.errors;
+    stats[base + STAT_RETRIES] += tally.retries;
+    stats[base + STAT_DEAD] += tally.dead;
+    stats[base + STAT_DEAD_NO_VALUE] += tally.withoutValue;
+    stats[base + STAT_BATCHES] += 1;
+    stats[base + STAT_BATCH_SIZES + batchBucket(n)] += 1;
   }
 
   /** The batch handler on the whole batch: true if it succeeded, false if it failed (its emits discarded). */
   private async handleWhole(batch: Batch, tally: { errors: number }): Promise<boolean> {
     const stats = this.plan.stats;
-    const handling = statsIndex(this.slot, S_HANDLING);
+    const handling = statsIndex(this.seat, STAT_HANDLING);
     const context = this.batchContext;
     context.topics = batch.topics;
     context.seqs = batch.seqs;
@@ -206,7 +207,7 @@ export class StageRunner {
     this.emitter.source = -1;
     const started = performance.now();
     try {
-      if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.slot, S_HANDLING_SINCE)] = wallClock();
+      if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.seat, STAT_HANDLING_SINCE)] = wallClock();
       stats[handling] = -2 - batch.seqs[0];
       const result = this.batch!(batch.values, context);
       if (isThenable(result)) await result;
@@ -219,7 +220,7 @@ export class StageRunner {
       return false;
     } finally {
       stats[handling] = -1;
-      stats[statsIndex(this.slot, S_HANDLER_MS)] += performance.now() - started;
+      stats[statsIndex(this.seat, STAT_HANDLER_MS)] += performance.now() - started;
     }
   }
 
@@ -234,27 +235,27 @@ export class StageRunner {
     const { values, topics, seqs } = batch;
     const stage = this.stage;
     const stats = this.plan.stats;
-    const base = statsIndex(this.slot, 0);
-    const handling = base + S_HANDLING;
-    const handlerMs = base + S_HANDLER_MS;
+    const base = statsIndex(this.seat, 0);
+    const handling = base + STAT_HANDLING;
+    const handlerMs = base + STAT_HANDLER_MS;
     const context = this.context;
     const emitter = this.emitter;
     const handler = this.handler;
     const watched = stage.handlerTimeoutMs > 0;
-    const since = base + S_HANDLING_SINCE;
-    let suspects = false; // any event of this slot ever killed a worker
-    for (let k = 0; k < SUSPECTS; k++) if (stats[base + S_SUSPECTS + 2 * k] >= 0) suspects = true;
+    const since = base + STAT_HANDLING_SINCE;
+    let suspects = false; // any event of this seat ever killed a worker
+    for (let k = 0; k < SUSPECTS; k++) if (stats[base + STAT_SUSPECTS + 2 * k] >= 0) suspects = true;
     for (let i = 0; i < n; i++) {
       const seq = seqs[i];
       context.topic = topics[i];
       context.seq = seq;
       emitter.source = i;
-      const deaths = suspects ? deathsOn(stats, this.slot, seq) : 0;
+      const deaths = suspects ? deathsOn(stats, this.seat, seq) : 0;
       // the try after a death is a retry, counted now: this worker may die in it too
-      if (deaths > 0 && deaths < stage.attempts) stats[base + S_RETRIES] += 1;
+      if (deaths > 0 && deaths < stage.attempts) stats[base + STAT_RETRIES] += 1;
       if (deaths >= stage.attempts) {
         const error =
-          stats[base + S_TIMED_OUT] === seq
+          stats[base + STAT_TIMED_OUT] === seq
             ? new HandlerTimeoutError(`stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`)
             : new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`);
         sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, error));
@@ -287,7 +288,7 @@ export class StageRunner {
           }
         }
       }
-      // Bounded in flight: published before the batch is committed, which at-least-once allows.
+      // Bounded in flight: published before the batch's cursor commit, which at-least-once allows.
       if (emitter.count >= stage.maxUnpublished) publish();
     }
   }

@@ -1,16 +1,17 @@
 // The entry point of every pipeline worker thread: a stage worker, or a warm standby that
-// has loaded every stage's module and attached every ring, asleep until a worker slot
+// has loaded every stage's module and attached every ring, asleep until a seat
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { C_SHUTDOWN, C_VACANCY, claimReserved, commitIfOwner, recordDeath, recordResume, retired, S_DIED_AT, statsIndex, takeSlot, vacate, W_OWNER, wallClock, workerWord } from './control.js';
+import { readInto } from '../internal.js';
+import { C_SHUTDOWN, C_VACANCY, commitCursorIfSeated, recordDeath, recordResume, retired, SEAT_OWNER, seatWord, STAT_DIED_AT, statsIndex, takeReservedSeat, takeSeat, vacate, wallClock } from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
-import { type Plan, slotOwner } from './plan.js';
+import { type Plan, stageOfSeat } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
 
 export type WorkerRole =
-  /** `token`: the reservation in the slot's owner word that this worker, and only it, may claim. */
-  | { kind: 'worker'; slot: number; replacement: boolean; token: number }
+  /** `token`: the reservation in the seat's owner word that this worker, and only it, may claim. */
+  | { kind: 'worker'; seat: number; replacement: boolean; token: number }
   | { kind: 'standby' };
 
 /** Messages a pipeline worker sends its supervisor. */
@@ -20,7 +21,7 @@ export type WorkerMessage =
   | { type: 'loading'; stage: string }
   | { type: 'load-error'; stage: string; message: string }
   | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
-  | { type: 'took'; slot: number }
+  | { type: 'took'; seat: number }
   /** The heal is over: its times are in the worker's resume record (this message only wakes the supervisor). */
   | { type: 'resumed' }
   | { type: 'stopped' };
@@ -30,15 +31,15 @@ const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
 const words = plan.controlWords;
 
-/** The slot this thread runs, while it runs it. */
+/** The seat this thread runs, while it runs it. */
 let running = -1;
 
 // A worker that dies by process.exit() or an uncaught error runs this as its last
-// JavaScript: it can commit nothing more, so its slot can be handed over at once, by the
+// JavaScript: it can commit nothing more, so its seat can be handed over at once, by the
 // standbys, without waiting for the supervisor to see the thread end. (terminate() runs
-// no exit hook; the supervisor vacates the slot then.)
+// no exit hook; the supervisor vacates the seat then.)
 process.on('exit', () => {
-  if (running < 0 || Atomics.load(words, workerWord(running, W_OWNER)) !== threadId) return;
+  if (running < 0 || Atomics.load(words, seatWord(running, SEAT_OWNER)) !== threadId) return;
   recordDeath(plan.stats, running);
   vacate(words, plan.stats, running, threadId, wallClock());
 });
@@ -58,7 +59,7 @@ const letterBusOf = (ring: number): Bus =>
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
 function spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
-  // posted before the batch that caused it is committed
+  // posted before the cursor commit of the batch that caused it
   Atomics.add(spillPosted, 0, events.length);
   post({ type: 'spill', ring, events, letters });
 }
@@ -96,14 +97,14 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
   return handlers;
 }
 
-async function runSlot(handlers: Map<number, StageHandlers>, slot: number, replacement: boolean): Promise<void> {
-  const { stage } = slotOwner(plan, slot);
-  const runner = new StageRunner(plan, slot, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commit) => commitIfOwner(words, slot, threadId, commit));
+async function runSeat(handlers: Map<number, StageHandlers>, seat: number, replacement: boolean): Promise<void> {
+  const { stage } = stageOfSeat(plan, seat);
+  const runner = new StageRunner(plan, seat, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commitCursor) => commitCursorIfSeated(words, seat, threadId, commitCursor));
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
-  const diedAt = plan.stats[statsIndex(slot, S_DIED_AT)];
-  running = slot;
+  const diedAt = plan.stats[statsIndex(seat, STAT_DIED_AT)];
+  running = seat;
   const resumed = (at: number) => {
-    recordResume(resume, slot, at, diedAt);
+    recordResume(resume, seat, at, diedAt);
     post({ type: 'resumed' });
   };
   await runner.run(replacement ? resumed : undefined);
@@ -120,7 +121,7 @@ function warmUp(): void {
   for (let round = 0; round < 64; round++) {
     const reader = bus.reader('warm', { takeover: true });
     bus.publishEvents([{ topic: 'warm', value: { id: round, text: 'warm' } }, { topic: 'warm', value: round }]);
-    reader.readInto(4, [], [], []);
+    readInto(reader, 4, [], [], []);
     reader.commit();
     reader.close();
   }
@@ -138,12 +139,12 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0 || retired(resume)) return;
-    for (let slot = 0; slot < plan.workers; slot++) {
+    for (let seat = 0; seat < plan.seats; seat++) {
       // this thread runs with the pipeline's limits: a stage with its own gets a new worker
-      if (slotOwner(plan, slot).stage.resourceLimits !== undefined) continue;
-      if (takeSlot(words, slot, threadId)) {
-        post({ type: 'took', slot });
-        return runSlot(handlers, slot, true);
+      if (stageOfSeat(plan, seat).stage.resourceLimits !== undefined) continue;
+      if (takeSeat(words, seat, threadId)) {
+        post({ type: 'took', seat });
+        return runSeat(handlers, seat, true);
       }
     }
     Atomics.wait(words, C_VACANCY, seen, 1000);
@@ -156,12 +157,12 @@ async function main(): Promise<void> {
     if (handlers !== undefined) await standby(handlers);
     return;
   }
-  const { stage } = slotOwner(plan, role.slot);
+  const { stage } = stageOfSeat(plan, role.seat);
   const handlers = await load([stage]);
   if (handlers === undefined) return;
-  if (!claimReserved(words, role.slot, role.token, threadId)) return; // the supervisor gave the slot up meanwhile
+  if (!takeReservedSeat(words, role.seat, role.token, threadId)) return; // the supervisor gave the seat up meanwhile
   post({ type: 'ready', spillPosted });
-  await runSlot(handlers, role.slot, role.replacement);
+  await runSeat(handlers, role.seat, role.replacement);
 }
 
 await main();

@@ -1,15 +1,15 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, S_HANDLING, S_HANDLING_SINCE, S_TIMED_OUT, statsIndex, takeSlot, vacate, VACANT, W_COMMIT, W_OWNER, W_STOP, wallClock, workerWord } from './control.js';
-import { type Plan, slotOwner } from './plan.js';
+import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, SEAT_CURSOR_LOCK, SEAT_OWNER, SEAT_STOP, seatWord, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_TIMED_OUT, statsIndex, takeSeat, VACANT, vacate, wallClock } from './control.js';
+import { type Plan, stageOfSeat } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
 const WORKER_URL = new URL('./stage-worker.js', import.meta.url);
 
-/** A vacant slot no standby took within this long gets a new worker. */
+/** A vacant seat no standby took within this long gets a new worker. */
 const STANDBY_GRACE_MS = 50;
 /**
- * With no standby ready, a vacant slot waits this long for one still starting: it started
+ * With no standby ready, a vacant seat waits this long for one still starting: it started
  * before any new worker could, and a new worker costs as much to start.
  */
 const STARTING_GRACE_MS = 250;
@@ -23,9 +23,9 @@ const STANDBY_READY_MS = 300;
 const MAX_EXTRA_STANDBYS = 3;
 const POOL_QUIET_MS = 10_000;
 
-/** A heal: a worker slot's worker died and another took its reader over. */
+/** A heal: a seat's worker died and another took its reader over. */
 export interface Heal {
-  slot: number;
+  seat: number;
   /** From the death (the worker's exit hook, the kill() call, or the exit event) to the replacement's first event handled. */
   ms: number;
   /** Whether a warm standby took over (false: a new worker had to start). */
@@ -37,8 +37,8 @@ interface Tracked {
   role: WorkerRole;
   /** worker.threadId, which reads -1 once the thread has ended. */
   threadId: number;
-  /** The worker slot it runs, once known: from its role, or for a standby from the owner words. */
-  slot: number;
+  /** The seat it runs, once known: from its role, or for a standby from the owner words. */
+  seat: number;
   ready: boolean;
   /** The stage whose module it is loading, or last loaded. */
   loading?: string;
@@ -50,27 +50,27 @@ interface Tracked {
   healCounted: boolean;
   /** An idle standby let go because the pool shrank: not replaced when it exits. */
   retired?: boolean;
-  /** What S_HANDLING held when the watchdog found its handler past the stage's handlerTimeoutMs and terminated it. */
+  /** What STAT_HANDLING held when the watchdog found its handler past the stage's handlerTimeoutMs and terminated it. */
   timedOut?: number;
 }
 
 /**
- * Runs a pipeline's workers: one per worker slot (a stage has `concurrency` slots) plus
+ * Runs a pipeline's workers: one per seat (a stage has `concurrency` seats) plus
  * warm standbys. Stage workers are long-lived readers, so they are plain worker_threads,
  * not pooled tasks (piscina's model: short tasks handed to any free thread).
  *
- * Who runs a slot is written in its owner word (control.ts), never only here: a dead
- * worker's slot falls VACANT, a standby (which has every stage's module loaded and every
+ * Who runs a seat is written in its owner word (control.ts), never only here: a dead
+ * worker's seat falls VACANT, a standby (which has every stage's module loaded and every
  * ring attached) swaps in its threadId within a fraction of a millisecond and reopens the
- * reader with `takeover`. A new worker is started for a slot under a reservation token of
+ * reader with `takeover`. A new worker is started for a seat under a reservation token of
  * its own, which only it can turn into its threadId. This thread keeps the books, starts
- * standbys, and starts a new worker for a slot no standby took.
+ * standbys, and starts a new worker for a seat no standby took.
  */
 export class Supervisor {
   /** Every worker thread not yet seen to exit. */
   private readonly live = new Set<Tracked>();
   private readonly vacantSince = new Map<number, number>();
-  /** Vacant slots that found no standby ready (the pool grew for each). */
+  /** Vacant seats that found no standby ready (the pool grew for each). */
   private readonly shortOf = new Set<number>();
   private readonly killedAt = new Map<Worker, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -95,7 +95,7 @@ export class Supervisor {
     private readonly onHeal: (heal: Heal) => void,
     private readonly onError: (error: Error) => void,
   ) {
-    this.restartCounts = new Array(plan.workers).fill(0);
+    this.restartCounts = new Array(plan.seats).fill(0);
   }
 
   /** Heals, oldest first: each as soon as its replacement recorded it, whether or not its message arrived. */
@@ -109,7 +109,7 @@ export class Supervisor {
     for (const t of this.live) this.countHeal(t);
   }
 
-  /** Replacements per slot, standbys' takeovers included as soon as they are in the owner words. */
+  /** Replacements per seat, standbys' takeovers included as soon as they are in the owner words. */
   get restarts(): readonly number[] {
     this.adopt();
     return this.restartCounts;
@@ -123,13 +123,13 @@ export class Supervisor {
     const { words, stats } = this.control;
     Atomics.store(words, C_SHUTDOWN, 0);
     const started: Tracked[] = [];
-    for (let slot = 0; slot < this.plan.workers; slot++) {
-      Atomics.store(words, workerWord(slot, W_STOP), 0);
-      Atomics.store(words, workerWord(slot, W_COMMIT), 0);
-      stats[statsIndex(slot, S_HANDLING)] = -1; // a worker terminated by the last stop() is not a crash
+    for (let seat = 0; seat < this.plan.seats; seat++) {
+      Atomics.store(words, seatWord(seat, SEAT_STOP), 0);
+      Atomics.store(words, seatWord(seat, SEAT_CURSOR_LOCK), 0);
+      stats[statsIndex(seat, STAT_HANDLING)] = -1; // a worker terminated by the last stop() is not a crash
       const token = this.nextToken--;
-      Atomics.store(words, workerWord(slot, W_OWNER), token);
-      started.push(this.spawn({ kind: 'worker', slot, replacement: false, token }));
+      Atomics.store(words, seatWord(seat, SEAT_OWNER), token);
+      started.push(this.spawn({ kind: 'worker', seat, replacement: false, token }));
     }
     this.poolSize = this.standbyCount;
     this.lastTakeover = -Infinity;
@@ -175,27 +175,27 @@ export class Supervisor {
           resolve();
         });
       });
-    await Promise.all([...this.live].filter((t) => t.slot < 0).map(ended)); // idle standbys
+    await Promise.all([...this.live].filter((t) => t.seat < 0).map(ended)); // idle standbys
     // Upstream first: a stage blocked publishing into a downstream ring finishes its batch
     // while downstream still reads, instead of being terminated half-published.
     for (const component of new Set(this.plan.componentOf)) {
-      const slots = new Set<number>();
+      const seats = new Set<number>();
       this.plan.stages.forEach((stage, i) => {
         if (this.plan.componentOf[i] !== component) return;
-        for (let m = 0; m < stage.concurrency; m++) slots.add(this.plan.firstSlot[i] + m);
+        for (let m = 0; m < stage.concurrency; m++) seats.add(this.plan.firstSeat[i] + m);
       });
-      for (const slot of slots) Atomics.store(words, workerWord(slot, W_STOP), 1);
+      for (const seat of seats) Atomics.store(words, seatWord(seat, SEAT_STOP), 1);
       this.adopt();
-      await Promise.all([...this.live].filter((t) => slots.has(t.slot)).map(ended));
+      await Promise.all([...this.live].filter((t) => seats.has(t.seat)).map(ended));
     }
     this.adopt();
-    await Promise.all([...this.live].map(ended)); // whatever took a slot meanwhile
+    await Promise.all([...this.live].map(ended)); // whatever took a seat meanwhile
   }
 
   /**
-   * Terminates the worker of each slot whose handler has run past its stage's
+   * Terminates the worker of each seat whose handler has run past its stage's
    * handlerTimeoutMs: a failed attempt at the event in its hands, counted when its exit is
-   * seen (then no other thread writes the slot's statistics).
+   * seen (then no other thread writes the seat's statistics).
    */
   private watch(): void {
     if (!this.running) return;
@@ -204,11 +204,11 @@ export class Supervisor {
     this.plan.stages.forEach((stage, i) => {
       if (stage.handlerTimeoutMs === 0) return;
       for (let m = 0; m < stage.concurrency; m++) {
-        const slot = this.plan.firstSlot[i] + m;
-        const handling = stats[statsIndex(slot, S_HANDLING)];
-        if (handling === -1 || now - stats[statsIndex(slot, S_HANDLING_SINCE)] <= stage.handlerTimeoutMs) continue;
-        const tracked = this.owner(slot);
-        if (tracked === undefined || tracked.timedOut !== undefined || Atomics.load(words, workerWord(slot, W_OWNER)) !== tracked.threadId) continue;
+        const seat = this.plan.firstSeat[i] + m;
+        const handling = stats[statsIndex(seat, STAT_HANDLING)];
+        if (handling === -1 || now - stats[statsIndex(seat, STAT_HANDLING_SINCE)] <= stage.handlerTimeoutMs) continue;
+        const tracked = this.owner(seat);
+        if (tracked === undefined || tracked.timedOut !== undefined || Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== tracked.threadId) continue;
         tracked.timedOut = handling;
         this.killedAt.set(tracked.worker, now); // the heal is timed from here
         void tracked.worker.terminate();
@@ -217,13 +217,13 @@ export class Supervisor {
     });
   }
 
-  /** Terminates the worker running `slot`, as a crash would: for fault-injection tests. */
-  async kill(slot: number): Promise<void> {
-    // A slot being healed: kill its new worker once its heal is over, so that each kill has
+  /** Terminates the worker running `seat`, as a crash would: for fault-injection tests. */
+  async kill(seat: number): Promise<void> {
+    // A seat being healed: kill its new worker once its heal is over, so that each kill has
     // a heal of its own (a replacement killed before its first read would end none).
     for (let waited = 0; this.running && waited < 10_000; waited++) {
-      const tracked = this.owner(slot);
-      if (tracked !== undefined && this.runsHealed(slot, tracked)) {
+      const tracked = this.owner(seat);
+      if (tracked !== undefined && this.runsHealed(seat, tracked)) {
         const at = wallClock();
         this.killedAt.set(tracked.worker, at);
         const ended = tracked.worker.terminate(); // asks V8 to stop its JavaScript first
@@ -236,70 +236,70 @@ export class Supervisor {
   }
 
   /**
-   * Hands the slot of a worker being terminated to a successor now, instead of when its
+   * Hands the seat of a worker being terminated to a successor now, instead of when its
    * 'exit' is seen (after its isolate is torn down, and whenever this thread's event loop
-   * gets to it: 5 to 430 ms measured on a loaded 2-core machine). Under the slot's commit lock: the worker
-   * is not inside a commit, and once the owner word no longer names it, it commits nothing
-   * more (commitIfOwner), so its successor's reader is never moved under it. False where
-   * the worker holds the lock for longer than a commit takes (descheduled inside one, or
-   * terminated there): its exit hands the slot over, as before; so does a group member's.
+   * gets to it: 5 to 430 ms measured on a loaded 2-core machine). Under the seat's cursor lock: the worker
+   * is not inside a cursor commit, and once the owner word no longer names it, it commits nothing
+   * more (commitCursorIfSeated), so its successor's reader is never moved under it. False where
+   * the worker holds the lock for longer than a cursor commit takes (descheduled inside one, or
+   * terminated there): its exit hands the seat over, as before; so does a group member's.
    */
   private handOver(tracked: Tracked, diedAt: number): boolean {
     const { words, stats } = this.control;
-    const slot = tracked.slot;
-    if (slot < 0 || !this.running) return false;
-    // A group member's read writes its slot too (it takes a batch off the group): two threads
-    // reading one member slot could lose a batch, so a member waits for its worker's exit.
-    if (slotOwner(this.plan, slot).stage.concurrency > 1) return false;
-    const lock = workerWord(slot, W_COMMIT);
+    const seat = tracked.seat;
+    if (seat < 0 || !this.running) return false;
+    // A group member's read writes its reader slot too (it takes a batch off the group): two
+    // threads reading through one member's reader slot could lose a batch, so a member waits for its worker's exit.
+    if (stageOfSeat(this.plan, seat).stage.concurrency > 1) return false;
+    const lock = seatWord(seat, SEAT_CURSOR_LOCK);
     const until = performance.now() + 0.05;
     while (Atomics.compareExchange(words, lock, 0, FENCING) !== 0) if (performance.now() > until) return false;
     try {
-      if (Atomics.load(words, workerWord(slot, W_OWNER)) !== tracked.threadId) return false;
+      if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== tracked.threadId) return false;
       this.settleDeath(tracked, true);
-      if (!vacate(words, stats, slot, tracked.threadId, diedAt)) return false;
+      if (!vacate(words, stats, seat, tracked.threadId, diedAt)) return false;
     } finally {
       Atomics.store(words, lock, 0);
     }
-    this.vacantSince.set(slot, performance.now());
+    this.vacantSince.set(seat, performance.now());
     this.sweep();
     return true;
   }
 
   /**
-   * What a worker that ran no exit hook leaves in its slot's statistics: a death in the
+   * What a worker that ran no exit hook leaves in its seat's statistics: a death in the
    * handler counted (or, terminated from outside, not held against the event in its hands).
    */
   private settleDeath(tracked: Tracked, killed: boolean): void {
     const stats = this.control.stats;
-    const slot = tracked.slot;
+    const seat = tracked.seat;
     if (tracked.timedOut !== undefined) {
       // the handler may have moved on since: the attempt that timed out is the one counted
-      stats[statsIndex(slot, S_HANDLING)] = tracked.timedOut;
-      if (tracked.timedOut >= 0) stats[statsIndex(slot, S_TIMED_OUT)] = tracked.timedOut;
-      recordDeath(stats, slot);
-    } else if (killed) stats[statsIndex(slot, S_HANDLING)] = -1;
-    else recordDeath(stats, slot);
+      stats[statsIndex(seat, STAT_HANDLING)] = tracked.timedOut;
+      if (tracked.timedOut >= 0) stats[statsIndex(seat, STAT_TIMED_OUT)] = tracked.timedOut;
+      recordDeath(stats, seat);
+    } else if (killed) stats[statsIndex(seat, STAT_HANDLING)] = -1;
+    else recordDeath(stats, seat);
   }
 
   /**
-   * Slots whose heal is not over: vacant, reserved for a worker that has not started, or
+   * Seats whose heal is not over: vacant, reserved for a worker that has not started, or
    * run by a replacement that has not read yet. Its first read ends the heal and records
    * it, so once none is left every heal so far is in `heals`.
    */
   get healing(): number {
     if (!this.running) return 0;
     let n = 0;
-    for (let slot = 0; slot < this.plan.workers; slot++) {
-      const owner = this.owner(slot);
-      if (owner === undefined || !this.runsHealed(slot, owner)) n++;
+    for (let seat = 0; seat < this.plan.seats; seat++) {
+      const owner = this.owner(seat);
+      if (owner === undefined || !this.runsHealed(seat, owner)) n++;
     }
     return n;
   }
 
-  /** Whether `owner` (from owner()) runs `slot` and, if it replaced a dead worker, has ended that heal. */
-  private runsHealed(slot: number, owner: Tracked): boolean {
-    if (Atomics.load(this.control.words, workerWord(slot, W_OWNER)) !== owner.threadId) return false; // still a reservation
+  /** Whether `owner` (from owner()) runs `seat` and, if it replaced a dead worker, has ended that heal. */
+  private runsHealed(seat: number, owner: Tracked): boolean {
+    if (Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) !== owner.threadId) return false; // still a reservation
     return !(owner.role.kind === 'standby' || owner.role.replacement) || readResume(owner.resume) !== undefined;
   }
 
@@ -307,7 +307,7 @@ export class Supervisor {
   get standbysReady(): number {
     this.adopt();
     let n = 0;
-    for (const t of this.live) if (t.role.kind === 'standby' && t.slot < 0 && t.ready && !t.retired) n++;
+    for (const t of this.live) if (t.role.kind === 'standby' && t.seat < 0 && t.ready && !t.retired) n++;
     return n;
   }
 
@@ -318,36 +318,36 @@ export class Supervisor {
     return n;
   }
 
-  /** The live worker whose threadId or reservation token is in the slot's owner word. */
-  private owner(slot: number): Tracked | undefined {
-    const word = Atomics.load(this.control.words, workerWord(slot, W_OWNER));
+  /** The live worker whose threadId or reservation token is in the seat's owner word. */
+  private owner(seat: number): Tracked | undefined {
+    const word = Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER));
     if (word === VACANT) return undefined;
     for (const t of this.live) if (t.threadId === word || (t.role.kind === 'worker' && t.role.token === word)) return t;
     return undefined;
   }
 
   /**
-   * Standbys that took a slot become that slot's worker in these books: seen in the owner
+   * Standbys that took a seat become that seat's worker in these books: seen in the owner
    * words before their 'took' message arrives, or from that message (which, sent first,
-   * arrives before their exit even when they vacated the slot again by dying).
+   * arrives before their exit even when they vacated the seat again by dying).
    */
   private adopt(): void {
     for (const t of this.live) {
-      if (t.role.kind !== 'standby' || t.slot >= 0) continue;
-      for (let slot = 0; slot < this.plan.workers; slot++) {
-        if (Atomics.load(this.control.words, workerWord(slot, W_OWNER)) === t.threadId) {
-          this.assign(t, slot);
+      if (t.role.kind !== 'standby' || t.seat >= 0) continue;
+      for (let seat = 0; seat < this.plan.seats; seat++) {
+        if (Atomics.load(this.control.words, seatWord(seat, SEAT_OWNER)) === t.threadId) {
+          this.assign(t, seat);
           break;
         }
       }
     }
   }
 
-  private assign(standby: Tracked, slot: number): void {
-    if (standby.slot >= 0) return;
-    standby.slot = slot;
-    this.vacantSince.delete(slot);
-    this.restartCounts[slot]++;
+  private assign(standby: Tracked, seat: number): void {
+    if (standby.seat >= 0) return;
+    standby.seat = seat;
+    this.vacantSince.delete(seat);
+    this.restartCounts[seat]++;
     const now = performance.now();
     // Another death before a new standby could be ready: keep one more from now on.
     if (now - this.lastTakeover < STANDBY_READY_MS) this.growPool();
@@ -357,7 +357,7 @@ export class Supervisor {
 
   /** Idle standbys, ready or starting. */
   private get idleStandbys(): Tracked[] {
-    return [...this.live].filter((t) => t.role.kind === 'standby' && t.slot < 0 && !t.retired);
+    return [...this.live].filter((t) => t.role.kind === 'standby' && t.seat < 0 && !t.retired);
   }
 
   private growPool(): void {
@@ -404,7 +404,7 @@ export class Supervisor {
       const onExit = (code: number) =>
         done(
           new StageLoadError(
-            tracked.loading ?? slotOwner(this.plan, Math.max(0, tracked.slot)).stage.name,
+            tracked.loading ?? stageOfSeat(this.plan, Math.max(0, tracked.seat)).stage.name,
             `a worker exited (code ${code}) while loading the stage's module; look for process.exit() or an error thrown at the module's top level`,
           ),
         );
@@ -414,11 +414,11 @@ export class Supervisor {
   }
 
   private spawn(role: WorkerRole): Tracked {
-    const own = role.kind === 'worker' ? slotOwner(this.plan, role.slot).stage.resourceLimits : undefined;
+    const own = role.kind === 'worker' ? stageOfSeat(this.plan, role.seat).stage.resourceLimits : undefined;
     const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
     const resume = createResumeRecord();
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role, resume }, resourceLimits });
-    const tracked: Tracked = { worker, role, threadId: worker.threadId, slot: role.kind === 'worker' ? role.slot : -1, ready: false, spillReceived: 0, resume, healCounted: false };
+    const tracked: Tracked = { worker, role, threadId: worker.threadId, seat: role.kind === 'worker' ? role.seat : -1, ready: false, spillReceived: 0, resume, healCounted: false };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts
@@ -440,7 +440,7 @@ export class Supervisor {
         this.onSpill(m);
         break;
       case 'took':
-        this.assign(tracked, m.slot);
+        this.assign(tracked, m.seat);
         break;
       case 'resumed':
         this.countHeal(tracked);
@@ -462,40 +462,40 @@ export class Supervisor {
     const resume = readResume(tracked.resume);
     if (resume === undefined) return;
     tracked.healCounted = true;
-    const heal = { slot: resume.slot, ms: resume.at - resume.diedAt, standby: tracked.role.kind === 'standby' };
+    const heal = { seat: resume.seat, ms: resume.at - resume.diedAt, standby: tracked.role.kind === 'standby' };
     this.healed.push(heal);
     this.onHeal(heal);
   }
 
   private exited(tracked: Tracked): void {
     this.countHeal(tracked); // one that died on its first event may have recorded its heal only
-    this.adopt(); // a standby that took a slot and died before saying so
+    this.adopt(); // a standby that took a seat and died before saying so
     this.live.delete(tracked);
     const killedAt = this.killedAt.get(tracked.worker);
     this.killedAt.delete(tracked.worker);
-    const slot = tracked.slot;
-    if (slot < 0) {
+    const seat = tracked.seat;
+    if (seat < 0) {
       if (!tracked.retired) this.fillPool(); // an idle standby died: keep the pool full
       return;
     }
     const { words, stats } = this.control;
-    Atomics.compareExchange(words, workerWord(slot, W_COMMIT), tracked.threadId, 0); // it ended inside a commit
+    Atomics.compareExchange(words, seatWord(seat, SEAT_CURSOR_LOCK), tracked.threadId, 0); // it ended inside a cursor commit
     if (!this.running) return;
     // A worker ended without its exit hook (terminate(), out of memory) still owns its
-    // slot: hand it over now. One killed from outside was not killed by the event in its
+    // seat: hand it over now. One killed from outside was not killed by the event in its
     // hands; one that died of itself was.
-    if (Atomics.load(words, workerWord(slot, W_OWNER)) === tracked.threadId) this.settleDeath(tracked, killedAt !== undefined);
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) === tracked.threadId) this.settleDeath(tracked, killedAt !== undefined);
     const diedAt = killedAt ?? wallClock();
     const token = tracked.role.kind === 'worker' ? tracked.role.token : 0;
-    if (vacate(words, stats, slot, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, slot, token, diedAt))) {
-      this.vacantSince.set(slot, performance.now());
+    if (vacate(words, stats, seat, tracked.threadId, diedAt) || (token < 0 && vacate(words, stats, seat, token, diedAt))) {
+      this.vacantSince.set(seat, performance.now());
     }
-    if (Atomics.load(words, workerWord(slot, W_OWNER)) === VACANT && !this.vacantSince.has(slot)) this.vacantSince.set(slot, performance.now()); // its exit hook vacated it
+    if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) === VACANT && !this.vacantSince.has(seat)) this.vacantSince.set(seat, performance.now()); // its exit hook vacated it
     this.sweep();
   }
 
   /**
-   * Starts a new worker for each vacant slot that more vacancies than idle standbys leave
+   * Starts a new worker for each vacant seat that more vacancies than idle standbys leave
    * over, or that no standby took within STANDBY_GRACE_MS; runs again while any is vacant.
    */
   private sweep(): void {
@@ -510,20 +510,20 @@ export class Supervisor {
       else starting++;
     }
     const now = performance.now();
-    for (const [slot, since] of this.vacantSince) {
-      if (Atomics.load(words, workerWord(slot, W_OWNER)) !== VACANT) {
-        this.vacantSince.delete(slot); // taken: by a standby (adopted above or soon) or a new worker
-        this.shortOf.delete(slot);
+    for (const [seat, since] of this.vacantSince) {
+      if (Atomics.load(words, seatWord(seat, SEAT_OWNER)) !== VACANT) {
+        this.vacantSince.delete(seat); // taken: by a standby (adopted above or soon) or a new worker
+        this.shortOf.delete(seat);
         continue;
       }
       // standbys never take a stage with resourceLimits of its own: no grace to wait out
-      const standbyMayTake = slotOwner(this.plan, slot).stage.resourceLimits === undefined;
+      const standbyMayTake = stageOfSeat(this.plan, seat).stage.resourceLimits === undefined;
       if (standbyMayTake && idle > 0 && now - since < STANDBY_GRACE_MS) {
         idle--;
         continue;
       }
-      if (standbyMayTake && idle === 0 && !this.shortOf.has(slot)) {
-        this.shortOf.add(slot);
+      if (standbyMayTake && idle === 0 && !this.shortOf.has(seat)) {
+        this.shortOf.add(seat);
         this.growPool(); // a death found no standby ready: keep one more from now on
         starting = this.idleStandbys.length - idle;
       }
@@ -531,12 +531,12 @@ export class Supervisor {
         starting--;
         continue;
       }
-      this.shortOf.delete(slot);
+      this.shortOf.delete(seat);
       const token = this.nextToken--;
-      if (takeSlot(words, slot, token)) {
-        this.vacantSince.delete(slot);
-        this.restartCounts[slot]++;
-        this.spawn({ kind: 'worker', slot, replacement: true, token });
+      if (takeSeat(words, seat, token)) {
+        this.vacantSince.delete(seat);
+        this.restartCounts[seat]++;
+        this.spawn({ kind: 'worker', seat, replacement: true, token });
       }
     }
     if (this.vacantSince.size > 0) this.sweepTimer = setTimeout(() => this.sweep(), 5);

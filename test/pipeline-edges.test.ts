@@ -1,4 +1,4 @@
-// Pipeline findings of an outside review, through the public API.
+// A pipeline at the edges of its API (closed while publishing, a thrown value that throws on every look), through the public API.
 import { describe, expect, it } from 'vitest';
 import { createPipeline, PipelineStateError } from 'ringbus';
 import { stageUrl } from './pipeline-helpers.js';

@@ -1,4 +1,4 @@
-// The tinypool task: the trivial handler, on one event or on an array of events (the same as piscina-task.ts).
+// The task of the piscina and tinypool chains: the trivial handler, on one event or on an array of events.
 const handle = (value: number): number => value;
 
 export default function task(input: number | number[]): number | number[] {

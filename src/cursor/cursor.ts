@@ -1,0 +1,417 @@
+import { ClaimWatch } from '../claim-watch.js';
+import type { Codec } from '../codec.js';
+import { DecodeError, InvalidOptionError, UnknownReaderError } from '../errors.js';
+import * as L from '../layout.js';
+import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
+import { disownSlot, findSlot, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
+import type { Ring } from '../ring.js';
+import type { BusEvent, Handler, RawRecord } from '../types.js';
+import type { WaitSite } from '../wait-strategy.js';
+
+/** Errors of records this thread's readers consumed because they cannot be decoded. */
+const skipped = new WeakSet<DecodeError>();
+/** Thrown inside a walk to end it before the current record, which stays for the next read. */
+const STOP_BEFORE = Symbol('stop before this record');
+
+/** A `for await` with a backlog gives its event loop a turn this often (ms), reading the clock every TURN_EVENTS events. */
+const TURN_MS = 10;
+const TURN_EVENTS = 16;
+
+/** The reused RawRecord: topic, codec and seq are read from the header only when asked for. */
+export class RecordView implements RawRecord {
+  offset = 0;
+  length = 0;
+  meta = 0;
+  /** Where the record's header lies (a keyed record's payload starts after its key). */
+  head = 0;
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly words: Int32Array,
+    private readonly topics: readonly string[],
+  ) {}
+
+  get seq(): number {
+    return readSeq(this.words, this.head);
+  }
+
+  get topic(): string {
+    return this.topics[topicOf(this.meta)];
+  }
+
+  get codec(): number {
+    return codecOf(this.meta);
+  }
+}
+
+/** Decides, record by record, which events of the ring are this cursor's (a keyed member's partitions). */
+export interface Partitions {
+  owns(i32: Int32Array, at: number, meta: number, position: number): boolean;
+}
+
+/** What every cursor is opened with, whatever its contract. */
+export interface CursorSetup {
+  ring: Ring;
+  name: string;
+  /** Topic ids to deliver (1) or skip; null: all. */
+  filter: Uint8Array | null;
+  /** Slots of the readers (or groups) this one comes after. */
+  deps: number[];
+  /** Decoders by codec id (see codecTable()). */
+  codecs: Codec<any>[];
+  /** Marks the slot as held by this cursor, so that a stale object cannot free a successor's slot. */
+  owner: number;
+}
+
+/** Checks `after` and returns the slots this reader comes after. */
+export function dependencies(ring: Ring, name: string, after: readonly string[]): number[] {
+  return after.map((dep) => {
+    if (dep === name) throw new InvalidOptionError(`reader "${name}" cannot come after itself: it would wait for its own position for ever; list the readers it must follow`);
+    const slot = findSlot(ring, dep);
+    if (slot < 0) throw new UnknownReaderError(dep);
+    if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
+    if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
+      const groupName = slotName(ring, slotGroup(ring, slot));
+      throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
+    }
+    return slot;
+  });
+}
+
+/**
+ * One reader's position in the ring under one concurrency contract (gating, lossy, group
+ * member, keyed group member): what is readable, how it is consumed, how the slot is let
+ * go. The record walk, decoding and iteration they share live here; each subclass says
+ * only what its contract changes.
+ */
+export abstract class Cursor<T> {
+  readonly ring: Ring;
+  readonly name: string;
+  readonly slot: number;
+  /** The group's slot for a member, else L.NO_SLOT. */
+  readonly group: number;
+  /** Where the cursor waits for events (the cursor futex when it waits for other readers too). */
+  readonly site: WaitSite;
+  protected index: number;
+  protected position: number;
+  /** Bytes readable by the last fill(), not consumed yet. */
+  pending = 0;
+  open = true;
+  /** Ended by unsubscribe(), not close(): the slot is freed rather than handed on. */
+  forget = false;
+  /** What read() returned and commit() will consume (holding false: nothing). */
+  holding = false;
+  private heldBytes = 0;
+  private heldEvents = 0;
+  private heldNextSeq = -1;
+  protected readonly owner: number;
+  protected readonly filter: Uint8Array | null;
+  /** A keyed member's partitions; null for every other cursor. */
+  protected partitions: Partitions | null = null;
+  private readonly deps: number[];
+  private readonly codecs: Codec<any>[];
+  /** Finds the claims of dead threads this cursor is stuck behind. */
+  private readonly claims: ClaimWatch;
+  private readonly record: RecordView;
+  /** for await: events since the clock was last read, and when the event loop is next due a turn (see turnDueNow()). */
+  private sinceTurn = 0;
+  private turnDue = 0;
+
+  protected constructor(setup: CursorSetup, slot: number, group: number, onCursors: boolean) {
+    const { ring } = setup;
+    this.ring = ring;
+    this.name = setup.name;
+    this.slot = slot;
+    this.group = group;
+    this.owner = setup.owner;
+    this.filter = setup.filter;
+    this.deps = setup.deps;
+    this.codecs = setup.codecs;
+    this.claims = new ClaimWatch(ring);
+    this.record = new RecordView(ring.u8, ring.i32, ring.topics);
+    this.index = ring.core.cursorIndex(slot);
+    this.position = ring.core.cursor(slot);
+    // Commits wake the cursor futex too.
+    const futex = onCursors || this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
+    const waiters = onCursors || this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
+    this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
+  }
+
+  /** Bytes readable now, up to `max` events, under this cursor's contract (0: none). */
+  protected abstract available(max: number): number;
+
+  /** The position whose claim, if its thread died, this cursor waits behind. */
+  protected claimFloor(): number {
+    return this.ring.core.cursor(this.slot);
+  }
+
+  /** The position this cursor has consumed everything below. */
+  protected head(): number {
+    return this.ring.core.cursor(this.slot);
+  }
+
+  /** Refuses pollRaw() where the contract cannot hand out views of the ring. */
+  refuseViews(): void {}
+
+  /** Refuses read()/commit() where the contract cannot redeliver. */
+  refuseHolding(): void {}
+
+  /** Refuses unsubscribe() where it would lose events nobody else gets. */
+  refuseUnsubscribe(): void {}
+
+  /** Bytes readable now, up to `max` events. */
+  fill(max: number): number {
+    this.pending = this.available(max);
+    // Nothing here: perhaps a claim whose thread died, which this thread can bury itself.
+    if (this.pending === 0 && this.claims.check(this.claimFloor())) return this.fill(max);
+    return this.pending;
+  }
+
+  consume(bytes: number, events: number, nextSeq: number): void {
+    if (bytes === 0) return;
+    this.ring.core.advance(this.slot, bytes, events, nextSeq);
+    this.pending -= bytes;
+    this.index = (this.index + bytes) & this.ring.mask;
+    this.position += bytes;
+  }
+
+  /** The slot is no longer this object's: handed on (close) or freed (unsubscribe). */
+  letGo(): void {
+    if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
+    else disownSlot(this.ring, this.slot, this.owner);
+  }
+
+  /** True once the bus is closed and this cursor has read everything published before. */
+  get ended(): boolean {
+    if (!this.ring.closed) return false;
+    return this.pending === 0 && this.head() >= this.ring.core.tailPosition();
+  }
+
+  /** The position this cursor may not read past because of the readers it comes after (-1: none). */
+  protected depLimit(): number {
+    if (this.deps.length === 0) return -1;
+    let limit = Infinity;
+    for (const dep of this.deps) limit = Math.min(limit, this.ring.core.holdPosition(dep));
+    return limit;
+  }
+
+  /** Delivers up to `max` events, decoded, and commits the position once. */
+  poll(handler: Handler<T>, max: number): number {
+    const bytes = this.fill(max);
+    if (bytes === 0) return 0;
+    const u8 = this.ring.u8;
+    return this.walk(bytes, max, (record) => {
+      handler(this.decodeAt(record.codec, u8, record.offset, record.length, record.head), record.topic, record.seq);
+    });
+  }
+
+  pollRaw(handler: (record: RawRecord) => void, max: number): number {
+    const bytes = this.fill(max);
+    return bytes === 0 ? 0 : this.walk(bytes, max, handler);
+  }
+
+  /**
+   * Hands the events in the next `bytes` (at most `max`, skipping padding, revoked claims,
+   * filtered topics and partitions not owned) to `visit` as the reused record, then
+   * commits the position once (or, with `hold`, keeps it for commit()). If `visit` throws,
+   * the events before it stay committed and the failing one comes again on the next poll;
+   * if it closes the cursor, the walk stops after it. The one loop over records: pollRaw's
+   * handler is called from it directly, without a wrapper, because this is the hot path.
+   */
+  protected walk(bytes: number, max: number, visit: (record: RecordView) => void, hold = false): number {
+    const { i32, data, mask } = this.ring;
+    const filter = this.filter;
+    const partitions = this.partitions;
+    const base = this.position;
+    const record = this.record;
+    const index = this.index;
+    let off = 0;
+    let delivered = 0;
+    let lastEvent = -1; // header of the last event walked: its seq + 1 is committed with the position
+    let at = 0;
+    let length = 0;
+    let stopped = false;
+    try {
+      while (off < bytes && delivered < max) {
+        at = data + ((index + off) & mask);
+        const meta = i32[at >> 2];
+        length = i32[(at + L.R_LENGTH) >> 2];
+        // Plain reads: the core's scan (fill()) loaded each of these headers atomically,
+        // acquiring what their commit published, and this cursor keeps producers off them
+        // until consume() moves it. isEvent(), topicOf() and keyBytes() spelled out: as calls
+        // they cost pollRaw() 8%.
+        if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
+          if ((filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) && (partitions === null || partitions.owns(i32, at, meta, base + off))) {
+            const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+            record.head = at;
+            record.offset = at + L.RECORD_HEADER + key;
+            record.length = length - key;
+            record.meta = meta;
+            visit(record);
+            delivered++;
+          }
+          lastEvent = at; // only once its handler returned
+        }
+        off += recordSize(length);
+        if (!this.open) break;
+      }
+    } catch (error) {
+      if (error === STOP_BEFORE) {
+        stopped = true;
+      } else if (error instanceof DecodeError && skipped.has(error)) {
+        off += recordSize(length); // consumed, not delivered (see undecodable())
+        lastEvent = at;
+      }
+      if (!stopped) throw error;
+    } finally {
+      const nextSeq = lastEvent < 0 ? -1 : readSeq(i32, lastEvent) + 1;
+      // Held bytes with no event in them (padding, revoked claims, an undecodable record) are
+      // consumed at once: read() returns nothing, and nothing would ever commit them.
+      if (!hold || (delivered === 0 && off > 0)) {
+        this.consume(off, delivered, nextSeq);
+      } else if (stopped || off === bytes || delivered === max) {
+        this.holding = true;
+        this.heldBytes = off;
+        this.heldEvents = delivered;
+        this.heldNextSeq = nextSeq;
+      }
+    }
+    return delivered;
+  }
+
+  /** Decodes up to `max` events into `take`, held until commit(). */
+  readEach(max: number, take: Handler<T>): void {
+    const bytes = this.fill(max);
+    if (bytes === 0) return;
+    const u8 = this.ring.u8;
+    let taken = 0;
+    this.walk(
+      bytes,
+      max,
+      (record) => {
+        let value: T;
+        try {
+          value = this.decodeAt(record.codec, u8, record.offset, record.length, record.head);
+        } catch (error) {
+          // The events before it are returned, to commit; the next read() reports it.
+          if (taken > 0) throw STOP_BEFORE;
+          throw error;
+        }
+        taken++;
+        take(value, record.topic, record.seq);
+      },
+      true,
+    );
+  }
+
+  /** Commits what the last read() returned. */
+  commit(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.consume(this.heldBytes, this.heldEvents, this.heldNextSeq);
+  }
+
+  /**
+   * The events of a `for await`, one at a time: an event's position is committed when the
+   * loop asks for the next one; a loop left early leaves it uncommitted, to come again.
+   * `wait` waits for events (false: there will be none). It steps over one record at a
+   * time rather than through walk(): sharing walk() made walk's call of its visitor
+   * polymorphic, which cost pollRaw() 16% and this loop 9%.
+   */
+  async *iterate(batchSize: number, signal: AbortSignal | undefined, wait: () => Promise<boolean>): AsyncGenerator<BusEvent<T>, void, undefined> {
+    const { i32, u8, data, mask, topics } = this.ring;
+    this.startTurns();
+    for (;;) {
+      if (!this.open) return;
+      signal?.throwIfAborted();
+      const bytes = this.pending > 0 ? this.pending : this.fill(batchSize);
+      if (bytes === 0) {
+        if (this.ended) return;
+        await wait();
+        this.startTurns();
+        continue;
+      }
+      const at = data + (this.index & mask);
+      // Plain reads: fill() scanned this header atomically and the cursor still gates it (see walk()).
+      const meta = i32[at >> 2];
+      const length = i32[(at + L.R_LENGTH) >> 2];
+      const size = recordSize(length);
+      if (!isEvent(meta)) {
+        this.consume(size, 0, -1);
+        continue;
+      }
+      const seq = readSeq(i32, at);
+      const topic = topicOf(meta);
+      if ((this.filter !== null && this.filter[topic] !== 1) || (this.partitions !== null && !this.partitions.owns(i32, at, meta, this.position))) {
+        this.consume(size, 0, seq + 1);
+        continue;
+      }
+      const key = keyBytes(meta);
+      let value: T;
+      try {
+        value = this.decodeAt(codecOf(meta), u8, at + L.RECORD_HEADER + key, length - key, at);
+      } catch (error) {
+        this.consume(size, 0, seq + 1); // see undecodable()
+        throw error;
+      }
+      yield { topic: topics[topic], seq, value };
+      if (!this.open) return; // closed by the loop body: the position is no longer ours to move
+      this.consume(size, 1, seq + 1);
+      if (this.turnDueNow()) await this.takeTurn();
+    }
+  }
+
+  protected startTurns(): void {
+    this.turnDue = performance.now() + TURN_MS;
+  }
+
+  /**
+   * A `for await` that always finds events never waits, so it would hold its thread's event
+   * loop for as long as the backlog lasts: no timer, message or I/O of that thread would
+   * run. It gives the loop a turn (one setImmediate) once TURN_MS have passed, checking the
+   * clock every TURN_EVENTS events.
+   */
+  protected turnDueNow(): boolean {
+    if (++this.sinceTurn < TURN_EVENTS) return false;
+    this.sinceTurn = 0;
+    return performance.now() >= this.turnDue;
+  }
+
+  protected async takeTurn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.turnDue = performance.now() + TURN_MS;
+  }
+
+  /** Decodes the record at `memory[offset, offset + length)`, in place where the codec can. */
+  protected decodeAt(id: number, memory: Uint8Array, offset: number, length: number, at: number): T {
+    const codec = this.codecs[id];
+    try {
+      if (codec?.decodeRange === undefined) return this.decode(id, memory.subarray(offset, offset + length));
+      return codec.decodeRange(memory, offset, offset + length) as T;
+    } catch (cause) {
+      // Plain reads of a header the caller's walk has already read (and published).
+      throw this.undecodable(id, memory.slice(offset, offset + length), cause, readSeq(this.ring.i32, at), topicOf(this.ring.i32[at >> 2]));
+    }
+  }
+
+  /**
+   * The error for a record no codec of this reader can decode. Such a record is consumed
+   * (the walk steps over it): delivered again it would fail again, and hold every reader
+   * behind it for ever. The error carries the record, bytes copied, for whoever can decode it.
+   */
+  protected undecodable(id: number, bytes: Uint8Array, cause: unknown, seq: number, topic: number): DecodeError {
+    if (cause instanceof DecodeError && skipped.has(cause)) return cause;
+    const record = { seq, topic: this.ring.topics[topic], codec: id, bytes };
+    const why = cause instanceof DecodeError ? cause.message : `codec ${id} could not decode it: ${String((cause as Error)?.message ?? cause)}`;
+    const error = new DecodeError(`reader "${this.name}": the record of seq ${record.seq} on "${record.topic}" cannot be decoded (${why}); it was consumed, and the error's record holds its bytes`, record, { cause });
+    skipped.add(error);
+    return error;
+  }
+
+  protected decode(id: number, bytes: Uint8Array): T {
+    const codec = this.codecs[id];
+    if (codec === undefined) {
+      throw new DecodeError(`reader "${this.name}" got a record in codec ${id}, which it does not know; pass that codec in reader options { codecs: [...] }`);
+    }
+    return codec.decode(bytes) as T;
+  }
+}

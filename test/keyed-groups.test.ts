@@ -231,6 +231,32 @@ describe('keyed groups in one thread', () => {
     expect(group.lagBytes).toBe(0);
   });
 
+  it('a member that leaves behind the position where a newcomer took its keys: the newcomer delivers what it did not get to, exactly once, in order', () => {
+    for (const joins of [['c'], ['c', 'd']]) {
+      const bus = createBus({ capacity: 1 << 16, timeoutMs: 0 });
+      const readers = [bus.reader<number>('a', { group: 'g', keyed: true }), bus.reader<number>('b', { group: 'g', keyed: true })];
+      for (let i = 0; i < 1000; i++) bus.publish('default', i, { key: i % 300 });
+      const seen = new Map<string, number[]>([['a', readers[0].read(10).map((e) => e.value)]]);
+      readers[0].commit(); // a is far behind the tail where the newcomers take some of its keys
+      for (const name of joins) readers.push(bus.reader<number>(name, { group: 'g', keyed: true }));
+      readers[0].close();
+      readers.shift();
+      for (let i = 1000; i < 1200; i++) bus.publish('default', i, { key: i % 300 });
+      for (let round = 0; round < 3; round++) for (const r of readers) r.poll((v) => seen.set(r.name, [...(seen.get(r.name) ?? []), v]), 10_000);
+      const all = [...seen.values()].flat();
+      expect(all.sort((x, y) => x - y)).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+      for (const list of seen.values()) {
+        const last = new Map<number, number>();
+        for (const v of list) {
+          expect(v).toBeGreaterThan(last.get(v % 300) ?? -1);
+          last.set(v % 300, v);
+        }
+      }
+      for (const name of joins) expect(seen.get(name)?.length ?? 0).toBeGreaterThan(0);
+      bus.close();
+    }
+  });
+
   it('for await and read()/commit() on members deliver the same split as poll', async () => {
     const bus = createBus({ capacity: 1 << 16, timeoutMs: 5000 });
     const a = bus.reader<[number, number]>('a', { group: 'g', keyed: true });

@@ -275,23 +275,29 @@ function departLocked(ring: Ring, groupSlot: number, slot: number): void {
   let floor = Infinity;
   for (let p = 0; p < L.PARTITIONS; p++) {
     const at = partitionAt(block, p);
+    const owner = load(ring, at + L.KP_OWNER);
+    const previous = load(ring, at + L.KP_PREVIOUS);
+    if (owner !== slot && previous !== slot) continue;
     const start = loadPosition(ring, at + L.KP_START);
-    if (load(ring, at + L.KP_PREVIOUS) === slot) {
+    const previousFrom = loadPosition(ring, at + L.KP_PREVIOUS_FROM);
+    const adoptedIt = adopted >= load(ring, at + L.KP_VERSION);
+    if (owner !== slot) {
       // Taken from it at a join, to be delivered by it up to the start: what it did not get to
       // goes to the new owner, which has delivered none of the partition while waiting for it.
-      const from = Math.max(committed, loadPosition(ring, at + L.KP_PREVIOUS_FROM));
+      const from = Math.max(committed, previousFrom);
       if (from < start && !ownerPassed(ring, block, at, start)) {
-        movePartition(ring, at, load(ring, at + L.KP_OWNER), version, from);
+        movePartition(ring, at, owner, version, from);
         floor = Math.min(floor, from);
       } else store(ring, at + L.KP_PREVIOUS, L.NO_SLOT);
       continue;
     }
-    if (load(ring, at + L.KP_OWNER) !== slot) continue;
     // It delivered the partition up to its committed position, or none of it if it never adopted
-    // it; a member it was taken from still owes what lies below the start, unless it got past it.
-    const from = adopted >= load(ring, at + L.KP_VERSION) ? Math.max(committed, start) : start;
-    const previous = from === start ? load(ring, at + L.KP_PREVIOUS) : L.NO_SLOT;
-    movePartition(ring, at, ownerOfPartition(p, rest), version, from, previous, loadPosition(ring, at + L.KP_PREVIOUS_FROM));
+    // it; one it got back before it got to where it lost it, it delivered on from where it had it.
+    let from = adoptedIt ? Math.max(committed, start) : start;
+    if (previous === slot) from = Math.max(previousFrom, adoptedIt ? committed : Math.min(committed, start));
+    // A member it was taken from still owes what lies below the start, unless it got past it.
+    const owing = previous !== slot && from === start ? previous : L.NO_SLOT;
+    movePartition(ring, at, ownerOfPartition(p, rest), version, from, owing, previousFrom);
     floor = Math.min(floor, from);
   }
   lowerFloor(ring, groupSlot, floor);
@@ -428,11 +434,20 @@ export class KeyedView {
     let rewind = cursor;
     for (let p = 0; p < L.PARTITIONS; p++) {
       const mine = this.owners[p] === this.slot;
-      if (mine && (this.owned[p] === 0 || this.versions[p] > this.version)) {
+      if (mine && this.owned[p] === 0 && this.from[p] < this.until[p] && cursor < this.until[p] && this.until[p] >= this.starts[p]) {
+        // Back before this member got to where it lost it: it goes on from where it is.
         this.owned[p] = 1;
-        this.from[p] = this.starts[p];
         this.until[p] = Infinity;
-        rewind = Math.min(rewind, this.starts[p]);
+        if (this.from[p] < cursor) this.from[p] = cursor;
+        continue;
+      }
+      if (mine && (this.owned[p] === 0 || this.versions[p] > this.version)) {
+        // Held all along by this view (it went and came back unseen): it goes on from where it is.
+        const from = this.owned[p] === 1 && this.from[p] < this.starts[p] ? Math.max(this.from[p], cursor) : this.starts[p];
+        this.owned[p] = 1;
+        this.from[p] = from;
+        this.until[p] = Infinity;
+        rewind = Math.min(rewind, from);
         this.waits.push({ p, version: this.versions[p], start: this.starts[p] });
         continue;
       }

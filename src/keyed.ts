@@ -296,8 +296,8 @@ function departLocked(ring: Ring, groupSlot: number, slot: number): void {
     let from = adoptedIt ? Math.max(committed, start) : start;
     if (previous === slot) from = Math.max(previousFrom, adoptedIt ? committed : Math.min(committed, start));
     // A member it was taken from still owes what lies below the start, unless it got past it.
-    const owing = previous !== slot && from === start ? previous : L.NO_SLOT;
-    movePartition(ring, at, ownerOfPartition(p, rest), version, from, owing, previousFrom);
+    const owes = previous !== slot && from === start ? previous : L.NO_SLOT;
+    movePartition(ring, at, ownerOfPartition(p, rest), version, from, owes, previousFrom);
     floor = Math.min(floor, from);
   }
   lowerFloor(ring, groupSlot, floor);

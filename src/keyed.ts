@@ -180,11 +180,17 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
       const owner = load(ring, at + L.KP_OWNER);
       const next = ownerOfPartition(p, all);
       if (next === owner) continue;
-      // An owner that has not adopted the partition yet delivered none of it: it moves from where it was.
-      let start = here;
-      if (owner >= 0 && adoptedVersion(ring, block, owner) < load(ring, at + L.KP_VERSION)) start = loadPosition(ring, at + L.KP_START);
-      movePartition(ring, at, next, version, start);
-      floor = Math.min(floor, start);
+      const start = loadPosition(ring, at + L.KP_START);
+      // An owner that has not adopted the partition yet, or still waits for the member it was
+      // taken from, delivered none of it: it moves from where it was, owed by whoever owed it.
+      if (owner >= 0 && (adoptedVersion(ring, block, owner) < load(ring, at + L.KP_VERSION) || owing(ring, block, at) >= 0)) {
+        movePartition(ring, at, next, version, start, load(ring, at + L.KP_PREVIOUS), loadPosition(ring, at + L.KP_PREVIOUS_FROM));
+        floor = Math.min(floor, start);
+        continue;
+      }
+      // The old owner delivers it up to `here`, and owes that until its cursor gets there.
+      movePartition(ring, at, next, version, here, owner, owner >= 0 ? start : 0);
+      floor = Math.min(floor, here);
     }
     lowerFloor(ring, groupSlot, floor);
     endChange(ring, block, version);
@@ -210,10 +216,35 @@ function forgetBlock(ring: Ring, block: number, groupSlot: number): void {
   store(ring, block + L.K_GROUP, 0);
 }
 
-function movePartition(ring: Ring, at: number, owner: number, version: number, start: number): void {
+function movePartition(ring: Ring, at: number, owner: number, version: number, start: number, previous = L.NO_SLOT, previousFrom = 0): void {
   store(ring, at + L.KP_OWNER, owner);
   store(ring, at + L.KP_VERSION, version);
   storePosition(ring, at + L.KP_START, start);
+  store(ring, at + L.KP_PREVIOUS, previous);
+  storePosition(ring, at + L.KP_PREVIOUS_FROM, previousFrom);
+}
+
+/**
+ * Whether a partition's owner has read past its start: it stopped waiting for the member
+ * the partition was taken from, which had then delivered everything below it (a cursor
+ * that went back since, for partitions gained later, does not undo that).
+ */
+function ownerPassed(ring: Ring, block: number, at: number, start: number): boolean {
+  const owner = load(ring, at + L.KP_OWNER);
+  return owner >= 0 && adoptedVersion(ring, block, owner) >= load(ring, at + L.KP_VERSION) && ring.core.cursor(owner) > start;
+}
+
+/**
+ * The member a partition was taken from at a join, while it may still owe records of it
+ * below the start (it has not adopted the move, or its cursor is below the start); -1 for none.
+ */
+function owing(ring: Ring, block: number, at: number): number {
+  const previous = load(ring, at + L.KP_PREVIOUS);
+  if (previous < 0) return -1;
+  const entry = memberEntry(ring, block, previous);
+  if (entry < 0) return -1;
+  if (load(ring, entry + L.KM_ADOPTED) >= load(ring, at + L.KP_VERSION) && ring.core.cursor(previous) >= loadPosition(ring, at + L.KP_START)) return -1;
+  return previous;
 }
 
 function adoptedVersion(ring: Ring, block: number, slot: number): number {
@@ -244,11 +275,29 @@ function departLocked(ring: Ring, groupSlot: number, slot: number): void {
   let floor = Infinity;
   for (let p = 0; p < L.PARTITIONS; p++) {
     const at = partitionAt(block, p);
-    if (load(ring, at + L.KP_OWNER) !== slot) continue;
-    // It delivered the partition up to its committed position, or none of it if it never adopted it.
+    const owner = load(ring, at + L.KP_OWNER);
+    const previous = load(ring, at + L.KP_PREVIOUS);
+    if (owner !== slot && previous !== slot) continue;
     const start = loadPosition(ring, at + L.KP_START);
-    const from = adopted >= load(ring, at + L.KP_VERSION) ? Math.max(committed, start) : start;
-    movePartition(ring, at, ownerOfPartition(p, rest), version, from);
+    const previousFrom = loadPosition(ring, at + L.KP_PREVIOUS_FROM);
+    const adoptedIt = adopted >= load(ring, at + L.KP_VERSION);
+    if (owner !== slot) {
+      // Taken from it at a join, to be delivered by it up to the start: what it did not get to
+      // goes to the new owner, which has delivered none of the partition while waiting for it.
+      const from = Math.max(committed, previousFrom);
+      if (from < start && !ownerPassed(ring, block, at, start)) {
+        movePartition(ring, at, owner, version, from);
+        floor = Math.min(floor, from);
+      } else store(ring, at + L.KP_PREVIOUS, L.NO_SLOT);
+      continue;
+    }
+    // It delivered the partition up to its committed position, or none of it if it never adopted
+    // it; one it got back before it got to where it lost it, it delivered on from where it had it.
+    let from = adoptedIt ? Math.max(committed, start) : start;
+    if (previous === slot) from = Math.max(previousFrom, adoptedIt ? committed : Math.min(committed, start));
+    // A member it was taken from still owes what lies below the start, unless it got past it.
+    const owes = previous !== slot && from === start ? previous : L.NO_SLOT;
+    movePartition(ring, at, ownerOfPartition(p, rest), version, from, owes, previousFrom);
     floor = Math.min(floor, from);
   }
   lowerFloor(ring, groupSlot, floor);
@@ -385,11 +434,20 @@ export class KeyedView {
     let rewind = cursor;
     for (let p = 0; p < L.PARTITIONS; p++) {
       const mine = this.owners[p] === this.slot;
-      if (mine && (this.owned[p] === 0 || this.versions[p] > this.version)) {
+      if (mine && this.owned[p] === 0 && this.from[p] < this.until[p] && cursor < this.until[p] && this.until[p] >= this.starts[p]) {
+        // Back before this member got to where it lost it: it goes on from where it is.
         this.owned[p] = 1;
-        this.from[p] = this.starts[p];
         this.until[p] = Infinity;
-        rewind = Math.min(rewind, this.starts[p]);
+        if (this.from[p] < cursor) this.from[p] = cursor;
+        continue;
+      }
+      if (mine && (this.owned[p] === 0 || this.versions[p] > this.version)) {
+        // Held all along by this view (it went and came back unseen): it goes on from where it is.
+        const from = this.owned[p] === 1 && this.from[p] < this.starts[p] ? Math.max(this.from[p], cursor) : this.starts[p];
+        this.owned[p] = 1;
+        this.from[p] = from;
+        this.until[p] = Infinity;
+        rewind = Math.min(rewind, from);
         this.waits.push({ p, version: this.versions[p], start: this.starts[p] });
         continue;
       }

@@ -6,7 +6,7 @@
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 
 export const MAGIC = 0x52425553; // "RBUS"
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 // The ring starts at page 1: page 0 belongs to the WebAssembly module's own data.
 export const RING_BASE = 65536;
@@ -90,10 +90,12 @@ export const KM_OS_THREAD = 8; // i32, its operating-system thread id (Linux), e
 export const KM_ADOPTED = 12; // i32, the block version the member reads by, -1 before its first
 export const K_PARTITIONS = K_MEMBERS + MAX_KEYED_MEMBERS * KM_BYTES; // PARTITIONS entries of KP_BYTES
 export const PARTITIONS = 256; // a key's partition is its hash & (PARTITIONS - 1)
-export const KP_BYTES = 16;
+export const KP_BYTES = 32;
 export const KP_OWNER = 0; // i32, reader slot of the member that owns it, NO_SLOT for none
 export const KP_VERSION = 4; // i32, block version at which it moved to that owner
 export const KP_START = 8; // i64, position from which that owner delivers it
+export const KP_PREVIOUS = 16; // i32, reader slot of the member it was taken from at a join, which delivers it up to KP_START; NO_SLOT for none
+export const KP_PREVIOUS_FROM = 24; // i64, position from which that member delivered it
 export const KEYED_BYTES = K_PARTITIONS + PARTITIONS * KP_BYTES;
 
 export const KIND_FREE = 0;

@@ -231,6 +231,50 @@ describe('keyed groups in one thread', () => {
     expect(group.lagBytes).toBe(0);
   });
 
+  it('a member behind the position where a newcomer took some of its keys: whoever leaves first, each event exactly once, each key in order at each member', () => {
+    // a reads 10 events and stays far behind the tail; then the steps, in order.
+    const cases: string[][] = [
+      ['join c', 'close a'],
+      ['join c', 'join d', 'close a'],
+      ['join c', 'close c'], // the keys go back to a, which never saw them go
+      ['join c', 'a reads', 'close c'], // the keys go back to a, which saw them go
+      ['join c', 'a reads', 'join d', 'close c', 'close a'],
+    ];
+    for (const steps of cases) {
+      const bus = createBus({ capacity: 1 << 16, timeoutMs: 0 });
+      const readers = new Map(['a', 'b'].map((name) => [name, bus.reader<number>(name, { group: 'g', keyed: true })]));
+      const seen = new Map<string, number[]>();
+      const take = (name: string, values: number[]) => seen.set(name, [...(seen.get(name) ?? []), ...values]);
+      const readA = () => {
+        take('a', readers.get('a')!.read(10).map((e) => e.value));
+        readers.get('a')!.commit();
+      };
+      for (let i = 0; i < 1000; i++) bus.publish('default', i, { key: i % 300 });
+      readA();
+      for (const step of steps) {
+        const [verb, name] = step.split(' ');
+        if (step === 'a reads') readA();
+        else if (verb === 'join') readers.set(name, bus.reader<number>(name, { group: 'g', keyed: true }));
+        else {
+          readers.get(name)!.close();
+          readers.delete(name);
+        }
+      }
+      for (let i = 1000; i < 1200; i++) bus.publish('default', i, { key: i % 300 });
+      for (let round = 0; round < 3; round++) for (const [name, r] of readers) r.poll((v) => take(name, [v]), 10_000);
+      const all = [...seen.values()].flat();
+      expect(all.sort((x, y) => x - y), steps.join(', ')).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+      for (const list of seen.values()) {
+        const last = new Map<number, number>();
+        for (const v of list) {
+          expect(v).toBeGreaterThan(last.get(v % 300) ?? -1);
+          last.set(v % 300, v);
+        }
+      }
+      bus.close();
+    }
+  });
+
   it('for await and read()/commit() on members deliver the same split as poll', async () => {
     const bus = createBus({ capacity: 1 << 16, timeoutMs: 5000 });
     const a = bus.reader<[number, number]>('a', { group: 'g', keyed: true });

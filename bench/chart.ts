@@ -69,7 +69,8 @@ export function renderChart(report: Report): string {
         const cy = y + BAR / 2;
         parts.push(`<line x1="${x(r.min).toFixed(1)}" y1="${cy}" x2="${x(r.max).toFixed(1)}" y2="${cy}" stroke="#212529" stroke-width="1.2"/>`);
       }
-      const ratio = typeof r.ringRatio === 'number' && r.transport !== 'ring' ? `  (ring ${r.ringRatio >= 10 ? r.ringRatio.toFixed(0) : r.ringRatio.toFixed(1)}×)` : '';
+      const ratio =
+        typeof r.ringRatio === 'number' && r.transport !== 'ring' ? `  (ring ${r.ringRatio >= 10 ? r.ringRatio.toFixed(0) : r.ringRatio.toFixed(1)}×)` : '';
       parts.push(`<text x="${(LABEL + w + 4).toFixed(1)}" y="${y + BAR - 4}" font-size="10" fill="#212529">${rate(r.eventsPerSec)}/s${ratio}</text>`);
       y += BAR + GAP;
     }
@@ -91,7 +92,9 @@ export function renderChart(report: Report): string {
       parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${color(r.transport.replace(/-pingpong|-spin/, ''))}"/>`);
       const p99 = lx(r.p99us ?? llo);
       parts.push(`<line x1="${LABEL + w}" y1="${y + BAR / 2}" x2="${p99.toFixed(1)}" y2="${y + BAR / 2}" stroke="#212529" stroke-width="1.2"/>`);
-      parts.push(`<text x="${(Math.max(p99, LABEL + w) + 4).toFixed(1)}" y="${y + BAR - 4}" font-size="10">p50 ${r.p50us?.toFixed(1)} / p99 ${r.p99us?.toFixed(1)} µs</text>`);
+      parts.push(
+        `<text x="${(Math.max(p99, LABEL + w) + 4).toFixed(1)}" y="${y + BAR - 4}" font-size="10">p50 ${r.p50us?.toFixed(1)} / p99 ${r.p99us?.toFixed(1)} µs</text>`,
+      );
       y += BAR + GAP;
     }
     y += 30;

@@ -96,7 +96,8 @@ export class Checker {
   }
 
   object(v: Tick): void {
-    if (typeof v !== 'object' || v === null || v.type !== 'tick' || typeof v.seq !== 'number') fail(`event #${this.count} is not a tick: ${JSON.stringify(v)?.slice(0, 80)}`);
+    if (typeof v !== 'object' || v === null || v.type !== 'tick' || typeof v.seq !== 'number')
+      fail(`event #${this.count} is not a tick: ${JSON.stringify(v)?.slice(0, 80)}`);
     const seq = v.seq;
     const P = this.producers;
     const p = P === 1 ? 0 : seq % P;

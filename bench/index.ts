@@ -139,11 +139,13 @@ async function main(): Promise<void> {
   const chosen = scenarios.filter((s) => !args.only || args.only.includes(s.name));
   console.log(wrap(`ringbus bench: ${chosen.map((s) => s.name).join(', ')}`, undefined, '  '));
   console.log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node} ${machine.platform}/${machine.arch}, ${machine.date}`);
-  console.log(wrap(
-    `${args.plan.warmups} warm-up + ${args.plan.runs} measured runs per transport, in rounds; ` +
-      `${args.plan.events ? `${args.plan.events} events per run` : `each run sized to ~${args.plan.seconds} s`}${args.quick ? ' (--quick: a smoke test, not a measurement)' : ''}`,
-  ));
-  console.log('every event is checked by its consumer (count, each producer\'s order, every byte or field); a failed check fails the run');
+  console.log(
+    wrap(
+      `${args.plan.warmups} warm-up + ${args.plan.runs} measured runs per transport, in rounds; ` +
+        `${args.plan.events ? `${args.plan.events} events per run` : `each run sized to ~${args.plan.seconds} s`}${args.quick ? ' (--quick: a smoke test, not a measurement)' : ''}`,
+    ),
+  );
+  console.log("every event is checked by its consumer (count, each producer's order, every byte or field); a failed check fails the run");
   if (args.fault !== 'none') console.log(`--fault ${args.fault}: producer 0 spoils one event per run; this run must FAIL`);
   const load = new LoadMeter();
   const base = { plan: args.plan, transports: args.transports, quick: args.quick };

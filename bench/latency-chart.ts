@@ -37,7 +37,9 @@ export function renderLatencyChart(report: Report): string | undefined {
   for (const measure of ['one way', 'round trip']) {
     const panel = rows.filter((r) => (r.measure ?? 'one way') === measure);
     if (panel.length === 0) continue;
-    parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(measure === 'one way' ? 'one way, from publish to consumer at 20,000 events/s' : 'round trip (ping-pong)')}: µs, lower is better</text>`);
+    parts.push(
+      `<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(measure === 'one way' ? 'one way, from publish to consumer at 20,000 events/s' : 'round trip (ping-pong)')}: µs, lower is better</text>`,
+    );
     y += 8;
     const height = panel.length * (PERCENTILES.length * BAR + GROUP_GAP);
     parts.push(...axis(y, height, lo, hi, x, ' µs'));
@@ -49,8 +51,12 @@ export function renderLatencyChart(report: Report): string | undefined {
         if (v === undefined) return;
         const w = Math.max(1, x(v) - LABEL);
         const top = y + i * BAR;
-        parts.push(`<rect x="${LABEL}" y="${top}" width="${w.toFixed(1)}" height="${BAR - 1}" fill="${fill}" fill-opacity="${opacity}"><title>${esc(`${r.transport} ${label} ${v} µs`)}</title></rect>`);
-        parts.push(`<text x="${(LABEL + w + 4).toFixed(1)}" y="${top + BAR - 1}" font-size="8" fill="#212529">${label} ${v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>`);
+        parts.push(
+          `<rect x="${LABEL}" y="${top}" width="${w.toFixed(1)}" height="${BAR - 1}" fill="${fill}" fill-opacity="${opacity}"><title>${esc(`${r.transport} ${label} ${v} µs`)}</title></rect>`,
+        );
+        parts.push(
+          `<text x="${(LABEL + w + 4).toFixed(1)}" y="${top + BAR - 1}" font-size="8" fill="#212529">${label} ${v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>`,
+        );
       });
       y += PERCENTILES.length * BAR + GROUP_GAP;
     }

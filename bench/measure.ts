@@ -41,7 +41,10 @@ export async function measureRounds(sessions: readonly Session[], plan: RunPlan,
         const r = await session.run(sizes[i]);
         const otherCores = load.otherCores();
         const rate = r.events / r.seconds;
-        tick(session.transport, `${warmup ? 'warm-up' : 'run'} ${(rate / 1e6).toFixed(3)}M events/s (${r.events} in ${r.seconds.toFixed(3)} s, other processes ${otherCores.toFixed(2)} cores)`);
+        tick(
+          session.transport,
+          `${warmup ? 'warm-up' : 'run'} ${(rate / 1e6).toFixed(3)}M events/s (${r.events} in ${r.seconds.toFixed(3)} s, other processes ${otherCores.toFixed(2)} cores)`,
+        );
         if (warmup) {
           if (plan.events === undefined) sizes[i] = Math.min(MAX_EVENTS, roundUp(rate * plan.seconds, session.unit));
         } else {

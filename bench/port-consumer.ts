@@ -73,7 +73,10 @@ export class PortConsumer {
     this.checker.reset();
     this.n = n;
     this.running = true;
-    this.stall = setTimeout(() => this.stop({ type: 'failed', message: `no event for ${this.stallMs} ms after ${this.checker.count} of ${n} events (lost?)` }), this.stallMs);
+    this.stall = setTimeout(
+      () => this.stop({ type: 'failed', message: `no event for ${this.stallMs} ms after ${this.checker.count} of ${n} events (lost?)` }),
+      this.stallMs,
+    );
     this.send({ type: 'ready' });
     if (n === 0) this.stop({ type: 'done', t1: process.hrtime.bigint(), count: 0, checksum: 0 });
   }

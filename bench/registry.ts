@@ -21,5 +21,23 @@ import heal from './scenarios/heal.js';
 import bridge from './scenarios/bridge.js';
 import gameServer from './scenarios/game-server.js';
 
-export const scenarios: readonly Scenario[] = [unicastRaw64, unicastMsgpack, unicastRaw4k, multicast2Raw64, multicast3Raw64, sequencer2Raw64, group2Raw64, keyedGroup2Raw64, latencyRaw64, idleCpu, micro,
-  pipeline3Trivial, overhead20us, overhead2us, topology1000, heal, bridge, gameServer];
+export const scenarios: readonly Scenario[] = [
+  unicastRaw64,
+  unicastMsgpack,
+  unicastRaw4k,
+  multicast2Raw64,
+  multicast3Raw64,
+  sequencer2Raw64,
+  group2Raw64,
+  keyedGroup2Raw64,
+  latencyRaw64,
+  idleCpu,
+  micro,
+  pipeline3Trivial,
+  overhead20us,
+  overhead2us,
+  topology1000,
+  heal,
+  bridge,
+  gameServer,
+];

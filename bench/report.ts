@@ -29,7 +29,8 @@ export function formatValue(value: number, unit: string): string {
 
 export function targetsTable(targets: readonly Target[]): string {
   const t = new Table({ ...plain, head: ['target', 'value', 'goal', ''], colAligns: ['left', 'right', 'right', 'left'] });
-  for (const g of targets) t.push([g.name, formatValue(g.value, g.unit), `${g.better === 'higher' ? '≥' : '≤'} ${formatValue(g.target, g.unit)}`, g.met ? 'met' : 'NOT met']);
+  for (const g of targets)
+    t.push([g.name, formatValue(g.value, g.unit), `${g.better === 'higher' ? '≥' : '≤'} ${formatValue(g.target, g.unit)}`, g.met ? 'met' : 'NOT met']);
   return t.toString();
 }
 
@@ -68,7 +69,11 @@ export function scenarioTable(s: ScenarioResult): string {
   }
   const how = legend(s.rows.map((r) => [r.transport, r.how]));
   if (s.kind === 'latency') {
-    const t = new Table({ ...plain, head: ['transport', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s'], colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'] });
+    const t = new Table({
+      ...plain,
+      head: ['transport', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rate/s'],
+      colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    });
     for (const r of s.rows) t.push([r.transport, us(r.p50us), us(r.p90us), us(r.p99us), us(r.p999us), us(r.maxus), formatRate(r.eventsPerSec)]);
     return `${t.toString()}\n${how}`;
   }
@@ -82,7 +87,13 @@ export function scenarioTable(s: ScenarioResult): string {
     const first = Math.max(9, ...s.rows.map((r) => r.transport.length)) + 2;
     const last = Math.max(8, ...s.rows.map((r) => formatRate(r.eventsPerSec).length)) + 2;
     const middle = Math.min(Math.max(6, ...s.rows.map((r) => (r.result ?? '').length)) + 2, COLUMNS - first - last - 4);
-    const t = new Table({ ...plain, head: ['transport', 'result', 'events/s'], colAligns: ['left', 'left', 'right'], colWidths: [first, middle, last], wordWrap: true });
+    const t = new Table({
+      ...plain,
+      head: ['transport', 'result', 'events/s'],
+      colAligns: ['left', 'left', 'right'],
+      colWidths: [first, middle, last],
+      wordWrap: true,
+    });
     for (const r of s.rows) t.push([r.transport, r.result ?? '', formatRate(r.eventsPerSec)]);
     return `${t.toString()}\n${how}`;
   }
@@ -91,7 +102,8 @@ export function scenarioTable(s: ScenarioResult): string {
     head: ['transport', 'events/s (median)', 'min–max', 'ring ÷ this', 'threads'],
     colAligns: ['left', 'right', 'right', 'right', 'right'],
   });
-  for (const r of s.rows) t.push([r.transport, formatRate(r.eventsPerSec), `${formatRate(r.min)}–${formatRate(r.max)}`, ratio(r.ringRatio), String(r.busyThreads ?? '')]);
+  for (const r of s.rows)
+    t.push([r.transport, formatRate(r.eventsPerSec), `${formatRate(r.min)}–${formatRate(r.max)}`, ratio(r.ringRatio), String(r.busyThreads ?? '')]);
   return `${t.toString()}\n${how}`;
 }
 
@@ -110,7 +122,9 @@ export function verdict(targets: readonly Target[]): string {
   const missed = targets.filter((t) => !t.met);
   const head = `verdict: every check passed (no event lost, reordered, duplicated or corrupt); ${targets.length - missed.length} of ${targets.length} targets met`;
   if (missed.length === 0) return `${head}.`;
-  const lines = missed.map((t) => wrap(`  NOT met: ${t.name}: ${formatValue(t.value, t.unit)} (goal ${t.better === 'higher' ? '≥' : '≤'} ${formatValue(t.target, t.unit)})`, COLUMNS, '    '));
+  const lines = missed.map((t) =>
+    wrap(`  NOT met: ${t.name}: ${formatValue(t.value, t.unit)} (goal ${t.better === 'higher' ? '≥' : '≤'} ${formatValue(t.target, t.unit)})`, COLUMNS, '    '),
+  );
   return [`${head}; not met:`, ...lines].join('\n');
 }
 
@@ -170,7 +184,8 @@ export function compareTable(old: Report, now: Report): string {
     let change = '-';
     if (a.kind !== b.kind || a.value === undefined || b.value === undefined) change = '-';
     else if (b.kind === 'points') change = `${b.value >= a.value ? '+' : ''}${(b.value - a.value).toFixed(2)} points`;
-    else if (a.value) change = `${b.value >= a.value ? '+' : ''}${(((b.value - a.value) / a.value) * 100).toFixed(1)}%${b.kind === 'lower' ? ' (lower is better)' : ''}`;
+    else if (a.value)
+      change = `${b.value >= a.value ? '+' : ''}${(((b.value - a.value) / a.value) * 100).toFixed(1)}%${b.kind === 'lower' ? ' (lower is better)' : ''}`;
     t.push([s.name, s.transport, a.text, b.text, change]);
   }
   const ran = new Set(now.scenarios.map((s) => s.name));
@@ -194,8 +209,11 @@ export function reportProblems(x: unknown): string[] {
     }
     const o = row as Record<string, unknown>;
     if (typeof o.name !== 'string' || typeof o.transport !== 'string') problems.push(`scenarios[${i}] has no string "name" and "transport"`);
-    if (typeof o.eventsPerSec !== 'number' || !Number.isFinite(o.eventsPerSec)) problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "eventsPerSec" is not a number`);
-    for (const k of numbers.slice(1)) if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "${k}" is not a number`);
+    if (typeof o.eventsPerSec !== 'number' || !Number.isFinite(o.eventsPerSec))
+      problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "eventsPerSec" is not a number`);
+    for (const k of numbers.slice(1))
+      if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k])))
+        problems.push(`scenarios[${i}] (${String(o.name)} ${String(o.transport)}): "${k}" is not a number`);
   });
   return problems.slice(0, 5);
 }

@@ -84,7 +84,8 @@ export interface ThroughputDefinition {
 
 export function throughputScenario(def: ThroughputDefinition): Scenario {
   const spec: FlowSpec = { scenario: def.name, payload: def.payload, shape: def.shape };
-  const chosen = (transports?: readonly string[]) => def.transports.filter((t) => (t.fits?.(spec) ?? true) && (!transports || transports.includes(t.transport)));
+  const chosen = (transports?: readonly string[]) =>
+    def.transports.filter((t) => (t.fits?.(spec) ?? true) && (!transports || transports.includes(t.transport)));
   return {
     name: def.name,
     title: def.title,
@@ -104,7 +105,10 @@ export function throughputScenario(def: ThroughputDefinition): Scenario {
       if (ring) for (const r of rows) r.ringRatio = ring.eventsPerSec / r.eventsPerSec;
       const byName = new Map(rows.map((r) => [r.transport, r]));
       const targets: Target[] = [];
-      if (ring) targets.push(target(`${def.name}: ring ≥ the ${ORIGINAL_OPS_PER_SEC.toLocaleString('en')} ops/s target`, ring.eventsPerSec, ORIGINAL_OPS_PER_SEC, 'events/s'));
+      if (ring)
+        targets.push(
+          target(`${def.name}: ring ≥ the ${ORIGINAL_OPS_PER_SEC.toLocaleString('en')} ops/s target`, ring.eventsPerSec, ORIGINAL_OPS_PER_SEC, 'events/s'),
+        );
       targets.push(...(def.targets?.(byName) ?? []));
       const notes = [...(def.notes ?? [])];
       const crowded = sessions.filter((s) => s.busyThreads > ctx.cores);
@@ -149,5 +153,14 @@ export function ratioTarget(name: string, rows: ReadonlyMap<string, Row>, a: str
   const ra = rows.get(a);
   const rb = rows.get(b);
   if (!ra || !rb) return [];
-  return [target(name, ra.eventsPerSec / rb.eventsPerSec, goal, '×', 'higher', `${a} ${ra.eventsPerSec.toFixed(0)} / ${b} ${rb.eventsPerSec.toFixed(0)} events/s, medians of one run`)];
+  return [
+    target(
+      name,
+      ra.eventsPerSec / rb.eventsPerSec,
+      goal,
+      '×',
+      'higher',
+      `${a} ${ra.eventsPerSec.toFixed(0)} / ${b} ${rb.eventsPerSec.toFixed(0)} events/s, medians of one run`,
+    ),
+  ];
 }

@@ -17,7 +17,14 @@ import { createBus } from '../dist/index.js';
 import { bridgeIn, bridgeOut, natsEngine } from '../dist/bridge/nats.js';
 import { redisEngine } from '../dist/bridge/redis.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '50000' }, rate: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '50000' },
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const EVENTS = Number(args.events);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
@@ -133,7 +140,11 @@ const rows = [];
 
 const natsPort = await freePort();
 const monitor = await freePort();
-const stopNats = await startServer('nats-server', (dir) => ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitor), '-js', '-sd', dir], async () => (await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`)).status === 200);
+const stopNats = await startServer(
+  'nats-server',
+  (dir) => ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitor), '-js', '-sd', dir],
+  async () => (await fetch(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`)).status === 200,
+);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 const nb = await throughBridge(natsEngine({ servers: natsUrl, stream: 'BENCH', subjectPrefix: 'bench' }), 'nats');
 rows.push(['NATS JetStream', 'bus A → bridge → bus B', fmt(nb.eventsPerSec), nb.p50us.toFixed(0), nb.p99us.toFixed(0)]);
@@ -142,12 +153,15 @@ rows.push(['NATS JetStream', 'client publishing directly (async, ids)', fmt(nd.e
 await stopNats();
 
 const redisPort = await freePort();
-const stopRedis = await startServer('redis-server', (dir) => ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'yes', '--dir', dir], () =>
-  new Promise((resolve) => {
-    const s = tcp(redisPort, '127.0.0.1', () => s.write('PING\r\n'));
-    s.on('data', (d) => (s.destroy(), resolve(String(d).startsWith('+PONG'))));
-    s.on('error', () => resolve(false));
-  }),
+const stopRedis = await startServer(
+  'redis-server',
+  (dir) => ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'yes', '--dir', dir],
+  () =>
+    new Promise((resolve) => {
+      const s = tcp(redisPort, '127.0.0.1', () => s.write('PING\r\n'));
+      s.on('data', (d) => (s.destroy(), resolve(String(d).startsWith('+PONG'))));
+      s.on('error', () => resolve(false));
+    }),
 );
 const redisUrl = `redis://127.0.0.1:${redisPort}`;
 const rb = await throughBridge(redisEngine({ url: redisUrl, keyPrefix: 'bench' }), 'redis');

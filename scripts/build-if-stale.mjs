@@ -24,4 +24,5 @@ function oldest(paths) {
 const run = (command) => execSync(command, { stdio: 'inherit' });
 
 if (newest(['assembly', 'src/layout.ts', 'asconfig.json']) > oldest(['build/ringbus.wasm'])) run('npm run build:wasm');
-if (newest(['src', 'bench', 'test/workers', 'tsconfig.json', 'tsconfig.dev.json', 'tsconfig.base.json']) > oldest(['dist/index.js', 'dist-dev'])) run('npm run build:ts');
+if (newest(['src', 'bench', 'test/workers', 'tsconfig.json', 'tsconfig.dev.json', 'tsconfig.base.json']) > oldest(['dist/index.js', 'dist-dev']))
+  run('npm run build:ts');

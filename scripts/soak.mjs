@@ -129,7 +129,14 @@ async function main() {
   const tap = bus.reader('tap', { lossy: true, start: 'newest', wait: 'async' });
   const epoch = new SharedArrayBuffer(4);
   const epochs = new Int32Array(epoch);
-  const roles = [['producer', 0], ['producer', 1], ['reader', 0], ['reader', 1], ['member', 0], ['member', 1]];
+  const roles = [
+    ['producer', 0],
+    ['producer', 1],
+    ['reader', 0],
+    ['reader', 1],
+    ['member', 0],
+    ['member', 1],
+  ];
   const threads = roles.length + 1;
   const pending = new Map(); // epoch -> the heaps of the threads that reported it so far
   const samples = [];

@@ -20,7 +20,13 @@ export function signalOption(what: string, options: AbortOptions | undefined): A
  * and sleep again). The caller tells an abort from readiness by `signal.aborted`, after it
  * has looked at what `ready()` did: `ready()` may have claimed space before the abort.
  */
-export async function waitAbortable(strategy: WaitStrategy, site: WaitSite, ready: () => boolean, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+export async function waitAbortable(
+  strategy: WaitStrategy,
+  site: WaitSite,
+  ready: () => boolean,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
   if (signal === undefined) return strategy.waitAsync(site, ready, deadline);
   if (signal.aborted) return true;
   const wake = () => Atomics.notify(site.words, site.futex);

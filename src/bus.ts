@@ -10,12 +10,49 @@ import { recordSize } from './record.js';
 import { readerStats } from './stats.js';
 import { slotKind, slotName } from './registry.js';
 import { createRing, Ring } from './ring.js';
-import type { AnyTopics, ReaderOf, TopicMap, TopicName, TopicReaderOptions, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusHandle, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, ReaderStats, TopicStats } from './types.js';
+import type {
+  AnyTopics,
+  ReaderOf,
+  TopicMap,
+  TopicName,
+  TopicReaderOptions,
+  AsyncBatchPublishOptions,
+  AsyncOptions,
+  AsyncPublishOptions,
+  AttachOptions,
+  BatchPublishOptions,
+  BusHandle,
+  BusOptions,
+  BusStats,
+  ClaimOptions,
+  EventKey,
+  KeyedPublishOptions,
+  OutgoingEvent,
+  ProducerStats,
+  PublishOptions,
+  ReaderStats,
+  TopicStats,
+} from './types.js';
 import * as V from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy } from './wait-strategy.js';
 
 // The pipeline and bridges import these from here.
-export type { AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusOptions, BusStats, ClaimOptions, EventKey, KeyedPublishOptions, OutgoingEvent, ProducerStats, PublishOptions, TopicStats } from './types.js';
+export type {
+  AsyncBatchPublishOptions,
+  AsyncOptions,
+  AsyncPublishOptions,
+  AttachOptions,
+  BatchPublishOptions,
+  BusOptions,
+  BusStats,
+  ClaimOptions,
+  EventKey,
+  KeyedPublishOptions,
+  OutgoingEvent,
+  ProducerStats,
+  PublishOptions,
+  TopicStats,
+} from './types.js';
 
 const ATTACH_OPTIONS: readonly (keyof AttachOptions)[] = ['codec', 'wait', 'timeoutMs'];
 const BUS_OPTIONS: readonly (keyof BusOptions)[] = [...ATTACH_OPTIONS, 'capacity', 'topics', 'maxReaders'];
@@ -112,7 +149,14 @@ export class Bus<M extends TopicMap = AnyTopics> {
       const deadline = this.#deadline(options, 'publishAsync() options', KEYED_ASYNC_OPTIONS);
       const signal = signalOption('publishAsync()', options);
       if (options?.key !== undefined) {
-        return this.#producer.publishBatchAsync(this.#ring.topicId(topic), [value], deadline, 'publishAsync', keyHash(options.key, 'publishAsync() key'), signal);
+        return this.#producer.publishBatchAsync(
+          this.#ring.topicId(topic),
+          [value],
+          deadline,
+          'publishAsync',
+          keyHash(options.key, 'publishAsync() key'),
+          signal,
+        );
       }
       return this.#producer.publishAsync(this.#ring.topicId(topic), value, deadline, signal);
     } catch (error) {
@@ -188,7 +232,9 @@ export class Bus<M extends TopicMap = AnyTopics> {
     if (byteLength > maxPayload) throw new RecordTooLargeError(byteLength, maxPayload);
     const span = count * recordSize(byteLength);
     if (span > maxSpan) {
-      throw new InvalidOptionError(`a claim of ${count} records of ${byteLength} bytes needs ${span} bytes; one claim holds at most ${maxSpan} (a quarter of the capacity): claim fewer at a time`);
+      throw new InvalidOptionError(
+        `a claim of ${count} records of ${byteLength} bytes needs ${span} bytes; one claim holds at most ${maxSpan} (a quarter of the capacity): claim fewer at a time`,
+      );
     }
     return this.#producer.claimRaw(id, byteLength, count, timeoutMs);
   }
@@ -223,7 +269,9 @@ export class Bus<M extends TopicMap = AnyTopics> {
     }
     if (signal?.aborted && !drained()) throw signal.reason;
     if (!drained()) {
-      throw new InvalidOptionError(`the wait strategy "${String(this.#strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`);
+      throw new InvalidOptionError(
+        `the wait strategy "${String(this.#strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`,
+      );
     }
   }
 
@@ -299,7 +347,9 @@ export class Bus<M extends TopicMap = AnyTopics> {
       values[i] = event.value;
       if (i === 0 && event.key !== undefined) keys = new Int32Array(events.length);
       if ((event.key !== undefined) !== (keys !== undefined)) {
-        throw new InvalidOptionError(`${what}: event ${i} ${event.key === undefined ? 'has no key and event 0 has one' : 'has a key and event 0 has none'}; give every event of one call a key, or none`);
+        throw new InvalidOptionError(
+          `${what}: event ${i} ${event.key === undefined ? 'has no key and event 0 has one' : 'has a key and event 0 has none'}; give every event of one call a key, or none`,
+        );
       }
       if (keys !== undefined) keys[i] = keyHash(event.key, `${what} event ${i} key`);
     }
@@ -323,7 +373,8 @@ export class Bus<M extends TopicMap = AnyTopics> {
 function batchKeys<T>(what: string, values: readonly T[], options: BatchPublishOptions<T> | undefined): Keys | undefined {
   if (options === undefined) return undefined;
   const { key, keyOf } = options;
-  if (key !== undefined && keyOf !== undefined) throw new InvalidOptionError(`${what}: pass key (one key for the whole batch) or keyOf (a key per value), not both`);
+  if (key !== undefined && keyOf !== undefined)
+    throw new InvalidOptionError(`${what}: pass key (one key for the whole batch) or keyOf (a key per value), not both`);
   if (key !== undefined) return keyHash(key, `${what} key`);
   if (keyOf === undefined) return undefined;
   if (typeof keyOf !== 'function') throw new InvalidOptionError(`${what}: keyOf must be a function (value, index) => key, got ${V.describe(keyOf)}`);

@@ -6,7 +6,6 @@ import type { Codec, CodecName } from './types.js';
 
 export type { Codec, CodecName } from './types.js';
 
-
 export const CODEC_RAW = 0;
 export const CODEC_MSGPACK = 1;
 export const CODEC_JSON = 2;
@@ -96,7 +95,13 @@ const REUSED_VIEWS = 64;
  */
 function viewReusingEncode(encoder: Encoder): ((value: unknown) => Uint8Array) | undefined {
   const e = encoder as unknown as EncoderInternals;
-  if (typeof e.reinitializeState !== 'function' || typeof e.doEncode !== 'function' || typeof e.pos !== 'number' || typeof e.entered !== 'boolean' || !(e.bytes instanceof Uint8Array)) {
+  if (
+    typeof e.reinitializeState !== 'function' ||
+    typeof e.doEncode !== 'function' ||
+    typeof e.pos !== 'number' ||
+    typeof e.entered !== 'boolean' ||
+    !(e.bytes instanceof Uint8Array)
+  ) {
     return undefined;
   }
   let views: Uint8Array[] = [];
@@ -156,7 +161,15 @@ function copyingDecoder(): { decode(bytes: Uint8Array): unknown; decodeRange?(me
  */
 function rangeDecoder(decoder: Decoder): ((memory: Uint8Array, start: number, end: number) => unknown) | undefined {
   const d = decoder as unknown as DecoderInternals;
-  if (typeof d.doDecodeSync !== 'function' || typeof d.pos !== 'number' || typeof d.totalPos !== 'number' || typeof d.headByte !== 'number' || typeof d.entered !== 'boolean' || !(d.view instanceof DataView) || typeof d.stack?.stackHeadPosition !== 'number') {
+  if (
+    typeof d.doDecodeSync !== 'function' ||
+    typeof d.pos !== 'number' ||
+    typeof d.totalPos !== 'number' ||
+    typeof d.headByte !== 'number' ||
+    typeof d.entered !== 'boolean' ||
+    !(d.view instanceof DataView) ||
+    typeof d.stack?.stackHeadPosition !== 'number'
+  ) {
     return undefined;
   }
   return (memory, start, end) => {
@@ -203,7 +216,6 @@ export function json<T = unknown>(): Codec<T> {
   };
 }
 
-
 /** A codec by name, or the codec itself. */
 export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<any> {
   if (codec === undefined || codec === 'structured') return structured();
@@ -216,18 +228,30 @@ export function resolveCodec(codec: CodecName | Codec<any> | undefined): Codec<a
 
 function isBuiltIn(codec: unknown): codec is Codec<any> {
   const c = codec as Codec<any>;
-  return c === raw || (typeof c === 'object' && c !== null && ((c.id === CODEC_STRUCTURED && c.name === STRUCTURED_NAME) || (c.id === CODEC_MSGPACK && c.name === 'msgpack') || (c.id === CODEC_JSON && c.name === 'json')));
+  return (
+    c === raw ||
+    (typeof c === 'object' &&
+      c !== null &&
+      ((c.id === CODEC_STRUCTURED && c.name === STRUCTURED_NAME) ||
+        (c.id === CODEC_MSGPACK && c.name === 'msgpack') ||
+        (c.id === CODEC_JSON && c.name === 'json')))
+  );
 }
 
 function checkUserCodec(codec: unknown): Codec<any> {
   const c = codec as Codec<any>;
   if (typeof c !== 'object' || c === null || typeof c.encode !== 'function' || typeof c.decode !== 'function' || typeof c.name !== 'string') {
-    throw new InvalidOptionError(`a codec is 'structured' (the default), 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`);
+    throw new InvalidOptionError(
+      `a codec is 'structured' (the default), 'msgpack', 'json', 'raw' or an object { id, name, encode(value): Uint8Array, decode(bytes): value }; got ${describe(codec)}`,
+    );
   }
   if (typeof c.id !== 'number' || !Number.isInteger(c.id) || c.id < FIRST_USER_CODEC || c.id > 255) {
-    throw new InvalidOptionError(`codec "${c.name}" has id ${describe(c.id)}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`);
+    throw new InvalidOptionError(
+      `codec "${c.name}" has id ${describe(c.id)}: a user codec needs an integer id from ${FIRST_USER_CODEC} to 255 (0-15 belong to ringbus)`,
+    );
   }
-  if (c.decodeRange !== undefined && typeof c.decodeRange !== 'function') throw new InvalidOptionError(`codec "${c.name}": decodeRange, where given, must be a function`);
+  if (c.decodeRange !== undefined && typeof c.decodeRange !== 'function')
+    throw new InvalidOptionError(`codec "${c.name}": decodeRange, where given, must be a function`);
   return c;
 }
 

@@ -19,7 +19,10 @@ export class InvalidOptionError extends RingbusError {
 
 /** A record (or batch) larger than the ring accepts. */
 export class RecordTooLargeError extends RingbusError {
-  constructor(readonly size: number, readonly maxSize: number) {
+  constructor(
+    readonly size: number,
+    readonly maxSize: number,
+  ) {
     super(
       'ERR_RINGBUS_TOO_LARGE',
       `record of ${size} bytes exceeds the largest payload this bus accepts (${maxSize} bytes, a quarter of the capacity less the record header); create the bus with a larger capacity or split the value`,
@@ -103,8 +106,14 @@ export class ReaderClosedError extends RingbusError {
  */
 export class ReentrantReadError extends RingbusError {
   constructor(name: string, call: string, running: string) {
-    const where = running === 'for await' ? 'a for await loop over it is running (leave the loop first)' : `its ${running}() is delivering events (return from the handler first)`;
-    super('ERR_RINGBUS_REENTRANT', `reader "${name}": ${call} called while ${where}; one call reads a reader at a time: open a second reader for a second consumer`);
+    const where =
+      running === 'for await'
+        ? 'a for await loop over it is running (leave the loop first)'
+        : `its ${running}() is delivering events (return from the handler first)`;
+    super(
+      'ERR_RINGBUS_REENTRANT',
+      `reader "${name}": ${call} called while ${where}; one call reads a reader at a time: open a second reader for a second consumer`,
+    );
   }
 }
 
@@ -167,14 +176,20 @@ export class TooManyClaimsError extends RingbusError {
 /** More threads publish on one ring than its producer table holds. */
 export class TooManyProducersError extends RingbusError {
   constructor(max: number) {
-    super('ERR_RINGBUS_TOO_MANY_PRODUCERS', `${max} threads already publish on this bus; publish from fewer threads (a thread's slot is freed when the thread ends)`);
+    super(
+      'ERR_RINGBUS_TOO_MANY_PRODUCERS',
+      `${max} threads already publish on this bus; publish from fewer threads (a thread's slot is freed when the thread ends)`,
+    );
   }
 }
 
 /** A publish would wait for space behind this thread's own open claim: it would wait for ever. */
 export class ClaimDeadlockError extends RingbusError {
   constructor(what: string) {
-    super('ERR_RINGBUS_CLAIM_DEADLOCK', `${what} waits for space that only this thread's own open claim can free; commit() or abort() the claim before publishing more`);
+    super(
+      'ERR_RINGBUS_CLAIM_DEADLOCK',
+      `${what} waits for space that only this thread's own open claim can free; commit() or abort() the claim before publishing more`,
+    );
   }
 }
 
@@ -187,7 +202,10 @@ export class DuplicateStageError extends RingbusError {
 
 /** A stage consumes a topic that no stage produces and that is not a declared input. */
 export class UnproducedTopicError extends RingbusError {
-  constructor(readonly topic: string, readonly stages: readonly string[]) {
+  constructor(
+    readonly topic: string,
+    readonly stages: readonly string[],
+  ) {
     super(
       'ERR_RINGBUS_UNPRODUCED_TOPIC',
       `stage${stages.length > 1 ? 's' : ''} ${stages.map((s) => `"${s}"`).join(', ')} consume${stages.length > 1 ? '' : 's'} topic "${topic}", which no stage produces; declare it in { inputs: ["${topic}"] } if it comes from outside the pipeline, or add it to a stage's produces`,
@@ -197,13 +215,19 @@ export class UnproducedTopicError extends RingbusError {
 
 /** The first few names of a list, quoted, and how many more. */
 function someNames(names: readonly string[]): string {
-  const shown = names.slice(0, 8).map((s) => `"${s}"`).join(', ');
+  const shown = names
+    .slice(0, 8)
+    .map((s) => `"${s}"`)
+    .join(', ');
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
 }
 
 /** A declared output that no stage produces: nothing would ever come out of it. */
 export class UnproducedOutputError extends RingbusError {
-  constructor(readonly topic: string, readonly stages: readonly string[]) {
+  constructor(
+    readonly topic: string,
+    readonly stages: readonly string[],
+  ) {
     super(
       'ERR_RINGBUS_UNPRODUCED_OUTPUT',
       `output topic "${topic}" is produced by no stage, so nothing would come out of it; add it to the produces of the stage that emits it (stages: ${someNames(stages)}), or remove it from outputs`,
@@ -213,7 +237,10 @@ export class UnproducedOutputError extends RingbusError {
 
 /** A declared input that no stage consumes: what is published into it would reach nobody. */
 export class UnconsumedInputError extends RingbusError {
-  constructor(readonly topic: string, readonly stages: readonly string[]) {
+  constructor(
+    readonly topic: string,
+    readonly stages: readonly string[],
+  ) {
     super(
       'ERR_RINGBUS_UNCONSUMED_INPUT',
       `input topic "${topic}" is consumed by no stage, so its events would reach nobody; add it to the consumes of the stage that should handle it (stages: ${someNames(stages)}), or remove it from inputs`,
@@ -223,7 +250,10 @@ export class UnconsumedInputError extends RingbusError {
 
 /** A stage's module did not load, or exports no handler function. */
 export class StageLoadError extends RingbusError {
-  constructor(readonly stage: string, detail: string) {
+  constructor(
+    readonly stage: string,
+    detail: string,
+  ) {
     super('ERR_RINGBUS_STAGE_LOAD', `stage "${stage}": ${detail}`);
   }
 }
@@ -238,14 +268,20 @@ export class PipelineStateError extends RingbusError {
 /** A handler emitted into a topic its stage does not declare in `produces`. */
 export class UndeclaredTopicError extends RingbusError {
   constructor(stage: string, topic: string, produces: readonly string[]) {
-    super('ERR_RINGBUS_UNDECLARED_TOPIC', `stage "${stage}" emitted into "${topic}", which it does not declare; add "${topic}" to its produces (it produces [${produces.join(', ')}])`);
+    super(
+      'ERR_RINGBUS_UNDECLARED_TOPIC',
+      `stage "${stage}" emitted into "${topic}", which it does not declare; add "${topic}" to its produces (it produces [${produces.join(', ')}])`,
+    );
   }
 }
 
 /** The events waiting to re-enter a feedback loop outgrew the pipeline's maxSpill. */
 export class SpillOverflowError extends RingbusError {
   constructor(max: number) {
-    super('ERR_RINGBUS_SPILL', `more than ${max} events are waiting to re-enter a feedback loop: the loop produces faster than it consumes; give its stages larger rings (capacity) or raise maxSpill`);
+    super(
+      'ERR_RINGBUS_SPILL',
+      `more than ${max} events are waiting to re-enter a feedback loop: the loop produces faster than it consumes; give its stages larger rings (capacity) or raise maxSpill`,
+    );
   }
 }
 
@@ -283,7 +319,10 @@ export class BridgeConfigError extends RingbusError {
 /** A topic whose name the engine cannot carry (NATS subjects refuse spaces, '*', '>' and empty tokens). */
 export class BridgeTopicError extends RingbusError {
   constructor(engine: string, topic: string, detail: string) {
-    super('ERR_RINGBUS_BRIDGE_TOPIC', `topic ${JSON.stringify(topic)} cannot cross to ${engine}: ${detail}; rename the topic or map it with the engine's subjectOf option`);
+    super(
+      'ERR_RINGBUS_BRIDGE_TOPIC',
+      `topic ${JSON.stringify(topic)} cannot cross to ${engine}: ${detail}; rename the topic or map it with the engine's subjectOf option`,
+    );
   }
 }
 
@@ -300,7 +339,10 @@ export class BridgeMessageTooLargeError extends RingbusError {
 /** A publish key that is neither a string nor a safe integer. */
 export class InvalidKeyError extends RingbusError {
   constructor(what: string, key: unknown) {
-    super('ERR_RINGBUS_KEY', `${what}: a key must be a string or an integer number (a safe integer), got ${describeKey(key)}; turn it into one of these (e.g. String(id))`);
+    super(
+      'ERR_RINGBUS_KEY',
+      `${what}: a key must be a string or an integer number (a safe integer), got ${describeKey(key)}; turn it into one of these (e.g. String(id))`,
+    );
   }
 }
 

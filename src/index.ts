@@ -1,12 +1,56 @@
 export { attach, Bus, createBus } from './bus.js';
-export type { AbortOptions, AnyTopics, AsyncBatchPublishOptions, AsyncOptions, AsyncPublishOptions, AttachOptions, BatchPublishOptions, BusEvent, BusHandle, BusOptions, BusStats, ClaimOptions, Codec, CodecName, EventKey, Handler, KeyedPublishOptions, OutgoingEvent, PhasedOptions, ProducerStats, PublishOptions, RawRecord, ReaderOptions, ReaderStats, TopicEvent, TopicHandler, TopicMap, TopicName, TopicReader, TopicReaderOptions, TopicStats, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
+export type {
+  AbortOptions,
+  AnyTopics,
+  AsyncBatchPublishOptions,
+  AsyncOptions,
+  AsyncPublishOptions,
+  AttachOptions,
+  BatchPublishOptions,
+  BusEvent,
+  BusHandle,
+  BusOptions,
+  BusStats,
+  ClaimOptions,
+  Codec,
+  CodecName,
+  EventKey,
+  Handler,
+  KeyedPublishOptions,
+  OutgoingEvent,
+  PhasedOptions,
+  ProducerStats,
+  PublishOptions,
+  RawRecord,
+  ReaderOptions,
+  ReaderStats,
+  TopicEvent,
+  TopicHandler,
+  TopicMap,
+  TopicName,
+  TopicReader,
+  TopicReaderOptions,
+  TopicStats,
+  WaitSite,
+  WaitStrategy,
+  WaitStrategyName,
+} from './types.js';
 export { keyHash } from './key.js';
 export { Reader } from './reader.js';
 export { Claim } from './producer.js';
 export { json, msgpack, raw, structured, FIRST_USER_CODEC } from './codec.js';
 export { phased } from './wait-strategy.js';
 export * from './errors.js';
-export { createPipeline, describePipeline, Pipeline, type PipelineDescription, type PipelineInputHandle, type PipelineOptions, type PipelineStats, type StageStats } from './pipeline/pipeline.js';
+export {
+  createPipeline,
+  describePipeline,
+  Pipeline,
+  type PipelineDescription,
+  type PipelineInputHandle,
+  type PipelineOptions,
+  type PipelineStats,
+  type StageStats,
+} from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
 export type { BatchContext, RetryPolicy, StageBatchHandler, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';

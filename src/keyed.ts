@@ -130,7 +130,9 @@ export function topicsPrint(filter: Uint8Array | null, topics: number): number {
 
 function checkTopics(ring: Ring, block: number, group: string, name: string, topics: number): void {
   if (load(ring, block + L.K_TOPICS) === topics) return;
-  throw new InvalidOptionError(`member "${name}" takes other topics than the members of keyed group "${group}": a key's owner delivers only its own topics, so the others' events of that key would reach nobody; open every member with the same topics option, or a group per set of topics`);
+  throw new InvalidOptionError(
+    `member "${name}" takes other topics than the members of keyed group "${group}": a key's owner delivers only its own topics, so the others' events of that key would reach nobody; open every member with the same topics option, or a group per set of topics`,
+  );
 }
 
 /** Joins member `name` to keyed group `group`, creating the group where needed. */
@@ -155,14 +157,21 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
     else checkTopics(ring, block, group, name, request.topics);
     let entry = -1;
     for (let e = 0; e < L.MAX_KEYED_MEMBERS && entry < 0; e++) if (load(ring, memberAt(block, e) + L.KM_SLOT) === 0) entry = memberAt(block, e);
-    if (entry < 0) throw new KeyedGroupLimitError(`keyed group "${group}" has ${L.MAX_KEYED_MEMBERS} members, the most one group holds; close members you no longer need`);
+    if (entry < 0)
+      throw new KeyedGroupLimitError(`keyed group "${group}" has ${L.MAX_KEYED_MEMBERS} members, the most one group holds; close members you no longer need`);
     // Odd from before the newcomer's start is taken: no member reads past it by the old table (see KeyedView.current()).
     const before = load(ring, block + L.K_VERSION) & ~1;
     const version = beginChange(ring, block);
     let slot: number;
     try {
       // A member joining a running group starts at the tail: the partitions it takes start there.
-      slot = openLocked(ring, name, nameBytes, { kind: L.KIND_KEYED_MEMBER, group: groupSlot, start: others.length > 0 ? L.START_NEWEST : request.start, takeover: false, owner: request.owner });
+      slot = openLocked(ring, name, nameBytes, {
+        kind: L.KIND_KEYED_MEMBER,
+        group: groupSlot,
+        start: others.length > 0 ? L.START_NEWEST : request.start,
+        takeover: false,
+        owner: request.owner,
+      });
     } catch (error) {
       store(ring, block + L.K_VERSION, before);
       if (others.length === 0) forgetBlock(ring, block, groupSlot);

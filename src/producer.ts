@@ -2,7 +2,19 @@ import { waitAbortable } from './abort.js';
 import type { Codec } from './codec.js';
 import { CODEC_RAW } from './codec.js';
 import { threadId } from 'node:worker_threads';
-import { BatchAbortedError, BusClosedError, ClaimClosedError, ClaimDeadlockError, EncodeError, InvalidOptionError, RecordTooLargeError, RingbusError, TimeoutError, TooManyClaimsError, TooManyProducersError } from './errors.js';
+import {
+  BatchAbortedError,
+  BusClosedError,
+  ClaimClosedError,
+  ClaimDeadlockError,
+  EncodeError,
+  InvalidOptionError,
+  RecordTooLargeError,
+  RingbusError,
+  TimeoutError,
+  TooManyClaimsError,
+  TooManyProducersError,
+} from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readSeq, recordSize, writeSeq } from './record.js';
@@ -321,7 +333,14 @@ export class Producer {
    * Returns the number of the first chunk not published. An error goes through `fail`,
    * told how many values went out before it.
    */
-  private publishChunks(chunks: readonly Chunk[], first: number, image: Uint8Array, claim: (chunk: Chunk) => number, fail?: (error: unknown, published: number) => unknown, claimed = -1): number {
+  private publishChunks(
+    chunks: readonly Chunk[],
+    first: number,
+    image: Uint8Array,
+    claim: (chunk: Chunk) => number,
+    fail?: (error: unknown, published: number) => unknown,
+    claimed = -1,
+  ): number {
     let i = first;
     try {
       for (; i < chunks.length; i++) {
@@ -336,7 +355,14 @@ export class Producer {
     return i;
   }
 
-  async publishBatchAsync(topics: Topics, values: readonly unknown[], deadline: number, call = 'publishBatchAsync', keys?: Keys, signal?: AbortSignal): Promise<void> {
+  async publishBatchAsync(
+    topics: Topics,
+    values: readonly unknown[],
+    deadline: number,
+    call = 'publishBatchAsync',
+    keys?: Keys,
+    signal?: AbortSignal,
+  ): Promise<void> {
     signal?.throwIfAborted();
     const timeoutMs = deadline - performance.now();
     const chunks = this.stage(topics, values, keys);
@@ -351,7 +377,9 @@ export class Producer {
     // Its own copy of the staged batch: other publishes of this thread run while it waits.
     const image = this.staging.slice(0, chunks.length > 0 ? chunks[chunks.length - 1].end : 0);
     const fail = (error: unknown, published: number) =>
-      published > 0 && signal?.aborted && error === signal.reason ? new BatchAbortedError(call, published, values.length, error) : batchTimeout(error, call, timeoutMs, published, values.length);
+      published > 0 && signal?.aborted && error === signal.reason
+        ? new BatchAbortedError(call, published, values.length, error)
+        : batchTimeout(error, call, timeoutMs, published, values.length);
     const run = this.serial(async () => {
       // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
       while (first < chunks.length) {
@@ -462,7 +490,9 @@ export class Producer {
 /** A batch's timeout, told which call it was and how much of the batch went out. */
 /** A user's WaitStrategy said the wait was over without the condition holding. */
 function brokenStrategy(wait: WaitStrategy): InvalidOptionError {
-  return new InvalidOptionError(`the wait strategy "${String(wait.name)}" returned true while the ring had no space: a WaitStrategy must return true only when ready() did`);
+  return new InvalidOptionError(
+    `the wait strategy "${String(wait.name)}" returned true while the ring had no space: a WaitStrategy must return true only when ready() did`,
+  );
 }
 
 function batchTimeout(error: unknown, call: string, timeoutMs: number, published: number, total: number): unknown {

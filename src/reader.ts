@@ -27,7 +27,14 @@ function openCursor<T>(ring: Ring, name: string, options: ReaderOptions): { curs
     filter = new Uint8Array(ring.topics.length);
     for (const topic of topics) filter[ring.topicId(topic)] = 1;
   }
-  const setup: CursorSetup = { ring, name, filter, deps: dependencies(ring, name, after), codecs: codecTableOf, owner: ((Math.random() * 0x7fffffff) | 1) >>> 0 };
+  const setup: CursorSetup = {
+    ring,
+    name,
+    filter,
+    deps: dependencies(ring, name, after),
+    codecs: codecTableOf,
+    owner: ((Math.random() * 0x7fffffff) | 1) >>> 0,
+  };
   const startCode = start === 'newest' ? L.START_NEWEST : L.START_OLDEST;
   let cursor: Cursor<T>;
   if (group !== undefined && keyed) cursor = new KeyedMemberCursor<T>(setup, group, startCode, takeover);
@@ -210,7 +217,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
         this.#checkOpen(); // the handler closed it
         if (taken < count && !this.#waitNow(deadline - performance.now())) {
           if (performance.now() >= deadline) throw new TimeoutError(`reader "${this.name}" taking ${count} events (got ${taken})`, timeoutMs);
-          if (this.#cursor.ended) throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
+          if (this.#cursor.ended)
+            throw new BusClosedError(`the bus closed after reader "${this.name}" took ${taken} of the ${count} events it was asked to take`);
         }
       }
     } finally {

@@ -80,7 +80,9 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
   if (slot >= 0) {
     const kind = slotKind(ring, slot);
     if (kind !== request.kind) {
-      throw new InvalidOptionError(`"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`);
+      throw new InvalidOptionError(
+        `"${name}" already exists as a ${kindName(kind)}, and these options open a ${kindName(request.kind)}; open it with the options it was created with (lossy, group), or pick another name`,
+      );
     }
     if (request.kind === L.KIND_MEMBER && slotGroup(ring, slot) !== request.group) {
       throw new InvalidOptionError(`member "${name}" belongs to another group; pick another member name`);

@@ -28,11 +28,14 @@ export class Ring {
     try {
       this.core = instantiate(handle.module, handle.memory);
     } catch (cause) {
-      throw new IncompatibleHandleError(`the handle's module cannot run on its memory (${String((cause as Error)?.message ?? cause)}); pass bus.handle unchanged, as createBus() made it`);
+      throw new IncompatibleHandleError(
+        `the handle's module cannot run on its memory (${String((cause as Error)?.message ?? cause)}); pass bus.handle unchanged, as createBus() made it`,
+      );
     }
     const status = this.core.attachRing();
     if (status === L.ATTACH_NO_RING) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
-    if (status === L.ATTACH_OTHER_VERSION) throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
+    if (status === L.ATTACH_OTHER_VERSION)
+      throw new IncompatibleHandleError('the ring was laid out by another ringbus version; attach with the same ringbus version that created the bus');
     this.u8 = new Uint8Array(handle.memory.buffer);
     this.i32 = new Int32Array(handle.memory.buffer);
     this.f64 = new Float64Array(handle.memory.buffer);
@@ -44,7 +47,7 @@ export class Ring {
     this.maxPayload = this.maxSpan - L.RECORD_HEADER;
     this.topics = handle.topics;
     if (this.header(L.H_TOPIC_COUNT) !== handle.topics.length || this.header(L.H_TOPIC_HASH) !== topicHash(handle.topics)) {
-      throw new IncompatibleHandleError('the handle\'s topics do not match the ring\'s; pass the handle exactly as bus.handle gave it');
+      throw new IncompatibleHandleError("the handle's topics do not match the ring's; pass the handle exactly as bus.handle gave it");
     }
     handle.topics.forEach((t, i) => this.topicIds.set(t, i));
     watchRing(this.core);
@@ -93,7 +96,14 @@ export interface RingOptions {
 
 /** Lays out a new ring in a new shared memory and returns its handle; the options are checked (src/validate.ts). */
 export function createRing({ capacity, maxReaders, topics }: RingOptions): BusHandle {
-  const bytes = L.RING_BASE + L.HEADER_BYTES + maxReaders * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + capacity + L.MAX_PRODUCERS * counterRowBytes(topics.length);
+  const bytes =
+    L.RING_BASE +
+    L.HEADER_BYTES +
+    maxReaders * L.SLOT_BYTES +
+    L.MAX_PRODUCERS * L.PRODUCER_BYTES +
+    L.KEYED_GROUPS * L.KEYED_BYTES +
+    capacity +
+    L.MAX_PRODUCERS * counterRowBytes(topics.length);
   const pages = Math.ceil(bytes / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const module = ringModule();

@@ -43,7 +43,19 @@ const KIND_SET = 3;
 const KIND_LEAF = 4; // msgpackr carries it exactly, nothing inside to walk
 const KIND_V8 = 5;
 
-const TYPED_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+const TYPED_ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+];
 const kinds = new Map<object | null, number>([
   [Object.prototype, KIND_OBJECT],
   [null, KIND_OBJECT],
@@ -167,7 +179,11 @@ const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array
 const COMMON = { moreTypes: true, copyBuffers: true, useToJSON: false } as const;
 
 /** The structured codec's encoder and decoder; one of each per thread. */
-export function structuredParts(): { encode(value: unknown): Uint8Array; decode(bytes: Uint8Array): unknown; decodeRange(memory: Uint8Array, start: number, end: number): unknown } {
+export function structuredParts(): {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+  decodeRange(memory: Uint8Array, start: number, end: number): unknown;
+} {
   const plain = new Packr({ ...COMMON, useRecords: false });
   const plainReader = new Unpackr({ ...COMMON, useRecords: false, mapsAsObjects: true });
   const records = new Packr({ ...COMMON, useRecords: true });

@@ -160,7 +160,6 @@ export interface ReaderStats {
   waitMs: number;
 }
 
-
 /**
  * Turns values into bytes and back. The record header carries the codec's `id`, so a
  * reader decodes each record with the codec that wrote it.

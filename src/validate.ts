@@ -16,7 +16,8 @@ const MAX_TOPICS = 0xffff;
 
 /** Options earlier versions took, and why they are gone. */
 const REMOVED: Readonly<Record<string, string>> = {
-  claimTimeoutMs: "claims are no longer revoked after a timeout: a live producer is waited for, and a dead one's claims are revoked when its thread ends; remove the option",
+  claimTimeoutMs:
+    "claims are no longer revoked after a timeout: a live producer is waited for, and a dead one's claims are revoked when its thread ends; remove the option",
 };
 
 /**
@@ -32,7 +33,9 @@ export function knownOptions(what: string, options: unknown, known: readonly str
     if (Object.hasOwn(REMOVED, key)) throw new InvalidOptionError(`option "${key}" in ${what} was removed: ${REMOVED[key]}`);
     if (!known.includes(key)) {
       const near = known.find((k) => k.toLowerCase().startsWith(key.toLowerCase()) || key.toLowerCase().startsWith(k.toLowerCase()));
-      throw new InvalidOptionError(`unknown option ${describe(key)} in ${what}${near === undefined ? '' : ` (did you mean "${near}"?)`}; the options are ${known.join(', ')}`);
+      throw new InvalidOptionError(
+        `unknown option ${describe(key)} in ${what}${near === undefined ? '' : ` (did you mean "${near}"?)`}; the options are ${known.join(', ')}`,
+      );
     }
   }
 }
@@ -87,7 +90,9 @@ export function slotName(what: string, value: unknown): Uint8Array {
 
 export function capacity(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < L.MIN_CAPACITY || value > L.MAX_CAPACITY || (value & (value - 1)) !== 0) {
-    throw new InvalidOptionError(`capacity must be a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY} bytes, got ${describe(value)}; for example 1 << 20`);
+    throw new InvalidOptionError(
+      `capacity must be a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY} bytes, got ${describe(value)}; for example 1 << 20`,
+    );
   }
   return value;
 }
@@ -101,7 +106,18 @@ export function topicList(value: unknown): readonly string[] {
 
 // reader() options ---------------------------------------------------------------------
 
-export const READER_OPTIONS: readonly (keyof ReaderOptions)[] = ['start', 'topics', 'after', 'lossy', 'group', 'keyed', 'wait', 'codecs', 'takeover', 'batchSize'];
+export const READER_OPTIONS: readonly (keyof ReaderOptions)[] = [
+  'start',
+  'topics',
+  'after',
+  'lossy',
+  'group',
+  'keyed',
+  'wait',
+  'codecs',
+  'takeover',
+  'batchSize',
+];
 
 /** reader() options with their defaults; `wait` and `codecs` are checked where they are resolved. */
 export function readerOptions(options: ReaderOptions) {
@@ -112,9 +128,10 @@ export function readerOptions(options: ReaderOptions) {
   const after = nameList('after', options.after ?? []);
   if (lossy && group !== undefined) throw new InvalidOptionError('a lossy reader cannot join a consumer group');
   const keyed = flag('keyed', options.keyed ?? false);
-  if (keyed && group === undefined) throw new InvalidOptionError('keyed: true needs a group: bus.reader(name, { group: \'games\', keyed: true })');
+  if (keyed && group === undefined) throw new InvalidOptionError("keyed: true needs a group: bus.reader(name, { group: 'games', keyed: true })");
   if (lossy && after.length > 0) throw new InvalidOptionError('a lossy reader cannot depend on other readers: it never waits for them');
-  if (options.codecs !== undefined && !Array.isArray(options.codecs)) throw new InvalidOptionError(`codecs must be an array of codecs, got ${describe(options.codecs)}`);
+  if (options.codecs !== undefined && !Array.isArray(options.codecs))
+    throw new InvalidOptionError(`codecs must be an array of codecs, got ${describe(options.codecs)}`);
   return {
     start: oneOf('start', options.start ?? 'oldest', ['oldest', 'newest'] as const),
     topics: options.topics === undefined ? undefined : nameList('topics', options.topics),
@@ -136,7 +153,8 @@ export function readerOptions(options: ReaderOptions) {
  * rather than guessed at: 'abc' would be three events, and `{ length: 1e10 }` ten billion.
  */
 export function batch(what: string, values: unknown): readonly unknown[] {
-  if (!Array.isArray(values)) throw new InvalidOptionError(`${what} takes an array of values, got ${describe(values)}; turn other iterables into one with Array.from()`);
+  if (!Array.isArray(values))
+    throw new InvalidOptionError(`${what} takes an array of values, got ${describe(values)}; turn other iterables into one with Array.from()`);
   return values;
 }
 
@@ -147,7 +165,8 @@ export function eventList(what: string, events: unknown): readonly { topic: unkn
 
 /** One element of publishEvents()'s array. */
 export function event(what: string, event: unknown, index: number): { topic: unknown; value: unknown } {
-  if (typeof event !== 'object' || event === null) throw new InvalidOptionError(`${what}: event ${index} must be an object { topic, value }, got ${describe(event)}`);
+  if (typeof event !== 'object' || event === null)
+    throw new InvalidOptionError(`${what}: event ${index} must be an object { topic, value }, got ${describe(event)}`);
   return event as { topic: unknown; value: unknown };
 }
 
@@ -174,12 +193,47 @@ export function encoded(bytes: unknown, codec: string): Uint8Array {
 
 /** Every export the TypeScript side calls; a key missing here is a compile error. */
 const CORE_EXPORTS: Record<keyof RingCore, true> = {
-  initRing: true, attachRing: true, dataOffset: true, keyedOffset: true, setCursorLocked: true, slotOffset: true, holdPosition: true, minGate: true, claim: true,
-  commit: true, claimPosition: true, closeRing: true, wakeAll: true, registerReader: true, releaseReader: true,
-  available: true, cursor: true, cursorIndex: true, advance: true, openClaimAt: true, pendingSeq: true, revoke: true, abort: true,
-  acquireProducer: true, producerOwner: true, producerOf: true, deadSlot: true, claimOwner: true,
-  blockedAt: true, lapped: true, resync: true, seqFromPosition: true, groupClaim: true, memberPending: true,
-  memberDone: true, tailPosition: true, addProducerWait: true, addSlotCounter: true, counter: true, committedEvents: true, slotCounter: true,
+  initRing: true,
+  attachRing: true,
+  dataOffset: true,
+  keyedOffset: true,
+  setCursorLocked: true,
+  slotOffset: true,
+  holdPosition: true,
+  minGate: true,
+  claim: true,
+  commit: true,
+  claimPosition: true,
+  closeRing: true,
+  wakeAll: true,
+  registerReader: true,
+  releaseReader: true,
+  available: true,
+  cursor: true,
+  cursorIndex: true,
+  advance: true,
+  openClaimAt: true,
+  pendingSeq: true,
+  revoke: true,
+  abort: true,
+  acquireProducer: true,
+  producerOwner: true,
+  producerOf: true,
+  deadSlot: true,
+  claimOwner: true,
+  blockedAt: true,
+  lapped: true,
+  resync: true,
+  seqFromPosition: true,
+  groupClaim: true,
+  memberPending: true,
+  memberDone: true,
+  tailPosition: true,
+  addProducerWait: true,
+  addSlotCounter: true,
+  counter: true,
+  committedEvents: true,
+  slotCounter: true,
 };
 
 const AS_HANDLE = 'pass bus.handle unchanged, as createBus() made it';
@@ -195,9 +249,16 @@ export function busHandle(handle: unknown): asserts handle is BusHandle {
     throw new IncompatibleHandleError(`attach() needs the handle of a bus (bus.handle), passed through workerData or postMessage; got ${describe(handle)}`);
   }
   if (h.ringbus !== L.LAYOUT_VERSION) {
-    throw new IncompatibleHandleError(`the handle is for ring layout ${h.ringbus}, this ringbus reads layout ${L.LAYOUT_VERSION}; use the same ringbus version in every thread`);
+    throw new IncompatibleHandleError(
+      `the handle is for ring layout ${h.ringbus}, this ringbus reads layout ${L.LAYOUT_VERSION}; use the same ringbus version in every thread`,
+    );
   }
-  if (!(h.memory instanceof WebAssembly.Memory) || !(h.module instanceof WebAssembly.Module) || !Array.isArray(h.topics) || h.topics.some((t) => typeof t !== 'string')) {
+  if (
+    !(h.memory instanceof WebAssembly.Memory) ||
+    !(h.module instanceof WebAssembly.Module) ||
+    !Array.isArray(h.topics) ||
+    h.topics.some((t) => typeof t !== 'string')
+  ) {
     throw new IncompatibleHandleError(`the handle lacks its memory, module or topics; ${AS_HANDLE}`);
   }
   coreModule(h.module);
@@ -205,17 +266,25 @@ export function busHandle(handle: unknown): asserts handle is BusHandle {
 }
 
 function coreModule(module: WebAssembly.Module): void {
-  const functions = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name));
+  const functions = new Set(
+    WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name),
+  );
   const missing = Object.keys(CORE_EXPORTS).filter((name) => !functions.has(name));
   if (missing.length > 0) {
-    throw new IncompatibleHandleError(`the handle's module is not the ringbus core (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); ${AS_HANDLE}`);
+    throw new IncompatibleHandleError(
+      `the handle's module is not the ringbus core (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); ${AS_HANDLE}`,
+    );
   }
 }
 
 function ringHeader(memory: WebAssembly.Memory): void {
   const buffer: unknown = memory.buffer;
-  if (!(buffer instanceof SharedArrayBuffer)) throw new IncompatibleHandleError(`the handle's memory is not shared, so no other thread can see the ring; ${AS_HANDLE}`);
-  if (buffer.byteLength < L.RING_BASE + L.HEADER_BYTES) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
+  if (!(buffer instanceof SharedArrayBuffer))
+    throw new IncompatibleHandleError(`the handle's memory is not shared, so no other thread can see the ring; ${AS_HANDLE}`);
+  if (buffer.byteLength < L.RING_BASE + L.HEADER_BYTES)
+    throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
   const header = new Int32Array(buffer, L.RING_BASE, L.HEADER_BYTES >> 2);
   const field = (offset: number) => Atomics.load(header, offset >> 2);
   if (field(L.H_MAGIC) !== L.MAGIC) throw new IncompatibleHandleError('this memory holds no ringbus ring; pass the handle of a bus made by createBus()');
@@ -225,10 +294,15 @@ function ringHeader(memory: WebAssembly.Memory): void {
   const cap = field(L.H_CAPACITY);
   const readers = field(L.H_MAX_READERS);
   const span = field(L.H_MAX_SPAN);
-  const damaged = (what: string) => new IncompatibleHandleError(`the ring's header is damaged: ${what}; something other than ringbus wrote into its memory, so the ring cannot be trusted: create a new bus`);
-  if (cap < L.MIN_CAPACITY || cap > L.MAX_CAPACITY || (cap & (cap - 1)) !== 0) throw damaged(`capacity ${cap} is not a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY}`);
+  const damaged = (what: string) =>
+    new IncompatibleHandleError(
+      `the ring's header is damaged: ${what}; something other than ringbus wrote into its memory, so the ring cannot be trusted: create a new bus`,
+    );
+  if (cap < L.MIN_CAPACITY || cap > L.MAX_CAPACITY || (cap & (cap - 1)) !== 0)
+    throw damaged(`capacity ${cap} is not a power of two from ${L.MIN_CAPACITY} to ${L.MAX_CAPACITY}`);
   if (readers < 1 || readers > MAX_READERS) throw damaged(`maxReaders ${readers} is not from 1 to ${MAX_READERS}`);
   if (span !== cap / 4) throw damaged(`the largest claim is ${span} bytes, not a quarter of the capacity (${cap / 4})`);
   const needed = L.RING_BASE + L.HEADER_BYTES + readers * L.SLOT_BYTES + L.MAX_PRODUCERS * L.PRODUCER_BYTES + L.KEYED_GROUPS * L.KEYED_BYTES + cap;
-  if (buffer.byteLength < needed) throw damaged(`a ring of ${cap} bytes and ${readers} readers needs ${needed} bytes of memory, and there are ${buffer.byteLength}`);
+  if (buffer.byteLength < needed)
+    throw damaged(`a ring of ${cap} bytes and ${readers} readers needs ${needed} bytes of memory, and there are ${buffer.byteLength}`);
 }

@@ -4,7 +4,6 @@ import type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './
 
 export type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 
-
 const SPINS = 100;
 
 /** Sleeps on the futex until notified, `ready()` or the deadline. */
@@ -90,7 +89,8 @@ export const spin: WaitStrategy = {
 
 /** Spins briefly, then sleeps in short slices: good latency without starving other threads. */
 export function yielding(sliceMs = 0.05): WaitStrategy {
-  if (typeof sliceMs !== 'number' || !(sliceMs > 0)) throw new InvalidOptionError(`yielding(sliceMs) needs a positive number of milliseconds, got ${describe(sliceMs)}`);
+  if (typeof sliceMs !== 'number' || !(sliceMs > 0))
+    throw new InvalidOptionError(`yielding(sliceMs) needs a positive number of milliseconds, got ${describe(sliceMs)}`);
   return {
     name: 'yield',
     waitSync(site, ready, deadline) {
@@ -104,7 +104,6 @@ export function yielding(sliceMs = 0.05): WaitStrategy {
   };
 }
 
-
 /**
  * Spins, then naps, then blocks (the Disruptor's PhasedBackoffWaitStrategy, Agrona's
  * BackoffIdleStrategy). While events keep coming, the waiter is awake when the next one
@@ -114,7 +113,8 @@ export function yielding(sliceMs = 0.05): WaitStrategy {
 export function phased(options: PhasedOptions = {}): WaitStrategy {
   const micros = (name: keyof PhasedOptions, fallback: number) => {
     const value = options[name] ?? fallback;
-    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new InvalidOptionError(`phased({ ${name} }) must be a number of microseconds ≥ 0, got ${describe(value)}`);
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+      throw new InvalidOptionError(`phased({ ${name} }) must be a number of microseconds ≥ 0, got ${describe(value)}`);
     return value / 1000;
   };
   const spinMs = micros('spinMicros', 100);
@@ -162,7 +162,6 @@ export const async: WaitStrategy = {
   waitSync: block.waitSync,
   waitAsync: block.waitAsync,
 };
-
 
 const defaultStrategy = phased();
 

@@ -20,7 +20,11 @@ function fullBus(): [Bus, number] {
   return [b, n];
 }
 
-const settled = async (p: Promise<unknown>) => p.then((v) => ({ ok: v }), (e: unknown) => ({ error: e }));
+const settled = async (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: v }),
+    (e: unknown) => ({ error: e }),
+  );
 
 describe('AbortSignal', () => {
   it('a batch aborted after some of its chunks went out rejects with BatchAbortedError: published says exactly how many, the first ones', async () => {

@@ -37,7 +37,12 @@ describe('closing and unsubscribing readers', () => {
     const taken = bus.reader('t');
     const heir = bus.reader('t', { takeover: true });
     taken.unsubscribe(); // no longer the owner: the heir's slot stays
-    expect(bus.stats().readers.map((r) => r.name).sort()).toEqual(['r', 't']);
+    expect(
+      bus
+        .stats()
+        .readers.map((r) => r.name)
+        .sort(),
+    ).toEqual(['r', 't']);
     second.unsubscribe();
     heir.unsubscribe();
     expect(bus.stats().readers).toEqual([]);
@@ -97,9 +102,11 @@ describe('what a reader gets and when', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     const tap = bus.reader<number>('tap', { lossy: true });
     bus.publishBatch('default', [0, 1, 2, 3, 4]);
-    expect(() => tap.poll((n) => {
-      if (n === 1) throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      tap.poll((n) => {
+        if (n === 1) throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(tap.missed).toBe(3); // 2, 3 and 4: a lossy reader never redelivers
     expect(tap.stats().consumed).toBe(2); // 0, and 1 whose handler threw
   });

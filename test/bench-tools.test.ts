@@ -81,7 +81,9 @@ describe('bench: --compare and the verdict', () => {
     expect(reportProblems({ machine: { date: 'x' }, scenarios: [{ name: 'a', transport: 'ring', eventsPerSec: 1, p99us: 3 }], targets: [] })).toEqual([]);
     expect(reportProblems([])).toEqual(['it is not a JSON object']);
     expect(reportProblems({ scenario: [] })).toEqual(['it has no "scenarios" array']);
-    expect(reportProblems({ scenarios: [{ name: 'a', transport: 'ring', eventsPerSec: '1M' }] })).toEqual(['scenarios[0] (a ring): "eventsPerSec" is not a number']);
+    expect(reportProblems({ scenarios: [{ name: 'a', transport: 'ring', eventsPerSec: '1M' }] })).toEqual([
+      'scenarios[0] (a ring): "eventsPerSec" is not a number',
+    ]);
     expect(reportProblems({ scenarios: [{ name: 'a', eventsPerSec: 1, cpuPct: null }] })).toEqual([
       'scenarios[0] has no string "name" and "transport"',
       'scenarios[0] (a undefined): "cpuPct" is not a number',
@@ -105,24 +107,44 @@ describe('bench: --compare and the verdict', () => {
 describe('bench: the latency percentiles chart', () => {
   const machine = { cores: 2, cpuModel: 'cpu', node: 'v20', date: '2026-12-02T00:00:00Z', otherProcessesCores: 0 } as never;
   const row = (transport: string, measure: string, p: [number, number, number, number]) => ({
-    name: 'latency-raw64', transport, eventsPerSec: 20_000, runs: [20_000], p50us: p[0], p90us: p[1], p99us: p[2], p999us: p[3], maxus: p[3] * 2, measure,
+    name: 'latency-raw64',
+    transport,
+    eventsPerSec: 20_000,
+    runs: [20_000],
+    p50us: p[0],
+    p90us: p[1],
+    p99us: p[2],
+    p999us: p[3],
+    maxus: p[3] * 2,
+    measure,
   });
   const report = (scenarios: unknown[]) => ({ machine, settings: {}, scenarios, targets: [], micro: [], durationSec: 1 }) as never;
 
   it('draws p50, p90, p99 and p99.9 of each transport as bars growing with the percentile, one-way rows apart from round trips', () => {
-    const svg = renderLatencyChart(report([
-      { name: 'unicast-raw64', transport: 'ring', eventsPerSec: 1e7, runs: [1e7] },
-      row('ring', 'one way', [3.1, 5.2, 40, 900]),
-      row('postMessage', 'one way', [60, 80, 200, 2_000]),
-      row('ring-pingpong', 'round trip', [8, 9, 30, 120]),
-    ]))!;
+    const svg = renderLatencyChart(
+      report([
+        { name: 'unicast-raw64', transport: 'ring', eventsPerSec: 1e7, runs: [1e7] },
+        row('ring', 'one way', [3.1, 5.2, 40, 900]),
+        row('postMessage', 'one way', [60, 80, 200, 2_000]),
+        row('ring-pingpong', 'round trip', [8, 9, 30, 120]),
+      ]),
+    )!;
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     const bars = [...svg.matchAll(/<rect x="170" y="[\d.]+" width="([\d.]+)"[^>]*><title>([^<]+)<\/title>/g)].map((m) => [m[2], Number(m[1])] as const);
     expect(bars.map(([title]) => title)).toEqual([
-      'ring p50 3.1 µs', 'ring p90 5.2 µs', 'ring p99 40 µs', 'ring p99.9 900 µs',
-      'postMessage p50 60 µs', 'postMessage p90 80 µs', 'postMessage p99 200 µs', 'postMessage p99.9 2000 µs',
-      'ring-pingpong p50 8 µs', 'ring-pingpong p90 9 µs', 'ring-pingpong p99 30 µs', 'ring-pingpong p99.9 120 µs',
+      'ring p50 3.1 µs',
+      'ring p90 5.2 µs',
+      'ring p99 40 µs',
+      'ring p99.9 900 µs',
+      'postMessage p50 60 µs',
+      'postMessage p90 80 µs',
+      'postMessage p99 200 µs',
+      'postMessage p99.9 2000 µs',
+      'ring-pingpong p50 8 µs',
+      'ring-pingpong p90 9 µs',
+      'ring-pingpong p99 30 µs',
+      'ring-pingpong p99.9 120 µs',
     ]);
     for (let t = 0; t < 3; t++) {
       const widths = bars.slice(4 * t, 4 * t + 4).map(([, w]) => w);

@@ -27,7 +27,10 @@ function run(script: string, args: string[], timeoutMs = 40_000): Promise<string
   });
 }
 
-for (const [binary, make] of [['nats-server', natsServer], ['redis-server', redisServer]] as const) {
+for (const [binary, make] of [
+  ['nats-server', natsServer],
+  ['redis-server', redisServer],
+] as const) {
   const missing = missingServer(binary);
   let server: Server;
   (missing === undefined ? describe : describe.skip)(missing ?? `examples/two-processes through ${binary}`, () => {

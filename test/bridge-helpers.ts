@@ -148,8 +148,18 @@ export function trip(o: TripOptions): Trip {
   const busB = createBus({ capacity: o.capacityB ?? 1 << 22, topics: ['orders', 'progress', 'noise'] });
   const checker = new Checker(busB, o.producers);
   const options = engineOptions(o.kind, o.server, o.tag, o.engineExtra);
-  const out = new BridgeWorker('out', { handle: busA.handle, engine: o.kind, engineOptions: options, bridgeOptions: { topics: ['orders'], name: `out_${o.tag}`, deadLetterTopic: 'dead' } });
-  const into = new BridgeWorker('in', { handle: busB.handle, engine: o.kind, engineOptions: options, bridgeOptions: { topics: ['orders'], name: `in_${o.tag}`, progressTopic: 'progress' } });
+  const out = new BridgeWorker('out', {
+    handle: busA.handle,
+    engine: o.kind,
+    engineOptions: options,
+    bridgeOptions: { topics: ['orders'], name: `out_${o.tag}`, deadLetterTopic: 'dead' },
+  });
+  const into = new BridgeWorker('in', {
+    handle: busB.handle,
+    engine: o.kind,
+    engineOptions: options,
+    bridgeOptions: { topics: ['orders'], name: `in_${o.tag}`, progressTopic: 'progress' },
+  });
   const producers: Running<any>[] = [];
   const expected = o.producers * o.perProducer;
   return {
@@ -161,7 +171,13 @@ export function trip(o: TripOptions): Trip {
     producers,
     startProducers() {
       for (let p = 0; p < o.producers; p++) {
-        producers.push(start('bridge-producer', { handle: busA.handle, topic: 'orders', producer: p, count: o.perProducer, batch: o.batch ?? 100, pauseMs: o.pauseMs ?? 0 }, 120_000));
+        producers.push(
+          start(
+            'bridge-producer',
+            { handle: busA.handle, topic: 'orders', producer: p, count: o.perProducer, batch: o.batch ?? 100, pauseMs: o.pauseMs ?? 0 },
+            120_000,
+          ),
+        );
       }
     },
     async finish(timeoutMs = 25_000) {
@@ -170,7 +186,9 @@ export function trip(o: TripOptions): Trip {
         await until('every event in bus B', () => checker.total >= expected, timeoutMs);
       } catch (error) {
         const [a, b] = await Promise.all([out.stats().catch(String), into.stats().catch(String)]);
-        throw new Error(`${(error as Error).message}: ${checker.total} of ${expected} (${checker.next.join(', ')} per producer); out ${JSON.stringify(a)}; in ${JSON.stringify(b)}`);
+        throw new Error(
+          `${(error as Error).message}: ${checker.total} of ${expected} (${checker.next.join(', ')} per producer); out ${JSON.stringify(a)}; in ${JSON.stringify(b)}`,
+        );
       }
       await sleep(300); // room for a duplicate to show up
       await checker.stop();

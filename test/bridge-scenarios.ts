@@ -1,6 +1,14 @@
 // The bridge guarantees, the same for every engine: each scenario runs against a real server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBus, createPipeline, BridgeConfigError, BridgeMessageTooLargeError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError } from 'ringbus';
+import {
+  createBus,
+  createPipeline,
+  BridgeConfigError,
+  BridgeMessageTooLargeError,
+  BridgeTopicError,
+  BridgeUnreachableError,
+  InvalidOptionError,
+} from 'ringbus';
 import { bridgeIn, bridgeOut, type Engine, natsEngine } from 'ringbus/nats';
 import { redisEngine } from 'ringbus/redis';
 import { encode } from '@msgpack/msgpack';
@@ -155,7 +163,12 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
       const tag = 'pipe';
       const busA = createBus({ capacity: 1 << 20, topics: ['orders', 'dead'] });
       const options = engineOptions(kind, server, tag);
-      const out = new BridgeWorker('out', { handle: busA.handle, engine: kind, engineOptions: options, bridgeOptions: { topics: ['orders'], name: `out_${tag}`, deadLetterTopic: 'dead' } });
+      const out = new BridgeWorker('out', {
+        handle: busA.handle,
+        engine: kind,
+        engineOptions: options,
+        bridgeOptions: { topics: ['orders'], name: `out_${tag}`, deadLetterTopic: 'dead' },
+      });
       // Small rings: the bridge's newest marker pins each of them through many wraps.
       const pipeline = createPipeline({
         inputs: ['orders'],
@@ -170,8 +183,15 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         ],
       });
       const checkers = [new Checker(pipeline.output, 2, 'a'), new Checker(pipeline.output, 2, 'b')];
-      const into = new BridgeWorker('in', { handle: pipeline.inputHandle, engine: kind, engineOptions: options, bridgeOptions: { topics: ['orders'], name: `in_${tag}` } });
-      const producers = [0, 1].map((p) => start('bridge-producer', { handle: busA.handle, topic: 'orders', producer: p, count: 20_000, batch: 100, pauseMs: 10 }, 120_000));
+      const into = new BridgeWorker('in', {
+        handle: pipeline.inputHandle,
+        engine: kind,
+        engineOptions: options,
+        bridgeOptions: { topics: ['orders'], name: `in_${tag}` },
+      });
+      const producers = [0, 1].map((p) =>
+        start('bridge-producer', { handle: busA.handle, topic: 'orders', producer: p, count: 20_000, batch: 100, pauseMs: 10 }, 120_000),
+      );
       try {
         await out.start();
         await pipeline.start();
@@ -193,9 +213,17 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         await sleep(300); // room for a duplicate to show up
         for (const c of checkers) {
           await c.stop();
-          expect({ duplicates: c.duplicates, holes: c.holes, total: c.total, next: c.next }).toEqual({ duplicates: 0, holes: 0, total: 40_000, next: [20_000, 20_000] });
+          expect({ duplicates: c.duplicates, holes: c.holes, total: c.total, next: c.next }).toEqual({
+            duplicates: 0,
+            holes: 0,
+            total: 40_000,
+            next: [20_000, 20_000],
+          });
         }
-        expect(pipeline.stats().stages.map((s) => [s.name, s.eventsIn, s.deadLetters])).toEqual([['copy-a', 40_000, 0], ['copy-b', 40_000, 0]]);
+        expect(pipeline.stats().stages.map((s) => [s.name, s.eventsIn, s.deadLetters])).toEqual([
+          ['copy-a', 40_000, 0],
+          ['copy-b', 40_000, 0],
+        ]);
         const stats = await into.close();
         expect(stats).toMatchObject({ state: 'closed', deadLetters: 0 });
         if (kind === 'redis') expect(stats.duplicates).toBeGreaterThanOrEqual(10_000);
@@ -212,8 +240,12 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
 
     it('refuses a pipeline part that is not declared, with errors that say what to declare', async () => {
       const stage = { name: 'copy', module: stageUrl('relay'), consumes: ['orders'], produces: ['a'], options: { to: 'a' } };
-      expect(() => createPipeline({ inputs: ['orders'], bridgedInputs: ['a'], outputs: ['a'], stages: [stage] })).toThrow(/bridgedInputs: "a" is not an input of this pipeline; declare it in inputs/);
-      expect(() => createPipeline({ inputs: ['orders'], bridgedInputs: ['orders'], outputs: ['a'], codec: 'raw', stages: [stage] })).toThrow(/'msgpack' or 'json', not 'raw'/);
+      expect(() => createPipeline({ inputs: ['orders'], bridgedInputs: ['a'], outputs: ['a'], stages: [stage] })).toThrow(
+        /bridgedInputs: "a" is not an input of this pipeline; declare it in inputs/,
+      );
+      expect(() => createPipeline({ inputs: ['orders'], bridgedInputs: ['orders'], outputs: ['a'], codec: 'raw', stages: [stage] })).toThrow(
+        /'msgpack' or 'json', not 'raw'/,
+      );
       const pipeline = createPipeline({ inputs: ['orders'], outputs: ['a'], stages: [stage] });
       try {
         const engine = engineOf(engineOptions(kind, server, 'undeclared'));
@@ -229,7 +261,9 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
       const bridged = createPipeline({ inputs: ['orders'], bridgedInputs: ['orders'], outputs: ['a'], stages: [stage] });
       try {
         const engine = engineOf(engineOptions(kind, server, 'undeclared'));
-        await expect(bridgeIn(bridged, { topics: ['orders'], progressTopic: 'orders', engine })).rejects.toThrow(/takes neither progressTopic nor deadLetterTopic/);
+        await expect(bridgeIn(bridged, { topics: ['orders'], progressTopic: 'orders', engine })).rejects.toThrow(
+          /takes neither progressTopic nor deadLetterTopic/,
+        );
       } finally {
         await bridged.close();
       }
@@ -239,19 +273,26 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
       const bus = createBus({ capacity: 1 << 23, topics: ['orders', 'dead', 'bad topic'] });
       try {
         // Nothing listens there.
-        const nowhere = kind === 'nats' ? { servers: 'nats://127.0.0.1:1', stream: 'S_none', connectTimeoutMs: 300 } : { url: 'redis://127.0.0.1:1', connectTimeoutMs: 300 };
+        const nowhere =
+          kind === 'nats' ? { servers: 'nats://127.0.0.1:1', stream: 'S_none', connectTimeoutMs: 300 } : { url: 'redis://127.0.0.1:1', connectTimeoutMs: 300 };
         const unreachable = await bridgeOut(bus, { topics: ['orders'], name: 'nowhere', engine: engineOf(nowhere) }).catch((e) => e);
         expect(unreachable).toBeInstanceOf(BridgeUnreachableError);
         expect(unreachable.message).toMatch(/did not answer within 300 ms; start the server/);
         expect(() => engineOf(kind === 'nats' ? { servers: 'http://x y', stream: 'S' } : { url: 'http://x y' })).toThrow(InvalidOptionError);
-        await expect(bridgeOut(bus, { topics: ['orders'], name: 'n'.repeat(40), engine: engineOf(engineOptions(kind, server, 'long')) })).rejects.toThrow(/1 to 39 letters/);
+        await expect(bridgeOut(bus, { topics: ['orders'], name: 'n'.repeat(40), engine: engineOf(engineOptions(kind, server, 'long')) })).rejects.toThrow(
+          /1 to 39 letters/,
+        );
         await expect(bridgeOut(bus, { topics: ['nope'], engine: engineOf(engineOptions(kind, server, 'nope')) })).rejects.toThrow(/unknown topic "nope"/);
 
         if (kind === 'nats') {
           // A second stream over the same subjects: JetStream refuses it.
           const first = await bridgeOut(bus, { topics: ['orders'], name: 'cfg1', engine: engineOf(engineOptions(kind, server, 'cfg', { stream: 'S_cfg1' })) });
           await first.close();
-          const overlap = await bridgeOut(bus, { topics: ['orders'], name: 'cfg2', engine: engineOf(engineOptions(kind, server, 'cfg', { stream: 'S_cfg2' })) }).catch((e) => e);
+          const overlap = await bridgeOut(bus, {
+            topics: ['orders'],
+            name: 'cfg2',
+            engine: engineOf(engineOptions(kind, server, 'cfg', { stream: 'S_cfg2' })),
+          }).catch((e) => e);
           expect(overlap).toBeInstanceOf(BridgeConfigError);
           expect(overlap.message).toMatch(/stream "S_cfg2": .*overlap.*; fix streamConfig/);
           const badTopic = await bridgeOut(bus, { topics: ['bad topic'], engine: engineOf(engineOptions(kind, server, 'topic')) }).catch((e) => e);
@@ -264,7 +305,9 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
           await client.set('t_wrong:orders', 'x');
           client.disconnect();
           const into = createBus({ topics: ['orders', 'progress'] });
-          const wrong = await bridgeIn(into, { topics: ['orders'], progressTopic: 'progress', engine: engineOf(engineOptions(kind, server, 'wrong')) }).catch((e) => e);
+          const wrong = await bridgeIn(into, { topics: ['orders'], progressTopic: 'progress', engine: engineOf(engineOptions(kind, server, 'wrong')) }).catch(
+            (e) => e,
+          );
           into.close();
           expect(wrong).toBeInstanceOf(BridgeConfigError);
           expect(wrong.message).toMatch(/WRONGTYPE.*the key must be a stream/);
@@ -274,7 +317,13 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         const busB = createBus({ topics: ['orders', 'progress', 'dead'] });
         try {
           const foreign = engineOptions(kind, server, 'foreign');
-          const inward = await bridgeIn(busB, { topics: ['orders'], name: 'foreign', progressTopic: 'progress', deadLetterTopic: 'dead', engine: engineOf(foreign) });
+          const inward = await bridgeIn(busB, {
+            topics: ['orders'],
+            name: 'foreign',
+            progressTopic: 'progress',
+            deadLetterTopic: 'dead',
+            engine: engineOf(foreign),
+          });
           const garbage = new Uint8Array([0xc1]); // a byte MessagePack never uses
           const good = encode({ ok: 1 });
           if (kind === 'nats') {
@@ -305,7 +354,12 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
         // Larger than the engine takes: set aside on the dead-letter topic, the rest goes on; without one, the bridge stops.
         const limit = kind === 'nats' ? {} : { maxPayload: 1 << 20 };
         const letters = bus.reader<any>('letters', { topics: ['dead'] });
-        const out = await bridgeOut(bus, { topics: ['orders'], name: 'big', deadLetterTopic: 'dead', engine: engineOf(engineOptions(kind, server, 'big', limit)) });
+        const out = await bridgeOut(bus, {
+          topics: ['orders'],
+          name: 'big',
+          deadLetterTopic: 'dead',
+          engine: engineOf(engineOptions(kind, server, 'big', limit)),
+        });
         bus.publish('orders', { n: 1 });
         bus.publish('orders', new Uint8Array(1_500_000));
         bus.publish('orders', { n: 2 });

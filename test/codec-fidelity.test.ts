@@ -15,9 +15,16 @@ const leaves: fc.Arbitrary<unknown>[] = [
   fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }),
   fc.constantFrom(undefined, null, true, false, -0),
   fc.date(), // invalid dates included
-  fc.tuple(fc.constantFrom('a+', '^\\d{2,}$', '(?<n>q)|x', '\\u{1F600}', ''), fc.constantFrom('', 'g', 'iu', 'msy', 'd')).map(([source, flags]) => new RegExp(source, flags)),
   fc
-    .record({ kind: fc.nat(ERRORS.length - 1), message: fc.string(), name: fc.option(fc.constantFrom('Custom', 'TypeError'), { nil: undefined }), cause: fc.option(fc.oneof(fc.string(), fc.integer()), { nil: undefined }) })
+    .tuple(fc.constantFrom('a+', '^\\d{2,}$', '(?<n>q)|x', '\\u{1F600}', ''), fc.constantFrom('', 'g', 'iu', 'msy', 'd'))
+    .map(([source, flags]) => new RegExp(source, flags)),
+  fc
+    .record({
+      kind: fc.nat(ERRORS.length - 1),
+      message: fc.string(),
+      name: fc.option(fc.constantFrom('Custom', 'TypeError'), { nil: undefined }),
+      cause: fc.option(fc.oneof(fc.string(), fc.integer()), { nil: undefined }),
+    })
     .map(({ kind, message, name, cause }) => {
       const error = cause === undefined ? new ERRORS[kind](message) : new ERRORS[kind](message, { cause });
       if (name !== undefined) error.name = name;
@@ -25,7 +32,19 @@ const leaves: fc.Arbitrary<unknown>[] = [
     }),
   fc.uint8Array().map((u) => u.buffer),
   fc.tuple(fc.uint8Array({ minLength: 4 }), fc.nat(3)).map(([u, at]) => new DataView(u.buffer, at)),
-  fc.oneof(fc.int8Array(), fc.uint8Array(), fc.uint8ClampedArray(), fc.int16Array(), fc.uint16Array(), fc.int32Array(), fc.uint32Array(), fc.float32Array(), fc.float64Array(), fc.bigInt64Array(), fc.bigUint64Array()),
+  fc.oneof(
+    fc.int8Array(),
+    fc.uint8Array(),
+    fc.uint8ClampedArray(),
+    fc.int16Array(),
+    fc.uint16Array(),
+    fc.int32Array(),
+    fc.uint32Array(),
+    fc.float32Array(),
+    fc.float64Array(),
+    fc.bigInt64Array(),
+    fc.bigUint64Array(),
+  ),
   fc.float64Array({ minLength: 3 }).map((f) => f.subarray(1)), // a view of part of a buffer
 ];
 
@@ -73,7 +92,7 @@ describe('the default codec keeps what structured clone keeps', () => {
     );
   });
 
-  it("keeps the values of the report: Date, Map, Set, undefined, Float32Array and Error come back as themselves", () => {
+  it('keeps the values of the report: Date, Map, Set, undefined, Float32Array and Error come back as themselves', () => {
     bus = createBus({ topics: ['t'] });
     const v = { d: new Date(0), m: new Map([[1, 2]]), s: new Set([1]), u: undefined, n: null, f32: new Float32Array([1.5]), err: new Error('x') };
     const got = roundTrip(bus, v) as typeof v;
@@ -122,7 +141,15 @@ describe('the default codec keeps what structured clone keeps', () => {
   it('refuses functions and symbols with an EncodeError, and the ring is unchanged: the next event arrives at once', () => {
     bus = createBus({ topics: ['t'] });
     const reader = bus.reader('r');
-    const refused = [() => 1, { f: function named() {} }, [1, Symbol('s')], Symbol.iterator, new Map([[1, () => 2]]), { w: new WeakMap() }, new Set([new WeakSet()])];
+    const refused = [
+      () => 1,
+      { f: function named() {} },
+      [1, Symbol('s')],
+      Symbol.iterator,
+      new Map([[1, () => 2]]),
+      { w: new WeakMap() },
+      new Set([new WeakSet()]),
+    ];
     for (const v of refused) {
       expect(() => bus!.publish('t', v)).toThrow(EncodeError);
       expect(() => bus!.publishBatch('t', [{ ok: 1 }, v])).toThrow(EncodeError); // nothing of the batch is published
@@ -178,11 +205,15 @@ describe('the default codec keeps what structured clone keeps', () => {
     expect(result.mismatches).toEqual([]);
     expect(result.read).toBe(values.length);
     let i = 0;
-    back.take(values.length, (v) => {
-      const d = difference(v, structuredClone(values[i]));
-      expect(d, `value ${i}: ${d}`).toBeNull();
-      i++;
-    }, 30_000);
+    back.take(
+      values.length,
+      (v) => {
+        const d = difference(v, structuredClone(values[i]));
+        expect(d, `value ${i}: ${d}`).toBeNull();
+        i++;
+      },
+      30_000,
+    );
     expect(i).toBe(values.length);
   });
 });

@@ -19,9 +19,7 @@ describe('many producers, gating readers and a consumer group', () => {
 
     const common = { handle: bus.handle, producers: PRODUCERS, perProducer: PER_PRODUCER, maxExtra: MAX_EXTRA, timeoutMs: 40_000 };
     const gating = readers.map((name) => start('reader', { ...common, name, options: {}, stopAfter: TOTAL, checkOrder: true }, 45_000));
-    const members = ['w0', 'w1'].map((name) =>
-      start('reader', { ...common, name, options: { group: 'workers' }, checkOrder: false }, 45_000),
-    );
+    const members = ['w0', 'w1'].map((name) => start('reader', { ...common, name, options: { group: 'workers' }, checkOrder: false }, 45_000));
     const producers = Array.from({ length: PRODUCERS }, (_, producer) =>
       start('producer', { handle: bus.handle, topic: 't', producer, count: PER_PRODUCER, maxExtra: MAX_EXTRA, batchMax: 16, timeoutMs: 40_000 }, 45_000),
     );

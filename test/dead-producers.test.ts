@@ -175,7 +175,8 @@ describe('a thread blocked in a synchronous publish', () => {
     // sees its workers' deaths only back on its event loop) turns the default blocking
     // publish into a permanent deadlock: the reader waits behind the dead claim, the main
     // thread waits for the reader, and nobody else can learn of the death.
-    const result = scenario(`
+    const result = scenario(
+      `
       const rb = await import(RB);
       const bus = rb.createBus({ capacity: 4096, topics: ['t'] });
       bus.reader('r').close();
@@ -187,7 +188,9 @@ describe('a thread blocked in a synchronous publish', () => {
       let published = 0;
       for (let i = 0; i < 1000; i++) { bus.publish('t', i); published++; }
       report({ published });
-    `, 6_000);
+    `,
+      6_000,
+    );
     expect(result).toEqual({ published: 1000 });
   });
 });

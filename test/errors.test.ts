@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attach, BusClosedError, type Codec, createBus, DecodeError, EncodeError, IncompatibleHandleError, InvalidOptionError,
-  ReaderBusyError, ReaderClosedError, RecordTooLargeError, RingbusError, TooManyReadersError, UnknownReaderError, UnknownTopicError,
+  attach,
+  BusClosedError,
+  type Codec,
+  createBus,
+  DecodeError,
+  EncodeError,
+  IncompatibleHandleError,
+  InvalidOptionError,
+  ReaderBusyError,
+  ReaderClosedError,
+  RecordTooLargeError,
+  RingbusError,
+  TooManyReadersError,
+  UnknownReaderError,
+  UnknownTopicError,
 } from 'ringbus';
 
 /** After any rejected call the ring must still work: publish and read one event. */
@@ -120,7 +133,12 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
     expect(() => bus.reader('a')).toThrow(ReaderBusyError);
     bus.reader('b');
     expect(() => bus.reader('c')).toThrow(TooManyReadersError);
-    const upper: Codec<string> = { id: 40, name: 'upper', encode: (s) => new TextEncoder().encode(s.toUpperCase()), decode: (b) => new TextDecoder().decode(b) };
+    const upper: Codec<string> = {
+      id: 40,
+      name: 'upper',
+      encode: (s) => new TextEncoder().encode(s.toUpperCase()),
+      decode: (b) => new TextDecoder().decode(b),
+    };
     const writer = createBus({ timeoutMs: 10_000, capacity: 4096, codec: upper });
     const plain = writer.reader('plain');
     const knowing = writer.reader<string>('knowing', { codecs: [upper] });
@@ -146,7 +164,14 @@ describe('bad input gets a typed error and leaves the ring consistent', () => {
     expect(() => createBus({ timeoutMs: 10_000, codec: fake })).toThrow(/id from 16 to 255/);
     expect(() => bus.reader('r2', { codecs: [fake] })).toThrow(/id from 16 to 255/);
     expect(() => createBus({ timeoutMs: 10_000, codec: 'cbor' as never })).toThrow(/got "cbor"/);
-    const throwing: Codec<string> = { id: 20, name: 'picky', encode: () => { throw new TypeError('no'); }, decode: () => '' };
+    const throwing: Codec<string> = {
+      id: 20,
+      name: 'picky',
+      encode: () => {
+        throw new TypeError('no');
+      },
+      decode: () => '',
+    };
     const picky = createBus({ timeoutMs: 10_000, capacity: 4096, codec: throwing });
     expect(() => picky.publish('default', 'x')).toThrow(EncodeError);
     const liar: Codec<string> = { id: 21, name: 'liar', encode: () => 'text' as never, decode: () => '' };

@@ -69,7 +69,12 @@ describe('examples', () => {
     const { out } = await run('pipeline/main.js');
     expect(out).toContain('flowchart LR');
     expect(out).toContain('s1["enrich ×2"]');
-    expect(out.trim().split('\n').filter((l) => l.startsWith('indexed '))).toEqual([
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('indexed ')),
+    ).toEqual([
       'indexed {"id":0,"key":"ada#3"}',
       'indexed {"id":1,"key":"grace#5"}',
       'indexed {"id":2,"key":"edsger#6"}',

@@ -17,7 +17,16 @@ describe('a producer that dies between claim and commit', () => {
     const readers = ['r0', 'r1'].map((name) => start('reader', { ...common, name, stopAfter: 2 * perProducer + 1_000, checkOrder: true }));
     const members = ['m0', 'm1'].map((name) => start('reader', { ...common, name, options: { group: 'g' }, checkOrder: false }));
     // Producer 2 publishes 1,000 events, claims, writes half and hangs until we kill it.
-    const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 2, count: 1_000, maxExtra: MAX_EXTRA, batchMax: 4, timeoutMs: 20_000, hangInClaim: true });
+    const doomed = start('producer', {
+      handle: bus.handle,
+      topic: 't',
+      producer: 2,
+      count: 1_000,
+      maxExtra: MAX_EXTRA,
+      batchMax: 4,
+      timeoutMs: 20_000,
+      hangInClaim: true,
+    });
     await doomed.message('claimed', 20_000);
     const killedAt = performance.now();
     await doomed.worker.terminate();
@@ -55,7 +64,16 @@ describe('a dead claim in a ring that never fills', () => {
     // A 1 MiB ring: no producer ever waits on it.
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 20, topics: ['t'], codec: 'raw' });
     const reader = bus.reader<Uint8Array>('r');
-    const doomed = start('producer', { handle: bus.handle, topic: 't', producer: 1, count: 10, maxExtra: 0, batchMax: 1, timeoutMs: 10_000, hangInClaim: true });
+    const doomed = start('producer', {
+      handle: bus.handle,
+      topic: 't',
+      producer: 1,
+      count: 10,
+      maxExtra: 0,
+      batchMax: 1,
+      timeoutMs: 10_000,
+      hangInClaim: true,
+    });
     await doomed.message('claimed', 10_000);
     await doomed.worker.terminate();
     for (let i = 0; i < 100; i++) bus.publish('t', new Uint8Array([i]), { timeoutMs: 1_000 });

@@ -29,7 +29,14 @@ const cells = (page: Page, player: number) => page.evaluate(`[...document.queryS
     const browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-renderer-backgrounding',
+        '--disable-background-timer-throttling',
+        '--disable-backgrounding-occluded-windows',
+      ],
       protocolTimeout: 20_000,
     });
     try {

@@ -21,11 +21,20 @@ function checkGames(records: any[]) {
   for (const rec of records) {
     expect(rec.errors, rec.game).toEqual([]);
     const ref = playReference(rec.game, rec.moves, WORK);
-    expect(ref.outcomes.every((o: string) => o === 'ok'), rec.game).toBe(true);
+    expect(
+      ref.outcomes.every((o: string) => o === 'ok'),
+      rec.game,
+    ).toBe(true);
     expect(rec.result, rec.game).toEqual(ref.result);
     for (const states of rec.states) {
-      expect(states.map((s: any) => s.turn), rec.game).toEqual(Array.from({ length: rec.moves.length + 1 }, (_, i) => i));
-      expect(states.slice(1).map((s: any) => ({ player: s.last.player, column: s.last.column })), rec.game).toEqual(rec.moves);
+      expect(
+        states.map((s: any) => s.turn),
+        rec.game,
+      ).toEqual(Array.from({ length: rec.moves.length + 1 }, (_, i) => i));
+      expect(
+        states.slice(1).map((s: any) => ({ player: s.last.player, column: s.last.column })),
+        rec.game,
+      ).toEqual(rec.moves);
     }
   }
 }
@@ -146,7 +155,12 @@ describe.each(['keyed', 'partitions'])('examples/game-server, %s routing', (rout
     // Another game runs meanwhile, untouched.
     const others = playGames({ url, games: 5, prefix: 'bystander', timeoutMs: 20_000 });
     b.ws.terminate();
-    expect(await a.next((m) => m.type === 'state' && m.status !== 'playing')).toMatchObject({ status: 'abandoned', winner: 0, reason: 'player 1 left the game', turn: 1 });
+    expect(await a.next((m) => m.type === 'state' && m.status !== 'playing')).toMatchObject({
+      status: 'abandoned',
+      winner: 0,
+      reason: 'player 1 left the game',
+      turn: 1,
+    });
     a.send({ type: 'move', column: 2 });
     expect(await a.next((m) => m.type === 'error')).toMatchObject({ code: 'not-in-game' });
     checkGames(await others);

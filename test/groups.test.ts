@@ -33,7 +33,12 @@ describe('consumer groups whose members leave', () => {
     expect(n).toBeGreaterThan(10); // full: the group gates
     a.unsubscribe();
     expect(bus.tryPublish('default', n)).toBe(false); // b still belongs to the group
-    expect(bus.stats().readers.map((r) => r.name).sort()).toEqual(['b', 'g']);
+    expect(
+      bus
+        .stats()
+        .readers.map((r) => r.name)
+        .sort(),
+    ).toEqual(['b', 'g']);
     b.unsubscribe();
     expect(bus.stats().readers).toEqual([]);
     for (let i = 0; i < 1000; i++) expect(bus.tryPublish('default', n + i)).toBe(true); // nobody gates
@@ -55,7 +60,12 @@ describe('consumer groups whose members leave', () => {
     let n = 10;
     while (bus.tryPublish('default', n)) n++;
     expect(bus.tryPublish('default', n)).toBe(false); // still gated by the group
-    expect(bus.stats().readers.map((r) => r.name).sort()).toEqual(['a', 'g']);
+    expect(
+      bus
+        .stats()
+        .readers.map((r) => r.name)
+        .sort(),
+    ).toEqual(['a', 'g']);
     const again = bus.reader<number>('a', { group: 'g' });
     const rest: number[] = [];
     again.poll((v) => rest.push(v), 1 << 20);
@@ -69,8 +79,16 @@ describe('consumer groups whose members leave', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] });
     bus.reader('m', { group: 'g' }).close(); // the group exists before the producers start
     const member = start('reader', {
-      handle: bus.handle, name: 'm', options: { group: 'g' }, producers: 1, perProducer: read, maxExtra: MAX_EXTRA,
-      stopAfter: read, checkOrder: true, timeoutMs: 20_000, leave: 'unsubscribe',
+      handle: bus.handle,
+      name: 'm',
+      options: { group: 'g' },
+      producers: 1,
+      perProducer: read,
+      maxExtra: MAX_EXTRA,
+      stopAfter: read,
+      checkOrder: true,
+      timeoutMs: 20_000,
+      leave: 'unsubscribe',
     });
     const exited = new Promise((resolve) => member.worker.once('exit', resolve));
     await member.message('ready');
@@ -93,8 +111,16 @@ describe('consumer groups whose members leave', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     bus.reader('m', { group: 'g' }).close();
     const member = start('reader', {
-      handle: bus.handle, name: 'm', options: { group: 'g' }, producers: 1, perProducer: count, maxExtra: MAX_EXTRA,
-      stopAfter: read, checkOrder: true, timeoutMs: 20_000, leave: 'close',
+      handle: bus.handle,
+      name: 'm',
+      options: { group: 'g' },
+      producers: 1,
+      perProducer: count,
+      maxExtra: MAX_EXTRA,
+      stopAfter: read,
+      checkOrder: true,
+      timeoutMs: 20_000,
+      leave: 'close',
     });
     const exited = new Promise((resolve) => member.worker.once('exit', resolve));
     await member.message('ready');

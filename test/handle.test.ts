@@ -33,10 +33,14 @@ describe('the handle travels to every kind of worker', () => {
     worker.worker.postMessage(bus.handle);
     await worker.result;
     const got: number[] = [];
-    reader.take(100, ({ n, via }) => {
-      expect(via).toBe('postMessage');
-      got.push(n);
-    }, 5_000);
+    reader.take(
+      100,
+      ({ n, via }) => {
+        expect(via).toBe('postMessage');
+        got.push(n);
+      },
+      5_000,
+    );
     expect(got).toEqual(Array.from({ length: 100 }, (_, n) => n));
   });
 });
@@ -45,7 +49,17 @@ describe('drain and stats', () => {
   it('drain() resolves only once a slow reader in a worker consumed everything published before it', async () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 16, topics: ['t'], codec: 'raw' });
     bus.reader('slow').close();
-    const slow = start('reader', { handle: bus.handle, name: 'slow', options: {}, producers: 1, perProducer: 2_000, maxExtra: 16, checkOrder: true, workMicros: 200, timeoutMs: 20_000 });
+    const slow = start('reader', {
+      handle: bus.handle,
+      name: 'slow',
+      options: {},
+      producers: 1,
+      perProducer: 2_000,
+      maxExtra: 16,
+      checkOrder: true,
+      workMicros: 200,
+      timeoutMs: 20_000,
+    });
     await slow.message('ready');
     const { make } = await import('./workers/payload.js');
     for (let seq = 0; seq < 2_000; seq++) bus.publish('t', make(0, seq, 16), { timeoutMs: 20_000 });

@@ -42,17 +42,42 @@ describe('health events', () => {
     await start('producer', { handle: bus.handle, topic: 'orders', producer: 0, count: 100, maxExtra: 0, batchMax: 8, timeoutMs: 10_000 }).result;
     const waited = await until('stalled-reader', () => events.length > 0, 5_000);
     expect(waited).toBeLessThan(500 + 1_000); // the threshold, plus a reading or two
-    expect(events).toEqual([{ kind: 'stalled-reader', bus: 'orders', reader: 'audit', magnitude: 100, message: expect.stringContaining('reader "audit" of bus "orders" has 100 events to read'), at: expect.any(Number) }]);
+    expect(events).toEqual([
+      {
+        kind: 'stalled-reader',
+        bus: 'orders',
+        reader: 'audit',
+        magnitude: 100,
+        message: expect.stringContaining('reader "audit" of bus "orders" has 100 events to read'),
+        at: expect.any(Number),
+      },
+    ]);
     expect(watch.conditions()).toEqual([{ ...events[0], message: expect.any(String) }]); // raised at the same time, with the latest reading's figures
     await sleep(600);
     expect(events).toHaveLength(1); // once, however long it lasts
 
-    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: 100, maxExtra: 0, checkOrder: true, stopAfter: 100, timeoutMs: 10_000 });
+    const reader = start('reader', {
+      handle: bus.handle,
+      name: 'audit',
+      options: {},
+      producers: 1,
+      perProducer: 100,
+      maxExtra: 0,
+      checkOrder: true,
+      stopAfter: 100,
+      timeoutMs: 10_000,
+    });
     expect((await reader.result).received).toBe(100);
     await until('recovery', () => events.length > 1, 3_000);
     await sleep(300);
     expect(events).toHaveLength(2);
-    expect(events[1]).toMatchObject({ kind: 'recovered', recovered: 'stalled-reader', bus: 'orders', reader: 'audit', message: expect.stringContaining('cleared') });
+    expect(events[1]).toMatchObject({
+      kind: 'recovered',
+      recovered: 'stalled-reader',
+      bus: 'orders',
+      reader: 'audit',
+      message: expect.stringContaining('cleared'),
+    });
     expect(watch.conditions()).toEqual([]);
     // the same events, in order, on the ops topic
     const published = await collect(log, 2, 2_000);
@@ -63,11 +88,30 @@ describe('health events', () => {
   it('a slow consumer and its blocked producers: each raised once while it lasts, recovered after', async () => {
     const bus = createBus({ capacity: 4096, topics: ['orders'], codec: 'raw' }); // 128 events of 32 bytes
     bus.reader('audit').close();
-    watch = watchHealth({ buses: { orders: bus }, intervalMs: 50, thresholds: { slowConsumerSeconds: 0.4, producerBlockedSeconds: 0.5, producerBlockedRatio: 0.5, stalledSeconds: 2, clearSeconds: 1 } });
+    watch = watchHealth({
+      buses: { orders: bus },
+      intervalMs: 50,
+      thresholds: { slowConsumerSeconds: 0.4, producerBlockedSeconds: 0.5, producerBlockedRatio: 0.5, stalledSeconds: 2, clearSeconds: 1 },
+    });
     const events = record(watch);
     const count = 1200;
     // ~1 ms of work per event: the reader is the bottleneck and the ring stays full
-    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, workMicros: 1000, timeoutMs: 30_000 }, 30_000);
+    const reader = start(
+      'reader',
+      {
+        handle: bus.handle,
+        name: 'audit',
+        options: {},
+        producers: 1,
+        perProducer: count,
+        maxExtra: 0,
+        checkOrder: true,
+        stopAfter: count,
+        workMicros: 1000,
+        timeoutMs: 30_000,
+      },
+      30_000,
+    );
     await reader.message('ready');
     const producer = start('producer', { handle: bus.handle, topic: 'orders', producer: 0, count, maxExtra: 0, batchMax: 1, timeoutMs: 30_000 }, 30_000);
     await until('slow-consumer and producer-blocked', () => of(events, 'slow-consumer').length > 0 && of(events, 'producer-blocked').length > 0, 10_000);
@@ -86,7 +130,12 @@ describe('health events', () => {
     await until('both recovered', () => events.filter((e) => e.kind === 'recovered').length >= 2, 5_000);
     await sleep(500);
     // raised once and recovered once each, and nothing else (no stall: the reader kept reading)
-    expect(events.map((e) => `${e.kind}:${e.recovered ?? ''}`).sort(), JSON.stringify(events, null, 1)).toEqual(['producer-blocked:', 'recovered:producer-blocked', 'recovered:slow-consumer', 'slow-consumer:']);
+    expect(events.map((e) => `${e.kind}:${e.recovered ?? ''}`).sort(), JSON.stringify(events, null, 1)).toEqual([
+      'producer-blocked:',
+      'recovered:producer-blocked',
+      'recovered:slow-consumer',
+      'slow-consumer:',
+    ]);
     expect(watch.conditions()).toEqual([]);
   });
 
@@ -101,20 +150,39 @@ describe('health events', () => {
       ],
     }));
     const out = p.output.reader('out', { lossy: true });
-    watch = watchHealth({ pipelines: { ingest: p }, intervalMs: 50, thresholds: { stalledSeconds: 0.5, deadLetters: 3, restarts: 3, rateWindowSeconds: 1.5, clearSeconds: 0.2 } });
+    watch = watchHealth({
+      pipelines: { ingest: p },
+      intervalMs: 50,
+      thresholds: { stalledSeconds: 0.5, deadLetters: 3, restarts: 3, rateWindowSeconds: 1.5, clearSeconds: 0.2 },
+    });
     const events = record(watch);
     await p.start();
 
     // stalled: 10 events wait behind a handler that does not return
-    await p.publishBatchAsync('held', Array.from({ length: 10 }, (_, id) => ({ id })));
+    await p.publishBatchAsync(
+      'held',
+      Array.from({ length: 10 }, (_, id) => ({ id })),
+    );
     await until('stalled-stage', () => of(events, 'stalled-stage').length > 0, 5_000);
-    expect(events).toEqual([{ kind: 'stalled-stage', pipeline: 'ingest', stage: 'hold', magnitude: 10, message: expect.stringContaining('stage "hold" of pipeline "ingest" has 10 events waiting'), at: expect.any(Number) }]);
+    expect(events).toEqual([
+      {
+        kind: 'stalled-stage',
+        pipeline: 'ingest',
+        stage: 'hold',
+        magnitude: 10,
+        message: expect.stringContaining('stage "hold" of pipeline "ingest" has 10 events waiting'),
+        at: expect.any(Number),
+      },
+    ]);
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     await until('stalled-stage recovered', () => of(events, 'stalled-stage').length === 2, 3_000);
 
     // a spike: 5 dead letters within the window, bound 3
-    await p.publishBatchAsync('in', Array.from({ length: 5 }, (_, id) => ({ id, poison: true })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: 5 }, (_, id) => ({ id, poison: true })),
+    );
     await until('dead-letter-spike', () => of(events, 'dead-letter-spike').length > 0, 5_000);
     const spike = of(events, 'dead-letter-spike')[0];
     expect(spike).toMatchObject({ kind: 'dead-letter-spike', pipeline: 'ingest', stage: 'guard', message: expect.stringContaining('dead letters') });
@@ -131,7 +199,13 @@ describe('health events', () => {
       await healed;
     }
     await until('heal-storm', () => of(events, 'heal-storm').length > 0, 3_000);
-    expect(of(events, 'heal-storm')[0]).toMatchObject({ kind: 'heal-storm', pipeline: 'ingest', stage: 'guard', magnitude: 3, message: expect.stringContaining('3 workers') });
+    expect(of(events, 'heal-storm')[0]).toMatchObject({
+      kind: 'heal-storm',
+      pipeline: 'ingest',
+      stage: 'guard',
+      magnitude: 3,
+      message: expect.stringContaining('3 workers'),
+    });
     await until('heal-storm recovered', () => of(events, 'heal-storm').length === 2, 5_000);
     await sleep(200);
 
@@ -151,11 +225,19 @@ describe('health events', () => {
   it(`a steady load with no fault raises nothing (${steadySeconds} s)`, { timeout: steadySeconds * 1000 + 60_000 }, async () => {
     const bus = createBus({ capacity: 1 << 16, topics: ['orders'], codec: 'raw' });
     bus.reader('audit').close();
-    watch = watchHealth({ buses: { orders: bus }, intervalMs: 50, thresholds: { stalledSeconds: 0.3, slowConsumerSeconds: 0.3, producerBlockedSeconds: 0.3, clearSeconds: 0.1 } });
+    watch = watchHealth({
+      buses: { orders: bus },
+      intervalMs: 50,
+      thresholds: { stalledSeconds: 0.3, slowConsumerSeconds: 0.3, producerBlockedSeconds: 0.3, clearSeconds: 0.1 },
+    });
     const events = record(watch);
     const count = steadySeconds * 1000; // 10 events every 10 ms
     const limit = steadySeconds * 1000 + 30_000;
-    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, timeoutMs: limit }, limit);
+    const reader = start(
+      'reader',
+      { handle: bus.handle, name: 'audit', options: {}, producers: 1, perProducer: count, maxExtra: 0, checkOrder: true, stopAfter: count, timeoutMs: limit },
+      limit,
+    );
     await reader.message('ready');
     await start('paced', { handle: bus.handle, topic: 'orders', count, batch: 10, everyMs: 10 }, limit).result;
     expect((await reader.result).received).toBe(count);

@@ -21,7 +21,11 @@ const clock = new SharedArrayBuffer(4);
 
 function member(bus: Bus, name: string, job: { workMicros?: number; leaveAfter?: number } = {}): Member {
   const log = new SharedArrayBuffer(8 * (TOTAL + 64_000) + 4);
-  const run = start<{ timedOut: boolean; received: number }>('keyed-member', { handle: bus.handle, name, group: 'games', log, clock, timeoutMs: 150_000, ...job }, 160_000);
+  const run = start<{ timedOut: boolean; received: number }>(
+    'keyed-member',
+    { handle: bus.handle, name, group: 'games', log, clock, timeoutMs: 150_000, ...job },
+    160_000,
+  );
   return { name, run, log: new Int32Array(log) };
 }
 
@@ -34,7 +38,7 @@ async function publish(bus: Bus, first: number, last: number): Promise<void> {
       new DataView(v.buffer).setInt32(0, (j % KEYS) * PER_KEY + Math.floor(j / KEYS), true);
       values.push(v);
     }
-    await bus.publishBatchAsync('default', values, { keyOf: (v) => new DataView((v as Uint8Array).buffer).getInt32(0, true) / PER_KEY | 0 });
+    await bus.publishBatchAsync('default', values, { keyOf: (v) => (new DataView((v as Uint8Array).buffer).getInt32(0, true) / PER_KEY) | 0 });
     await new Promise((resolve) => setImmediate(resolve)); // a publish that finds space settles in microtasks: let the test's timers run
   }
 }
@@ -194,7 +198,10 @@ describe('keyed groups in one thread', () => {
 
   it('a join and a leave move keys: every event exactly once, each key in order at each member', () => {
     const bus = createBus({ capacity: 1 << 16, timeoutMs: 5000 });
-    const readers = new Map([['a', bus.reader<[number, number]>('a', { group: 'g', keyed: true })], ['b', bus.reader<[number, number]>('b', { group: 'g', keyed: true })]]);
+    const readers = new Map([
+      ['a', bus.reader<[number, number]>('a', { group: 'g', keyed: true })],
+      ['b', bus.reader<[number, number]>('b', { group: 'g', keyed: true })],
+    ]);
     const got = new Map<string, Map<number, number[]>>();
     const pollAll = () => {
       let n = 0;
@@ -225,7 +232,11 @@ describe('keyed groups in one thread', () => {
     expect(all.sort((x, y) => x - y)).toEqual(Array.from({ length: 15_000 }, (_, i) => i));
     expect(got.get('c')!.size).toBeGreaterThan(0);
     const rows = bus.stats().readers;
-    expect(rows.map((r) => [r.name, r.kind]).sort()).toEqual([['b', 'keyed member'], ['c', 'keyed member'], ['g', 'keyed group']]);
+    expect(rows.map((r) => [r.name, r.kind]).sort()).toEqual([
+      ['b', 'keyed member'],
+      ['c', 'keyed member'],
+      ['g', 'keyed group'],
+    ]);
     const group = rows.find((r) => r.name === 'g')!;
     expect(group.consumed).toBe(rows.filter((r) => r.name !== 'g').reduce((n, r) => n + r.consumed, 0));
     expect(group.lagBytes).toBe(0);
@@ -246,7 +257,13 @@ describe('keyed groups in one thread', () => {
       const seen = new Map<string, number[]>();
       const take = (name: string, values: number[]) => seen.set(name, [...(seen.get(name) ?? []), ...values]);
       const readA = () => {
-        take('a', readers.get('a')!.read(10).map((e) => e.value));
+        take(
+          'a',
+          readers
+            .get('a')!
+            .read(10)
+            .map((e) => e.value),
+        );
         readers.get('a')!.commit();
       };
       for (let i = 0; i < 1000; i++) bus.publish('default', i, { key: i % 300 });
@@ -263,7 +280,10 @@ describe('keyed groups in one thread', () => {
       for (let i = 1000; i < 1200; i++) bus.publish('default', i, { key: i % 300 });
       for (let round = 0; round < 3; round++) for (const [name, r] of readers) r.poll((v) => take(name, [v]), 10_000);
       const all = [...seen.values()].flat();
-      expect(all.sort((x, y) => x - y), steps.join(', ')).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+      expect(
+        all.sort((x, y) => x - y),
+        steps.join(', '),
+      ).toEqual(Array.from({ length: 1200 }, (_, i) => i));
       for (const list of seen.values()) {
         const last = new Map<number, number>();
         for (const v of list) {
@@ -300,7 +320,14 @@ describe('keyed groups in one thread', () => {
     const members = [bus.reader<[number, number]>('a', { group: 'g', keyed: true }), bus.reader<[number, number]>('b', { group: 'g', keyed: true })];
     const signal = new AbortController().signal;
     for (let i = 0; i < 300; i++) await bus.publishAsync('default', [i % 7, i], { key: i % 7, signal });
-    await bus.publishBatchAsync('default', [[0, 300], [1, 301]], { keyOf: (v) => (v as number[])[0], signal });
+    await bus.publishBatchAsync(
+      'default',
+      [
+        [0, 300],
+        [1, 301],
+      ],
+      { keyOf: (v) => (v as number[])[0], signal },
+    );
     const aborted = new AbortController();
     aborted.abort(new Error('stop'));
     await expect(bus.publishAsync('default', [0, 999], { key: 0, signal: aborted.signal })).rejects.toThrow('stop');
@@ -321,7 +348,7 @@ describe('keyed groups in one thread', () => {
     bus.close();
   });
 
-  it('a member that leaves with events it has not committed hands them to the keys\' new owner: a read() batch, a for await\'s current event', async () => {
+  it("a member that leaves with events it has not committed hands them to the keys' new owner: a read() batch, a for await's current event", async () => {
     for (const leave of ['read', 'for await'] as const) {
       const bus = createBus({ capacity: 1 << 16, timeoutMs: 0 });
       const a = bus.reader('a', { group: 'g', keyed: true });
@@ -375,8 +402,18 @@ describe('keyed groups: bad input', () => {
     expect(() => bus.publishBatch('default', [1], { key: 1, keyOf: () => 1 })).toThrow(InvalidOptionError);
     expect(() => bus.publishBatch('default', [1], { keyOf: 1 as never })).toThrow(InvalidOptionError);
     await expect(bus.publishBatchAsync('default', [1], { keyOf: 'x' as never })).rejects.toThrow(InvalidOptionError);
-    expect(() => bus.publishEvents([{ topic: 'default', value: 1, key: 1 }, { topic: 'default', value: 2 }])).toThrow(InvalidOptionError);
-    expect(() => bus.publishEvents([{ topic: 'default', value: 1 }, { topic: 'default', value: 2, key: 2 }])).toThrow(InvalidOptionError);
+    expect(() =>
+      bus.publishEvents([
+        { topic: 'default', value: 1, key: 1 },
+        { topic: 'default', value: 2 },
+      ]),
+    ).toThrow(InvalidOptionError);
+    expect(() =>
+      bus.publishEvents([
+        { topic: 'default', value: 1 },
+        { topic: 'default', value: 2, key: 2 },
+      ]),
+    ).toThrow(InvalidOptionError);
     expect(bus.stats().published).toBe(0);
   });
 
@@ -393,7 +430,7 @@ describe('keyed groups: bad input', () => {
     a.close();
   });
 
-  it('members that would take other topics than their group\'s are refused: the events of topics a key\'s owner skips would reach nobody', () => {
+  it("members that would take other topics than their group's are refused: the events of topics a key's owner skips would reach nobody", () => {
     const shop = createBus({ capacity: 1 << 16, timeoutMs: 0, topics: ['orders', 'refunds'] });
     const all = shop.reader('all', { group: 'shop', keyed: true });
     const same = shop.reader('same', { group: 'shop', keyed: true, topics: ['refunds', 'orders'] }); // every topic, as the group

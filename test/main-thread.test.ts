@@ -10,7 +10,16 @@ describe('reading on the main thread', () => {
     let ticksBeforeFirst = -1;
     const timer = setInterval(() => ticks++, 5);
     // A producer worker starts publishing only after 200 ms.
-    const producer = start('producer', { handle: bus.handle, topic: 't', producer: 0, count: 5_000, maxExtra: 40, batchMax: 8, timeoutMs: 20_000, delayMs: 200 });
+    const producer = start('producer', {
+      handle: bus.handle,
+      topic: 't',
+      producer: 0,
+      count: 5_000,
+      maxExtra: 40,
+      batchMax: 8,
+      timeoutMs: 20_000,
+      delayMs: 200,
+    });
     const got: number[] = [];
     const waitLimit = setTimeout(() => bus.close(), 20_000); // never hang: closing ends the loop
     for await (const event of reader) {
@@ -56,10 +65,12 @@ describe('reading on the main thread', () => {
     const reader = bus.reader<number>('r');
     bus.publishBatch('default', [0, 1, 2, 3]);
     const seen: number[] = [];
-    expect(() => reader.poll((n) => {
-      if (n === 2) throw new Error('boom');
-      seen.push(n);
-    })).toThrow('boom');
+    expect(() =>
+      reader.poll((n) => {
+        if (n === 2) throw new Error('boom');
+        seen.push(n);
+      }),
+    ).toThrow('boom');
     reader.poll((n) => seen.push(n));
     expect(seen).toEqual([0, 1, 2, 3]);
   });
@@ -95,9 +106,11 @@ describe('positions and sequence numbers after a failing handler', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 12 });
     const reader = bus.reader<number>('r');
     bus.publishBatch('default', [0, 1, 2, 3]);
-    expect(() => reader.pollRaw((rec) => {
-      if (rec.seq === 2) throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      reader.pollRaw((rec) => {
+        if (rec.seq === 2) throw new Error('boom');
+      }),
+    ).toThrow('boom');
     const stats = reader.stats();
     expect(stats.consumed).toBe(2);
     expect(stats.lagEvents).toBe(2); // 2 and 3 are still ahead of it

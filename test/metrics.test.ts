@@ -50,8 +50,15 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     server = await serveMetrics({ port: 0, registry });
 
     // Two worker threads publish 8-byte events on 'orders', alone and in batches; this thread mixes topics in one batch.
-    const writers = [0, 1].map((producer) => start('producer', { handle: bus.handle, topic: 'orders', producer, count: 3000, maxExtra: 0, batchMax: 16, timeoutMs: 30_000 }, 30_000));
-    bus.publishEvents([{ topic: 'orders', value: new Uint8Array(3) }, { topic: 'audit', value: new Uint8Array(5) }, { topic: 'audit', value: new Uint8Array(7) }, { topic: 'orders', value: new Uint8Array(1) }]);
+    const writers = [0, 1].map((producer) =>
+      start('producer', { handle: bus.handle, topic: 'orders', producer, count: 3000, maxExtra: 0, batchMax: 16, timeoutMs: 30_000 }, 30_000),
+    );
+    bus.publishEvents([
+      { topic: 'orders', value: new Uint8Array(3) },
+      { topic: 'audit', value: new Uint8Array(5) },
+      { topic: 'audit', value: new Uint8Array(7) },
+      { topic: 'orders', value: new Uint8Array(1) },
+    ]);
     await Promise.all(writers.map((w) => w.result));
 
     // This thread waits for space in a 4 KiB ring that a slow reader empties.
@@ -74,7 +81,10 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     // The workers have exited: only the threads publishing now are listed.
     const blocked = after.get('ringbus_producer_blocked_seconds_total')!;
     expect(blocked.type).toBe('COUNTER');
-    expect(blocked.metrics.map((m) => [m.labels!.bus, m.labels!.thread])).toEqual([['orders', '0'], ['small', '0']]);
+    expect(blocked.metrics.map((m) => [m.labels!.bus, m.labels!.thread])).toEqual([
+      ['orders', '0'],
+      ['small', '0'],
+    ]);
     expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'orders', thread: '0' })).toBe(0);
     expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'small', thread: '0' })).toBeGreaterThan(0);
     expect(value(after, 'ringbus_producer_blocked_seconds_total', { bus: 'small', thread: '0' })).toBeCloseTo(small.stats().producerWaitMs / 1000, 6);
@@ -86,8 +96,15 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     const bus = createBus({ capacity: 1 << 16, topics: ['a', 'b'], codec: 'raw' });
     bus.publish('a', new Uint8Array(10), { key: 'k' });
     bus.publishBatch('a', [new Uint8Array(4), new Uint8Array(6)], { keyOf: (_, i) => i });
-    bus.publishEvents([{ topic: 'a', value: new Uint8Array(1), key: 1 }, { topic: 'b', value: new Uint8Array(3), key: 2 }, { topic: 'b', value: new Uint8Array(5), key: 3 }]);
-    bus.publishEvents([{ topic: 'b', value: new Uint8Array(7) }, { topic: 'a', value: new Uint8Array(2) }]);
+    bus.publishEvents([
+      { topic: 'a', value: new Uint8Array(1), key: 1 },
+      { topic: 'b', value: new Uint8Array(3), key: 2 },
+      { topic: 'b', value: new Uint8Array(5), key: 3 },
+    ]);
+    bus.publishEvents([
+      { topic: 'b', value: new Uint8Array(7) },
+      { topic: 'a', value: new Uint8Array(2) },
+    ]);
     expect(bus.topicStats()).toEqual([
       { topic: 'a', events: 5, bytes: 10 + 4 + 6 + 1 + 2 },
       { topic: 'b', events: 3, bytes: 3 + 5 + 7 },
@@ -111,10 +128,18 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     expect(value(before, 'ringbus_published_events_total', { bus: 'orders' })).toBe(0);
     expect(value(before, 'ringbus_reader_lag_events', { bus: 'orders', reader: 'audit' })).toBe(0);
 
-    const reader = start('reader', { handle: bus.handle, name: 'audit', options: {}, producers, perProducer, maxExtra: 0, checkOrder: true, stopAfter: total, timeoutMs: 30_000 }, 30_000);
+    const reader = start(
+      'reader',
+      { handle: bus.handle, name: 'audit', options: {}, producers, perProducer, maxExtra: 0, checkOrder: true, stopAfter: total, timeoutMs: 30_000 },
+      30_000,
+    );
     await reader.message('ready');
     const writers = Array.from({ length: producers }, (_, producer) =>
-      start('producer', { handle: bus.handle, topic: 'orders', producer, count: perProducer, maxExtra: 0, batchMax: 16, timeoutMs: 30_000, delayMs: 50 }, 30_000),
+      start(
+        'producer',
+        { handle: bus.handle, topic: 'orders', producer, count: perProducer, maxExtra: 0, batchMax: 16, timeoutMs: 30_000, delayMs: 50 },
+        30_000,
+      ),
     );
     await Promise.all(writers.map((w) => w.result));
     const read = await reader.result;
@@ -179,11 +204,26 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
     await p.drain({ timeoutMs: 10_000 });
     const one = await scrape(server.url);
     expect(one.get('ringbus_stage_batch_size')!.type).toBe('HISTOGRAM');
-    expect(one.get('ringbus_stage_batch_size')!.metrics[0].buckets).toEqual({ '1': '1', '2': '1', '4': '1', '8': '1', '16': '1', '32': '1', '64': '1', '128': '1', '256': '1', '+Inf': '1' });
+    expect(one.get('ringbus_stage_batch_size')!.metrics[0].buckets).toEqual({
+      '1': '1',
+      '2': '1',
+      '4': '1',
+      '8': '1',
+      '16': '1',
+      '32': '1',
+      '64': '1',
+      '128': '1',
+      '256': '1',
+      '+Inf': '1',
+    });
     expect(value(one, 'ringbus_stage_batches_total', { pipeline: 'ingest', stage: 'guard' })).toBe(1);
     const n = 200;
     const poison = new Set([17, 101, 150]);
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, poison: poison.has(id) || undefined })), { timeoutMs: 10_000 });
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, poison: poison.has(id) || undefined })),
+      { timeoutMs: 10_000 },
+    );
     await p.drain({ timeoutMs: 20_000 });
     const outputs = (await collect(out, n + 1, 10_000)).slice(1); // passed on and dead letters
     expect(outputs.filter((e) => e.topic === 'dead-letter').length).toBe(poison.size);
@@ -240,7 +280,13 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
       for (const began = performance.now(); events.length === 0 && performance.now() - began < 5_000; ) await new Promise((r) => setTimeout(r, 20));
       const raised = await scrape(server.url);
       expect(value(raised, 'ringbus_health_condition', { kind: 'stalled-reader', bus: 'orders', reader: 'audit' })).toBe(40);
-      expect(raised.get('ringbus_health_condition')!.metrics[0].labels).toEqual({ kind: 'stalled-reader', bus: 'orders', pipeline: '', reader: 'audit', stage: '' });
+      expect(raised.get('ringbus_health_condition')!.metrics[0].labels).toEqual({
+        kind: 'stalled-reader',
+        bus: 'orders',
+        pipeline: '',
+        reader: 'audit',
+        stage: '',
+      });
       expect(value(raised, 'ringbus_health_events_total', { kind: 'stalled-reader' })).toBe(1);
       bus.reader('audit').unsubscribe(); // no reader, no backlog: the condition clears
       for (const began = performance.now(); events.length < 2 && performance.now() - began < 5_000; ) await new Promise((r) => setTimeout(r, 20));
@@ -258,7 +304,11 @@ describe('Prometheus metrics (ringbus/metrics)', () => {
 const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('prom-client'));
 await import('ringbus'); const main = loaded();
 await import('ringbus/metrics'); console.log(JSON.stringify([main, loaded()]));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 20_000 });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(JSON.parse(out)).toEqual([false, true]);
   });
 

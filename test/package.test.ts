@@ -47,47 +47,81 @@ describe('the published package', () => {
     for (const map of maps) {
       const { sources, sourcesContent } = JSON.parse(readFileSync(join(dir, 'node_modules/ringbus', map), 'utf8'));
       expect(sourcesContent, map).toHaveLength(sources.length);
-      expect(sourcesContent.every((s: unknown) => typeof s === 'string' && s.length > 0), map).toBe(true);
+      expect(
+        sourcesContent.every((s: unknown) => typeof s === 'string' && s.length > 0),
+        map,
+      ).toBe(true);
     }
   });
 
   it('type-checks in a project with lib ES2022 and skipLibCheck off', () => {
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, skipLibCheck: false, noEmit: true },
-      include: ['check.ts'],
-    }));
-    writeFileSync(join(dir, 'check.ts'), [
-      "import { createBus, attach, RingbusError, type BusHandle } from 'ringbus';",
-      "const bus = createBus({ capacity: 4096, topics: ['a'] });",
-      'const handle: BusHandle = bus.handle;',
-      'void attach;',
-      "bus.publish('a', { n: 1 });",
-      "const reader = bus.reader<{ n: number }>('r');",
-      'reader.poll((value) => { const n: number = value.n; void n; }, 10);',
-      'export const error: RingbusError | undefined = undefined;',
-      'export { handle };',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          lib: ['ES2022'],
+          types: ['node'],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        include: ['check.ts'],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'check.ts'),
+      [
+        "import { createBus, attach, RingbusError, type BusHandle } from 'ringbus';",
+        "const bus = createBus({ capacity: 4096, topics: ['a'] });",
+        'const handle: BusHandle = bus.handle;',
+        'void attach;',
+        "bus.publish('a', { n: 1 });",
+        "const reader = bus.reader<{ n: number }>('r');",
+        'reader.poll((value) => { const n: number = value.n; void n; }, 10);',
+        'export const error: RingbusError | undefined = undefined;',
+        'export { handle };',
+      ].join('\n'),
+    );
     const result = node([tsc, '-p', 'tsconfig.json']);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
 
   it('types and exports only the public API: no internal module, no ring behind a Bus or Reader', () => {
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, skipLibCheck: false, noEmit: true },
-      include: ['internals.ts'],
-    }));
-    writeFileSync(join(dir, 'internals.ts'), [
-      "import { createBus } from 'ringbus';",
-      "const bus = createBus({ topics: ['a'] });",
-      "bus.publishByIds([0], [1], true);",
-      "bus.topicIdOf('a');",
-      "bus.reader('r').readInto(1, [], [], []);",
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          lib: ['ES2022'],
+          types: ['node'],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        include: ['internals.ts'],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'internals.ts'),
+      [
+        "import { createBus } from 'ringbus';",
+        "const bus = createBus({ topics: ['a'] });",
+        'bus.publishByIds([0], [1], true);',
+        "bus.topicIdOf('a');",
+        "bus.reader('r').readInto(1, [], [], []);",
+      ].join('\n'),
+    );
     const checked = node([tsc, '-p', 'tsconfig.json']);
     const errors = (checked.stdout.match(/error TS2339/g) ?? []).length; // property does not exist
     expect(errors, checked.stdout).toBe(3);
-    const declarations = readFileSync(join(dir, 'node_modules/ringbus/dist/bus.d.ts'), 'utf8') + readFileSync(join(dir, 'node_modules/ringbus/dist/reader.d.ts'), 'utf8');
+    const declarations =
+      readFileSync(join(dir, 'node_modules/ringbus/dist/bus.d.ts'), 'utf8') + readFileSync(join(dir, 'node_modules/ringbus/dist/reader.d.ts'), 'utf8');
     expect(declarations).not.toMatch(/@internal|publishByIds|topicIdOf|readInto|private /);
     const imported = node(['--input-type=module', '-e', "await import('ringbus/internal')"]);
     expect(imported.status).not.toBe(0);
@@ -95,22 +129,25 @@ describe('the published package', () => {
   });
 
   it('imports as an ES module and carries events', () => {
-    writeFileSync(join(dir, 'main.mjs'), [
-      "import { createBus } from 'ringbus';",
-      "const bus = createBus({ capacity: 4096, topics: ['a'] });",
-      "const reader = bus.reader('r');",
-      "bus.publishBatch('a', [1, 2, 3]);",
-      'const got = [];',
-      'reader.poll((value) => got.push(value), 10);',
-      'console.log(got.join(","));',
-      'bus.close();',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      [
+        "import { createBus } from 'ringbus';",
+        "const bus = createBus({ capacity: 4096, topics: ['a'] });",
+        "const reader = bus.reader('r');",
+        "bus.publishBatch('a', [1, 2, 3]);",
+        'const got = [];',
+        'reader.poll((value) => got.push(value), 10);',
+        'console.log(got.join(","));',
+        'bus.close();',
+      ].join('\n'),
+    );
     const result = node(['main.mjs']);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('1,2,3\n');
   });
 
-  it("refuses require() with an error that says what to do", () => {
+  it('refuses require() with an error that says what to do', () => {
     for (const entry of ['ringbus', 'ringbus/metrics']) {
       const result = node(['-e', `require(${JSON.stringify(entry)})`]);
       expect(result.status).not.toBe(0);

@@ -25,13 +25,23 @@ describe('batch handlers', () => {
     const out = p.output.reader<Item>('check');
     await p.start();
     const n = 50_000;
-    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, x: id })))]);
+    const [events] = await Promise.all([
+      collect(out, n, 60_000),
+      publishAll(
+        p,
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id, x: id })),
+      ),
+    ]);
     expect(events.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id));
     expect(events.every((e) => e.topic === 'out' && e.value.x === e.value.id * 4)).toBe(true);
     expect(Math.max(...events.map((e) => e.value.size!))).toBeGreaterThan(1);
     await p.drain({ timeoutMs: 10_000 });
     const stats = p.stats();
-    expect(stats.stages.map((s) => [s.name, s.eventsIn, s.eventsOut, s.errors, s.deadLetters])).toEqual([['a', n, n, 0, 0], ['b', n, n, 0, 0]]);
+    expect(stats.stages.map((s) => [s.name, s.eventsIn, s.eventsOut, s.errors, s.deadLetters])).toEqual([
+      ['a', n, n, 0, 0],
+      ['b', n, n, 0, 0],
+    ]);
     for (const s of stats.stages) {
       expect(s.busyMs).toBeGreaterThan(0);
       expect(s.handlerMs).toBeGreaterThan(0);
@@ -50,7 +60,10 @@ describe('batch handlers', () => {
     const out = p.output.reader<any>('check');
     await p.start();
     const n = 1000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 500 ? { id, x: id, fail: true } : { id, x: id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 500 ? { id, x: id, fail: true } : { id, x: id })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     const passed: number[] = [];
     const dead: any[] = [];
@@ -74,7 +87,10 @@ describe('batch handlers', () => {
     const out = p.output.reader<Item>('check');
     await p.start();
     const n = 1000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 300 ? { id, x: id, die: 0 } : { id, x: id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 300 ? { id, x: id, die: 0 } : { id, x: id })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     const seen = new Uint16Array(n);
     let singles = 0;
@@ -89,7 +105,7 @@ describe('batch handlers', () => {
     expect(p.stats().stages[0]).toMatchObject({ restarts: 1, deadLetters: 0, errors: 1, retries: 0 });
   });
 
-  it("raw codec: batch handlers get views of the records and can emit them as they are; 20,000 events come out once, in order, intact", async () => {
+  it('raw codec: batch handlers get views of the records and can emit them as they are; 20,000 events come out once, in order, intact', async () => {
     const raw = stageUrl('raw-batch');
     const p = track(
       createPipeline({
@@ -119,7 +135,11 @@ describe('batch handlers', () => {
         await out.waitAsync(50);
       }
     })();
-    await publishAll(p, 'in', Array.from({ length: n }, (_, id) => payload(id)));
+    await publishAll(
+      p,
+      'in',
+      Array.from({ length: n }, (_, id) => payload(id)),
+    );
     await reading;
     expect(got).toEqual(Array.from({ length: n }, (_, id) => id));
     expect(p.stats().stages.map((s) => s.eventsOut)).toEqual([n, n, n]);
@@ -138,7 +158,10 @@ describe('per-event handlers', () => {
     const out = p.output.reader<{ id: number; copy?: string }>('check');
     await p.start();
     const n = 2000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id % 100 === 7 ? { id, flaky: true } : { id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id % 100 === 7 ? { id, flaky: true } : { id })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     const got: string[] = [];
     const side: number[] = [];
@@ -160,7 +183,10 @@ describe('per-event handlers', () => {
     const out = p.output.reader<{ id: number; waited: string }>('check');
     await p.start();
     // one batch: event k + 1 waits until event k was seen at the output
-    await p.publishBatchAsync('in', Array.from({ length: 8 }, (_, id) => (id === 0 ? { id } : { id, after: id - 1 })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: 8 }, (_, id) => (id === 0 ? { id } : { id, after: id - 1 })),
+    );
     const got: { id: number; waited: string }[] = [];
     const deadline = performance.now() + 30_000;
     while (got.length < 8 && performance.now() < deadline) {

@@ -27,7 +27,10 @@ describe('operational boundaries', () => {
       const out = p.output.reader<any>('check');
       await p.start();
       const n = 100;
-      await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 40 ? { id, hang: how } : { id })));
+      await p.publishBatchAsync(
+        'in',
+        Array.from({ length: n }, (_, id) => (id === 40 ? { id, hang: how } : { id })),
+      );
       await p.drain({ timeoutMs: 20_000 });
       const passed: number[] = [];
       const dead: any[] = [];
@@ -55,7 +58,17 @@ describe('operational boundaries', () => {
     const p = createPipeline({
       inputs: ['in'],
       outputs: ['out'],
-      stages: [{ name: 'hog', module: stageUrl('hog'), consumes: ['in'], produces: ['out'], batchSize: 16, retry: { attempts: 2 }, resourceLimits: { maxOldGenerationSizeMb: 24 } }],
+      stages: [
+        {
+          name: 'hog',
+          module: stageUrl('hog'),
+          consumes: ['in'],
+          produces: ['out'],
+          batchSize: 16,
+          retry: { attempts: 2 },
+          resourceLimits: { maxOldGenerationSizeMb: 24 },
+        },
+      ],
     });
     running.push(p);
     const heals: { standby: boolean }[] = [];
@@ -63,7 +76,10 @@ describe('operational boundaries', () => {
     const out = p.output.reader<any>('check');
     await p.start();
     const n = 100;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 30 ? { id, hog: true } : { id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 30 ? { id, hog: true } : { id })),
+    );
     await p.drain({ timeoutMs: 30_000 });
     const passed: number[] = [];
     const dead: any[] = [];
@@ -74,7 +90,9 @@ describe('operational boundaries', () => {
     expect(p.stats().stages[0]).toMatchObject({ restarts: 2, errors: 2, deadLetters: 1 });
     // the standby runs with the pipeline's limits, not the stage's: new workers healed it
     expect(heals.map((h) => h.standby)).toEqual([false, false]);
-    expect(() => createPipeline({ inputs: ['in'], stages: [{ name: 'a', module: stageUrl('hog'), consumes: ['in'], resourceLimits: { maxOldGenerationSizeMb: -1 } }] })).toThrow(/stage "a" resourceLimits.maxOldGenerationSizeMb must be a positive number/);
+    expect(() =>
+      createPipeline({ inputs: ['in'], stages: [{ name: 'a', module: stageUrl('hog'), consumes: ['in'], resourceLimits: { maxOldGenerationSizeMb: -1 } }] }),
+    ).toThrow(/stage "a" resourceLimits.maxOldGenerationSizeMb must be a positive number/);
   });
 
   it('handlerTimeoutMs must be a positive number', () => {

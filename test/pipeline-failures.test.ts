@@ -50,12 +50,21 @@ describe('pipeline failures', () => {
     p.on('heal', (heal) => heals.push(heal));
     await p.start();
     const n = 200_000;
-    const targets = [['a', 0], ['b', 0], ['b', 1], ['c', 0]] as const;
+    const targets = [
+      ['a', 0],
+      ['b', 0],
+      ['b', 1],
+      ['c', 0],
+    ] as const;
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const publishing = (async () => {
       for (let i = 0; i < n; i += 1000) {
-        await p.publishBatchAsync('in', Array.from({ length: 1000 }, (_, k) => ({ id: i + k, x: i + k, trail: '' })), { timeoutMs: 30_000 });
+        await p.publishBatchAsync(
+          'in',
+          Array.from({ length: 1000 }, (_, k) => ({ id: i + k, x: i + k, trail: '' })),
+          { timeoutMs: 30_000 },
+        );
         if (i % 10_000 === 5_000) {
           const [stage, worker] = targets[Math.floor(random() * targets.length)];
           const healed = heals.length;
@@ -86,7 +95,9 @@ describe('pipeline failures', () => {
     // A death redelivers at most the batch in hand (256 events) of the dead worker, and
     // what that batch re-emits downstream: at most 20 × 256 duplicates reach the output.
     expect(duplicates).toBeLessThanOrEqual(20 * 256);
-    console.log(`20 kills: ${duplicates} duplicates at the output, heal p50 ${stats.heal.p50Ms.toFixed(2)} ms, p99 ${stats.heal.p99Ms.toFixed(2)} ms, max ${stats.heal.maxMs.toFixed(2)} ms`);
+    console.log(
+      `20 kills: ${duplicates} duplicates at the output, heal p50 ${stats.heal.p50Ms.toFixed(2)} ms, p99 ${stats.heal.p99Ms.toFixed(2)} ms, max ${stats.heal.maxMs.toFixed(2)} ms`,
+    );
   });
 
   it.each(['exit', 'throw'] as const)('a worker that dies by %s outside its handler is replaced and resumes from its committed position', async (how) => {
@@ -100,7 +111,10 @@ describe('pipeline failures', () => {
     const out = p.output.reader<{ id: number }>('check');
     await p.start();
     const n = 2000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id })),
+    );
     const seen = await seenAll(out, n, 30_000, () => undefined);
     await p.drain({ timeoutMs: 10_000 });
     out.poll((v) => void seen[v.id]++, 1 << 20);
@@ -120,7 +134,10 @@ describe('pipeline failures', () => {
     const out = p.output.reader<any>('check');
     await p.start();
     const n = 200;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 50 ? { id, die: true } : { id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 50 ? { id, die: true } : { id })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     const passed: number[] = [];
     const dead: any[] = [];
@@ -147,7 +164,10 @@ describe('pipeline failures', () => {
     const out = p.output.reader<any>('check');
     await p.start();
     const n = 40;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => (id === 0 ? { id, die: true } : { id })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 0 ? { id, die: true } : { id })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     const passed: number[] = [];
     const dead: any[] = [];
@@ -172,7 +192,10 @@ describe('pipeline failures', () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     const n = 2000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     const killing = p.kill('a');
     await new Promise((resolve) => setImmediate(resolve)); // kill() has terminated the worker and handed its seat over
     // No event loop from here: the 'exit' event cannot be seen, only shared memory.
@@ -200,7 +223,10 @@ describe('pipeline failures', () => {
     const out = p.output.reader<Step>('check');
     await p.start();
     const n = 3000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     await Promise.all([p.kill('a'), p.kill('b', 0), p.kill('c')]);
     const seen = await seenAll(out, n, 30_000, (v) => {
       if (v.x !== (v.id * 3 + 7) * 5 || v.trail !== 'a.b.c.') expect(v).toEqual({ id: v.id, x: (v.id * 3 + 7) * 5, trail: 'a.b.c.' });
@@ -245,10 +271,17 @@ describe('pipeline failures', () => {
     p.on('heal', ({ stage, standby }) => void heals.push({ stage, standby }));
     await p.start();
     const n = 4000;
-    await p.publishBatchAsync('in', Array.from({ length: n / 2 }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n / 2 }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     await p.kill('b');
     await p.kill('a');
-    await p.publishBatchAsync('in', Array.from({ length: n / 2 }, (_, k) => ({ id: n / 2 + k, x: n / 2 + k, trail: '' })), { timeoutMs: 20_000 });
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n / 2 }, (_, k) => ({ id: n / 2 + k, x: n / 2 + k, trail: '' })),
+      { timeoutMs: 20_000 },
+    );
     const seen = await seenAll(out, n, 30_000, (v) => {
       if (v.x !== v.id * 3 + 7 || v.trail !== 'a.b.') expect(v).toEqual({ id: v.id, x: v.id * 3 + 7, trail: 'a.b.' });
     });
@@ -278,7 +311,10 @@ describe('pipeline failures', () => {
     p.on('heal', ({ stage }) => void heals.push(stage));
     await p.start();
     const n = 200;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     await p.drain({ timeoutMs: 10_000 });
     let kills = 0;
     for (let round = 0; round < 3; round++) {
@@ -301,9 +337,15 @@ describe('pipeline failures', () => {
     const p = linear({ standby: 0 });
     const out = p.output.reader<Step>('check');
     await p.start();
-    await p.publishBatchAsync('in', Array.from({ length: 5000 }, (_, id) => ({ id, x: id, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: 5000 }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     await p.stop();
-    await p.publishBatchAsync('in', Array.from({ length: 5000 }, (_, k) => ({ id: 5000 + k, x: 5000 + k, trail: '' })));
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: 5000 }, (_, k) => ({ id: 5000 + k, x: 5000 + k, trail: '' })),
+    );
     await p.start();
     await p.drain({ timeoutMs: 10_000 });
     await p.close();

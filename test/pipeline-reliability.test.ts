@@ -20,7 +20,12 @@ describe('pipeline reliability', () => {
     await p.start();
     const n = 10_000;
     const bytes = (id: number) => new Uint8Array([id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, 0x5a, 0xa5, id % 251, 0x11, 0x22]);
-    for (let i = 0; i < n; i += 500) await p.publishBatchAsync('in', Array.from({ length: 500 }, (_, k) => bytes(i + k)), { timeoutMs: 30_000 });
+    for (let i = 0; i < n; i += 500)
+      await p.publishBatchAsync(
+        'in',
+        Array.from({ length: 500 }, (_, k) => bytes(i + k)),
+        { timeoutMs: 30_000 },
+      );
     await p.drain({ timeoutMs: 30_000 });
     const got = new Map<string, number>();
     let count = 0;

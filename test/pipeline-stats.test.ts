@@ -21,7 +21,11 @@ describe('pipeline stats', () => {
     expect(p.stats().stages[0].rate).toBe(0);
     const n = 5_000;
     const burst = async (): Promise<void> => {
-      await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })), { timeoutMs: 10_000 });
+      await p.publishBatchAsync(
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+        { timeoutMs: 10_000 },
+      );
       await p.drain({ timeoutMs: 10_000 });
     };
     await burst();
@@ -57,7 +61,11 @@ describe('pipeline stats', () => {
     expect(plain).not.toContain('/s');
     await p.start();
     const n = 4_000;
-    await p.publishBatchAsync('in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })), { timeoutMs: 10_000 });
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+      { timeoutMs: 10_000 },
+    );
     await p.drain({ timeoutMs: 10_000 });
     // describe() and stats() read the same samples unless the sampler ticked between them: take
     // a pair with the same stats on both sides of the describe()
@@ -100,7 +108,11 @@ describe('pipeline stats', () => {
     expect(edge(live, 's0', 'out', 'out')).toBe(aOut - edge(live, 's0', 'mid', 's1') + bOut);
     expect(edge(live, 's1', 'out', 'out')).toBe(edge(live, 's0', 'out', 'out'));
     // the same graph otherwise: only the labels' figures differ
-    const strip = (text: string) => text.split('\n').filter((l) => !/^ {2}s\d\[/.test(l)).map((l) => l.replace(/<br\/>[\d,]+\/s/, ''));
+    const strip = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => !/^ {2}s\d\[/.test(l))
+        .map((l) => l.replace(/<br\/>[\d,]+\/s/, ''));
     expect(strip(live)).toEqual(strip(plain));
     expect(p.describe('dot', { rates: true })).toMatch(/ s0 \[label="a\\nin [\d,]+\/s · out [\d,]+\/s"\];/);
     expect(p.describe('dot', { rates: true })).toMatch(/ s0 -> s1 \[label="mid\\n[\d,]+\/s"\];/);

@@ -4,7 +4,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createPipeline, describePipeline, DuplicateStageError, InvalidOptionError, StageLoadError, UnconsumedInputError, UnproducedOutputError, UnproducedTopicError, type StageDeclaration } from 'ringbus';
+import {
+  createPipeline,
+  describePipeline,
+  DuplicateStageError,
+  InvalidOptionError,
+  StageLoadError,
+  UnconsumedInputError,
+  UnproducedOutputError,
+  UnproducedTopicError,
+  type StageDeclaration,
+} from 'ringbus';
 import { collect, stageUrl } from './pipeline-helpers.js';
 
 const m = stageUrl('step');
@@ -39,7 +49,11 @@ describe('pipeline topology', () => {
   });
 
   it('renders Mermaid and DOT', () => {
-    const options = { inputs: ['in'], outputs: ['out'], stages: [{ ...stage('a', ['in', 'back'], ['mid']), concurrency: 2 }, stage('b', ['mid'], ['out', 'back'])] };
+    const options = {
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ ...stage('a', ['in', 'back'], ['mid']), concurrency: 2 }, stage('b', ['mid'], ['out', 'back'])],
+    };
     const mermaid = describePipeline(options, 'mermaid');
     expect(mermaid.split('\n')[0]).toBe('flowchart LR');
     expect(mermaid).toContain('s0["a ×2"]');
@@ -70,11 +84,17 @@ describe('pipeline topology', () => {
     expect(() => describePipeline({ stages: [{ name: 'a', module: '', consumes: ['in'] }], inputs: ['in'] })).toThrow(/module must be a URL or a path/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), concurrency: 0 }], inputs: ['in'] })).toThrow(/concurrency/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), retry: { attempts: 0 } }], inputs: ['in'] })).toThrow(/retry.attempts/);
-    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(/unknown option "consume"/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(
+      /unknown option "consume"/,
+    );
     expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], capcity: 1 } as any)).toThrow(/unknown option "capcity"/);
-    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxYoungGenerationMb: 8 } } as any)).toThrow(/unknown option "maxYoungGenerationMb" in resourceLimits/);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxYoungGenerationMb: 8 } } as any)).toThrow(
+      /unknown option "maxYoungGenerationMb" in resourceLimits/,
+    );
     expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxOldGenerationSizeMb: 0 } })).toThrow(InvalidOptionError);
-    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { stackSizeMb: '4' as any } })).toThrow(/resourceLimits.stackSizeMb must be a positive number/);
+    expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { stackSizeMb: '4' as any } })).toThrow(
+      /resourceLimits.stackSizeMb must be a positive number/,
+    );
   });
 
   it('a module that does not load, or exports no handler, fails start() with StageLoadError', async () => {
@@ -83,7 +103,10 @@ describe('pipeline topology', () => {
       [stageUrl('no-handler'), /exports no handler function: export one as "handler" or as the default export/],
     ] as const) {
       const p = createPipeline({ inputs: ['in'], standby: 0, stages: [{ name: 'broken', module, consumes: ['in'] }] });
-      const error = await p.start().then(() => undefined, (e: unknown) => e);
+      const error = await p.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(StageLoadError);
       expect((error as Error).message).toMatch(message);
       expect((error as Error).message).toContain('stage "broken"');
@@ -170,7 +193,13 @@ describe('pipeline topology', () => {
         inputs: ['in'],
         outputs: ['out'],
         standby: 0,
-        stages: modules.map((module, i) => ({ name: `s${i}`, module, consumes: [i === 0 ? 'in' : `t${i}`], produces: [i === modules.length - 1 ? 'out' : `t${i + 1}`], options: { op: 'add', k: 1, to: [i === modules.length - 1 ? 'out' : `t${i + 1}`] } })),
+        stages: modules.map((module, i) => ({
+          name: `s${i}`,
+          module,
+          consumes: [i === 0 ? 'in' : `t${i}`],
+          produces: [i === modules.length - 1 ? 'out' : `t${i + 1}`],
+          options: { op: 'add', k: 1, to: [i === modules.length - 1 ? 'out' : `t${i + 1}`] },
+        })),
       });
       try {
         const out = p.output.reader<any>('check');
@@ -197,7 +226,13 @@ describe('pipeline topology', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.tuple(fc.nat(11), fc.nat(11)), { maxLength: 30 }), (n, pairs) => {
         const edges = pairs.filter(([a, b]) => a < n && b < n);
-        const stages = Array.from({ length: n }, (_, i) => stage(`s${i}`, [`in${i}`, ...edges.filter(([, b]) => b === i).map(([a]) => `e${a}_${i}`)], edges.filter(([a]) => a === i).map(([, b]) => `e${i}_${b}`)));
+        const stages = Array.from({ length: n }, (_, i) =>
+          stage(
+            `s${i}`,
+            [`in${i}`, ...edges.filter(([, b]) => b === i).map(([a]) => `e${a}_${i}`)],
+            edges.filter(([a]) => a === i).map(([, b]) => `e${i}_${b}`),
+          ),
+        );
         const d = describePipeline({ inputs: Array.from({ length: n }, (_, i) => `in${i}`), stages });
         // reachability by brute force: a transitive closure by repetition
         const reach = Array.from({ length: n }, (_, i) => new Set([i, ...edges.filter(([a]) => a === i).map(([, b]) => b)]));

@@ -38,7 +38,11 @@ describe('pipelines', () => {
     expect(seen.every((s) => s === 1)).toBe(true);
     await p.drain({ timeoutMs: 10_000 });
     const stats = p.stats();
-    expect(stats.stages.map((s) => [s.name, s.eventsIn, s.eventsOut, s.errors])).toEqual([['a', n, n, 0], ['b', n, n, 0], ['c', n, n, 0]]);
+    expect(stats.stages.map((s) => [s.name, s.eventsIn, s.eventsOut, s.errors])).toEqual([
+      ['a', n, n, 0],
+      ['b', n, n, 0],
+      ['c', n, n, 0],
+    ]);
   });
 
   it('fan-out and join (a diamond): the join sees each event from both branches exactly once', async () => {
@@ -61,7 +65,14 @@ describe('pipelines', () => {
     const out = p.output.reader<{ id: number; left: number; right: number }>('check');
     await p.start();
     const n = 50_000;
-    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })))]);
+    const [events] = await Promise.all([
+      collect(out, n, 60_000),
+      publishAll(
+        p,
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+      ),
+    ]);
     const seen = new Uint8Array(n);
     for (const { value } of events) {
       expect(seen[value.id]).toBe(0);
@@ -85,7 +96,15 @@ describe('pipelines', () => {
     const out = p.output.reader<{ id: number; worker: number }>('check');
     await p.start();
     const n = 100_000;
-    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id })), 500)]);
+    const [events] = await Promise.all([
+      collect(out, n, 60_000),
+      publishAll(
+        p,
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id })),
+        500,
+      ),
+    ]);
     const seen = new Uint8Array(n);
     const byWorker = [0, 0];
     for (const { value } of events) {
@@ -116,7 +135,15 @@ describe('pipelines', () => {
     const out = p.output.reader<{ id: number; round: number }>('check');
     await p.start();
     const n = 20_000;
-    const [events] = await Promise.all([collect(out, n, 60_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, round: 0 })), 100)]);
+    const [events] = await Promise.all([
+      collect(out, n, 60_000),
+      publishAll(
+        p,
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id, round: 0 })),
+        100,
+      ),
+    ]);
     await p.drain({ timeoutMs: 20_000 });
     const seen = new Uint8Array(n);
     for (const { value } of events) {
@@ -145,22 +172,41 @@ describe('pipelines', () => {
     const dead = p.output.reader<import('ringbus').DeadLetter>('dead', { topics: ['dead-letter'] });
     await p.start();
     const n = 1000;
-    await publishAll(p, 'in', Array.from({ length: n }, (_, id) => (id === 500 ? { id, poison: true } : { id })));
+    await publishAll(
+      p,
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 500 ? { id, poison: true } : { id })),
+    );
     await p.drain({ timeoutMs: 10_000 });
     const passed = await collect(out, n - 1, 1000);
     expect(passed.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id).filter((id) => id !== 500));
     const letters = await collect(dead, 1, 1000);
-    expect(letters[0].value).toMatchObject({ stage: 'check', topic: 'in', value: { id: 500, poison: true }, attempts: 3, error: { name: 'Error', message: 'poison event 500 (attempt 3)' } });
+    expect(letters[0].value).toMatchObject({
+      stage: 'check',
+      topic: 'in',
+      value: { id: 500, poison: true },
+      attempts: 3,
+      error: { name: 'Error', message: 'poison event 500 (attempt 3)' },
+    });
     expect(out.poll(() => undefined) + dead.poll(() => undefined)).toBe(0);
     expect(p.stats().stages[0]).toMatchObject({ eventsIn: n, eventsOut: n, errors: 3, retries: 2, deadLetters: 1 });
   });
 
   it('async handlers: every event handled once, in order', async () => {
-    const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], stages: [{ name: 'later', module: stageUrl('async-step'), consumes: ['in'], produces: ['out'] }] }));
+    const p = track(
+      createPipeline({ inputs: ['in'], outputs: ['out'], stages: [{ name: 'later', module: stageUrl('async-step'), consumes: ['in'], produces: ['out'] }] }),
+    );
     const out = p.output.reader<{ id: number; async: boolean }>('check');
     await p.start();
     const n = 20_000;
-    const [events] = await Promise.all([collect(out, n, 30_000), publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id })))]);
+    const [events] = await Promise.all([
+      collect(out, n, 30_000),
+      publishAll(
+        p,
+        'in',
+        Array.from({ length: n }, (_, id) => ({ id })),
+      ),
+    ]);
     expect(events.map((e) => e.value.id)).toEqual(Array.from({ length: n }, (_, id) => id));
   });
 
@@ -180,7 +226,11 @@ describe('pipelines', () => {
       for await (const { value } of results) if (value.x === value.id + 1) count++;
     })();
     const n = 30_000;
-    await publishAll(p, 'in', Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })));
+    await publishAll(
+      p,
+      'in',
+      Array.from({ length: n }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     await p.drain({ timeoutMs: 20_000 });
     await p.close();
     await reading;
@@ -248,7 +298,15 @@ describe('pipelines', () => {
 
   it('stage workers start with a 12 MB young generation unless resourceLimits says otherwise, key by key', async () => {
     const limitsOf = async (resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number }) => {
-      const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], standby: 0, resourceLimits, stages: [{ name: 'limits', module: stageUrl('limits'), consumes: ['in'], produces: ['out'] }] }));
+      const p = track(
+        createPipeline({
+          inputs: ['in'],
+          outputs: ['out'],
+          standby: 0,
+          resourceLimits,
+          stages: [{ name: 'limits', module: stageUrl('limits'), consumes: ['in'], produces: ['out'] }],
+        }),
+      );
       const out = p.output.reader<{ id: number; limits: Record<string, number> }>('check');
       await p.start();
       await p.publishAsync('in', { id: 1 });
@@ -259,16 +317,32 @@ describe('pipelines', () => {
     const defaults = await limitsOf();
     expect(defaults.maxYoungGenerationSizeMb).toBe(12);
     expect(await limitsOf({ maxOldGenerationSizeMb: 256 })).toMatchObject({ maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 256 });
-    expect(await limitsOf({ maxYoungGenerationSizeMb: 48 })).toMatchObject({ maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: defaults.maxOldGenerationSizeMb });
+    expect(await limitsOf({ maxYoungGenerationSizeMb: 48 })).toMatchObject({
+      maxYoungGenerationSizeMb: 48,
+      maxOldGenerationSizeMb: defaults.maxOldGenerationSizeMb,
+    });
   });
 
   it("codec 'json' between stages", async () => {
-    const p = track(createPipeline({ inputs: ['in'], outputs: ['out'], codec: 'json', stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['out'], options: { op: 'mul', k: 2, to: ['out'] } }] }));
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        codec: 'json',
+        stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'], produces: ['out'], options: { op: 'mul', k: 2, to: ['out'] } }],
+      }),
+    );
     const out = p.output.reader<Step>('check');
     await p.start();
-    await publishAll(p, 'in', Array.from({ length: 1000 }, (_, id) => ({ id, x: id, trail: '' })));
+    await publishAll(
+      p,
+      'in',
+      Array.from({ length: 1000 }, (_, id) => ({ id, x: id, trail: '' })),
+    );
     const events = await collect(out, 1000, 10_000);
     expect(events.map((e) => e.value.x)).toEqual(Array.from({ length: 1000 }, (_, id) => id * 2));
-    expect(() => createPipeline({ inputs: ['in'], codec: 'cbor' as any, stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'] }] })).toThrow(/'msgpack', 'json' or 'raw'/);
+    expect(() => createPipeline({ inputs: ['in'], codec: 'cbor' as any, stages: [{ name: 'a', module: stageUrl('step'), consumes: ['in'] }] })).toThrow(
+      /'msgpack', 'json' or 'raw'/,
+    );
   });
 });

@@ -168,7 +168,11 @@ describe('the protocol under rare interleavings', () => {
     const member = bus.reader<Uint8Array>('m', { group: 'g' });
     bus.reader('other', { group: 'g' });
     for (let i = 0; i < 40; i++) bus.publish('default', new Uint8Array(16).fill(i)); // 1280 bytes
-    expect(() => member.poll(() => { throw new Error('worker died'); }, 100)).toThrow('worker died');
+    expect(() =>
+      member.poll(() => {
+        throw new Error('worker died');
+      }, 100),
+    ).toThrow('worker died');
     expect(() => member.unsubscribe()).toThrow(/still holds a batch/);
     const heir = bus.reader<Uint8Array>('m', { group: 'g', takeover: true });
     const got: number[] = [];

@@ -12,14 +12,24 @@ async function readWithInner(reader: Reader<number>, outer: Outer, inner: Inner,
   const attempt = (): void => {
     try {
       const result: unknown =
-        inner === 'poll' ? reader.poll(() => undefined)
-        : inner === 'pollRaw' ? reader.pollRaw(() => undefined)
-        : inner === 'read' ? reader.read()
-        : inner === 'take' ? reader.take(1, () => undefined, 100)
-        : inner === 'wait' ? reader.wait(10)
-        : inner === 'waitAsync' ? reader.waitAsync(10)
-        : reader[Symbol.asyncIterator]().next();
-      if (result instanceof Promise) refused = result.then(() => 'not refused', (e: unknown) => e);
+        inner === 'poll'
+          ? reader.poll(() => undefined)
+          : inner === 'pollRaw'
+            ? reader.pollRaw(() => undefined)
+            : inner === 'read'
+              ? reader.read()
+              : inner === 'take'
+                ? reader.take(1, () => undefined, 100)
+                : inner === 'wait'
+                  ? reader.wait(10)
+                  : inner === 'waitAsync'
+                    ? reader.waitAsync(10)
+                    : reader[Symbol.asyncIterator]().next();
+      if (result instanceof Promise)
+        refused = result.then(
+          () => 'not refused',
+          (e: unknown) => e,
+        );
     } catch (error) {
       refused = error;
     }

@@ -38,8 +38,15 @@ describe('lossy readers', () => {
     // and the slow lossy reader is lapped again and again.
     bus.reader('tap', { lossy: true, start: 'newest' }).close();
     const tap = start('reader', {
-      handle: bus.handle, name: 'tap', options: { lossy: true }, producers: 1, perProducer: count, maxExtra: MAX_EXTRA,
-      checkOrder: false, workMicros: 20, timeoutMs: 40_000,
+      handle: bus.handle,
+      name: 'tap',
+      options: { lossy: true },
+      producers: 1,
+      perProducer: count,
+      maxExtra: MAX_EXTRA,
+      checkOrder: false,
+      workMicros: 20,
+      timeoutMs: 40_000,
     });
     await tap.message('ready');
     const producer = start('producer', { handle: bus.handle, topic: 't', producer: 0, count, maxExtra: MAX_EXTRA, batchMax: 4, timeoutMs: 40_000 });

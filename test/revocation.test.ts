@@ -29,7 +29,11 @@ async function until(ready: () => boolean, ms: number, what: string): Promise<nu
 function collect(bus: Bus, name: string) {
   const reader = bus.reader<Uint8Array>(name);
   const got: number[][] = [];
-  const poll = () => reader.poll((v) => got.push(v.length >= 8 ? [new DataView(v.buffer, v.byteOffset).getUint32(0), new DataView(v.buffer, v.byteOffset).getUint32(4)] : [v[0]]), 10_000);
+  const poll = () =>
+    reader.poll(
+      (v) => got.push(v.length >= 8 ? [new DataView(v.buffer, v.byteOffset).getUint32(0), new DataView(v.buffer, v.byteOffset).getUint32(4)] : [v[0]]),
+      10_000,
+    );
   return { reader, got, poll };
 }
 
@@ -126,7 +130,10 @@ describe('a producer that dies inside a claim', () => {
     const writer = start('producer', { handle, topic: 't', producer: 0, count: 2, maxExtra: 0, batchMax: 1, timeoutMs: 10_000 });
     await writer.result;
     await doomed.worker.terminate();
-    const done: { got: unknown[]; revoked: number } = await Promise.race([next('done'), new Promise((_, reject) => setTimeout(() => reject(new Error('the owner never read past the dead claim')), 15_000))]);
+    const done: { got: unknown[]; revoked: number } = await Promise.race([
+      next('done'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the owner never read past the dead claim')), 15_000)),
+    ]);
     expect(done.got).toHaveLength(2);
     expect(done.revoked).toBe(1);
     await owner.terminate();
@@ -151,9 +158,17 @@ describe('producers killed at random moments, often inside a claim', () => {
         }
       }, 10_000);
     let rng = 12345;
-    const random = (n: number) => ((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) % n);
+    const random = (n: number) => (rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) % n;
     for (let round = 0; round < rounds; round++) {
-      const victim = stalling({ handle: bus.handle, producer: round, count: 1e9, mode: round % 3 === 2 ? 'batch' : 'claim', then: 'done', pauseEvery: 2, pauseMaxMs: 3 });
+      const victim = stalling({
+        handle: bus.handle,
+        producer: round,
+        count: 1e9,
+        mode: round % 3 === 2 ? 'batch' : 'claim',
+        then: 'done',
+        pauseEvery: 2,
+        pauseMaxMs: 3,
+      });
       await until(() => (poll(), next[round] > 0), 10_000, `producer ${round}'s first event`);
       const until_ = performance.now() + random(30);
       while (performance.now() < until_) {
@@ -164,7 +179,7 @@ describe('producers killed at random moments, often inside a claim', () => {
     }
     // One more producer, alive: everything it publishes must come through, past every dead claim.
     const last = stalling({ handle: bus.handle, producer: rounds, count: 500, mode: 'publish', then: 'done' });
-    await until(() => (poll(), next[rounds] === 500), 10_000, 'the last producer\'s events');
+    await until(() => (poll(), next[rounds] === 500), 10_000, "the last producer's events");
     await last.result;
     expect(errors).toEqual([]);
     expect(next.slice(0, rounds).every((n) => n > 0)).toBe(true); // each victim got events out before it died
@@ -231,5 +246,3 @@ describe('claimTimeoutMs', () => {
     expect(() => attach(bus.handle, { claimTimeoutMs: 100 } as never)).toThrow(/removed/);
   });
 });
-
-

@@ -73,7 +73,7 @@ describe('typed topics', () => {
     expect(totals).toEqual([10, undefined]);
   });
 
-  it('type keyOf by the batch: its value is the topic\'s type, on typed and untyped buses', async () => {
+  it("type keyOf by the batch: its value is the topic's type, on typed and untyped buses", async () => {
     const bus = createBus<Shop>({ capacity: 1 << 16, topics: ['orders', 'refunds'] });
     const member = bus.reader('m', { group: 'shops', keyed: true });
     bus.publishBatch('orders', [{ id: 7, total: 1 }], { keyOf: (order) => order.id });
@@ -85,7 +85,10 @@ describe('typed topics', () => {
     const untyped = createBus({ capacity: 4096 });
     const moves = [{ game: 'g-17', move: 4 }];
     untyped.publishBatch('default', moves, { keyOf: (m) => m.game }); // README's keyed snippet
-    expect(member.read().map((e) => e.value)).toEqual([{ id: 7, total: 1 }, { order: 7, reason: 'late' }]);
+    expect(member.read().map((e) => e.value)).toEqual([
+      { id: 7, total: 1 },
+      { order: 7, reason: 'late' },
+    ]);
     bus.close();
     untyped.close();
   });

@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { type Codec, createBus, DecodeError, EncodeError } from 'ringbus';
 
-const failing: Codec<string> = { id: 20, name: 'failing', encode: (v) => new TextEncoder().encode(v), decode: (b) => { if (b[0] === 0x78) throw new Error('x is poison'); return new TextDecoder().decode(b); } };
+const failing: Codec<string> = {
+  id: 20,
+  name: 'failing',
+  encode: (v) => new TextEncoder().encode(v),
+  decode: (b) => {
+    if (b[0] === 0x78) throw new Error('x is poison');
+    return new TextDecoder().decode(b);
+  },
+};
 
 function busWithPoison() {
   const bus = createBus({ capacity: 1 << 16, topics: ['t', 'u'], codec: failing });
@@ -47,7 +55,11 @@ describe('a record that cannot be decoded', () => {
     const bus = busWithPoison();
     const reader = bus.reader<string>('r', { codecs: [failing] });
     const got: string[] = [];
-    await expect((async () => { for await (const e of reader) got.push(e.value); })()).rejects.toThrow(DecodeError);
+    await expect(
+      (async () => {
+        for await (const e of reader) got.push(e.value);
+      })(),
+    ).rejects.toThrow(DecodeError);
     bus.close();
     for await (const e of reader) got.push(e.value);
     expect(got).toEqual(['a', 'b', 'c']);
@@ -57,7 +69,9 @@ describe('a record that cannot be decoded', () => {
     const bus = busWithPoison();
     const reader = bus.reader<string>('tap', { codecs: [failing], lossy: true, start: 'oldest' });
     const got: string[] = [];
-    expect(() => { for (let i = 0; i < 3; i++) reader.poll((v) => got.push(v)); }).toThrow(DecodeError);
+    expect(() => {
+      for (let i = 0; i < 3; i++) reader.poll((v) => got.push(v));
+    }).toThrow(DecodeError);
     reader.poll((v) => got.push(v));
     expect(got).toEqual(['a', 'b', 'c']);
   });

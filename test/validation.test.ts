@@ -2,8 +2,18 @@
 // a table of bad calls, each followed by an event that must arrive at once.
 import { describe, expect, it } from 'vitest';
 import {
-  attach, type Bus, type BusHandle, createBus, EncodeError, IncompatibleHandleError, InvalidOptionError, type Reader,
-  RecordTooLargeError, type RingbusError, TimeoutError, UnknownTopicError,
+  attach,
+  type Bus,
+  type BusHandle,
+  createBus,
+  EncodeError,
+  IncompatibleHandleError,
+  InvalidOptionError,
+  type Reader,
+  RecordTooLargeError,
+  type RingbusError,
+  TimeoutError,
+  UnknownTopicError,
 } from 'ringbus';
 import { start } from './harness.js';
 
@@ -56,7 +66,10 @@ async function checkTable(bus: Bus, misuses: Misuse[], value?: (n: number) => un
     const got = await failure(() => call(bus), /Async\(|drain\(/.test(what));
     expect(got, what).toBeInstanceOf(error);
     expect((got as Error).message, what).not.toMatch(/undefined is not|Cannot (read|convert)/);
-    expect(bus.stats().readers.map((r) => r.name), `${what}: no reader slot left behind`).toEqual(readers);
+    expect(
+      bus.stats().readers.map((r) => r.name),
+      `${what}: no reader slot left behind`,
+    ).toEqual(readers);
     nextArrives(bus, reader, n, value?.(n));
     n++;
   }
@@ -78,7 +91,11 @@ describe('one validation layer: every misuse gets a RingbusError and the ring st
       ['timeoutMs: a symbol', () => createBus({ timeoutMs: any(Symbol('t')) }), InvalidOptionError],
       ['timeoutMs: NaN', () => createBus({ timeoutMs: Number.NaN }), InvalidOptionError],
       ['codec: an object with no prototype', () => createBus({ codec: bare() }), InvalidOptionError],
-      ['codec: a name that is a symbol', () => createBus({ codec: any({ id: 20, name: Symbol('n'), encode: () => new Uint8Array(0), decode: () => 0 }) }), InvalidOptionError],
+      [
+        'codec: a name that is a symbol',
+        () => createBus({ codec: any({ id: 20, name: Symbol('n'), encode: () => new Uint8Array(0), decode: () => 0 }) }),
+        InvalidOptionError,
+      ],
       ['options: null', () => createBus(any(null)), InvalidOptionError],
       ['options: a string', () => createBus(any('big')), InvalidOptionError],
       ['options: misspelt', () => createBus(any({ timeout: 5 })), InvalidOptionError],
@@ -107,19 +124,36 @@ describe('one validation layer: every misuse gets a RingbusError and the ring st
 
   it('timeoutMs that is not a number ≥ 0, and options that are not objects', async () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
-    const bad: [string, unknown][] = [['a BigInt', 5n], ['a symbol', Symbol('t')], ['NaN', Number.NaN], ['-1', -1], ['a string', '5'], ['an object with no prototype', bare()], ['null', null]];
+    const bad: [string, unknown][] = [
+      ['a BigInt', 5n],
+      ['a symbol', Symbol('t')],
+      ['NaN', Number.NaN],
+      ['-1', -1],
+      ['a string', '5'],
+      ['an object with no prototype', bare()],
+      ['null', null],
+    ];
     const misuses: Misuse[] = [];
     for (const [name, timeoutMs] of bad) {
       misuses.push(
         [`publish({ timeoutMs: ${name} })`, (b) => b.publish('default', 1, { timeoutMs: any(timeoutMs) }), InvalidOptionError],
         [`publishAsync({ timeoutMs: ${name} })`, (b) => b.publishAsync('default', 1, { timeoutMs: any(timeoutMs) }), InvalidOptionError],
         [`publishBatch({ timeoutMs: ${name} })`, (b) => b.publishBatch('default', [1], { timeoutMs: any(timeoutMs) }), InvalidOptionError],
-        [`publishEventsAsync({ timeoutMs: ${name} })`, (b) => b.publishEventsAsync([{ topic: 'default', value: 1 }], { timeoutMs: any(timeoutMs) }), InvalidOptionError],
+        [
+          `publishEventsAsync({ timeoutMs: ${name} })`,
+          (b) => b.publishEventsAsync([{ topic: 'default', value: 1 }], { timeoutMs: any(timeoutMs) }),
+          InvalidOptionError,
+        ],
         [`claim({ timeoutMs: ${name} })`, (b) => b.claim('default', 8, { timeoutMs: any(timeoutMs) }), InvalidOptionError],
         [`drain({ timeoutMs: ${name} })`, (b) => b.drain({ timeoutMs: any(timeoutMs) }), InvalidOptionError],
       );
     }
-    for (const [name, options] of [['null', null], ['a number', 5], ['a string', 'fast'], ['an array', []]] as const) {
+    for (const [name, options] of [
+      ['null', null],
+      ['a number', 5],
+      ['a string', 'fast'],
+      ['an array', []],
+    ] as const) {
       misuses.push(
         [`publish(options: ${name})`, (b) => b.publish('default', 1, any(options)), InvalidOptionError],
         [`publishBatchAsync(options: ${name})`, (b) => b.publishBatchAsync('default', [1], any(options)), InvalidOptionError],
@@ -266,9 +300,23 @@ describe('timeoutMs: 0 means "do not wait"', () => {
 describe('a batch that times out says which call it was and how much of it went out', () => {
   const forms: [string, (bus: Bus, values: number[]) => unknown][] = [
     ['publishBatch', (bus, values) => bus.publishBatch('default', values, { timeoutMs: 200 })],
-    ['publishEvents', (bus, values) => bus.publishEvents(values.map((value) => ({ topic: 'default', value })), { timeoutMs: 200 })],
+    [
+      'publishEvents',
+      (bus, values) =>
+        bus.publishEvents(
+          values.map((value) => ({ topic: 'default', value })),
+          { timeoutMs: 200 },
+        ),
+    ],
     ['publishBatchAsync', (bus, values) => bus.publishBatchAsync('default', values, { timeoutMs: 200 })],
-    ['publishEventsAsync', (bus, values) => bus.publishEventsAsync(values.map((value) => ({ topic: 'default', value })), { timeoutMs: 200 })],
+    [
+      'publishEventsAsync',
+      (bus, values) =>
+        bus.publishEventsAsync(
+          values.map((value) => ({ topic: 'default', value })),
+          { timeoutMs: 200 },
+        ),
+    ],
   ];
   for (const [call, publish] of forms) {
     it(`${call}: err.published is exactly what the reader gets`, async () => {
@@ -279,7 +327,9 @@ describe('a batch that times out says which call it was and how much of it went 
       const error = await failure(() => publish(bus, values), call.endsWith('Async'));
       expect(error).toBeInstanceOf(TimeoutError);
       const { published, message } = error as TimeoutError;
-      expect(message).toMatch(new RegExp(`^${call} \\(waiting for space in the ring\\) did not complete within 200 ms: the first ${published} of its 10000 events were published`));
+      expect(message).toMatch(
+        new RegExp(`^${call} \\(waiting for space in the ring\\) did not complete within 200 ms: the first ${published} of its 10000 events were published`),
+      );
       expect(published).toBeGreaterThan(0);
       expect(published).toBeLessThan(values.length);
       const got: number[] = [];

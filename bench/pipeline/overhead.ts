@@ -43,7 +43,7 @@ const OVERHEAD_DEFINITION =
   'overhead = 1 − pipeline ÷ baseline, where pipeline is a 2-stage pipeline (each stage doing W µs of work per event, so each stage has a core of its own on this 2-core machine; the main thread, publishing and reading the output, shares them) and baseline is (b) 2 threads at once, each doing one stage\'s W µs per event with no bus (the slower one\'s rate): the throughput of "every stage on its own core" with zero coordination cost, on a machine whose cores may run slower when both are busy. overheadPctSingleThread uses baseline (a), one thread alone while the other core idles.';
 
 const THREE_STAGE_DEFINITION =
-  'overhead = 1 − pipeline ÷ (serial × min(stages, cores)), where pipeline is a 3-stage pipeline (W µs per stage per event) on 2 cores and serial is one thread doing the 3 stages\' work per event with no bus: the machine\'s whole CPU doing only the work.';
+  "overhead = 1 − pipeline ÷ (serial × min(stages, cores)), where pipeline is a 3-stage pipeline (W µs per stage per event) on 2 cores and serial is one thread doing the 3 stages' work per event with no bus: the machine's whole CPU doing only the work.";
 
 /**
  * Baseline (b): `threads` threads at once, each calling work(·, iterations) once per event
@@ -98,7 +98,14 @@ async function runOverhead(workUs: 20 | 2, options: ScenarioOptions): Promise<Ov
   const n = Math.round((seconds * 1e6) / workUs);
   // Tried at 20 µs (2 stages): stage batchSize 16 / 64 / 256 / 1024 gave the same within
   // the noise (43–47.6k events/s); 256 at 2 µs. Publish chunks of 256 / 1024.
-  const settings = (stages: number): LinearSettings => ({ stages, module: 'work', iterations, batchSize: workUs >= 20 ? 64 : 256, capacity: 1 << 20, publishChunk: workUs >= 20 ? 256 : 1024 });
+  const settings = (stages: number): LinearSettings => ({
+    stages,
+    module: 'work',
+    iterations,
+    batchSize: workUs >= 20 ? 64 : 256,
+    capacity: 1 << 20,
+    publishChunk: workUs >= 20 ? 256 : 1024,
+  });
   const base2: number[] = [];
   const parallel2: number[] = [];
   const parallel = new ParallelBaseline(2);
@@ -123,7 +130,13 @@ async function runOverhead(workUs: 20 | 2, options: ScenarioOptions): Promise<Ov
   }
   const n3 = Math.round(n / 1.5);
   const base3: number[] = [];
-  const rates3 = await measureRing(settings(3), n3, runs, () => void base3.push(baselineRun(iterations, 3, n3)), (line) => tick?.('3 stages', line));
+  const rates3 = await measureRing(
+    settings(3),
+    n3,
+    runs,
+    () => void base3.push(baselineRun(iterations, 3, n3)),
+    (line) => tick?.('3 stages', line),
+  );
   const cores = os.availableParallelism();
   const eventsPerSec = median(rates2);
   const baselineEventsPerSec = median(base2);
@@ -147,7 +160,14 @@ async function runOverhead(workUs: 20 | 2, options: ScenarioOptions): Promise<Ov
     iterations,
     usPerCall,
     definition: OVERHEAD_DEFINITION,
-    threeStages: { eventsPerSec: median(rates3), baselineEventsPerSec: serial3, idealEventsPerSec: ideal3, overheadPct: (1 - median(rates3) / ideal3) * 100, runs: rates3, definition: THREE_STAGE_DEFINITION },
+    threeStages: {
+      eventsPerSec: median(rates3),
+      baselineEventsPerSec: serial3,
+      idealEventsPerSec: ideal3,
+      overheadPct: (1 - median(rates3) / ideal3) * 100,
+      runs: rates3,
+      definition: THREE_STAGE_DEFINITION,
+    },
   };
 }
 
@@ -205,12 +225,30 @@ export function overheadScenario(workUs: 20 | 2): Scenario {
           },
         },
       ];
-      const measured = target(`${name}: coordination overhead < ${goal}%${workUs === 2 ? " (the original < 2%)" : ''}`, o.overheadPct, goal, '%', 'lower', `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline (b) ${Math.round(o.parallelBaselineEventsPerSec)} events/s (2 threads doing the work at once, no bus), medians of interleaved runs; vs (a), one thread alone: ${o.overheadPctSingleThread.toFixed(2)}%`);
+      const measured = target(
+        `${name}: coordination overhead < ${goal}%${workUs === 2 ? ' (the original < 2%)' : ''}`,
+        o.overheadPct,
+        goal,
+        '%',
+        'lower',
+        `2-stage pipeline ${Math.round(o.eventsPerSec)} vs baseline (b) ${Math.round(o.parallelBaselineEventsPerSec)} events/s (2 threads doing the work at once, no bus), medians of interleaved runs; vs (a), one thread alone: ${o.overheadPctSingleThread.toFixed(2)}%`,
+      );
       // A pipeline faster than the same work with no bus at all is the machine's load
       // changing between the runs, not a figure: never counted as the target met.
-      const targets = [o.overheadPct < -goal ? { ...measured, met: false, detail: `${measured.detail}; below −${goal}%: the load of other processes changed between the runs, run again on a quiet machine` } : measured];
+      const targets = [
+        o.overheadPct < -goal
+          ? {
+              ...measured,
+              met: false,
+              detail: `${measured.detail}; below −${goal}%: the load of other processes changed between the runs, run again on a quiet machine`,
+            }
+          : measured,
+      ];
       const notes = [
-        `where each stage's time went: ${o.stages.map((t) => `${t.stage} ${t.handlerSharePct.toFixed(1)}% inside the handler, ${Math.round(t.outsideNsPerEvent)} ns per event outside it`).join('; ')} (wall time from reading each batch to committing it; one handler call in 16 timed)`,`overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`, `ring-3stages: ${t.definition}`];
+        `where each stage's time went: ${o.stages.map((t) => `${t.stage} ${t.handlerSharePct.toFixed(1)}% inside the handler, ${Math.round(t.outsideNsPerEvent)} ns per event outside it`).join('; ')} (wall time from reading each batch to committing it; one handler call in 16 timed)`,
+        `overhead = 1 − pipeline ÷ baseline: ${o.definition.replace(/^overhead = 1 − pipeline ÷ baseline, where /, '')}`,
+        `ring-3stages: ${t.definition}`,
+      ];
       return { rows, targets, notes };
     },
   });

@@ -56,20 +56,28 @@ function skipped(def: PipelineDefinition, ctx: Pick<ScenarioContext, 'transports
 }
 
 export function pipelineScenario(def: PipelineDefinition): Scenario {
-  const options = (ctx: Pick<ScenarioContext, 'plan' | 'transports' | 'quick'>): ScenarioOptions => ({ quick: ctx.quick, runs: ctx.plan.runs, transports: ctx.transports });
+  const options = (ctx: Pick<ScenarioContext, 'plan' | 'transports' | 'quick'>): ScenarioOptions => ({
+    quick: ctx.quick,
+    runs: ctx.plan.runs,
+    transports: ctx.transports,
+  });
   return {
     name: def.name,
     title: def.title,
     kind: def.kind,
     steps: (ctx) => (skipped(def, ctx) ? 0 : (def.steps?.(options(ctx)) ?? 0)),
     async run(ctx): Promise<ScenarioResult> {
-      if (skipped(def, ctx)) return { name: def.name, title: def.title, kind: def.kind, rows: [], targets: [], notes: ['skipped: --transport leaves out the ring'] };
+      if (skipped(def, ctx))
+        return { name: def.name, title: def.title, kind: def.kind, rows: [], targets: [], notes: ['skipped: --transport leaves out the ring'] };
       const meter = new Meter();
       const { rows, targets, notes } = await def.run({ ...options(ctx), tick: (label, line) => ctx.tick(`${def.name} ${label}`, line) });
       const other = meter.otherCores();
       for (const r of rows) r.extra = { ...r.extra, otherProcessesCores: Math.round(other * 100) / 100 };
       // a scenario shorter than a second (topology-1000) is below the meter's resolution
-      if (other > 0.25 && meter.seconds() >= 1) notes.push(`warning: other processes kept ${other.toFixed(2)} of ${ctx.cores} cores busy while this scenario ran: its figures are not this code's alone`);
+      if (other > 0.25 && meter.seconds() >= 1)
+        notes.push(
+          `warning: other processes kept ${other.toFixed(2)} of ${ctx.cores} cores busy while this scenario ran: its figures are not this code's alone`,
+        );
       return { name: def.name, title: def.title, kind: def.kind, rows, targets, notes };
     },
   };

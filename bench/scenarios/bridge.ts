@@ -24,7 +24,9 @@ interface Figures {
   p99us?: number;
 }
 
-function measure(args: string[]): Promise<{ events: number; rate: number; nats: { bridge: Figures; direct: Figures }; redis: { bridge: Figures; direct: Figures } }> {
+function measure(
+  args: string[],
+): Promise<{ events: number; rate: number; nats: { bridge: Figures; direct: Figures }; redis: { bridge: Figures; direct: Figures } }> {
   return new Promise((resolve, reject) => {
     // the servers' folders are on PATH for the script, which spawns them by name
     const env = { ...process.env, PATH: [process.env.PATH, '/usr/sbin', '/usr/local/sbin'].filter(Boolean).join(delimiter) };
@@ -63,7 +65,10 @@ export default pipelineScenario({
       max: f.eventsPerSec,
       runs: [f.eventsPerSec],
       ...(f.p50us !== undefined && { p50us: f.p50us, p99us: f.p99us }),
-      result: f.p50us === undefined ? rate(f.eventsPerSec) : `${rate(f.eventsPerSec)}; one way at ${r.rate}/s: p50 ${f.p50us.toFixed(0)} µs, p99 ${f.p99us!.toFixed(0)} µs`,
+      result:
+        f.p50us === undefined
+          ? rate(f.eventsPerSec)
+          : `${rate(f.eventsPerSec)}; one way at ${r.rate}/s: p50 ${f.p50us.toFixed(0)} µs, p99 ${f.p99us!.toFixed(0)} µs`,
     });
     return {
       rows: [

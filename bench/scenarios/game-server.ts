@@ -67,7 +67,9 @@ export default pipelineScenario({
         row('io-thread', `the same load; every turn on the I/O thread`, r.inline),
       ],
       targets: [],
-      notes: ['closed loop: each client moves once it has seen the update of the move before, so the latency is mostly queueing behind the other games (moves in flight ÷ moves/s); for scale, not a target'],
+      notes: [
+        'closed loop: each client moves once it has seen the update of the move before, so the latency is mostly queueing behind the other games (moves in flight ÷ moves/s); for scale, not a target',
+      ],
     };
   },
 });

@@ -180,7 +180,7 @@ async function runHeal({ quick = false, how = 'exit', tick }: ScenarioOptions & 
 
 export default pipelineScenario({
   name: NAME,
-  title: 'healing: a stage worker dies every 150 ms under a steady stream; time to the replacement\'s first event',
+  title: "healing: a stage worker dies every 150 ms under a steady stream; time to the replacement's first event",
   kind: 'pipeline',
   ringOnly: true,
   steps: ({ quick = false }) => HEAL_HOWS.reduce((sum, how) => sum + healCrashes(quick, how), 0),
@@ -220,7 +220,9 @@ export default pipelineScenario({
     return {
       rows,
       targets,
-      notes: ['events/s of these rows: the stream the pipeline carried meanwhile (batches of 50 about every millisecond); the p99 of 10 heals (quick) is their maximum'],
+      notes: [
+        'events/s of these rows: the stream the pipeline carried meanwhile (batches of 50 about every millisecond); the p99 of 10 heals (quick) is their maximum',
+      ],
     };
   },
 });

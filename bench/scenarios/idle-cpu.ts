@@ -17,7 +17,10 @@ const NAME = 'idle-cpu';
 /** Our goal: the default strategy idles at under 1% of a core (both threads together). */
 export const GOAL_CPU_PCT = 1;
 
-const rowsOf = (): { transport: string; wait: WaitName | undefined }[] => [{ transport: 'default', wait: undefined }, ...STRATEGIES.map((w) => ({ transport: w, wait: w }))];
+const rowsOf = (): { transport: string; wait: WaitName | undefined }[] => [
+  { transport: 'default', wait: undefined },
+  ...STRATEGIES.map((w) => ({ transport: w, wait: w })),
+];
 
 async function measure(wait: WaitName | undefined, ms: number, stallMs: number): Promise<{ reader: IdleDone; producer: IdleDone }> {
   const quiet = createBus({ capacity: 1 << 16, topics: ['t'], codec: 'raw' });
@@ -74,7 +77,10 @@ const scenario: Scenario = {
           producerCpuPct: round(pct(producer), 3),
           wait: name,
           idleMs: ms,
-          cpuSource: reader.source === 'thread' && producer.source === 'thread' ? '/proc/thread-self/schedstat' : 'process.cpuUsage() (the whole process: an upper bound)',
+          cpuSource:
+            reader.source === 'thread' && producer.source === 'thread'
+              ? '/proc/thread-self/schedstat'
+              : 'process.cpuUsage() (the whole process: an upper bound)',
         },
       });
     }
@@ -84,7 +90,17 @@ const scenario: Scenario = {
       title: scenario.title,
       kind: 'cpu',
       rows,
-      targets: def ? [target(`${NAME}: default wait (${defaultName}), reader + producer idle < ${GOAL_CPU_PCT}% of a core`, def.extra!.cpuPct as number, GOAL_CPU_PCT, '%', 'lower')] : [],
+      targets: def
+        ? [
+            target(
+              `${NAME}: default wait (${defaultName}), reader + producer idle < ${GOAL_CPU_PCT}% of a core`,
+              def.extra!.cpuPct as number,
+              GOAL_CPU_PCT,
+              '%',
+              'lower',
+            ),
+          ]
+        : [],
       notes: [
         `cpu: the CPU time of the two threads together over the ${ms / 1000} s they waited, in percent of one core (200% = two busy cores); ` +
           `each thread reads its own (/proc/thread-self/schedstat) before and after`,

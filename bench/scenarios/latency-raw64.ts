@@ -96,7 +96,9 @@ function portFlow(pingpong: boolean): LatencyFlow {
   return {
     transport: pingpong ? 'postMessage-pingpong' : 'postMessage',
     pingpong,
-    how: pingpong ? 'MessagePort.postMessage, worker <-> worker (MessageChannel), round trip' : `MessagePort.postMessage at ${RATE / 1000}k/s, worker -> the main thread, one way`,
+    how: pingpong
+      ? 'MessagePort.postMessage, worker <-> worker (MessageChannel), round trip'
+      : `MessagePort.postMessage at ${RATE / 1000}k/s, worker -> the main thread, one way`,
     async open(ctx) {
       const { port1, port2 } = new MessageChannel();
       const d = { wait: 'block' as const, stallMs: ctx.stallMs };
@@ -179,7 +181,10 @@ const scenario: Scenario = {
           samples: histogram.totalCount,
           offeredRate: flow.pingpong ? null : RATE,
           meanus: Math.round(histogram.mean / 10) / 100,
-          ...(flow.transport.startsWith('ring') && { wait: flow.transport === 'ring' || flow.transport === 'ring-pingpong' ? defaultName : flow.transport.slice(5), defaultWait: defaultName }),
+          ...(flow.transport.startsWith('ring') && {
+            wait: flow.transport === 'ring' || flow.transport === 'ring-pingpong' ? defaultName : flow.transport.slice(5),
+            defaultWait: defaultName,
+          }),
         },
       });
     }
@@ -199,7 +204,9 @@ const scenario: Scenario = {
       notes: [
         `one-way rows: the latency of each event from its publish to its consumer; pingpong rows: the whole round trip. rate/s: the rate achieved (one way) or round trips per second`,
         `ring and ring-pingpong use the library's default wait strategy (now '${defaultName}')` +
-          ((STRATEGIES as readonly string[]).includes(defaultName) ? `, so ring-${defaultName} measures the same thing again: the difference between the two is this run's noise` : ''),
+          ((STRATEGIES as readonly string[]).includes(defaultName)
+            ? `, so ring-${defaultName} measures the same thing again: the difference between the two is this run's noise`
+            : ''),
         `ring-spin: the sender's pacing spin and the reader's spin are two busy threads; on a 2-core machine any other process preempts one of them, and its tail is then the scheduler's time slice`,
       ],
     };

@@ -51,24 +51,86 @@ function tasks(): { list: MicroTask[]; close: () => void } {
   const batches = Array.from({ length: K / 100 }, (_, b) => ticks.slice(b * 100, b * 100 + 100));
   const bigs = Array.from({ length: K }, (_, i) => bigObject(i));
   // the core's own export against its JavaScript equivalent: one atomic load of an i64
-  const core = new WebAssembly.Instance(raw.handle.module as WebAssembly.Module, { env: { memory: raw.handle.memory as WebAssembly.Memory } }).exports as { counter(offset: number): number };
+  const core = new WebAssembly.Instance(raw.handle.module as WebAssembly.Module, { env: { memory: raw.handle.memory as WebAssembly.Memory } }).exports as {
+    counter(offset: number): number;
+  };
   const base = (raw.handle.memory.buffer as unknown as SharedArrayBuffer).byteLength; // any i64 of shared memory does for the JS side
   const i64 = new BigInt64Array(raw.handle.memory.buffer as unknown as SharedArrayBuffer, 0, base >> 3);
   const i32 = new Int32Array(raw.handle.memory.buffer as unknown as SharedArrayBuffer, 0, 64);
   const list: MicroTask[] = [
-    { name: 'ring publish', detail: 'bus.publish() of a 64-byte Uint8Array (raw codec)', fn: () => { for (let i = 0; i < K; i++) raw.publish('t', u8); }, afterEach: drainRaw },
+    {
+      name: 'ring publish',
+      detail: 'bus.publish() of a 64-byte Uint8Array (raw codec)',
+      fn: () => {
+        for (let i = 0; i < K; i++) raw.publish('t', u8);
+      },
+      afterEach: drainRaw,
+    },
     { name: 'ring claim x100 + commit', detail: 'bus.claim(t, 64, { count: 100 }) + commit(), per event, nothing written', fn: fillRaw, afterEach: drainRaw },
     { name: 'ring pollRaw', detail: 'reader.pollRaw() per event (64-byte records), handler reads length', fn: drainRaw, beforeEach: fillRaw },
-    { name: 'ring publish (structured)', detail: 'bus.publish() of one small object, default codec (encode included)', fn: () => { for (const t of ticks) obj.publish('t', t); }, afterEach: drainObj },
-    { name: 'ring publishBatch (structured)', detail: 'bus.publishBatch() of 100 small objects, per event, default codec (encode included)', fn: () => { for (const b of batches) obj.publishBatch('t', b); }, afterEach: drainObj },
-    { name: 'ring poll (structured)', detail: 'reader.poll() per small object, default codec (decode included)', fn: drainObj, beforeEach: () => { for (const b of batches) obj.publishBatch('t', b); } },
-    { name: 'ring publishBatch (msgpack)', detail: "bus.publishBatch() of 100 small objects, per event, codec 'msgpack'", fn: () => { for (const b of batches) mp.publishBatch('t', b); }, afterEach: drainMp },
-    { name: 'ring poll (msgpack)', detail: "reader.poll() per small object, codec 'msgpack'", fn: drainMp, beforeEach: () => { for (const b of batches) mp.publishBatch('t', b); } },
+    {
+      name: 'ring publish (structured)',
+      detail: 'bus.publish() of one small object, default codec (encode included)',
+      fn: () => {
+        for (const t of ticks) obj.publish('t', t);
+      },
+      afterEach: drainObj,
+    },
+    {
+      name: 'ring publishBatch (structured)',
+      detail: 'bus.publishBatch() of 100 small objects, per event, default codec (encode included)',
+      fn: () => {
+        for (const b of batches) obj.publishBatch('t', b);
+      },
+      afterEach: drainObj,
+    },
+    {
+      name: 'ring poll (structured)',
+      detail: 'reader.poll() per small object, default codec (decode included)',
+      fn: drainObj,
+      beforeEach: () => {
+        for (const b of batches) obj.publishBatch('t', b);
+      },
+    },
+    {
+      name: 'ring publishBatch (msgpack)',
+      detail: "bus.publishBatch() of 100 small objects, per event, codec 'msgpack'",
+      fn: () => {
+        for (const b of batches) mp.publishBatch('t', b);
+      },
+      afterEach: drainMp,
+    },
+    {
+      name: 'ring poll (msgpack)',
+      detail: "reader.poll() per small object, codec 'msgpack'",
+      fn: drainMp,
+      beforeEach: () => {
+        for (const b of batches) mp.publishBatch('t', b);
+      },
+    },
     ...codecRows('small', ticks),
     ...codecRows('big', bigs),
-    { name: 'WASM call (counter)', detail: "one call of the core's counter() export: an atomic i64 load", fn: () => { for (let i = 0; i < K; i++) sink += core.counter(H_COMMITTED); } },
-    { name: 'JS Atomics.load i64', detail: 'Number(Atomics.load(BigInt64Array)): the same load in JavaScript', fn: () => { for (let i = 0; i < K; i++) sink += Number(Atomics.load(i64, H_COMMITTED >> 3)); } },
-    { name: 'JS Atomics.load i32', detail: 'Atomics.load(Int32Array): a 32-bit load', fn: () => { for (let i = 0; i < K; i++) sink += Atomics.load(i32, 3); } },
+    {
+      name: 'WASM call (counter)',
+      detail: "one call of the core's counter() export: an atomic i64 load",
+      fn: () => {
+        for (let i = 0; i < K; i++) sink += core.counter(H_COMMITTED);
+      },
+    },
+    {
+      name: 'JS Atomics.load i64',
+      detail: 'Number(Atomics.load(BigInt64Array)): the same load in JavaScript',
+      fn: () => {
+        for (let i = 0; i < K; i++) sink += Number(Atomics.load(i64, H_COMMITTED >> 3));
+      },
+    },
+    {
+      name: 'JS Atomics.load i32',
+      detail: 'Atomics.load(Int32Array): a 32-bit load',
+      fn: () => {
+        for (let i = 0; i < K; i++) sink += Atomics.load(i32, 3);
+      },
+    },
   ];
   return {
     list,
@@ -82,7 +144,13 @@ function tasks(): { list: MicroTask[]; close: () => void } {
 
 /** A bigger object: nested objects, an array of 10 small ones, a 200-character string. */
 function bigObject(i: number) {
-  return { id: i, user: { name: `user${i}`, email: `u${i}@example.com`, tags: ['a', 'bb', 'ccc'] }, items: Array.from({ length: 10 }, (_, k) => ({ sku: `sku-${k}`, qty: k, price: k * 1.25 })), note: 'x'.repeat(200), ok: true };
+  return {
+    id: i,
+    user: { name: `user${i}`, email: `u${i}@example.com`, tags: ['a', 'bb', 'ccc'] },
+    items: Array.from({ length: 10 }, (_, k) => ({ sku: `sku-${k}`, qty: k, price: k * 1.25 })),
+    note: 'x'.repeat(200),
+    ok: true,
+  };
 }
 
 /** Encode and decode of each candidate codec, per object; decode reads copies made outside the timing. */
@@ -98,18 +166,56 @@ function codecRows(shape: string, values: readonly object[]): MicroTask[] {
   const candidates: Array<{ name: string; detail: string; encode(v: unknown): Uint8Array; decode(b: Uint8Array): unknown }> = [
     { name: 'structured', detail: "ringbus's default codec (the walk that picks the form, then msgpackr)", ...codec(structured()) },
     { name: 'msgpack', detail: "ringbus's 'msgpack' codec: @msgpack/msgpack, Encoder and Decoder reused", ...codec(msgpack()) },
-    { name: '@msgpack/msgpack', detail: 'Encoder.encode() / Decoder.decode(), reused', encode: (v) => strict.encode(v), decode: (b) => strictDecoder.decode(b) },
-    { name: 'msgpackr', detail: 'Packr { moreTypes, useRecords: false }: what structured uses for plain values', encode: (v) => plainPackr.pack(v), decode: (b) => plainUnpackr.unpack(b) },
-    { name: 'msgpackr shared records', detail: 'Packr with shared structures (keys sent once, held by both sides)', encode: (v) => sharedPackr.pack(v), decode: (b) => sharedUnpackr.unpack(b) },
-    { name: 'v8.serialize', detail: "node:v8 serialize() / deserialize(): structured clone's own format", encode: (v) => serialize(v), decode: (b) => deserialize(b) },
+    {
+      name: '@msgpack/msgpack',
+      detail: 'Encoder.encode() / Decoder.decode(), reused',
+      encode: (v) => strict.encode(v),
+      decode: (b) => strictDecoder.decode(b),
+    },
+    {
+      name: 'msgpackr',
+      detail: 'Packr { moreTypes, useRecords: false }: what structured uses for plain values',
+      encode: (v) => plainPackr.pack(v),
+      decode: (b) => plainUnpackr.unpack(b),
+    },
+    {
+      name: 'msgpackr shared records',
+      detail: 'Packr with shared structures (keys sent once, held by both sides)',
+      encode: (v) => sharedPackr.pack(v),
+      decode: (b) => sharedUnpackr.unpack(b),
+    },
+    {
+      name: 'v8.serialize',
+      detail: "node:v8 serialize() / deserialize(): structured clone's own format",
+      encode: (v) => serialize(v),
+      decode: (b) => deserialize(b),
+    },
   ];
   const rows: MicroTask[] = [];
   for (const c of candidates) {
     const encoded = values.map((v) => c.encode(v).slice());
-    rows.push({ name: `${c.name} encode (${shape})`, detail: `${c.detail}; encode of the ${shape} object`, fn: () => { for (const v of values) sink += c.encode(v).length; } });
-    rows.push({ name: `${c.name} decode (${shape})`, detail: `${c.detail}; decode of the ${shape} object`, fn: () => { for (const e of encoded) sink += c.decode(e) === null ? 0 : 1; } });
+    rows.push({
+      name: `${c.name} encode (${shape})`,
+      detail: `${c.detail}; encode of the ${shape} object`,
+      fn: () => {
+        for (const v of values) sink += c.encode(v).length;
+      },
+    });
+    rows.push({
+      name: `${c.name} decode (${shape})`,
+      detail: `${c.detail}; decode of the ${shape} object`,
+      fn: () => {
+        for (const e of encoded) sink += c.decode(e) === null ? 0 : 1;
+      },
+    });
   }
-  rows.push({ name: `structuredClone (${shape})`, detail: `structuredClone() of the ${shape} object (postMessage's copy)`, fn: () => { for (const v of values) sink += structuredClone(v) === null ? 0 : 1; } });
+  rows.push({
+    name: `structuredClone (${shape})`,
+    detail: `structuredClone() of the ${shape} object (postMessage's copy)`,
+    fn: () => {
+      for (const v of values) sink += structuredClone(v) === null ? 0 : 1;
+    },
+  });
   return rows;
 }
 
@@ -134,7 +240,14 @@ const scenario: Scenario = {
       const r = t.result;
       if (r.state !== 'completed') throw new Error(`micro: task "${t.name}" ${r.state}${'error' in r ? `: ${(r.error as Error)?.message}` : ''}`);
       const ns = (r.latency.mean * 1e6) / K;
-      micro.push({ name: t.name, nsPerOp: Math.round(ns * 100) / 100, opsPerSec: Math.round(1e9 / ns), rme: Math.round(r.latency.rme * 10) / 10, samples: r.latency.samplesCount, detail: list.find((x) => x.name === t.name)!.detail });
+      micro.push({
+        name: t.name,
+        nsPerOp: Math.round(ns * 100) / 100,
+        opsPerSec: Math.round(1e9 / ns),
+        rme: Math.round(r.latency.rme * 10) / 10,
+        samples: r.latency.samplesCount,
+        detail: list.find((x) => x.name === t.name)!.detail,
+      });
     }
     if (sink === 0.5) console.log(''); // keeps the sink alive
     return { name: 'micro', title: scenario.title, kind: 'micro', rows: [], targets: [], notes: [], micro };

@@ -7,5 +7,10 @@ export default throughputScenario({
   title: 'multicast 1P-2C (each consumer sees every event), 64-byte raw events',
   payload: 'raw64',
   shape: { producers: 1, consumers: 2, delivery: 'all' },
-  transports: [ring({ mode: 'claim', count: 128, api: 'pollRaw', pollMax: 1024, guessRate: 15e6 }), messageChannel(0.3e6), postMessageBatch(3e6, false), broadcastChannel({ guessRate: 0.2e6 })],
+  transports: [
+    ring({ mode: 'claim', count: 128, api: 'pollRaw', pollMax: 1024, guessRate: 15e6 }),
+    messageChannel(0.3e6),
+    postMessageBatch(3e6, false),
+    broadcastChannel({ guessRate: 0.2e6 }),
+  ],
 });

@@ -8,5 +8,10 @@ export default throughputScenario({
   title: 'multicast 1P-3C (each consumer sees every event), 64-byte raw events',
   payload: 'raw64',
   shape: { producers: 1, consumers: 3, delivery: 'all' },
-  transports: [ring({ mode: 'claim', count: 128, api: 'pollRaw', pollMax: 1024, guessRate: 10e6 }), messageChannel(0.2e6), postMessageBatch(2e6, false), broadcastChannel({ guessRate: 0.15e6 })],
+  transports: [
+    ring({ mode: 'claim', count: 128, api: 'pollRaw', pollMax: 1024, guessRate: 10e6 }),
+    messageChannel(0.2e6),
+    postMessageBatch(2e6, false),
+    broadcastChannel({ guessRate: 0.15e6 }),
+  ],
 });

@@ -69,13 +69,62 @@ async function runPipeline3Trivial(options: ScenarioOptions): Promise<Pipeline3T
   const ordered = 'each id exactly once, in order';
   const unordered = 'each id exactly once (piscina does not keep order)';
   const plans: { transport: TrivialTransport; how: string; n: number; checked: string; busyThreads: number; open: () => Promise<RunSession> }[] = [
-    { transport: 'ring', how: `3 stage workers with batch handlers (one emitMany() per batch), numbers as 8-byte raw records (stages get views of them), batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`, n, checked: ordered, busyThreads: 4, open: () => openRing(RING_TRIVIAL_BATCH, n) },
-    { transport: 'ring-perEvent', how: `3 stage workers with per-event handlers (one emit() per event), MessagePack numbers, batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`, n, checked: ordered, busyThreads: 4, open: () => openRing(s, n) },
-    { transport: 'postMessage', how: '3 workers chained by MessageChannels, one number per message, ≤ 16,384 events in flight', n: pm, checked: ordered, busyThreads: 4, open: () => openPostMessageChain(undefined, pm, 16_384) },
-    { transport: 'postMessage-batch', how: '3 workers chained by MessageChannels, arrays of 256 numbers per message, ≤ 16,384 events in flight', n, checked: ordered, busyThreads: 4, open: () => openPostMessageChain(256, n, 16_384) },
-    { transport: 'piscina', how: 'one pool of 2 threads, 3 pool.run() calls in sequence per event, 64 events in flight', n: pn, checked: unordered, busyThreads: 3, open: () => openPoolChain(undefined, pn, 64) },
-    { transport: 'piscina-batch', how: 'one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight', n, checked: unordered, busyThreads: 3, open: () => openPoolChain(256, n, 8) },
-    { transport: 'tinypool-batch', how: 'tinypool, as piscina-batch: one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight', n, checked: 'each id exactly once (tinypool does not keep order)', busyThreads: 3, open: () => openPoolChain(256, n, 8, tinypoolPool) },
+    {
+      transport: 'ring',
+      how: `3 stage workers with batch handlers (one emitMany() per batch), numbers as 8-byte raw records (stages get views of them), batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`,
+      n,
+      checked: ordered,
+      busyThreads: 4,
+      open: () => openRing(RING_TRIVIAL_BATCH, n),
+    },
+    {
+      transport: 'ring-perEvent',
+      how: `3 stage workers with per-event handlers (one emit() per event), MessagePack numbers, batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`,
+      n,
+      checked: ordered,
+      busyThreads: 4,
+      open: () => openRing(s, n),
+    },
+    {
+      transport: 'postMessage',
+      how: '3 workers chained by MessageChannels, one number per message, ≤ 16,384 events in flight',
+      n: pm,
+      checked: ordered,
+      busyThreads: 4,
+      open: () => openPostMessageChain(undefined, pm, 16_384),
+    },
+    {
+      transport: 'postMessage-batch',
+      how: '3 workers chained by MessageChannels, arrays of 256 numbers per message, ≤ 16,384 events in flight',
+      n,
+      checked: ordered,
+      busyThreads: 4,
+      open: () => openPostMessageChain(256, n, 16_384),
+    },
+    {
+      transport: 'piscina',
+      how: 'one pool of 2 threads, 3 pool.run() calls in sequence per event, 64 events in flight',
+      n: pn,
+      checked: unordered,
+      busyThreads: 3,
+      open: () => openPoolChain(undefined, pn, 64),
+    },
+    {
+      transport: 'piscina-batch',
+      how: 'one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight',
+      n,
+      checked: unordered,
+      busyThreads: 3,
+      open: () => openPoolChain(256, n, 8),
+    },
+    {
+      transport: 'tinypool-batch',
+      how: 'tinypool, as piscina-batch: one pool of 2 threads, 3 pool.run() calls in sequence per array of 256 events, 8 arrays in flight',
+      n,
+      checked: 'each id exactly once (tinypool does not keep order)',
+      busyThreads: 3,
+      open: () => openPoolChain(256, n, 8, tinypoolPool),
+    },
   ];
   const chosen = plans.filter((p) => !transports || transports.includes(p.transport));
   const sessions: RunSession[] = [];
@@ -90,7 +139,16 @@ async function runPipeline3Trivial(options: ScenarioOptions): Promise<Pipeline3T
       }
     }
     for (const session of sessions) await session.finish();
-    const results: TrivialResult[] = chosen.map((p, i) => ({ transport: p.transport, how: p.how, eventsPerSec: median(rates[i]), runs: rates[i], eventsPerRun: p.n, checked: p.checked, busyThreads: p.busyThreads, stages: sessions[i].stageTimes?.() }));
+    const results: TrivialResult[] = chosen.map((p, i) => ({
+      transport: p.transport,
+      how: p.how,
+      eventsPerSec: median(rates[i]),
+      runs: rates[i],
+      eventsPerRun: p.n,
+      checked: p.checked,
+      busyThreads: p.busyThreads,
+      stages: sessions[i].stageTimes?.(),
+    }));
     return { name: 'pipeline3-trivial', results, cores: os.availableParallelism() };
   } finally {
     for (const session of sessions) await session.close().catch(() => undefined);
@@ -119,20 +177,31 @@ export default pipelineScenario({
       extra: {
         eventsPerRun: x.eventsPerRun,
         checked: x.checked,
-        ...(x.stages && { outsideNsPerEvent: Object.fromEntries(x.stages.map((t) => [t.stage, Math.round(t.outsideNsPerEvent)])), handlerSharePct: Object.fromEntries(x.stages.map((t) => [t.stage, Math.round(t.handlerSharePct * 10) / 10])) }),
+        ...(x.stages && {
+          outsideNsPerEvent: Object.fromEntries(x.stages.map((t) => [t.stage, Math.round(t.outsideNsPerEvent)])),
+          handlerSharePct: Object.fromEntries(x.stages.map((t) => [t.stage, Math.round(t.handlerSharePct * 10) / 10])),
+        }),
       },
     }));
     const targets: ReturnType<typeof target>[] = ring
       ? [
           target(`${NAME}: ring ≥ the ${ORIGINAL_OPS_PER_SEC.toLocaleString('en')} ops/s target`, ring.eventsPerSec, ORIGINAL_OPS_PER_SEC, 'events/s'),
-          target(`${NAME}: ring ≥ ${GOALS.pipeline3TrivialEventsPerSec.toLocaleString('en')} events/s`, ring.eventsPerSec, GOALS.pipeline3TrivialEventsPerSec, 'events/s'),
+          target(
+            `${NAME}: ring ≥ ${GOALS.pipeline3TrivialEventsPerSec.toLocaleString('en')} events/s`,
+            ring.eventsPerSec,
+            GOALS.pipeline3TrivialEventsPerSec,
+            'events/s',
+          ),
           ...(pmBatch ? [target(`${NAME}: ring (batch handlers) ≥ 2× postMessage-batch`, ring.eventsPerSec / pmBatch.eventsPerSec, 2, '×')] : []),
         ]
       : [];
     if (perEvent && pmBatch) targets.push(target(`${NAME}: ring-perEvent ≥ 1× postMessage-batch`, perEvent.eventsPerSec / pmBatch.eventsPerSec, 1, '×'));
     const times = r.results
       .filter((x) => x.stages)
-      .map((x) => `${x.transport}: ns per event outside the handler ${x.stages!.map((t) => `${t.stage} ${Math.round(t.outsideNsPerEvent)}`).join(', ')} (wall time of each stage's batches, read to commit, less the time in its handler; per-event handlers: one call in 16 timed)`);
+      .map(
+        (x) =>
+          `${x.transport}: ns per event outside the handler ${x.stages!.map((t) => `${t.stage} ${Math.round(t.outsideNsPerEvent)}`).join(', ')} (wall time of each stage's batches, read to commit, less the time in its handler; per-event handlers: one call in 16 timed)`,
+      );
     const notes = [
       ...times,
       `${r.cores} cores: 3 stage workers (or piscina's 2 pool threads) and the main thread, which publishes and reads the output, share them; every row is bounded by the cores`,

@@ -98,7 +98,13 @@ export default pipelineScenario({
           ...minMax(rates),
           runs: rates,
           result: `median ${ms(t.ms)} (${ms(min)}–${ms(max)}, ${t.runs.length} calls)`,
-          extra: { ms: Math.round(t.ms * 1000) / 1000, runsMs: t.runs.map((x) => Math.round(x * 1000) / 1000), stages: t.stages, edges: t.edges, cycles: t.cycles },
+          extra: {
+            ms: Math.round(t.ms * 1000) / 1000,
+            runsMs: t.runs.map((x) => Math.round(x * 1000) / 1000),
+            stages: t.stages,
+            edges: t.edges,
+            cycles: t.cycles,
+          },
         },
       ],
       targets: [

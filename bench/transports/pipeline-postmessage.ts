@@ -34,10 +34,15 @@ export async function openPostMessageChain(batch: number | undefined, n: number,
     }
   };
   try {
-    await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
-      w.once('online', resolve);
-      w.once('error', reject);
-    })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve, reject) => {
+            w.once('online', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
   } catch (error) {
     await close();
     throw error;

@@ -120,7 +120,8 @@ export async function openRing(settings: LinearSettings, n: number): Promise<Run
         if (reader.poll(() => undefined) !== 0) throw new BenchFailure('ring: events came out beyond those published');
         const stats = p.stats();
         for (const stage of stats.stages) {
-          if (stage.errors !== 0 || stage.restarts !== 0) throw new BenchFailure(`ring: stage ${stage.name} had ${stage.errors} errors, ${stage.restarts} restarts`);
+          if (stage.errors !== 0 || stage.restarts !== 0)
+            throw new BenchFailure(`ring: stage ${stage.name} had ${stage.errors} errors, ${stage.restarts} restarts`);
         }
       },
       close: () => p.close(),
@@ -131,14 +132,20 @@ export async function openRing(settings: LinearSettings, n: number): Promise<Run
   }
 }
 
-
 /**
  * Warm-up run, then `runs` measured runs on one pipeline; checks nothing else came out.
  * `before` runs before each measured run (an interleaved baseline: this machine's speed
  * drifts by a few % from one second to the next, so a baseline measured minutes away
  * would be worth less than the overhead it is compared with).
  */
-export async function measureRing(settings: LinearSettings, n: number, runs: number, before?: () => void | Promise<void>, tick?: (line: string) => void, times?: (t: StageTime[]) => void): Promise<number[]> {
+export async function measureRing(
+  settings: LinearSettings,
+  n: number,
+  runs: number,
+  before?: () => void | Promise<void>,
+  tick?: (line: string) => void,
+  times?: (t: StageTime[]) => void,
+): Promise<number[]> {
   const session = await openRing(settings, n);
   try {
     tick?.(`warm-up: ${rateText(await session.run())}`);

@@ -12,7 +12,12 @@ export function piscina(o: { guessRate: number }): TransportUse {
     fits: (spec) => spec.shape.producers === 1,
     async open(spec: FlowSpec, ctx: RunContext): Promise<Session> {
       const threads = spec.shape.consumers;
-      const pool = new Piscina({ filename: new URL('../workers/piscina-task.js', import.meta.url).href, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+      const pool = new Piscina({
+        filename: new URL('../workers/piscina-task.js', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 60_000,
+      });
       const bytes = PAYLOAD_BYTES[spec.payload];
       const writer = bytes > 0 ? new RawWriter(bytes) : undefined;
       const label = `${spec.scenario} piscina`;

@@ -67,7 +67,17 @@ export function ports(o: PortsOptions): TransportUse {
         }
         for (let p = 0; p < P; p++) {
           const mine = channels[p].map((ch) => ch.port1);
-          const d: ProducerData = { transport: 'ports', kind: spec.payload, stallMs: ctx.stallMs, p, P, fault: ctx.fault, ports: mine, delivery, batch: o.batch };
+          const d: ProducerData = {
+            transport: 'ports',
+            kind: spec.payload,
+            stallMs: ctx.stallMs,
+            p,
+            P,
+            fault: ctx.fault,
+            ports: mine,
+            delivery,
+            batch: o.batch,
+          };
           const host = new WorkerHost(`${label} producer ${p}`, workerUrl('producer'), d, mine);
           producers.push(host);
           await host.next('attached');

@@ -44,15 +44,36 @@ export function ring(o: RingOptions): TransportUse {
           const name = group ? `member${c}` : `reader${c}`;
           names.push(name);
           const d: ConsumerData = {
-            transport: 'ring', kind: spec.payload, stallMs: ctx.stallMs, producers: P, strict: !group,
-            handle: bus.handle, wait, api: o.api, pollMax: o.pollMax, name, ...(group && { group: 'g', shared, keyed: o.keys !== undefined }),
+            transport: 'ring',
+            kind: spec.payload,
+            stallMs: ctx.stallMs,
+            producers: P,
+            strict: !group,
+            handle: bus.handle,
+            wait,
+            api: o.api,
+            pollMax: o.pollMax,
+            name,
+            ...(group && { group: 'g', shared, keyed: o.keys !== undefined }),
           };
           const host = new WorkerHost(`${label} consumer ${c}`, workerUrl('reader'), d);
           consumers.push(host);
           await host.next('attached'); // gating before anything is published
         }
         for (let p = 0; p < P; p++) {
-          const d: ProducerData = { transport: 'ring', kind: spec.payload, stallMs: ctx.stallMs, p, P, fault: ctx.fault, handle: bus.handle, wait, mode: o.mode, count: o.count, keys: o.keys };
+          const d: ProducerData = {
+            transport: 'ring',
+            kind: spec.payload,
+            stallMs: ctx.stallMs,
+            p,
+            P,
+            fault: ctx.fault,
+            handle: bus.handle,
+            wait,
+            mode: o.mode,
+            count: o.count,
+            keys: o.keys,
+          };
           const host = new WorkerHost(`${label} producer ${p}`, workerUrl('producer'), d);
           producers.push(host);
           await host.next('attached');
@@ -84,7 +105,9 @@ export function ring(o: RingOptions): TransportUse {
           await Promise.all(consumers.map((c) => c.next('done')));
           const stats = bus.stats();
           if (stats.published !== sent || stats.revoked !== 0) {
-            throw new BenchFailure(`${label}: the bus counted ${stats.published} events published and ${stats.revoked} revoked after ${runs} runs, expected ${sent} and 0`);
+            throw new BenchFailure(
+              `${label}: the bus counted ${stats.published} events published and ${stats.revoked} revoked after ${runs} runs, expected ${sent} and 0`,
+            );
           }
         },
       });

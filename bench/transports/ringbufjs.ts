@@ -10,7 +10,13 @@ export function ringbufjs(o: { guessRate: number }): TransportUse {
     transport: 'ringbuf.js',
     fits: (spec) => spec.payload !== 'msgpack' && spec.shape.producers === 1 && spec.shape.consumers === 1,
     async open(spec: FlowSpec, ctx: RunContext): Promise<Session> {
-      const [consumer, producer] = await openSabPair(`${spec.scenario} ringbuf.js`, 'ringbufjs', RingBuffer.getStorageForCapacity(ctx.capacity, Uint8Array as never), spec, ctx);
+      const [consumer, producer] = await openSabPair(
+        `${spec.scenario} ringbuf.js`,
+        'ringbufjs',
+        RingBuffer.getStorageForCapacity(ctx.capacity, Uint8Array as never),
+        spec,
+        ctx,
+      );
       return threadsSession({
         transport: 'ringbuf.js',
         how: `push of 64 KiB of events (copied in), pop of whole events (copied out); spin then sleep 50 µs; worker -> worker`,

@@ -21,7 +21,8 @@ export function solo(transport: 'eventEmitter' | 'arrayQueue', o: { guessRate: n
       const teardown = () => host.terminate();
       return {
         transport,
-        how: transport === 'eventEmitter' ? 'emit() to one listener, one thread (reference)' : 'array push, then shift() 1024 at a time, one thread (reference)',
+        how:
+          transport === 'eventEmitter' ? 'emit() to one listener, one thread (reference)' : 'array push, then shift() 1024 at a time, one thread (reference)',
         busyThreads: 1,
         guessRate: o.guessRate,
         unit: 1024,

@@ -23,7 +23,16 @@ export function threadStream(o: { guessRate: number }): TransportUse {
       const sink = new PortHost(`${label} sink`, port1);
       let producer: WorkerHost | undefined;
       try {
-        const p: ProducerData = { transport: 'threadStream', kind: spec.payload, stallMs: ctx.stallMs, p: 0, P: 1, fault: ctx.fault, port: port2, bufferSize: BUFFER_SIZE };
+        const p: ProducerData = {
+          transport: 'threadStream',
+          kind: spec.payload,
+          stallMs: ctx.stallMs,
+          p: 0,
+          P: 1,
+          fault: ctx.fault,
+          port: port2,
+          bufferSize: BUFFER_SIZE,
+        };
         producer = new WorkerHost(`${label} producer`, workerUrl('producer'), p, [port2]);
         await Promise.all([sink.next('attached'), producer.next('attached')]);
       } catch (err) {

@@ -64,7 +64,8 @@ export function threadsSession(o: ThreadsSessionOptions): Session {
         const count = rs.reduce((a, r) => a + r.count, 0);
         const sum = rs.reduce((a, r) => (a + r.checksum) | 0, 0);
         if (count !== n) throw new BenchFailure(`${label}: the consumers saw ${count} events (${rs.map((r) => r.count).join(' + ')}), ${n} were sent`);
-        if (sum !== want) throw new BenchFailure(`${label}: lost, duplicated or corrupt events: checksum ${sum >>> 0} over all consumers, ${want >>> 0} expected`);
+        if (sum !== want)
+          throw new BenchFailure(`${label}: lost, duplicated or corrupt events: checksum ${sum >>> 0} over all consumers, ${want >>> 0} expected`);
       }
       const t0 = ps.reduce((a, p) => (p.t0 < a ? p.t0 : a), ps[0].t0);
       const tp = ps.reduce((a, p) => (p.t1 > a ? p.t1 : a), ps[0].t1);
@@ -95,7 +96,13 @@ export function threadsSession(o: ThreadsSessionOptions): Session {
  * floor, ringbuf.js): each waits until the other side's worker has attached. Returns
  * [consumer, producer]; on failure, terminates what it started.
  */
-export async function openSabPair(label: string, transport: 'plainSab' | 'ringbufjs', sab: SharedArrayBuffer, spec: FlowSpec, ctx: { stallMs: number; fault: ProducerData['fault'] }): Promise<[Endpoint, Endpoint]> {
+export async function openSabPair(
+  label: string,
+  transport: 'plainSab' | 'ringbufjs',
+  sab: SharedArrayBuffer,
+  spec: FlowSpec,
+  ctx: { stallMs: number; fault: ProducerData['fault'] },
+): Promise<[Endpoint, Endpoint]> {
   const endpoints: Endpoint[] = [];
   try {
     const c = { transport, kind: spec.payload, stallMs: ctx.stallMs, producers: 1, strict: true, sab } as ConsumerData;

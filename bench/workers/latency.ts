@@ -47,7 +47,8 @@ function stamp(view: DataView, at: number, seq: number, t: number): void {
 
 function check(view: DataView, at: number, expected: number): number {
   const seq = view.getUint32(at, true);
-  if (seq !== expected || view.getInt32(at + 60, true) !== ~seq) throw new Failure(`expected event ${expected}, got ${seq}${view.getInt32(at + 60, true) !== ~seq ? ' (corrupt)' : ''}`);
+  if (seq !== expected || view.getInt32(at + 60, true) !== ~seq)
+    throw new Failure(`expected event ${expected}, got ${seq}${view.getInt32(at + 60, true) !== ~seq ? ' (corrupt)' : ''}`);
   return view.getFloat64(at + 8, true);
 }
 

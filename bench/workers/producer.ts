@@ -237,12 +237,17 @@ function threadStreamRunner(d: Extract<ProducerData, { transport: 'threadStream'
 }
 
 const run: (n: number) => void | Promise<void> =
-  data.transport === 'ring' ? ringRunner(data)
-  : data.transport === 'ports' ? portsRunner(data)
-  : data.transport === 'plainSab' ? plainSabRunner(data)
-  : data.transport === 'broadcast' ? broadcastRunner(data)
-  : data.transport === 'threadStream' ? threadStreamRunner(data)
-  : ringbufRunner(data);
+  data.transport === 'ring'
+    ? ringRunner(data)
+    : data.transport === 'ports'
+      ? portsRunner(data)
+      : data.transport === 'plainSab'
+        ? plainSabRunner(data)
+        : data.transport === 'broadcast'
+          ? broadcastRunner(data)
+          : data.transport === 'threadStream'
+            ? threadStreamRunner(data)
+            : ringbufRunner(data);
 
 port.on('message', async (msg: RunCommand) => {
   if (msg.type !== 'run') return;

@@ -75,7 +75,11 @@ if (data.transport === 'ring') {
   // Opened before any producer starts: a gating reader (or group member), so nothing is
   // overwritten before it has been read. batchSize = pollMax: wait() takes its batch with
   // batchSize events at most, and the poll after it delivers no more than that batch.
-  const reader = bus.reader<Uint8Array | Tick>(data.name, { wait: data.wait, batchSize: data.pollMax, ...(data.group !== undefined && { group: data.group, keyed: data.keyed }) });
+  const reader = bus.reader<Uint8Array | Tick>(data.name, {
+    wait: data.wait,
+    batchSize: data.pollMax,
+    ...(data.group !== undefined && { group: data.group, keyed: data.keyed }),
+  });
   let memory: Uint8Array | ArrayBufferLike | undefined;
   let words: Int32Array = new Int32Array(0);
   let base = 0;

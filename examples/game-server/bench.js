@@ -21,7 +21,9 @@ const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
 function startServer(logic) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, '--port', '0', '--logic', logic, '--workers', values.workers, '--work-us', values['work-us']], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [SERVER, '--port', '0', '--logic', logic, '--workers', values.workers, '--work-us', values['work-us']], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -46,7 +48,15 @@ for (let run = 0; run < Number(values.runs); run++) {
     try {
       const records = [];
       for (let round = 0; round < Number(values.rounds); round++) {
-        records.push(...(await playGames({ url: server.url, games: Number(values.games), prefix: `bench-${run}-${round}`, seed: run * 100 + round + 1, timeoutMs: 120_000 })));
+        records.push(
+          ...(await playGames({
+            url: server.url,
+            games: Number(values.games),
+            prefix: `bench-${run}-${round}`,
+            seed: run * 100 + round + 1,
+            timeoutMs: 120_000,
+          })),
+        );
       }
       // Rounds follow each other: add their times, not the span.
       const perRound = [];
@@ -57,13 +67,29 @@ for (let run = 0; run < Number(values.runs); run++) {
     } finally {
       await server.stop();
     }
-    if (!values.json) console.error(`${logic} run ${run + 1}: ${Math.round(results[logic].at(-1).movesPerSec)} moves/s, p99 ${Math.round(results[logic].at(-1).p99us)} µs`);
+    if (!values.json)
+      console.error(`${logic} run ${run + 1}: ${Math.round(results[logic].at(-1).movesPerSec)} moves/s, p99 ${Math.round(results[logic].at(-1).p99us)} µs`);
   }
 }
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const figures = Object.fromEntries(
-  Object.entries(results).map(([logic, runs]) => [logic, { movesPerSec: median(runs.map((r) => r.movesPerSec)), p50us: median(runs.map((r) => r.p50us)), p99us: median(runs.map((r) => r.p99us)), runs: runs.map((r) => Math.round(r.movesPerSec)), moves: runs[0].moves }]),
+  Object.entries(results).map(([logic, runs]) => [
+    logic,
+    {
+      movesPerSec: median(runs.map((r) => r.movesPerSec)),
+      p50us: median(runs.map((r) => r.p50us)),
+      p99us: median(runs.map((r) => r.p99us)),
+      runs: runs.map((r) => Math.round(r.movesPerSec)),
+      moves: runs[0].moves,
+    },
+  ]),
 );
-const summary = { clients: 2 * Number(values.games), games: Number(values.games) * Number(values.rounds), workUs: Number(values['work-us']), workers: Number(values.workers), ...figures };
+const summary = {
+  clients: 2 * Number(values.games),
+  games: Number(values.games) * Number(values.rounds),
+  workUs: Number(values['work-us']),
+  workers: Number(values.workers),
+  ...figures,
+};
 if (values.json) console.log(`RESULT ${JSON.stringify(summary)}`);
 else console.log(JSON.stringify(summary, null, 2));

@@ -5,7 +5,18 @@ export const ROWS = 6;
 
 /** A new game between two players (0 and 1); player 0 moves first. */
 export function initialize(gameId, players) {
-  return { game: gameId, players, board: new Array(COLUMNS * ROWS).fill(0), turn: 0, next: 0, status: 'playing', winner: null, reason: null, last: null, eval: 0 };
+  return {
+    game: gameId,
+    players,
+    board: new Array(COLUMNS * ROWS).fill(0),
+    turn: 0,
+    next: 0,
+    status: 'playing',
+    winner: null,
+    reason: null,
+    last: null,
+    eval: 0,
+  };
 }
 
 /**
@@ -20,9 +31,11 @@ export function processTurn(state, event, work = 0) {
     return { state: { ...state, status: 'abandoned', winner, reason: `player ${event.player} left the game` } };
   }
   if (event.kind !== 'move') return refuse('bad-event', `unknown event kind ${JSON.stringify(event.kind)}`);
-  if (event.player !== state.next) return refuse('not-your-turn', `it is player ${state.next}'s turn, not player ${event.player}'s: wait for the next state update`);
+  if (event.player !== state.next)
+    return refuse('not-your-turn', `it is player ${state.next}'s turn, not player ${event.player}'s: wait for the next state update`);
   const { column } = event;
-  if (!Number.isInteger(column) || column < 0 || column >= COLUMNS) return refuse('bad-column', `column must be an integer from 0 to ${COLUMNS - 1}, got ${JSON.stringify(column)}`);
+  if (!Number.isInteger(column) || column < 0 || column >= COLUMNS)
+    return refuse('bad-column', `column must be an integer from 0 to ${COLUMNS - 1}, got ${JSON.stringify(column)}`);
   const row = freeRow(state.board, column);
   if (row < 0) return refuse('column-full', `column ${column} is full: choose another`);
   const board = state.board.slice();
@@ -46,7 +59,15 @@ export function processTurn(state, event, work = 0) {
 
 /** The game's result, once it is over. */
 export function finalize(state) {
-  return { game: state.game, status: state.status, winner: state.winner, turns: state.turn, reason: state.reason, board: state.board.join(''), eval: state.eval };
+  return {
+    game: state.game,
+    status: state.status,
+    winner: state.winner,
+    turns: state.turn,
+    reason: state.reason,
+    board: state.board.join(''),
+    eval: state.eval,
+  };
 }
 
 export function freeRow(board, column) {
@@ -57,7 +78,12 @@ export function freeRow(board, column) {
 const refuse = (code, message) => ({ error: { code, message } });
 
 function wins(board, row, column, who) {
-  for (const [dr, dc] of [[0, 1], [1, 0], [1, 1], [1, -1]]) {
+  for (const [dr, dc] of [
+    [0, 1],
+    [1, 0],
+    [1, 1],
+    [1, -1],
+  ]) {
     let n = 1;
     for (const s of [1, -1]) {
       for (let k = 1; k < 4; k++) {
@@ -77,7 +103,12 @@ const WINDOWS = (() => {
   const out = [];
   for (let r = 0; r < ROWS; r++) {
     for (let c = 0; c < COLUMNS; c++) {
-      for (const [dr, dc] of [[0, 1], [1, 0], [1, 1], [1, -1]]) {
+      for (const [dr, dc] of [
+        [0, 1],
+        [1, 0],
+        [1, 1],
+        [1, -1],
+      ]) {
         const end = [r + 3 * dr, c + 3 * dc];
         if (end[0] < 0 || end[0] >= ROWS || end[1] < 0 || end[1] >= COLUMNS) continue;
         out.push([0, 1, 2, 3].map((k) => (r + k * dr) * COLUMNS + c + k * dc));

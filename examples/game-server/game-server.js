@@ -20,7 +20,15 @@ const GAME_NAME = /^[\w-]{1,64}$/;
  * thread: the benchmark's comparison). `work`: rounds of analysis per turn (see calibrate()).
  * `maxBufferedBytes`: a socket with more unsent than this is disconnected.
  */
-export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 2, logic = 'workers', routing = DEFAULT_ROUTING, work = 0, maxBufferedBytes = 1 << 20 } = {}) {
+export async function startGameServer({
+  port = 0,
+  host = '127.0.0.1',
+  workers = 2,
+  logic = 'workers',
+  routing = DEFAULT_ROUTING,
+  work = 0,
+  maxBufferedBytes = 1 << 20,
+} = {}) {
   if (!ROUTINGS.includes(routing)) throw new Error(`routing must be one of ${ROUTINGS.join(', ')}, got ${routing}`);
   if (logic !== 'workers' && logic !== 'inline') throw new Error(`logic must be 'workers' or 'inline', got ${logic}`);
   const input = createBus({ capacity: 1 << 21, topics: inputTopics(routing, workers) });
@@ -102,7 +110,12 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       const r = inline.handle(event);
       if (r) {
         deliver(r.value, r.topic);
-        if (r.topic === 'state') analytics.tryPublish('analytics', { kind: event.kind === 'start' ? 'start' : r.value.status === 'playing' ? 'turn' : 'end', micros: r.micros, worker: -1 });
+        if (r.topic === 'state')
+          analytics.tryPublish('analytics', {
+            kind: event.kind === 'start' ? 'start' : r.value.status === 'playing' ? 'turn' : 'end',
+            micros: r.micros,
+            worker: -1,
+          });
       }
       return;
     }
@@ -147,7 +160,8 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
 
   function join(ws, name) {
     if (ws.game) return fail(ws, 'already-in-game', `you are in game ${ws.game.id}; finish it (or disconnect) before joining another`);
-    if (name !== undefined && (typeof name !== 'string' || !GAME_NAME.test(name))) return fail(ws, 'bad-game-name', 'game must be 1 to 64 letters, digits, _ or -');
+    if (name !== undefined && (typeof name !== 'string' || !GAME_NAME.test(name)))
+      return fail(ws, 'bad-game-name', 'game must be 1 to 64 letters, digits, _ or -');
     let game;
     if (name === undefined) {
       if (!waiting || !games.has(waiting.id) || waiting.players[0] === null) {
@@ -257,7 +271,9 @@ export async function startGameServer({ port = 0, host = '127.0.0.1', workers = 
       await new Promise((resolve) => http.close(resolve));
       input.close();
       analytics.close();
-      await Promise.all([...threads.filter((_, i) => alive.has(i)), stage].map((w) => new Promise((resolve) => (w.threadId < 0 ? resolve() : w.once('exit', resolve)))));
+      await Promise.all(
+        [...threads.filter((_, i) => alive.has(i)), stage].map((w) => new Promise((resolve) => (w.threadId < 0 ? resolve() : w.once('exit', resolve)))),
+      );
       output.close();
       await reading;
     },

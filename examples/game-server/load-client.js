@@ -13,7 +13,17 @@ import { COLUMNS, freeRow } from './connect-four.js';
  * (fault injection).
  */
 export async function playGames({ url, games, prefix = 'load', seed = 1, timeoutMs = 60_000, onMove = undefined }) {
-  const records = Array.from({ length: games }, (_, i) => ({ game: `${prefix}-${i}`, moves: [], states: [[], []], errors: [], latenciesUs: [], result: null, ends: 0, startedAt: 0, endedAt: 0 }));
+  const records = Array.from({ length: games }, (_, i) => ({
+    game: `${prefix}-${i}`,
+    moves: [],
+    states: [[], []],
+    errors: [],
+    latenciesUs: [],
+    result: null,
+    ends: 0,
+    startedAt: 0,
+    endedAt: 0,
+  }));
   const sockets = [];
   let finished = 0;
   let sent = 0;
@@ -24,7 +34,9 @@ export async function playGames({ url, games, prefix = 'load', seed = 1, timeout
     failed = reject;
   });
   const timer = setTimeout(() => {
-    const stuck = records.filter((r) => !r.result).map((r) => `${r.game} (${r.moves.length} moves sent, ${r.states[0].length}/${r.states[1].length} states, errors ${JSON.stringify(r.errors)})`);
+    const stuck = records
+      .filter((r) => !r.result)
+      .map((r) => `${r.game} (${r.moves.length} moves sent, ${r.states[0].length}/${r.states[1].length} states, errors ${JSON.stringify(r.errors)})`);
     failed(new Error(`load: ${stuck.length} of ${games} games unfinished after ${timeoutMs} ms: ${stuck.slice(0, 3).join('; ')}`));
   }, timeoutMs);
   const rng = mulberry32(seed);
@@ -101,6 +113,8 @@ function mulberry32(seed) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { url: { type: 'string', default: 'ws://127.0.0.1:8080/' }, games: { type: 'string', default: '100' } } });
   const s = summarize(await playGames({ url: values.url, games: Number(values.games), prefix: `load-${Date.now()}` }));
-  console.log(`${s.games} games, ${s.moves} moves in ${s.seconds.toFixed(2)} s: ${Math.round(s.movesPerSec)} moves/s, ` +
-    `move → update p50 ${Math.round(s.p50us)} µs, p99 ${Math.round(s.p99us)} µs`);
+  console.log(
+    `${s.games} games, ${s.moves} moves in ${s.seconds.toFixed(2)} s: ${Math.round(s.movesPerSec)} moves/s, ` +
+      `move → update p50 ${Math.round(s.p50us)} µs, p99 ${Math.round(s.p99us)} µs`,
+  );
 }

@@ -18,7 +18,12 @@ watch.on('health', (e) => console.warn(e.kind, e.message)); // and on ops's topi
 await pipeline.start();
 bus.publish('orders', { id: 1 });
 const text = await (await fetch(server.url)).text(); // what Prometheus scrapes
-console.log(text.split('\n').filter((line) => line.startsWith('ringbus_published_events_total')).join('\n'));
+console.log(
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('ringbus_published_events_total'))
+    .join('\n'),
+);
 watch.close();
 await pipeline.close();
 await server.close();

@@ -16,8 +16,10 @@ const results = pipeline.output.reader('results'); // open output readers before
 await pipeline.start(); // workers loaded and reading
 
 const indexed: string[] = [];
-const reading = (async () => { // read the outputs while publishing:
-  for await (const { topic, value } of results) { // a full output ring holds the stages back
+const reading = (async () => {
+  // read the outputs while publishing:
+  for await (const { topic, value } of results) {
+    // a full output ring holds the stages back
     indexed.push(`${topic} ${JSON.stringify(value)}`); // 'indexed' events and 'dead-letter' ones
   }
 })();

@@ -20,7 +20,8 @@ bus.close();
 // A reader whose thread died without close() is replaced with bus.reader(name, { takeover: true }).
 
 const got: Record<string, string[]> = Object.fromEntries(Object.keys(readers).map((name) => [name, []]));
-for (let any = true; any; ) { // two events per reader per round: the group members share the work
+for (let any = true; any; ) {
+  // two events per reader per round: the group members share the work
   any = false;
   for (const [name, reader] of Object.entries(readers)) {
     if (reader.poll((value, topic) => got[name].push(`${topic}:${value}`), 2) > 0) any = true;

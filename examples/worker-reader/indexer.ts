@@ -7,7 +7,8 @@ const words = new Map<number, number>();
 const index = (value: { id: number; words: number }) => words.set(value.id, value.words);
 
 const reader = bus.reader<{ id: number; words: number }>('indexer', { wait: 'block' });
-while (!reader.ended) { // closed, and everything read
+while (!reader.ended) {
+  // closed, and everything read
   reader.wait(1000); // sleeps until events (or 1 s)
   reader.poll((value) => index(value), 256); // handler(value, topic, seq); position committed after the batch
 }

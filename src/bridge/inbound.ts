@@ -55,7 +55,8 @@ export async function bridgeIn(target: Bus | Pipeline | PipelineInputHandle, opt
   const name = checkName(options.name ?? 'ringbus');
   const batchSize = options.batchSize ?? 512;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`bridgeIn(): batchSize must be a positive integer, got ${String(batchSize)}`);
-  if (!Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidOptionError('bridgeIn(): topics must be a non-empty Array of the bus topics to fill');
+  if (!Array.isArray(options.topics) || options.topics.length === 0)
+    throw new InvalidOptionError('bridgeIn(): topics must be a non-empty Array of the bus topics to fill');
   const input = 'inputHandle' in target ? target.inputHandle : 'kind' in target && target.kind === 'ringbus-pipeline-input' ? target : undefined;
   const [rings, letters, firstBus] = input === undefined ? intoBus(target as Bus, options) : intoPipeline(input, options);
   for (const topic of options.topics) options.engine.checkTopic(topic);
@@ -83,10 +84,13 @@ export async function bridgeIn(target: Bus | Pipeline | PipelineInputHandle, opt
     throw error;
   }
   bridge.setState('connected');
-  bridge.run(() => pump(engine, bridge, targets, { name, batchSize, letters }), async () => {
-    for (const t of targets) t.progress.close();
-    await engine.close();
-  });
+  bridge.run(
+    () => pump(engine, bridge, targets, { name, batchSize, letters }),
+    async () => {
+      for (const t of targets) t.progress.close();
+      await engine.close();
+    },
+  );
   return bridge;
 }
 
@@ -98,11 +102,13 @@ interface Ring {
 
 function intoBus(bus: Bus, options: BridgeInOptions): [Ring[], Letters, Bus] {
   const known = bus.handle.topics;
-  if (typeof options.progressTopic !== 'string') throw new InvalidOptionError('bridgeIn(): a bridge into a bus needs progressTopic, a topic of the bus for its progress markers alone');
+  if (typeof options.progressTopic !== 'string')
+    throw new InvalidOptionError('bridgeIn(): a bridge into a bus needs progressTopic, a topic of the bus for its progress markers alone');
   for (const topic of [...options.topics, options.progressTopic, ...(options.deadLetterTopic === undefined ? [] : [options.deadLetterTopic])]) {
     if (!known.includes(topic)) throw new UnknownTopicError(topic, known);
   }
-  if (options.topics.includes(options.progressTopic)) throw new InvalidOptionError(`bridgeIn(): progressTopic "${options.progressTopic}" must be a topic of its own, not one of the bridged topics`);
+  if (options.topics.includes(options.progressTopic))
+    throw new InvalidOptionError(`bridgeIn(): progressTopic "${options.progressTopic}" must be a topic of its own, not one of the bridged topics`);
   const writer = attach(bus.handle, { codec: 'msgpack' });
   const letters = options.deadLetterTopic === undefined ? undefined : { inline: options.deadLetterTopic };
   return [[{ writer, topics: new Set(options.topics), progressTopic: options.progressTopic }], letters, bus];
@@ -110,14 +116,23 @@ function intoBus(bus: Bus, options: BridgeInOptions): [Ring[], Letters, Bus] {
 
 function intoPipeline(input: PipelineInputHandle, options: BridgeInOptions): [Ring[], Letters, Bus] {
   if (options.progressTopic !== undefined || options.deadLetterTopic !== undefined) {
-    throw new InvalidOptionError("bridgeIn(): a bridge into a pipeline takes neither progressTopic nor deadLetterTopic: the pipeline keeps the bridge's progress in its rings, and its dead letters go to the pipeline's dead-letter topic");
+    throw new InvalidOptionError(
+      "bridgeIn(): a bridge into a pipeline takes neither progressTopic nor deadLetterTopic: the pipeline keeps the bridge's progress in its rings, and its dead letters go to the pipeline's dead-letter topic",
+    );
   }
   const bridged = new Set(input.rings.flatMap((r) => r.topics));
   for (const topic of options.topics) {
-    if (!bridged.has(topic)) throw new InvalidOptionError(`bridgeIn(): "${topic}" is not a bridged input of the pipeline (bridged: [${[...bridged].join(', ')}]); declare it in createPipeline({ inputs, bridgedInputs })`);
+    if (!bridged.has(topic))
+      throw new InvalidOptionError(
+        `bridgeIn(): "${topic}" is not a bridged input of the pipeline (bridged: [${[...bridged].join(', ')}]); declare it in createPipeline({ inputs, bridgedInputs })`,
+      );
   }
   const rings = input.rings
-    .map((r) => ({ writer: attach(r.handle, { codec: input.codec }), topics: new Set(r.topics.filter((t) => options.topics.includes(t))), progressTopic: input.progressTopic }))
+    .map((r) => ({
+      writer: attach(r.handle, { codec: input.codec }),
+      topics: new Set(r.topics.filter((t) => options.topics.includes(t))),
+      progressTopic: input.progressTopic,
+    }))
     .filter((r) => r.topics.size > 0);
   // Dead letters of a pipeline are MessagePack, whatever its codec.
   const letters = { bus: attach(input.deadLetters.handle, { codec: 'msgpack' }), topic: input.deadLetters.topic };
@@ -149,9 +164,11 @@ class Progress {
 
   async recover(): Promise<void> {
     let newest: Marker | null = null;
-    while (this.reader.poll((m) => {
-      if (m.bridge === this.name && (newest === null || m.n > newest.n)) newest = m;
-    }, 1024) > 0);
+    while (
+      this.reader.poll((m) => {
+        if (m.bridge === this.name && (newest === null || m.n > newest.n)) newest = m;
+      }, 1024) > 0
+    );
     if (newest === null) return;
     const found: Marker = newest;
     this.n = found.n;
@@ -190,9 +207,11 @@ class Progress {
     const newest = this.n;
     const STOP = Symbol('newest');
     try {
-      while (this.reader.poll((m) => {
-        if (m.bridge === this.name && m.n >= newest) throw STOP;
-      }, 1024) > 0);
+      while (
+        this.reader.poll((m) => {
+          if (m.bridge === this.name && m.n >= newest) throw STOP;
+        }, 1024) > 0
+      );
     } catch (error) {
       if (error !== STOP) throw error;
     }
@@ -237,16 +256,31 @@ async function pump(engine: EngineIn, bridge: Bridge, targets: readonly Target[]
       try {
         decoded.set(m, { value: decode(m.payload) });
       } catch (error) {
-        if (o.letters === undefined) throw new InvalidOptionError(`bridge "${o.name}": message ${m.position} of ${m.stream} is not MessagePack (${(error as Error).message}); give the bridge a deadLetterTopic, or publish MessagePack to the engine`);
+        if (o.letters === undefined)
+          throw new InvalidOptionError(
+            `bridge "${o.name}": message ${m.position} of ${m.stream} is not MessagePack (${(error as Error).message}); give the bridge a deadLetterTopic, or publish MessagePack to the engine`,
+          );
         decoded.set(m, { reason: `not MessagePack: ${(error as Error).message}` });
       }
     }
     const letters = fresh.filter((m) => 'reason' in decoded.get(m)!);
     if (letters.length > 0 && o.letters !== undefined && 'bus' in o.letters) {
       // In a ring of their own, before the batch's markers: a crash in between sends them again.
-      await o.letters.bus.publishBatchAsync(o.letters.topic, letters.map((m) => letter(o, m, decoded.get(m) as { reason: string })));
+      await o.letters.bus.publishBatchAsync(
+        o.letters.topic,
+        letters.map((m) => letter(o, m, decoded.get(m) as { reason: string })),
+      );
     }
-    if (fresh.length > 0) for (const target of targets) await apply(target, messages, fresh.filter((m) => target.topics.has(m.topic) && target.progress.isNew(m)), decoded, bridge, o);
+    if (fresh.length > 0)
+      for (const target of targets)
+        await apply(
+          target,
+          messages,
+          fresh.filter((m) => target.topics.has(m.topic) && target.progress.isNew(m)),
+          decoded,
+          bridge,
+          o,
+        );
     bridge.counters.published += fresh.length - letters.length;
     bridge.counters.deadLetters += letters.length;
     // After the commit (publishing) in every ring: a crash before this ack gets the batch again, and the markers drop it.
@@ -263,7 +297,14 @@ async function pump(engine: EngineIn, bridge: Bridge, targets: readonly Target[]
  * last marker covers the whole fetch, even where none of it was for this ring, so that every
  * ring's progress keeps up and a consumer restarted after the lowest one skips nothing.
  */
-async function apply(target: Target, all: readonly InMessage[], mine: readonly InMessage[], decoded: Map<InMessage, Decoded>, bridge: Bridge, o: PumpOptions): Promise<void> {
+async function apply(
+  target: Target,
+  all: readonly InMessage[],
+  mine: readonly InMessage[],
+  decoded: Map<InMessage, Decoded>,
+  bridge: Bridge,
+  o: PumpOptions,
+): Promise<void> {
   const { writer, progress, budget } = target;
   let start = 0;
   do {

@@ -2,7 +2,17 @@
  * `ringbus/nats`: bridges between ringbus topics and a NATS JetStream stream. Needs the
  * optional peer dependencies `@nats-io/transport-node` and `@nats-io/jetstream`.
  */
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type Consumer, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Consumer,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { BridgeConfigError, BridgeTopicError, BridgeUnreachableError, InvalidOptionError } from '../errors.js';
 import type { Engine, EngineIn, EngineOut, InMessage, OpenRequest, OutMessage } from './engine.js';
@@ -98,14 +108,17 @@ function follow(consumer: Consumer): Feed {
 
 export function natsEngine(options: NatsEngineOptions): Engine {
   const servers = typeof options.servers === 'string' ? [options.servers] : [...(options.servers ?? [])];
-  if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || !/^(nats|tls):\/\/[^\s/]+$/.test(s) && !/^[^\s/:]+:\d+$/.test(s))) {
+  if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || (!/^(nats|tls):\/\/[^\s/]+$/.test(s) && !/^[^\s/:]+:\d+$/.test(s)))) {
     throw new InvalidOptionError(`natsEngine(): servers are 'nats://host:port' strings, got ${JSON.stringify(options.servers)}`);
   }
   if (typeof options.stream !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(options.stream)) {
     throw new InvalidOptionError(`natsEngine(): stream must be a JetStream stream name (letters, digits, '_', '-'), got ${JSON.stringify(options.stream)}`);
   }
   const prefix = options.subjectPrefix ?? 'ringbus';
-  if (!prefix.split('.').every((t) => TOKEN.test(t))) throw new InvalidOptionError(`natsEngine(): subjectPrefix ${JSON.stringify(prefix)} is not a NATS subject (tokens without spaces, '*' or '>', joined by '.')`);
+  if (!prefix.split('.').every((t) => TOKEN.test(t)))
+    throw new InvalidOptionError(
+      `natsEngine(): subjectPrefix ${JSON.stringify(prefix)} is not a NATS subject (tokens without spaces, '*' or '>', joined by '.')`,
+    );
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   const subject = (topic: string) => `${prefix}.${topic}`;
   const engine = 'NATS JetStream';
@@ -114,7 +127,10 @@ export function natsEngine(options: NatsEngineOptions): Engine {
     const pending = connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200, waitOnFirstConnect: true, name: `ringbus-bridge-${request.name}` });
     const nc = await within(pending, connectTimeoutMs);
     if (nc === undefined) {
-      pending.then((late) => late.close(), () => {});
+      pending.then(
+        (late) => late.close(),
+        () => {},
+      );
       throw new BridgeUnreachableError(engine, servers.join(', '), connectTimeoutMs);
     }
     void (async () => {
@@ -158,7 +174,10 @@ export function natsEngine(options: NatsEngineOptions): Engine {
   }
 
   const configError = (error: unknown) =>
-    new BridgeConfigError(engine, `stream "${options.stream}": ${(error as Error).message}; fix streamConfig, or create the stream yourself with subjects "${prefix}.>"`);
+    new BridgeConfigError(
+      engine,
+      `stream "${options.stream}": ${(error as Error).message}; fix streamConfig, or create the stream yourself with subjects "${prefix}.>"`,
+    );
 
   return {
     name: engine,
@@ -197,7 +216,10 @@ export function natsEngine(options: NatsEngineOptions): Engine {
         async publish(batch: readonly OutMessage[]) {
           const no = ++batchNo;
           const done = new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => w.settle(new Error(`JetStream stored ${batch.length - w.left} of ${batch.length} messages within ${timeout} ms`)), timeout);
+            const timer = setTimeout(
+              () => w.settle(new Error(`JetStream stored ${batch.length - w.left} of ${batch.length} messages within ${timeout} ms`)),
+              timeout,
+            );
             const w = {
               batch: no,
               left: batch.length,
@@ -257,7 +279,10 @@ export function natsEngine(options: NatsEngineOptions): Engine {
         consumer = await rewind();
       } catch (error) {
         await nc.close();
-        throw new BridgeConfigError(engine, `durable consumer "${request.name}" on stream "${options.stream}": ${(error as Error).message}; pick another bridge name or fix the stream`);
+        throw new BridgeConfigError(
+          engine,
+          `durable consumer "${request.name}" on stream "${options.stream}": ${(error as Error).message}; pick another bridge name or fix the stream`,
+        );
       }
       let stale = false;
       void (async () => {

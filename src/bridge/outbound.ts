@@ -38,8 +38,10 @@ export async function bridgeOut(source: Bus | Pipeline, options: BridgeOutOption
   const bus = 'output' in source ? outputsOf(source, options.topics) : source;
   const name = checkName(options.name ?? 'ringbus');
   const batchSize = options.batchSize ?? 512;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidOptionError(`bridgeOut(): batchSize must be a positive integer, got ${String(batchSize)}`);
-  if (!Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidOptionError('bridgeOut(): topics must be a non-empty Array of the bus topics to send');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidOptionError(`bridgeOut(): batchSize must be a positive integer, got ${String(batchSize)}`);
+  if (!Array.isArray(options.topics) || options.topics.length === 0)
+    throw new InvalidOptionError('bridgeOut(): topics must be a non-empty Array of the bus topics to send');
   const known = bus.handle.topics;
   for (const topic of options.topics) {
     if (!known.includes(topic)) throw new UnknownTopicError(topic, known);
@@ -61,10 +63,13 @@ export async function bridgeOut(source: Bus | Pipeline, options: BridgeOutOption
     throw error;
   }
   bridge.setState('connected');
-  bridge.run(() => pump(bus, reader, engine, bridge, { name, epoch, batchSize, deadLetterTopic }), () => {
-    reader.close();
-    return engine.close();
-  });
+  bridge.run(
+    () => pump(bus, reader, engine, bridge, { name, epoch, batchSize, deadLetterTopic }),
+    () => {
+      reader.close();
+      return engine.close();
+    },
+  );
   return bridge;
 }
 
@@ -72,7 +77,10 @@ function outputsOf(pipeline: Pipeline, topics: unknown): Bus {
   if (Array.isArray(topics)) {
     const outputs = pipeline.topology.topics.filter((t) => t.output).map((t) => t.name);
     for (const topic of topics) {
-      if (!outputs.includes(topic)) throw new InvalidOptionError(`bridgeOut(): "${String(topic)}" is not an output of the pipeline (outputs: [${outputs.join(', ')}]); declare it in createPipeline({ outputs })`);
+      if (!outputs.includes(topic))
+        throw new InvalidOptionError(
+          `bridgeOut(): "${String(topic)}" is not an output of the pipeline (outputs: [${outputs.join(', ')}]); declare it in createPipeline({ outputs })`,
+        );
     }
   }
   return pipeline.output;
@@ -123,7 +131,9 @@ async function pump(bus: Bus, reader: Reader, engine: EngineOut, bridge: Bridge,
       batch.push({ topic, seq, epoch: o.epoch, id: `${o.name}.${o.epoch}.${seq}`, payload });
     }
     if (letters.length > 0 && o.deadLetterTopic === undefined) {
-      throw new InvalidOptionError(`bridge "${o.name}": ${letters[0].reason} (event ${letters[0].seq} of "${letters[0].topic}"); give the bridge a deadLetterTopic or publish MessagePack-encodable values`);
+      throw new InvalidOptionError(
+        `bridge "${o.name}": ${letters[0].reason} (event ${letters[0].seq} of "${letters[0].topic}"); give the bridge a deadLetterTopic or publish MessagePack-encodable values`,
+      );
     }
     for (let attempt = 0; batch.length > 0; attempt++) {
       try {

@@ -31,7 +31,8 @@ export function redisEngine(options: RedisEngineOptions): Engine {
     throw new InvalidOptionError(`redisEngine(): url is 'redis://host:port', got ${JSON.stringify(options.url)}`);
   }
   const prefix = options.keyPrefix ?? 'ringbus';
-  if (typeof prefix !== 'string' || prefix.length === 0) throw new InvalidOptionError(`redisEngine(): keyPrefix must be a non-empty string, got ${JSON.stringify(prefix)}`);
+  if (typeof prefix !== 'string' || prefix.length === 0)
+    throw new InvalidOptionError(`redisEngine(): keyPrefix must be a non-empty string, got ${JSON.stringify(prefix)}`);
   const maxLen = options.maxLen;
   if (maxLen !== undefined && !(Number.isInteger(maxLen) && maxLen >= 1)) {
     throw new InvalidOptionError(`redisEngine(): maxLen must be a positive integer (entries kept per stream), got ${String(maxLen)}`);

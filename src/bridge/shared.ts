@@ -87,7 +87,10 @@ export class Bridge {
    */
   async close({ graceMs = 2_000 }: { graceMs?: number } = {}): Promise<void> {
     this.stopping = true;
-    const stopped = this.done.then(() => true, () => true);
+    const stopped = this.done.then(
+      () => true,
+      () => true,
+    );
     if (!(await within(stopped, graceMs))) await this.abort().catch(() => {});
     await stopped;
   }
@@ -96,7 +99,9 @@ export class Bridge {
 export function checkName(name: unknown): string {
   // 39: the outbound reader's name, `bridge-out:<name>@<13-digit epoch>`, must fit a reader slot's 64 bytes.
   if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,39}$/.test(name)) {
-    throw new InvalidOptionError(`a bridge name is 1 to 39 letters, digits, '_' or '-' (it names a durable consumer and prefixes message ids), got ${JSON.stringify(name)}`);
+    throw new InvalidOptionError(
+      `a bridge name is 1 to 39 letters, digits, '_' or '-' (it names a durable consumer and prefixes message ids), got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }

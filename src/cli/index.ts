@@ -20,7 +20,12 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { interval: { type: 'string', default: '1000' }, once: { type: 'boolean', default: false }, 'no-color': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        interval: { type: 'string', default: '1000' },
+        once: { type: 'boolean', default: false },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
   } catch (error) {
     process.stderr.write(`ringbus: ${(error as Error).message}\n\n${USAGE}`);

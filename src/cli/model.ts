@@ -92,14 +92,16 @@ export function buildView(now: Scrape, before: Scrape | undefined): View {
   const buses = (now.series.get('ringbus_capacity_bytes') ?? []).map(({ bus }): BusView => {
     const readers = (now.series.get('ringbus_reader_lag_bytes') ?? [])
       .filter((l) => l.bus === bus)
-      .map((l): ReaderRow => ({
-        name: l.reader,
-        kind: l.kind,
-        lagEvents: get('ringbus_reader_lag_events', l),
-        lagBytes: get('ringbus_reader_lag_bytes', l),
-        rate: rate('ringbus_reader_consumed_events_total', l),
-        slowest: false,
-      }));
+      .map(
+        (l): ReaderRow => ({
+          name: l.reader,
+          kind: l.kind,
+          lagEvents: get('ringbus_reader_lag_events', l),
+          lagBytes: get('ringbus_reader_lag_bytes', l),
+          rate: rate('ringbus_reader_consumed_events_total', l),
+          slowest: false,
+        }),
+      );
     const gating = readers.filter((r) => r.kind === 'gating' || r.kind === 'group' || r.kind === 'keyed-group');
     const slowest = gating.reduce<ReaderRow | undefined>((a, r) => (a === undefined || r.lagBytes > a.lagBytes ? r : a), undefined);
     if (slowest !== undefined && slowest.lagBytes > 0) slowest.slowest = true;
@@ -113,30 +115,36 @@ export function buildView(now: Scrape, before: Scrape | undefined): View {
       readers,
     };
   });
-  const pipelines = (now.series.get('ringbus_pipeline_standbys_ready') ?? []).map(({ pipeline }): PipelineView => ({
-    name: pipeline,
-    spilled: get('ringbus_pipeline_spilled_events', { pipeline }),
-    standbys: get('ringbus_pipeline_standbys_ready', { pipeline }),
-    stages: (now.series.get('ringbus_stage_workers') ?? [])
-      .filter((l) => l.pipeline === pipeline)
-      .map((l): StageRow => ({
-        name: l.stage,
-        workers: get('ringbus_stage_workers', l),
-        inRate: rate('ringbus_stage_in_events_total', l),
-        outRate: rate('ringbus_stage_out_events_total', l),
-        lag: get('ringbus_stage_lag_events', l),
-        errors: get('ringbus_stage_errors_total', l),
-        deadLetters: get('ringbus_stage_dead_letters_total', l),
-        restarts: get('ringbus_stage_restarts_total', l),
-      })),
-  }));
-  const health = (now.series.get('ringbus_health_condition') ?? []).map((l): Condition => ({
-    kind: l.kind,
-    subject: ['bus', 'pipeline', 'reader', 'stage']
-      .filter((k) => l[k])
-      .map((k) => `${k} ${l[k]}`)
-      .join(', '),
-    magnitude: get('ringbus_health_condition', l),
-  }));
+  const pipelines = (now.series.get('ringbus_pipeline_standbys_ready') ?? []).map(
+    ({ pipeline }): PipelineView => ({
+      name: pipeline,
+      spilled: get('ringbus_pipeline_spilled_events', { pipeline }),
+      standbys: get('ringbus_pipeline_standbys_ready', { pipeline }),
+      stages: (now.series.get('ringbus_stage_workers') ?? [])
+        .filter((l) => l.pipeline === pipeline)
+        .map(
+          (l): StageRow => ({
+            name: l.stage,
+            workers: get('ringbus_stage_workers', l),
+            inRate: rate('ringbus_stage_in_events_total', l),
+            outRate: rate('ringbus_stage_out_events_total', l),
+            lag: get('ringbus_stage_lag_events', l),
+            errors: get('ringbus_stage_errors_total', l),
+            deadLetters: get('ringbus_stage_dead_letters_total', l),
+            restarts: get('ringbus_stage_restarts_total', l),
+          }),
+        ),
+    }),
+  );
+  const health = (now.series.get('ringbus_health_condition') ?? []).map(
+    (l): Condition => ({
+      kind: l.kind,
+      subject: ['bus', 'pipeline', 'reader', 'stage']
+        .filter((k) => l[k])
+        .map((k) => `${k} ${l[k]}`)
+        .join(', '),
+      magnitude: get('ringbus_health_condition', l),
+    }),
+  );
   return { buses, pipelines, health };
 }

@@ -56,7 +56,11 @@ export function render(view: View, frame: Frame): string {
   for (const p of view.pipelines) {
     lines.push('');
     lines.push(`${bold(`pipeline ${p.name}`)}  spilled ${count(p.spilled)}  standbys ready ${count(p.standbys)}`);
-    lines.push(dim(`  ${pad('stage', 18)} ${padLeft('workers', 7)} ${padLeft('in', 12)} ${padLeft('out', 12)} ${padLeft('lag', 9)} ${padLeft('errors', 8)} ${padLeft('dead', 8)} ${padLeft('heals', 6)}`));
+    lines.push(
+      dim(
+        `  ${pad('stage', 18)} ${padLeft('workers', 7)} ${padLeft('in', 12)} ${padLeft('out', 12)} ${padLeft('lag', 9)} ${padLeft('errors', 8)} ${padLeft('dead', 8)} ${padLeft('heals', 6)}`,
+      ),
+    );
     for (const s of p.stages) {
       const row = `  ${pad(s.name, 18)} ${padLeft(count(s.workers), 7)} ${padLeft(perSecond(s.inRate), 12)} ${padLeft(perSecond(s.outRate), 12)} ${padLeft(count(s.lag), 9)} ${padLeft(count(s.errors), 8)} ${padLeft(count(s.deadLetters), 8)} ${padLeft(count(s.restarts), 6)}`;
       lines.push(s.errors > 0 || s.deadLetters > 0 ? red(row) : row);
@@ -65,7 +69,8 @@ export function render(view: View, frame: Frame): string {
   if (view.health.length > 0) {
     lines.push('');
     lines.push(bold('health'));
-    for (const c of view.health) lines.push(red(`  ${pad(c.kind, 18)} ${c.subject}  (${Number.isInteger(c.magnitude) ? count(c.magnitude) : c.magnitude.toFixed(2)})`));
+    for (const c of view.health)
+      lines.push(red(`  ${pad(c.kind, 18)} ${c.subject}  (${Number.isInteger(c.magnitude) ? count(c.magnitude) : c.magnitude.toFixed(2)})`));
   }
   return lines.join('\n');
 }

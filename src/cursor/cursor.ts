@@ -65,10 +65,12 @@ export interface CursorSetup {
 /** Checks `after` and returns the slots this reader comes after. */
 export function dependencies(ring: Ring, name: string, after: readonly string[]): number[] {
   return after.map((dep) => {
-    if (dep === name) throw new InvalidOptionError(`reader "${name}" cannot come after itself: it would wait for its own position for ever; list the readers it must follow`);
+    if (dep === name)
+      throw new InvalidOptionError(`reader "${name}" cannot come after itself: it would wait for its own position for ever; list the readers it must follow`);
     const slot = findSlot(ring, dep);
     if (slot < 0) throw new UnknownReaderError(dep);
-    if (slotKind(ring, slot) === L.KIND_LOSSY) throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
+    if (slotKind(ring, slot) === L.KIND_LOSSY)
+      throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
     if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
       const groupName = slotName(ring, slotGroup(ring, slot));
       throw new InvalidOptionError(`"${dep}" is a member of group "${groupName}": depend on the group, after: ["${groupName}"]`);
@@ -402,7 +404,11 @@ export abstract class Cursor<T> {
     if (cause instanceof DecodeError && skipped.has(cause)) return cause;
     const record = { seq, topic: this.ring.topics[topic], codec: id, bytes };
     const why = cause instanceof DecodeError ? cause.message : `codec ${id} could not decode it: ${String((cause as Error)?.message ?? cause)}`;
-    const error = new DecodeError(`reader "${this.name}": the record of seq ${record.seq} on "${record.topic}" cannot be decoded (${why}); it was consumed, and the error's record holds its bytes`, record, { cause });
+    const error = new DecodeError(
+      `reader "${this.name}": the record of seq ${record.seq} on "${record.topic}" cannot be decoded (${why}); it was consumed, and the error's record holds its bytes`,
+      record,
+      { cause },
+    );
     skipped.add(error);
     return error;
   }

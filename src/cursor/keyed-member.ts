@@ -9,7 +9,12 @@ export class KeyedMemberCursor<T> extends Cursor<T> {
   private readonly view: KeyedView;
 
   constructor(setup: CursorSetup, group: string, start: number, takeover: boolean) {
-    const joined = joinKeyed(setup.ring, group, setup.name, { start, takeover, owner: setup.owner, topics: topicsPrint(setup.filter, setup.ring.topics.length) });
+    const joined = joinKeyed(setup.ring, group, setup.name, {
+      start,
+      takeover,
+      owner: setup.owner,
+      topics: topicsPrint(setup.filter, setup.ring.topics.length),
+    });
     // It also waits on the cursor futex for its peers to pass a hand-over.
     super(setup, joined.slot, joined.group, true);
     this.view = new KeyedView(setup.ring, setup.name, joined.group, joined.slot, joined.block);

@@ -36,7 +36,9 @@ export class LossyCursor<T> extends Cursor<T> {
   }
 
   refuseViews(): void {
-    throw new InvalidOptionError(`reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`);
+    throw new InvalidOptionError(
+      `reader "${this.name}" is lossy: what it reads may be overwritten under it, so it gets copies through poll(), not views through pollRaw()`,
+    );
   }
 
   refuseHolding(): void {

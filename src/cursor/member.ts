@@ -38,7 +38,9 @@ export class MemberCursor<T> extends Cursor<T> {
 
   refuseUnsubscribe(): void {
     if (this.ring.core.memberPending(this.slot) > 0) {
-      throw new InvalidOptionError(`member "${this.name}" still holds a batch that no other member will get; poll() it to the end first, or close() to leave it for a member opened with the same name`);
+      throw new InvalidOptionError(
+        `member "${this.name}" still holds a batch that no other member will get; poll() it to the end first, or close() to leave it for a member opened with the same name`,
+      );
     }
   }
 }

@@ -149,19 +149,24 @@ export function watchHealth(options: HealthOptions): HealthWatch {
   V.knownOptions('watchHealth() options', options, OPTIONS);
   if (options === undefined) throw new InvalidOptionError('watchHealth() needs options: { buses, pipelines } to watch');
   const intervalMs = options.intervalMs ?? 1000;
-  if (typeof intervalMs !== 'number' || !(intervalMs >= 10) || !Number.isFinite(intervalMs)) throw new InvalidOptionError(`intervalMs must be a number of milliseconds ≥ 10, got ${V.describe(intervalMs)}`);
+  if (typeof intervalMs !== 'number' || !(intervalMs >= 10) || !Number.isFinite(intervalMs))
+    throw new InvalidOptionError(`intervalMs must be a number of milliseconds ≥ 10, got ${V.describe(intervalMs)}`);
   V.knownOptions('watchHealth() thresholds', options.thresholds, Object.keys(DEFAULT_THRESHOLDS));
   const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   for (const [name, value] of Object.entries(thresholds)) {
-    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new InvalidOptionError(`threshold ${name} must be a positive number, got ${V.describe(value)}`);
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+      throw new InvalidOptionError(`threshold ${name} must be a positive number, got ${V.describe(value)}`);
   }
   for (const what of ['buses', 'pipelines'] as const) {
     const given = options[what];
-    if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) throw new InvalidOptionError(`watchHealth() ${what} is an object of name: ${what === 'buses' ? 'bus' : 'pipeline'}, got ${V.describe(given)}`);
+    if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given)))
+      throw new InvalidOptionError(`watchHealth() ${what} is an object of name: ${what === 'buses' ? 'bus' : 'pipeline'}, got ${V.describe(given)}`);
   }
   const opsTopic = options.opsTopic ?? 'ops';
   if (options.publishTo !== undefined && !options.publishTo.topics.includes(opsTopic)) {
-    throw new InvalidOptionError(`publishTo's bus has no topic "${opsTopic}" (its topics are [${options.publishTo.topics.join(', ')}]): create it with that topic or name another in opsTopic`);
+    throw new InvalidOptionError(
+      `publishTo's bus has no topic "${opsTopic}" (its topics are [${options.publishTo.topics.join(', ')}]): create it with that topic or name another in opsTopic`,
+    );
   }
   return new HealthWatch({ ...options, opsTopic }, thresholds, intervalMs);
 }

@@ -48,11 +48,19 @@ export class RingbusMetrics {
   constructor(options: RingbusMetricsOptions = {}) {
     this.registry = options.registry ?? globalRegistry;
     if (this.registry.getSingleMetric('ringbus_published_events_total') !== undefined) {
-      throw new InvalidOptionError('this registry already holds ringbus metrics: add every bus and pipeline to the one RingbusMetrics, or give this one a registry of its own ({ registry: new Registry() })');
+      throw new InvalidOptionError(
+        'this registry already holds ringbus metrics: add every bus and pipeline to the one RingbusMetrics, or give this one a registry of its own ({ registry: new Registry() })',
+      );
     }
     const registers = [this.registry];
     const read = () => this.read();
-    const metric = <L extends string>(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[], pick: (s: Snapshot) => [Labels, number][]) => {
+    const metric = <L extends string>(
+      type: 'counter' | 'gauge',
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      pick: (s: Snapshot) => [Labels, number][],
+    ) => {
       const config = {
         name,
         help,
@@ -68,56 +76,243 @@ export class RingbusMetrics {
       };
       return type === 'counter' ? new Counter<L>(config) : new Gauge<L>(config);
     };
-    const perBus = (value: (s: Snapshot['buses'][number][1]) => number) => (s: Snapshot) => s.buses.map(([bus, stats]): [Labels, number] => [{ bus }, value(stats)]);
+    const perBus = (value: (s: Snapshot['buses'][number][1]) => number) => (s: Snapshot) =>
+      s.buses.map(([bus, stats]): [Labels, number] => [{ bus }, value(stats)]);
     const perReader = (value: (r: ReaderStats) => number) => (s: Snapshot) =>
       s.buses.flatMap(([bus, stats]) => stats.readers.map((r): [Labels, number] => [{ bus, reader: r.name, kind: KIND[r.kind] }, value(r)]));
     const perStage = (value: (stage: PipelineStats['stages'][number]) => number) => (s: Snapshot) =>
       s.pipelines.flatMap(([pipeline, stats]) => stats.stages.map((st): [Labels, number] => [{ pipeline, stage: st.name }, value(st)]));
-    const perPipeline = (value: (s: PipelineStats) => number) => (s: Snapshot) => s.pipelines.map(([pipeline, stats]): [Labels, number] => [{ pipeline }, value(stats)]);
+    const perPipeline = (value: (s: PipelineStats) => number) => (s: Snapshot) =>
+      s.pipelines.map(([pipeline, stats]): [Labels, number] => [{ pipeline }, value(stats)]);
 
-    metric('counter', 'ringbus_published_events_total', 'Events committed to the ring and readable.', ['bus'], perBus((b) => b.published));
-    metric('counter', 'ringbus_claimed_events_total', 'Events claimed by producers (sequence numbers handed out), committed or not.', ['bus'], perBus((b) => b.claimed));
-    metric('counter', 'ringbus_written_bytes_total', 'Bytes claimed in the ring: records with their 16-byte headers and alignment, and the padding at each wrap.', ['bus'], perBus((b) => b.tail));
-    metric('counter', 'ringbus_revoked_claims_total', 'Claims revoked: their thread died before committing them, or gave them up.', ['bus'], perBus((b) => b.revoked));
-    metric('counter', 'ringbus_producer_wait_seconds_total', 'Time producers in all threads spent waiting for space in the ring (counted when each wait ends).', ['bus'], perBus((b) => b.producerWaitMs / 1000));
-    metric('gauge', 'ringbus_capacity_bytes', 'Bytes in the ring\'s data region.', ['bus'], perBus((b) => b.capacity));
-    metric('gauge', 'ringbus_closed', '1 once the bus was closed.', ['bus'], perBus((b) => (b.closed ? 1 : 0)));
-    metric('gauge', 'ringbus_backlog_bytes', 'Bytes claimed that the slowest gating reader has not consumed yet (bus.backlog()).', ['bus'], perBus((b) => b.backlog));
+    metric(
+      'counter',
+      'ringbus_published_events_total',
+      'Events committed to the ring and readable.',
+      ['bus'],
+      perBus((b) => b.published),
+    );
+    metric(
+      'counter',
+      'ringbus_claimed_events_total',
+      'Events claimed by producers (sequence numbers handed out), committed or not.',
+      ['bus'],
+      perBus((b) => b.claimed),
+    );
+    metric(
+      'counter',
+      'ringbus_written_bytes_total',
+      'Bytes claimed in the ring: records with their 16-byte headers and alignment, and the padding at each wrap.',
+      ['bus'],
+      perBus((b) => b.tail),
+    );
+    metric(
+      'counter',
+      'ringbus_revoked_claims_total',
+      'Claims revoked: their thread died before committing them, or gave them up.',
+      ['bus'],
+      perBus((b) => b.revoked),
+    );
+    metric(
+      'counter',
+      'ringbus_producer_wait_seconds_total',
+      'Time producers in all threads spent waiting for space in the ring (counted when each wait ends).',
+      ['bus'],
+      perBus((b) => b.producerWaitMs / 1000),
+    );
+    metric(
+      'gauge',
+      'ringbus_capacity_bytes',
+      "Bytes in the ring's data region.",
+      ['bus'],
+      perBus((b) => b.capacity),
+    );
+    metric(
+      'gauge',
+      'ringbus_closed',
+      '1 once the bus was closed.',
+      ['bus'],
+      perBus((b) => (b.closed ? 1 : 0)),
+    );
+    metric(
+      'gauge',
+      'ringbus_backlog_bytes',
+      'Bytes claimed that the slowest gating reader has not consumed yet (bus.backlog()).',
+      ['bus'],
+      perBus((b) => b.backlog),
+    );
 
-    const perTopic = (value: (t: TopicStats) => number) => (s: Snapshot) => s.buses.flatMap(([bus, stats]) => stats.topics.map((t): [Labels, number] => [{ bus, topic: t.topic }, value(t)]));
-    metric('counter', 'ringbus_topic_published_events_total', 'Events committed on the topic, from every thread.', ['bus', 'topic'], perTopic((t) => t.events));
-    metric('counter', 'ringbus_topic_published_bytes_total', 'Payload bytes (encoded, headers not included) of the events committed on the topic.', ['bus', 'topic'], perTopic((t) => t.bytes));
-    metric('counter', 'ringbus_producer_blocked_seconds_total', 'Time a thread publishing on the bus spent waiting for space (counted when each wait ends; threadId 0 is the main thread).', ['bus', 'thread'], (s) =>
-      s.buses.flatMap(([bus, stats]) => stats.producers.map((p): [Labels, number] => [{ bus, thread: String(p.thread) }, p.blockedMs / 1000])),
+    const perTopic = (value: (t: TopicStats) => number) => (s: Snapshot) =>
+      s.buses.flatMap(([bus, stats]) => stats.topics.map((t): [Labels, number] => [{ bus, topic: t.topic }, value(t)]));
+    metric(
+      'counter',
+      'ringbus_topic_published_events_total',
+      'Events committed on the topic, from every thread.',
+      ['bus', 'topic'],
+      perTopic((t) => t.events),
+    );
+    metric(
+      'counter',
+      'ringbus_topic_published_bytes_total',
+      'Payload bytes (encoded, headers not included) of the events committed on the topic.',
+      ['bus', 'topic'],
+      perTopic((t) => t.bytes),
+    );
+    metric(
+      'counter',
+      'ringbus_producer_blocked_seconds_total',
+      'Time a thread publishing on the bus spent waiting for space (counted when each wait ends; threadId 0 is the main thread).',
+      ['bus', 'thread'],
+      (s) => s.buses.flatMap(([bus, stats]) => stats.producers.map((p): [Labels, number] => [{ bus, thread: String(p.thread) }, p.blockedMs / 1000])),
     );
 
     const reader = ['bus', 'reader', 'kind'] as const;
-    metric('counter', 'ringbus_reader_consumed_events_total', 'Events the reader delivered (a group: all its members).', reader, perReader((r) => r.consumed));
-    metric('gauge', 'ringbus_reader_lag_events', 'Events claimed that the reader (or group) has not passed yet; 0 for group members.', reader, perReader((r) => r.lagEvents));
-    metric('gauge', 'ringbus_reader_lag_bytes', 'Bytes between the reader\'s committed position and the ring\'s tail.', reader, perReader((r) => r.lagBytes));
-    metric('counter', 'ringbus_reader_wait_seconds_total', 'Time the reader spent waiting for events.', reader, perReader((r) => r.waitMs / 1000));
-    metric('counter', 'ringbus_reader_missed_events_total', 'Events a lossy reader was lapped over and never saw.', reader, perReader((r) => r.missed));
+    metric(
+      'counter',
+      'ringbus_reader_consumed_events_total',
+      'Events the reader delivered (a group: all its members).',
+      reader,
+      perReader((r) => r.consumed),
+    );
+    metric(
+      'gauge',
+      'ringbus_reader_lag_events',
+      'Events claimed that the reader (or group) has not passed yet; 0 for group members.',
+      reader,
+      perReader((r) => r.lagEvents),
+    );
+    metric(
+      'gauge',
+      'ringbus_reader_lag_bytes',
+      "Bytes between the reader's committed position and the ring's tail.",
+      reader,
+      perReader((r) => r.lagBytes),
+    );
+    metric(
+      'counter',
+      'ringbus_reader_wait_seconds_total',
+      'Time the reader spent waiting for events.',
+      reader,
+      perReader((r) => r.waitMs / 1000),
+    );
+    metric(
+      'counter',
+      'ringbus_reader_missed_events_total',
+      'Events a lossy reader was lapped over and never saw.',
+      reader,
+      perReader((r) => r.missed),
+    );
 
     const stage = ['pipeline', 'stage'] as const;
-    metric('gauge', 'ringbus_stage_workers', 'Worker threads of the stage.', stage, perStage((s) => s.workers));
-    metric('counter', 'ringbus_stage_in_events_total', 'Events the stage handled, dead-lettered ones included (an event redelivered after a crash counts again).', stage, perStage((s) => s.eventsIn));
-    metric('counter', 'ringbus_stage_out_events_total', 'Events the stage emitted, dead letters included.', stage, perStage((s) => s.eventsOut));
-    metric('counter', 'ringbus_stage_errors_total', 'Failed attempts: each throw of the handler, each death of a worker in it.', stage, perStage((s) => s.errors));
-    metric('counter', 'ringbus_stage_retries_total', 'Attempts made again after a failure.', stage, perStage((s) => s.retries));
-    metric('counter', 'ringbus_stage_dead_letters_total', 'Events sent to the dead-letter topic after their last failed attempt.', stage, perStage((s) => s.deadLetters));
-    metric('counter', 'ringbus_stage_restarts_total', 'Dead workers of the stage replaced.', stage, perStage((s) => s.restarts));
-    metric('counter', 'ringbus_stage_busy_seconds_total', 'Time the stage\'s workers spent handling batches (handlers, retries, publishing what they emitted), not waiting for events.', stage, perStage((s) => s.busyMs / 1000));
-    metric('counter', 'ringbus_stage_batches_total', 'Batches the stage handled.', stage, perStage((s) => s.batches));
-    metric('gauge', 'ringbus_stage_lag_events', 'Events in the stage\'s ring it has not handled yet.', stage, perStage((s) => s.lag));
-    metric('gauge', 'ringbus_pipeline_spilled_events', 'Events waiting now to re-enter a feedback loop.', ['pipeline'], perPipeline((p) => p.spilled));
-    metric('counter', 'ringbus_pipeline_spilled_events_total', 'Events that ever had to wait outside a feedback loop\'s ring.', ['pipeline'], perPipeline((p) => p.spilledTotal));
-    metric('gauge', 'ringbus_pipeline_standbys_ready', 'Warm standby workers ready to replace a dead one.', ['pipeline'], perPipeline((p) => p.standbysReady));
+    metric(
+      'gauge',
+      'ringbus_stage_workers',
+      'Worker threads of the stage.',
+      stage,
+      perStage((s) => s.workers),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_in_events_total',
+      'Events the stage handled, dead-lettered ones included (an event redelivered after a crash counts again).',
+      stage,
+      perStage((s) => s.eventsIn),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_out_events_total',
+      'Events the stage emitted, dead letters included.',
+      stage,
+      perStage((s) => s.eventsOut),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_errors_total',
+      'Failed attempts: each throw of the handler, each death of a worker in it.',
+      stage,
+      perStage((s) => s.errors),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_retries_total',
+      'Attempts made again after a failure.',
+      stage,
+      perStage((s) => s.retries),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_dead_letters_total',
+      'Events sent to the dead-letter topic after their last failed attempt.',
+      stage,
+      perStage((s) => s.deadLetters),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_restarts_total',
+      'Dead workers of the stage replaced.',
+      stage,
+      perStage((s) => s.restarts),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_busy_seconds_total',
+      "Time the stage's workers spent handling batches (handlers, retries, publishing what they emitted), not waiting for events.",
+      stage,
+      perStage((s) => s.busyMs / 1000),
+    );
+    metric(
+      'counter',
+      'ringbus_stage_batches_total',
+      'Batches the stage handled.',
+      stage,
+      perStage((s) => s.batches),
+    );
+    metric(
+      'gauge',
+      'ringbus_stage_lag_events',
+      "Events in the stage's ring it has not handled yet.",
+      stage,
+      perStage((s) => s.lag),
+    );
+    metric(
+      'gauge',
+      'ringbus_pipeline_spilled_events',
+      'Events waiting now to re-enter a feedback loop.',
+      ['pipeline'],
+      perPipeline((p) => p.spilled),
+    );
+    metric(
+      'counter',
+      'ringbus_pipeline_spilled_events_total',
+      "Events that ever had to wait outside a feedback loop's ring.",
+      ['pipeline'],
+      perPipeline((p) => p.spilledTotal),
+    );
+    metric(
+      'gauge',
+      'ringbus_pipeline_standbys_ready',
+      'Warm standby workers ready to replace a dead one.',
+      ['pipeline'],
+      perPipeline((p) => p.standbysReady),
+    );
 
     const subject = ['kind', 'bus', 'pipeline', 'reader', 'stage'] as const;
-    metric('gauge', 'ringbus_health_condition', 'Health conditions that hold now (watchHealth()), valued by their magnitude; a label not concerned is empty.', subject, (s) =>
-      s.health.flatMap((w) => w.conditions().map((c): [Labels, number] => [{ kind: c.kind, bus: c.bus ?? '', pipeline: c.pipeline ?? '', reader: c.reader ?? '', stage: c.stage ?? '' }, c.magnitude])),
+    metric(
+      'gauge',
+      'ringbus_health_condition',
+      'Health conditions that hold now (watchHealth()), valued by their magnitude; a label not concerned is empty.',
+      subject,
+      (s) =>
+        s.health.flatMap((w) =>
+          w
+            .conditions()
+            .map((c): [Labels, number] => [
+              { kind: c.kind, bus: c.bus ?? '', pipeline: c.pipeline ?? '', reader: c.reader ?? '', stage: c.stage ?? '' },
+              c.magnitude,
+            ]),
+        ),
     );
-    metric('counter', 'ringbus_health_events_total', 'Health events reported, per kind (\'recovered\' included).', ['kind'], (s) => {
+    metric('counter', 'ringbus_health_events_total', "Health events reported, per kind ('recovered' included).", ['kind'], (s) => {
       const totals = new Map<string, number>();
       for (const w of s.health) for (const [kind, n] of w.counts()) totals.set(kind, (totals.get(kind) ?? 0) + n);
       return [...totals].map(([kind, n]): [Labels, number] => [{ kind }, n]);
@@ -128,7 +323,7 @@ export class RingbusMetrics {
     const seen = this.healsSeen;
     this.healSeconds = new Histogram({
       name: 'ringbus_stage_heal_seconds',
-      help: 'Time from a stage worker\'s death to its replacement handling its first event.',
+      help: "Time from a stage worker's death to its replacement handling its first event.",
       labelNames: stage,
       buckets: HEAL_BUCKETS,
       registers,
@@ -211,7 +406,10 @@ export class RingbusMetrics {
   private read(): Snapshot {
     if (this.snapshot === undefined) {
       this.snapshot = {
-        buses: [...this.buses].map(([name, bus]) => [name, { ...bus.stats(), backlog: bus.backlog(), topics: bus.topicStats(), producers: bus.producerStats() }]),
+        buses: [...this.buses].map(([name, bus]) => [
+          name,
+          { ...bus.stats(), backlog: bus.backlog(), topics: bus.topicStats(), producers: bus.producerStats() },
+        ]),
         pipelines: [...this.pipelines].map(([name, pipeline]) => [name, pipeline.stats()]),
         health: [...this.watches],
       };
@@ -221,7 +419,8 @@ export class RingbusMetrics {
   }
 
   private checkName(what: string, name: string, into: Map<string, unknown>): void {
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError(`a ${what} is added under a non-empty name (its label value), got ${typeof name === 'string' ? '""' : typeof name}`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidOptionError(`a ${what} is added under a non-empty name (its label value), got ${typeof name === 'string' ? '""' : typeof name}`);
     if (into.has(name)) throw new InvalidOptionError(`a ${what} named "${name}" is already reported; remove("${name}") it first or choose another name`);
   }
 }

@@ -25,7 +25,8 @@ export interface MetricsServer {
 /** Serves a registry in Prometheus's text format on GET `path`; resolves once listening. */
 export async function serveMetrics(options: ServeMetricsOptions): Promise<MetricsServer> {
   const { port, host = '127.0.0.1', path = '/metrics', registry = globalRegistry } = options ?? ({} as ServeMetricsOptions);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidOptionError(`serveMetrics() needs a port, an integer from 0 (any free port) to 65535, got ${String(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidOptionError(`serveMetrics() needs a port, an integer from 0 (any free port) to 65535, got ${String(port)}`);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new InvalidOptionError(`serveMetrics() path must start with "/", got ${String(path)}`);
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');

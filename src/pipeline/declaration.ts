@@ -124,7 +124,22 @@ export interface Stage {
   readonly resourceLimits: ResourceLimits | undefined;
 }
 
-const STAGE_KEYS: readonly (keyof StageDeclaration)[] = ['name', 'module', 'export', 'batchExport', 'consumes', 'produces', 'concurrency', 'retry', 'options', 'capacity', 'batchSize', 'handlerTimeoutMs', 'maxUnpublished', 'resourceLimits'];
+const STAGE_KEYS: readonly (keyof StageDeclaration)[] = [
+  'name',
+  'module',
+  'export',
+  'batchExport',
+  'consumes',
+  'produces',
+  'concurrency',
+  'retry',
+  'options',
+  'capacity',
+  'batchSize',
+  'handlerTimeoutMs',
+  'maxUnpublished',
+  'resourceLimits',
+];
 
 function topicList(stage: string, field: string, value: unknown, required: boolean): string[] {
   if (value === undefined && !required) return [];
@@ -137,7 +152,8 @@ function topicList(stage: string, field: string, value: unknown, required: boole
 
 function positiveInt(stage: string, field: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || (value as number) < min) throw new InvalidOptionError(`stage "${stage}": ${field} must be an integer of at least ${min}, got ${String(value)}`);
+  if (!Number.isInteger(value) || (value as number) < min)
+    throw new InvalidOptionError(`stage "${stage}": ${field} must be an integer of at least ${min}, got ${String(value)}`);
   return value as number;
 }
 
@@ -148,12 +164,15 @@ function moduleSpecifier(stage: string, module: unknown): string {
     // pathToFileURL escapes what a URL would read otherwise: '#' (a fragment), '%', spaces
     return pathToFileURL(resolve(module)).href;
   }
-  throw new InvalidOptionError(`stage "${stage}": module must be a URL or a path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`);
+  throw new InvalidOptionError(
+    `stage "${stage}": module must be a URL or a path of an ES module (for example new URL('./parse.js', import.meta.url)), got ${JSON.stringify(module)}`,
+  );
 }
 
 function timeoutOf(stage: string, value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new InvalidOptionError(`stage "${stage}": handlerTimeoutMs must be a positive number of milliseconds, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw new InvalidOptionError(`stage "${stage}": handlerTimeoutMs must be a positive number of milliseconds, got ${String(value)}`);
   return value;
 }
 
@@ -177,9 +196,12 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
   const retry = declaration.retry ?? {};
   checkOptions(`stage "${name}" retry`, retry, ['attempts', 'backoffMs']);
   const backoffMs = retry.backoffMs ?? 0;
-  if (!(backoffMs >= 0) || !Number.isFinite(backoffMs)) throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
-  if (declaration.export !== undefined && typeof declaration.export !== 'string') throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
-  if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === '')) throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);
+  if (!(backoffMs >= 0) || !Number.isFinite(backoffMs))
+    throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
+  if (declaration.export !== undefined && typeof declaration.export !== 'string')
+    throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
+  if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === ''))
+    throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);
   checkCloneable(name, declaration.options);
   return {
     name,

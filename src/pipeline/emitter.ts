@@ -90,7 +90,11 @@ export class Emitter {
   ) {
     const rings = plan.rings.length;
     const targetsOf = (topic: string, to: readonly number[], box: (ring: number) => number) => to.flatMap((ring) => [box(ring), topicIdOf(buses(ring), topic)]);
-    for (const topic of stage.produces) this.targets.set(topic, targetsOf(topic, plan.routes[topic], (ring) => ring));
+    for (const topic of stage.produces)
+      this.targets.set(
+        topic,
+        targetsOf(topic, plan.routes[topic], (ring) => ring),
+      );
     // A stage that handles dead letters sends its own out of the pipeline, not to itself.
     const deadLetterRings = stage.consumes.includes(plan.deadLetterTopic) ? [rings - 1] : plan.routes[plan.deadLetterTopic];
     this.deadLetterTargets = targetsOf(plan.deadLetterTopic, deadLetterRings, (ring) => (letters(ring) === buses(ring) ? ring : rings + ring));
@@ -129,7 +133,8 @@ export class Emitter {
   /** What a batch context's emitMany() calls. */
   emitMany(topic: string, values: readonly unknown[]): void {
     const targets = topic === this.lastTopic && this.lastTargets !== undefined ? this.lastTargets : this.targetsOf(topic);
-    if (!Array.isArray(values)) throw new InvalidOptionError(`stage "${this.stage.name}": emitMany("${topic}", values) needs an Array of values, got ${describe(values)}`);
+    if (!Array.isArray(values))
+      throw new InvalidOptionError(`stage "${this.stage.name}": emitMany("${topic}", values) needs an Array of values, got ${describe(values)}`);
     const boxes = this.attemptBoxes;
     const source = this.source;
     this.attemptEmits += values.length;
@@ -239,7 +244,11 @@ export class Emitter {
     if (published < n) {
       const topics = bus.topics;
       // copied now: the spill is published after this batch is committed
-      this.spill(ring, values.slice(published, n).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })), bus !== this.buses(ring));
+      this.spill(
+        ring,
+        values.slice(published, n).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })),
+        bus !== this.buses(ring),
+      );
     }
   }
 }

@@ -5,7 +5,21 @@ import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowEr
 import { checkOptions } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
-import { BATCH_BUCKETS, type ControlBlock, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_IN, STAT_OUT, STAT_RETRIES, statsIndex } from './control.js';
+import {
+  BATCH_BUCKETS,
+  type ControlBlock,
+  STAT_BATCH_SIZES,
+  STAT_BATCHES,
+  STAT_BUSY_MS,
+  STAT_DEAD,
+  STAT_DEAD_NO_VALUE,
+  STAT_ERRORS,
+  STAT_HANDLER_MS,
+  STAT_IN,
+  STAT_OUT,
+  STAT_RETRIES,
+  statsIndex,
+} from './control.js';
 import type { StageDeclaration } from './declaration.js';
 import { layOut, memberName, type Plan, type PipelineCodec, PROGRESS_TOPIC, stageOfSeat } from './plan.js';
 import { RateWindow } from './rate-window.js';
@@ -119,12 +133,34 @@ export interface PipelineStats {
   standbysReady: number;
 }
 
-const OPTIONS: readonly (keyof PipelineOptions)[] = ['stages', 'inputs', 'outputs', 'bridgedInputs', 'deadLetterTopic', 'capacity', 'outputCapacity', 'standby', 'wait', 'maxSpill', 'codec', 'startTimeoutMs', 'stopGraceMs', 'resourceLimits'];
+const OPTIONS: readonly (keyof PipelineOptions)[] = [
+  'stages',
+  'inputs',
+  'outputs',
+  'bridgedInputs',
+  'deadLetterTopic',
+  'capacity',
+  'outputCapacity',
+  'standby',
+  'wait',
+  'maxSpill',
+  'codec',
+  'startTimeoutMs',
+  'stopGraceMs',
+  'resourceLimits',
+];
 
 function describeTopology(topology: Topology): PipelineDescription {
   const inCycle = new Set(topology.cycles.flat());
   return {
-    stages: topology.stages.map((s) => ({ name: s.name, consumes: s.consumes, produces: s.produces, concurrency: s.concurrency, component: topology.componentOf[s.index], inCycle: inCycle.has(s.name) })),
+    stages: topology.stages.map((s) => ({
+      name: s.name,
+      consumes: s.consumes,
+      produces: s.produces,
+      concurrency: s.concurrency,
+      component: topology.componentOf[s.index],
+      inCycle: inCycle.has(s.name),
+    })),
     topics: topology.topics,
     edges: topology.edges,
     components: topology.components,
@@ -140,7 +176,10 @@ function describeTopology(topology: Topology): PipelineDescription {
  */
 export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>): PipelineDescription;
 export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>, format: 'mermaid' | 'dot'): string;
-export function describePipeline(options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>, format?: 'mermaid' | 'dot'): PipelineDescription | string {
+export function describePipeline(
+  options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>,
+  format?: 'mermaid' | 'dot',
+): PipelineDescription | string {
   return render(derive(options), format);
 }
 
@@ -162,16 +201,20 @@ function bridgedInputs(topology: Topology, declared: readonly string[] | undefin
   if (declared === undefined) return new Set();
   if (!Array.isArray(declared)) throw new InvalidOptionError(`bridgedInputs must be an array of input topics, got ${JSON.stringify(declared)}`);
   for (const topic of declared) {
-    if (!topology.topics.some((t) => t.name === topic && t.input)) throw new InvalidOptionError(`bridgedInputs: "${topic}" is not an input of this pipeline; declare it in inputs as well`);
+    if (!topology.topics.some((t) => t.name === topic && t.input))
+      throw new InvalidOptionError(`bridgedInputs: "${topic}" is not an input of this pipeline; declare it in inputs as well`);
   }
-  if (declared.length > 0 && codec === 'raw') throw new InvalidOptionError("bridgedInputs need a pipeline codec that carries the bridge's progress markers: 'msgpack' or 'json', not 'raw'");
-  if (topology.topics.some((t) => t.name === PROGRESS_TOPIC)) throw new InvalidOptionError(`"${PROGRESS_TOPIC}" is the topic of a bridge's progress markers in a pipeline with bridgedInputs; name your topic otherwise`);
+  if (declared.length > 0 && codec === 'raw')
+    throw new InvalidOptionError("bridgedInputs need a pipeline codec that carries the bridge's progress markers: 'msgpack' or 'json', not 'raw'");
+  if (topology.topics.some((t) => t.name === PROGRESS_TOPIC))
+    throw new InvalidOptionError(`"${PROGRESS_TOPIC}" is the topic of a bridge's progress markers in a pipeline with bridgedInputs; name your topic otherwise`);
   return new Set(declared);
 }
 
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
   if (value === undefined) return fallback;
-  if (!(value > 0) || (integer && !Number.isInteger(value))) throw new InvalidOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  if (!(value > 0) || (integer && !Number.isInteger(value)))
+    throw new InvalidOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
   return value;
 }
 
@@ -228,10 +271,13 @@ export class Pipeline extends EventEmitter {
     const standby = options.standby ?? 1;
     if (!Number.isInteger(standby) || standby < 0) throw new InvalidOptionError(`standby must be an integer ≥ 0, got ${String(standby)}`);
     const wait = options.wait ?? 'block';
-    if (wait !== 'block' && wait !== 'yield' && wait !== 'spin') throw new InvalidOptionError(`wait must be 'block', 'yield' or 'spin' (stage workers run no event loop while they wait), got ${String(wait)}`);
+    if (wait !== 'block' && wait !== 'yield' && wait !== 'spin')
+      throw new InvalidOptionError(`wait must be 'block', 'yield' or 'spin' (stage workers run no event loop while they wait), got ${String(wait)}`);
     const codec = options.codec ?? 'msgpack';
     if (codec !== 'msgpack' && codec !== 'json' && codec !== 'raw') {
-      throw new InvalidOptionError(`a pipeline's codec is 'msgpack', 'json' or 'raw' (by name: its workers load it themselves), got ${typeof codec === 'string' ? `"${codec}"` : typeof codec}`);
+      throw new InvalidOptionError(
+        `a pipeline's codec is 'msgpack', 'json' or 'raw' (by name: its workers load it themselves), got ${typeof codec === 'string' ? `"${codec}"` : typeof codec}`,
+      );
     }
     this.maxSpill = positive('maxSpill', options.maxSpill, 1_000_000, true);
     this.startTimeoutMs = positive('startTimeoutMs', options.startTimeoutMs, 30_000);
@@ -274,7 +320,13 @@ export class Pipeline extends EventEmitter {
     const rings = this.topology.stages
       .map((stage) => ({ handle: this.buses[stage.index].handle, topics: stage.consumes.filter((t) => this.bridged.has(t)) }))
       .filter((ring) => ring.topics.length > 0);
-    return { kind: 'ringbus-pipeline-input', codec: this.plan.codec, progressTopic: PROGRESS_TOPIC, rings, deadLetters: { handle: this.output.handle, topic: this.topology.deadLetterTopic } };
+    return {
+      kind: 'ringbus-pipeline-input',
+      codec: this.plan.codec,
+      progressTopic: PROGRESS_TOPIC,
+      rings,
+      deadLetters: { handle: this.output.handle, topic: this.topology.deadLetterTopic },
+    };
   }
 
   /**
@@ -287,14 +339,17 @@ export class Pipeline extends EventEmitter {
   describe(format: 'mermaid' | 'dot', options?: { rates?: boolean }): string;
   describe(format?: 'mermaid' | 'dot', options?: { rates?: boolean }): PipelineDescription | string {
     checkOptions('describe() options', options, ['rates']);
-    if (options?.rates !== undefined && typeof options.rates !== 'boolean') throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
+    if (options?.rates !== undefined && typeof options.rates !== 'boolean')
+      throw new InvalidOptionError(`describe() option rates is true or false, got ${String(options.rates)}`);
     if (!options?.rates || format === undefined) return render(this.topology, format);
     const n = this.topology.stages.length;
     const rates = this.rates.rates([...this.flowCounts(), ...this.ringTopicCounts()]);
     const keys = this.ringTopics();
     const edge = new Map(keys.map(([ring, topic], k) => [`${ring}\u0000${topic}`, rates[2 * n + k]]));
     const ringOf = (stage: string | null) => (stage === null ? this.buses.length - 1 : this.topology.stages.find((s) => s.name === stage)?.index);
-    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])), (to, topic) => edge.get(`${ringOf(to)}\u0000${topic}`));
+    return render(this.topology, format, new Map(this.topology.stages.map((s, i) => [s.name, { in: rates[i], out: rates[n + i] }])), (to, topic) =>
+      edge.get(`${ringOf(to)}\u0000${topic}`),
+    );
   }
 
   /** Every ring's topics (a bridge's progress markers left out), in ring order: the keys of ringTopicCounts(). */
@@ -304,7 +359,12 @@ export class Pipeline extends EventEmitter {
 
   /** Events published per ring and topic, from every thread's counters. */
   private ringTopicCounts(): number[] {
-    return this.buses.flatMap((bus) => bus.topicStats().filter((t) => t.topic !== PROGRESS_TOPIC).map((t) => t.events));
+    return this.buses.flatMap((bus) =>
+      bus
+        .topicStats()
+        .filter((t) => t.topic !== PROGRESS_TOPIC)
+        .map((t) => t.events),
+    );
   }
 
   /**
@@ -381,7 +441,12 @@ export class Pipeline extends EventEmitter {
       // nothing was published while the rest was read, so an empty backlog everywhere is a
       // consistent picture. A stage publishes what a batch produced before its cursor commit.
       const before = stageBuses.map((b) => b.stats().tail);
-      const idle = this.queued.size === 0 && this.supervisor.healing === 0 && stageBuses.every((_, i) => this.backlog(i) === 0) && this.supervisor.spillInFlight === 0 && this.spilled === 0;
+      const idle =
+        this.queued.size === 0 &&
+        this.supervisor.healing === 0 &&
+        stageBuses.every((_, i) => this.backlog(i) === 0) &&
+        this.supervisor.spillInFlight === 0 &&
+        this.spilled === 0;
       if (idle && stageBuses.every((b, i) => b.stats().tail === before[i])) {
         this.supervisor.countHeals(); // every heal is recorded by now: its 'heal' event comes before drain() resolves
         return;
@@ -440,7 +505,8 @@ export class Pipeline extends EventEmitter {
   async kill(stage: string, worker = 0): Promise<void> {
     const found = this.topology.stages.find((s) => s.name === stage);
     if (found === undefined) throw new InvalidOptionError(`no stage is named "${stage}"`);
-    if (!Number.isInteger(worker) || worker < 0 || worker >= found.concurrency) throw new InvalidOptionError(`stage "${stage}" has workers 0 to ${found.concurrency - 1}, got ${worker}`);
+    if (!Number.isInteger(worker) || worker < 0 || worker >= found.concurrency)
+      throw new InvalidOptionError(`stage "${stage}" has workers 0 to ${found.concurrency - 1}, got ${worker}`);
     await this.lifecycle; // a start() called before this one first
     this.checkNotClosed();
     if (this.state !== 'running') throw new PipelineStateError(`kill() needs a running pipeline: start() it first (stage "${stage}" has no worker now)`);
@@ -524,14 +590,22 @@ export class Pipeline extends EventEmitter {
     const bus = this.buses[ring];
     if (!bus.topics.includes(PROGRESS_TOPIC)) return bus.backlog();
     // A bridge's newest progress marker stays in the ring on purpose: only the stage's readers count.
-    return Math.max(0, ...bus.stats().readers.filter((r) => !r.name.startsWith('bridge-in:')).map((r) => r.lagBytes));
+    return Math.max(
+      0,
+      ...bus
+        .stats()
+        .readers.filter((r) => !r.name.startsWith('bridge-in:'))
+        .map((r) => r.lagBytes),
+    );
   }
 
   private route(topic: string): Bus[] {
     this.checkNotClosing();
     if (this.failure) throw this.failure;
     if (!this.inputs.has(topic)) {
-      throw new InvalidOptionError(`"${topic}" is not an input of this pipeline; its inputs are [${[...this.inputs].join(', ')}]: declare it in createPipeline({ inputs })`);
+      throw new InvalidOptionError(
+        `"${topic}" is not an input of this pipeline; its inputs are [${[...this.inputs].join(', ')}]: declare it in createPipeline({ inputs })`,
+      );
     }
     return this.plan.routes[topic].map((ring) => this.buses[ring]);
   }

@@ -20,13 +20,17 @@ function drawnEdges(topology: Topology): DrawnEdge[] {
   for (const topic of topology.topics) {
     if (unconsumed.has(topic.name)) continue;
     if (topic.input) for (const stage of topic.consumers) edges.push({ from: INPUT, to: stage, label: topic.name, feedback: false });
-    if (topic.output && topic.name !== topology.deadLetterTopic) for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false, toOutput: true });
+    if (topic.output && topic.name !== topology.deadLetterTopic)
+      for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false, toOutput: true });
   }
   return edges;
 }
 
 function ids(topology: Topology): Map<string, string> {
-  const map = new Map<string, string>([[INPUT, INPUT], [OUTPUT, OUTPUT]]);
+  const map = new Map<string, string>([
+    [INPUT, INPUT],
+    [OUTPUT, OUTPUT],
+  ]);
   topology.stages.forEach((s) => map.set(s.name, `s${s.index}`));
   return map;
 }
@@ -61,7 +65,10 @@ export function toMermaid(topology: Topology, rates?: StageRates, edgeRates?: Ed
   const id = ids(topology);
   const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
   for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
-  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`);
+  for (const e of drawnEdges(topology))
+    lines.push(
+      `  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`,
+    );
   return lines.join('\n');
 }
 
@@ -70,7 +77,10 @@ export function toDot(topology: Topology, rates?: StageRates, edgeRates?: EdgeRa
   const id = ids(topology);
   const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
   for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
-  for (const e of drawnEdges(topology)) lines.push(`  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`);
+  for (const e of drawnEdges(topology))
+    lines.push(
+      `  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`,
+    );
   lines.push('}');
   return lines.join('\n');
 }

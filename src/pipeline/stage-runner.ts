@@ -2,7 +2,30 @@ import type { Bus } from '../bus.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { readInto } from '../internal.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
-import { batchBucket, deathsOn, SEAT_STOP, seatWord, STAT_BATCH_DIED, STAT_BATCH_SIZES, STAT_BATCHES, STAT_BUSY_MS, STAT_DEAD, STAT_DEAD_NO_VALUE, STAT_ERRORS, STAT_HANDLER_MS, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_IN, STAT_OUT, STAT_RETRIES, STAT_SUSPECTS, STAT_TIMED_OUT, statsIndex, SUSPECTS, wallClock } from './control.js';
+import {
+  batchBucket,
+  deathsOn,
+  SEAT_STOP,
+  seatWord,
+  STAT_BATCH_DIED,
+  STAT_BATCH_SIZES,
+  STAT_BATCHES,
+  STAT_BUSY_MS,
+  STAT_DEAD,
+  STAT_DEAD_NO_VALUE,
+  STAT_ERRORS,
+  STAT_HANDLER_MS,
+  STAT_HANDLING,
+  STAT_HANDLING_SINCE,
+  STAT_IN,
+  STAT_OUT,
+  STAT_RETRIES,
+  STAT_SUSPECTS,
+  STAT_TIMED_OUT,
+  statsIndex,
+  SUSPECTS,
+  wallClock,
+} from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, stageOfSeat } from './plan.js';
@@ -155,7 +178,10 @@ export class StageRunner {
     const tries = new Map<number, number>();
     const sendLetter = (i: number, whole: DeadLetter) => {
       const letter = this.fitter.fit(whole);
-      if (letter === undefined) throw new Error(`stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`);
+      if (letter === undefined)
+        throw new Error(
+          `stage "${stage.name}": a dead letter does not fit its ring even without its value, stack and message; give the pipeline a larger capacity or outputCapacity`,
+        );
       letters.set(i, letter);
       emitter.deadLetter(letter, i);
       tally.dead++;
@@ -178,8 +204,10 @@ export class StageRunner {
       out += emitter.count;
       for (let failed = emitter.flush(); failed.length > 0; failed = emitter.flush()) {
         for (const { source, topic, value, error } of failed) {
-          if (source <= -2 || letters.has(source)) throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
-          if (source === -1) sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
+          if (source <= -2 || letters.has(source))
+            throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
+          if (source === -1)
+            sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
           else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries.get(source) ?? 1, error));
         }
       }
@@ -256,7 +284,9 @@ export class StageRunner {
       if (deaths >= stage.attempts) {
         const error =
           stats[base + STAT_TIMED_OUT] === seq
-            ? new HandlerTimeoutError(`stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`)
+            ? new HandlerTimeoutError(
+                `stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`,
+              )
             : new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`);
         sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, error));
       } else {

@@ -4,15 +4,29 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
 import { readInto } from '../internal.js';
-import { C_SHUTDOWN, C_VACANCY, commitCursorIfSeated, recordDeath, recordResume, retired, SEAT_OWNER, seatWord, STAT_DIED_AT, statsIndex, takeReservedSeat, takeSeat, vacate, wallClock } from './control.js';
+import {
+  C_SHUTDOWN,
+  C_VACANCY,
+  commitCursorIfSeated,
+  recordDeath,
+  recordResume,
+  retired,
+  SEAT_OWNER,
+  seatWord,
+  STAT_DIED_AT,
+  statsIndex,
+  takeReservedSeat,
+  takeSeat,
+  vacate,
+  wallClock,
+} from './control.js';
 import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
 import { type Plan, stageOfSeat } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
 
 export type WorkerRole =
   /** `token`: the reservation in the seat's owner word that this worker, and only it, may claim. */
-  | { kind: 'worker'; seat: number; replacement: boolean; token: number }
-  | { kind: 'standby' };
+  { kind: 'worker'; seat: number; replacement: boolean; token: number } | { kind: 'standby' };
 
 /** Messages a pipeline worker sends its supervisor. */
 export type WorkerMessage =
@@ -78,7 +92,9 @@ async function loadHandler(stage: Stage): Promise<StageHandlers> {
   const name = stage.exportName ?? 'handler';
   const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
   if (typeof handler !== 'function') {
-    throw new Error(`its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch"' : ''}`);
+    throw new Error(
+      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch"' : ''}`,
+    );
   }
   return { event: handler as StageHandler };
 }
@@ -99,7 +115,9 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
 
 async function runSeat(handlers: Map<number, StageHandlers>, seat: number, replacement: boolean): Promise<void> {
   const { stage } = stageOfSeat(plan, seat);
-  const runner = new StageRunner(plan, seat, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commitCursor) => commitCursorIfSeated(words, seat, threadId, commitCursor));
+  const runner = new StageRunner(plan, seat, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commitCursor) =>
+    commitCursorIfSeated(words, seat, threadId, commitCursor),
+  );
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(seat, STAT_DIED_AT)];
   running = seat;
@@ -120,7 +138,10 @@ function warmUp(): void {
   const bus = createBus({ capacity: 4096, topics: ['warm'], maxReaders: 2 });
   for (let round = 0; round < 64; round++) {
     const reader = bus.reader('warm', { takeover: true });
-    bus.publishEvents([{ topic: 'warm', value: { id: round, text: 'warm' } }, { topic: 'warm', value: round }]);
+    bus.publishEvents([
+      { topic: 'warm', value: { id: round, text: 'warm' } },
+      { topic: 'warm', value: round },
+    ]);
     readInto(reader, 4, [], [], []);
     reader.commit();
     reader.close();

@@ -1,6 +1,27 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { StageLoadError, TimeoutError } from '../errors.js';
-import { C_SHUTDOWN, C_VACANCY, type ControlBlock, createResumeRecord, FENCING, readResume, recordDeath, retire, SEAT_CURSOR_LOCK, SEAT_OWNER, SEAT_STOP, seatWord, STAT_HANDLING, STAT_HANDLING_SINCE, STAT_TIMED_OUT, statsIndex, takeSeat, VACANT, vacate, wallClock } from './control.js';
+import {
+  C_SHUTDOWN,
+  C_VACANCY,
+  type ControlBlock,
+  createResumeRecord,
+  FENCING,
+  readResume,
+  recordDeath,
+  retire,
+  SEAT_CURSOR_LOCK,
+  SEAT_OWNER,
+  SEAT_STOP,
+  seatWord,
+  STAT_HANDLING,
+  STAT_HANDLING_SINCE,
+  STAT_TIMED_OUT,
+  statsIndex,
+  takeSeat,
+  VACANT,
+  vacate,
+  wallClock,
+} from './control.js';
 import { type Plan, stageOfSeat } from './plan.js';
 import type { WorkerMessage, WorkerRole } from './stage-worker.js';
 
@@ -166,10 +187,13 @@ export class Supervisor {
     const ended = (t: Tracked) =>
       new Promise<void>((resolve) => {
         if (!this.live.has(t)) return resolve();
-        const timer = setTimeout(() => {
-          this.killedAt.set(t.worker, wallClock()); // not the fault of the event in its hands
-          void t.worker.terminate();
-        }, Math.max(0, deadline - performance.now()));
+        const timer = setTimeout(
+          () => {
+            this.killedAt.set(t.worker, wallClock()); // not the fault of the event in its hands
+            void t.worker.terminate();
+          },
+          Math.max(0, deadline - performance.now()),
+        );
         t.worker.once('exit', () => {
           clearTimeout(timer);
           resolve();
@@ -418,7 +442,16 @@ export class Supervisor {
     const resourceLimits = own === undefined ? this.resourceLimits : { ...this.resourceLimits, ...own };
     const resume = createResumeRecord();
     const worker = new Worker(WORKER_URL, { workerData: { plan: this.plan, role, resume }, resourceLimits });
-    const tracked: Tracked = { worker, role, threadId: worker.threadId, seat: role.kind === 'worker' ? role.seat : -1, ready: false, spillReceived: 0, resume, healCounted: false };
+    const tracked: Tracked = {
+      worker,
+      role,
+      threadId: worker.threadId,
+      seat: role.kind === 'worker' ? role.seat : -1,
+      ready: false,
+      spillReceived: 0,
+      resume,
+      healCounted: false,
+    };
     this.live.add(tracked);
     worker.on('message', (m: WorkerMessage) => this.message(tracked, m));
     worker.on('error', () => undefined); // the exit that follows is what counts

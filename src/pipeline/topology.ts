@@ -46,7 +46,8 @@ export interface TopologyDeclaration {
 
 function names(what: string, value: unknown): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t === '')) throw new InvalidOptionError(`${what} must be an array of topic names, got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t === ''))
+    throw new InvalidOptionError(`${what} must be an array of topic names, got ${JSON.stringify(value)}`);
   return value as string[];
 }
 
@@ -57,7 +58,8 @@ function names(what: string, value: unknown): string[] {
  * components (feedback loops) and their order. Linear in stages + topics + edges.
  */
 export function derive(declaration: TopologyDeclaration): Topology {
-  if (!Array.isArray(declaration.stages) || declaration.stages.length === 0) throw new InvalidOptionError('a pipeline needs stages: a non-empty array of stage declarations');
+  if (!Array.isArray(declaration.stages) || declaration.stages.length === 0)
+    throw new InvalidOptionError('a pipeline needs stages: a non-empty array of stage declarations');
   const inputs = new Set(names('inputs', declaration.inputs));
   const outputs = new Set(names('outputs', declaration.outputs));
   const deadLetterTopic = declaration.deadLetterTopic ?? 'dead-letter';

@@ -4,6 +4,9 @@ import { attach, type BusHandle } from 'ringbus';
 
 parentPort!.once('message', (handle: BusHandle) => {
   const bus = attach(handle);
-  bus.publishBatch('jobs', Array.from({ length: 100 }, (_, n) => ({ n, via: 'postMessage' })));
+  bus.publishBatch(
+    'jobs',
+    Array.from({ length: 100 }, (_, n) => ({ n, via: 'postMessage' })),
+  );
   parentPort!.postMessage({ type: 'done' });
 });

@@ -2,7 +2,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type BusHandle } from 'ringbus';
 
-const { handle, topic, producer, count, batch, pauseMs } = workerData as { handle: BusHandle; topic: string; producer: number; count: number; batch: number; pauseMs: number };
+const { handle, topic, producer, count, batch, pauseMs } = workerData as {
+  handle: BusHandle;
+  topic: string;
+  producer: number;
+  count: number;
+  batch: number;
+  pauseMs: number;
+};
 const bus = attach(handle, { codec: 'msgpack', wait: 'block' });
 const idle = new Int32Array(new SharedArrayBuffer(4));
 for (let i = 0; i < count; ) {

@@ -11,7 +11,9 @@ const pipeline = createPipeline({
   inputs: ['in'],
   outputs: ['out'],
   standby: 0,
-  stages: [{ name: 'step', module: new URL('./stages/step.js', import.meta.url), consumes: ['in'], produces: ['out'], options: { op: 'add', k: 1, to: ['out'] } }],
+  stages: [
+    { name: 'step', module: new URL('./stages/step.js', import.meta.url), consumes: ['in'], produces: ['out'], options: { op: 'add', k: 1, to: ['out'] } },
+  ],
 });
 const out = pipeline.output.reader('out', { lossy: true });
 await pipeline.start();
@@ -23,7 +25,10 @@ let id = 0;
 const feed = setInterval(() => {
   for (let i = 0; i < 100; i++) bus.publish('orders', { id: id++ });
   audit.poll(() => undefined, 1000);
-  void pipeline.publishBatchAsync('in', Array.from({ length: 50 }, (_, k) => ({ id: k, x: k, trail: '' })));
+  void pipeline.publishBatchAsync(
+    'in',
+    Array.from({ length: 50 }, (_, k) => ({ id: k, x: k, trail: '' })),
+  );
   out.poll(() => undefined, 1000);
 }, 100);
 process.stdout.write(`${server.url}\n`);

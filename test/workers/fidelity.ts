@@ -10,11 +10,15 @@ const reader = bus.reader('worker', { topics: ['out'] });
 parentPort!.postMessage({ type: 'attached' });
 const mismatches: string[] = [];
 let i = 0;
-reader.take(values.length, (value) => {
-  const d = difference(value, values[i]);
-  if (d) mismatches.push(`value ${i}: ${d}`);
-  i++;
-}, 30_000);
+reader.take(
+  values.length,
+  (value) => {
+    const d = difference(value, values[i]);
+    if (d) mismatches.push(`value ${i}: ${d}`);
+    i++;
+  },
+  30_000,
+);
 reader.close();
 for (const value of values) bus.publish('back', value);
 parentPort!.postMessage({ type: 'done', read: i, mismatches });

@@ -21,7 +21,10 @@ async function timeouts(mode: Mode, waits: number, ms: number): Promise<void> {
   for (let i = 0; i < waits; i++) {
     const call =
       mode === 'publishAsync' ? bus.publishAsync('default', 'y') : mode === 'publishBatchAsync' ? bus.publishBatchAsync('default', ['y', 'y']) : bus.drain();
-    const error = await call.then(() => null, (e: unknown) => e);
+    const error = await call.then(
+      () => null,
+      (e: unknown) => e,
+    );
     if (!(error instanceof TimeoutError)) throw new Error(`${mode} ${i} ended with ${String(error)} instead of a TimeoutError`);
   }
 }

@@ -4,7 +4,7 @@
 export const HEADER = 8;
 
 export function payloadSize(producer: number, seq: number, maxExtra: number): number {
-  return HEADER + (Math.imul(producer * 7919 + seq, 2654435761) >>> 0) % (maxExtra + 1);
+  return HEADER + ((Math.imul(producer * 7919 + seq, 2654435761) >>> 0) % (maxExtra + 1));
 }
 
 export function fill(bytes: Uint8Array, producer: number, seq: number): Uint8Array {

@@ -77,9 +77,6 @@ while (received < target) {
     break; // closed and drained, or timed out
   }
 }
-parentPort!.postMessage(
-  { type: 'done', received, errors, counts, last, stats: reader.stats(), missed: reader.missed },
-  [counts.buffer],
-);
+parentPort!.postMessage({ type: 'done', received, errors, counts, last, stats: reader.stats(), missed: reader.missed }, [counts.buffer]);
 if (job.leave === 'unsubscribe') reader.unsubscribe();
 else reader.close();

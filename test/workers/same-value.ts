@@ -39,7 +39,12 @@ export function difference(actual: unknown, expected: unknown, path = '$'): stri
   if (e instanceof Set) return difference([...(a as Set<unknown>)], [...e], `${path}(Set)`);
   if (Array.isArray(e) && (a as unknown[]).length !== e.length) return `${path}: length ${(a as unknown[]).length} instead of ${e.length}`;
   // boxed primitives
-  if (e instanceof Number || e instanceof String || e instanceof Boolean || (typeof BigInt === 'function' && e instanceof (Object(0n).constructor as typeof Object))) {
+  if (
+    e instanceof Number ||
+    e instanceof String ||
+    e instanceof Boolean ||
+    (typeof BigInt === 'function' && e instanceof (Object(0n).constructor as typeof Object))
+  ) {
     const [av, ev] = [(a as { valueOf(): unknown }).valueOf(), (e as { valueOf(): unknown }).valueOf()];
     if (!Object.is(av, ev)) return `${path}: boxed ${show(av)} instead of ${show(ev)}`;
   }

@@ -50,7 +50,8 @@ while (seq < job.count) {
     pause();
   } else {
     const batch: Uint8Array[] = [];
-    for (let n = Math.min(job.count - seq, 1 + random(16)); n > 0; n--) batch.push(fill(new Uint8Array(payloadSize(job.producer, seq, job.maxExtra)), job.producer, seq++));
+    for (let n = Math.min(job.count - seq, 1 + random(16)); n > 0; n--)
+      batch.push(fill(new Uint8Array(payloadSize(job.producer, seq, job.maxExtra)), job.producer, seq++));
     bus.publishBatch(job.topic, batch);
     pause();
   }

@@ -13,7 +13,11 @@ export async function handler(value: { id: number }, ctx: StageContext): Promise
   const { at, how, flag } = ctx.options as CrashOptions;
   if (value.id === at && Atomics.compareExchange(flag, 0, 0, 1) === 0) {
     if (how === 'exit') process.exit(3);
-    await new Promise<never>(() => setTimeout(() => { throw new Error('crash outside the handler'); }, 0));
+    await new Promise<never>(() =>
+      setTimeout(() => {
+        throw new Error('crash outside the handler');
+      }, 0),
+    );
   }
   ctx.emit('out', value);
 }

@@ -5,7 +5,10 @@ import type { StageContext } from 'ringbus';
 export function handler(value: { id: number; die?: number; how?: 'exit' | 'throw' }, ctx: StageContext): Promise<never> | undefined {
   const { flags } = ctx.options as { flags: Int32Array };
   if (value.die !== undefined && Atomics.compareExchange(flags, value.die, 0, 1) === 0) {
-    if (value.how === 'throw') setImmediate(() => { throw new Error('crash'); });
+    if (value.how === 'throw')
+      setImmediate(() => {
+        throw new Error('crash');
+      });
     else process.exit(7);
     return new Promise<never>(() => undefined); // dies before handling anything else
   }

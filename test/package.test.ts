@@ -55,22 +55,7 @@ describe('the published package', () => {
   });
 
   it('type-checks in a project with lib ES2022 and skipLibCheck off', () => {
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          lib: ['ES2022'],
-          types: ['node'],
-          strict: true,
-          skipLibCheck: false,
-          noEmit: true,
-        },
-        include: ['check.ts'],
-      }),
-    );
+    writeConsumerTsconfig(dir, 'check.ts');
     writeFileSync(
       join(dir, 'check.ts'),
       [
@@ -91,22 +76,7 @@ describe('the published package', () => {
   });
 
   it('types and exports only the public API: no internal module, no ring behind a Bus or Reader', () => {
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          lib: ['ES2022'],
-          types: ['node'],
-          strict: true,
-          skipLibCheck: false,
-          noEmit: true,
-        },
-        include: ['internals.ts'],
-      }),
-    );
+    writeConsumerTsconfig(dir, 'internals.ts');
     writeFileSync(
       join(dir, 'internals.ts'),
       [
@@ -155,3 +125,18 @@ describe('the published package', () => {
     }
   });
 });
+
+/** A consumer project's tsconfig as strict as a user's can be: no DOM library, library types checked. */
+function writeConsumerTsconfig(dir: string, file: string): void {
+  const compilerOptions = {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2022'],
+    types: ['node'],
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: [file] }));
+}

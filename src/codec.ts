@@ -57,21 +57,57 @@ export function structured<T = unknown>(): Codec<T> {
  */
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
+  const checked = refusingProtoKeys(encoder);
   const encode = viewReusingEncode(encoder) ?? ((value: unknown) => encoder.encodeSharedRef(value));
   const decoder = copyingDecoder();
   return {
     id: CODEC_MSGPACK,
     name: 'msgpack',
     encode(value) {
+      if (!checked && hasProtoKey(value, 0)) throw protoKeyError();
       try {
         return encode(value);
       } catch (cause) {
+        if (cause instanceof EncodeError) throw cause;
         throw new EncodeError('msgpack', (cause as Error).message, { cause });
       }
     },
     decode: (bytes) => decoder.decode(bytes) as T,
     decodeRange: decoder.decodeRange as ((memory: Uint8Array, start: number, end: number) => T) | undefined,
   };
+}
+
+/**
+ * Every MessagePack decoder in JavaScript refuses (or drops) a map key "__proto__", which
+ * would set the prototype of the object it builds: written as it is, such an event would
+ * fail in every reader. JSON.parse makes such keys as own properties, so they do arrive:
+ * refuse them at publish, where the producer can rename them. The check rides the
+ * encoder's own walk over objects (one hasOwn per object); true where it could be put there.
+ */
+function refusingProtoKeys(encoder: Encoder): boolean {
+  const e = encoder as unknown as { encodeMap?: (object: object, depth: number) => void };
+  const encodeMap = e.encodeMap;
+  if (typeof encodeMap !== 'function') return false;
+  e.encodeMap = function (this: unknown, object: object, depth: number) {
+    if (Object.hasOwn(object, '__proto__')) throw protoKeyError();
+    encodeMap.call(this, object, depth);
+  };
+  return true;
+}
+
+function protoKeyError(): EncodeError {
+  return new EncodeError(
+    'msgpack',
+    'an object has an own key "__proto__", which MessagePack decoders refuse (it would set the prototype of the object read); rename the key, or publish with the structured or json codec, which carry it',
+  );
+}
+
+/** The slow walk refusingProtoKeys() saves, for an encoder whose internals changed. */
+function hasProtoKey(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null || depth > 100 || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
+  if (Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some((item) => hasProtoKey(item, depth + 1));
 }
 
 /** The parts of @msgpack/msgpack's Encoder (3.1) that viewReusingEncode drives; checked before use. */

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { msgpack } from 'ringbus';
+import { EncodeError, msgpack } from 'ringbus';
+
+/** An own key "__proto__" anywhere in a JSON value (JSON.parse makes them, and fast-check does). */
+function hasProtoKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some(hasProtoKey);
+}
 
 describe('msgpack decodeRange (in-place decoding)', () => {
   it('gives what decode() of a copy gives, for any value at any offset of a shared memory', () => {
@@ -9,6 +16,10 @@ describe('msgpack decodeRange (in-place decoding)', () => {
     expect(codec.decodeRange).toBeTypeOf('function');
     fc.assert(
       fc.property(fc.jsonValue(), fc.uint8Array({ maxLength: 64 }), fc.nat(1000), (value, bin, offset) => {
+        if (hasProtoKey(value)) {
+          expect(() => codec.encode({ value, bin })).toThrow(EncodeError);
+          return;
+        }
         const bytes = codec.encode({ value, bin }).slice();
         memory.fill(0xc1); // never a valid MessagePack byte: a read past the record would show
         memory.set(bytes, offset);
@@ -16,7 +27,7 @@ describe('msgpack decodeRange (in-place decoding)', () => {
           try {
             return { value: decode() as { value: unknown; bin: Uint8Array } };
           } catch (error) {
-            return { error: String(error) }; // e.g. a "__proto__" key, which the decoder refuses
+            return { error: String(error) };
           }
         };
         const inPlace = outcome(() => codec.decodeRange!(memory, offset, offset + bytes.length));
@@ -51,12 +62,25 @@ describe('msgpack decodeRange (in-place decoding)', () => {
 });
 
 describe('msgpack encode', () => {
+  it('refuses an own key "__proto__" at any depth with an EncodeError that names the codecs which carry it, and stays usable', () => {
+    const codec = msgpack();
+    for (const text of ['{"__proto__":1}', '[{"a":{"__proto__":{"x":1}}}]', '{"b":[1,{"__proto__":null}]}']) {
+      expect(() => codec.encode(JSON.parse(text))).toThrow(/"__proto__".*structured or json/);
+    }
+    expect(codec.decode(codec.encode({ a: [{ b: 1 }], proto: '__proto__' }).slice())).toEqual({ a: [{ b: 1 }], proto: '__proto__' });
+    expect(codec.decode(codec.encode({ ['__proto_']: 1 }).slice())).toEqual({ ['__proto_']: 1 });
+  });
+
   it('returns the bytes of each value, whatever the lengths of the values encoded before it', () => {
     const codec = msgpack();
     const reference = msgpack();
     fc.assert(
       fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 20 }), (values) => {
         for (const value of values) {
+          if (hasProtoKey(value)) {
+            expect(() => codec.encode(value)).toThrow(EncodeError);
+            continue;
+          }
           const bytes = codec.encode(value);
           expect(bytes.length).toBeGreaterThan(0);
           expect(codec.decode(bytes.slice())).toEqual(reference.decode(reference.encode(value).slice()));

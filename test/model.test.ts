@@ -99,77 +99,81 @@ describe('the ring against a reference model', () => {
     fc.assert(
       fc.property(ops, (sequence) => {
         const bus = createBus({ timeoutMs: 10_000, capacity: CAPACITY, codec: 'raw' });
-        const model = new Model();
-        const readers = new Map<string, Reader<Uint8Array>>();
-        const open: { claim: Claim; record: ModelRecord; at: number }[] = [];
-        /** A full ring held by one of this thread's own open claims never frees: no wait. */
-        const fullError = () => (open.some((o) => o.at === model.blockedAt()) ? ClaimDeadlockError : TimeoutError);
-        let names = 0;
-        const join = (newest: boolean) => {
-          const name = `r${names++}`;
-          readers.set(name, bus.reader<Uint8Array>(name, { start: newest ? 'newest' : 'oldest' }));
-          model.cursors.set(name, newest ? model.tail : model.gate);
-        };
-        join(false);
-        for (const step of sequence) {
-          switch (step.op) {
-            case 'publish': {
-              if (open.length === OPEN_CLAIMS) {
-                expect(() => bus.tryPublish('default', new Uint8Array(step.length))).toThrow(TooManyClaimsError);
+        try {
+          const model = new Model();
+          const readers = new Map<string, Reader<Uint8Array>>();
+          const open: { claim: Claim; record: ModelRecord; at: number }[] = [];
+          /** A full ring held by one of this thread's own open claims never frees: no wait. */
+          const fullError = () => (open.some((o) => o.at === model.blockedAt()) ? ClaimDeadlockError : TimeoutError);
+          let names = 0;
+          const join = (newest: boolean) => {
+            const name = `r${names++}`;
+            readers.set(name, bus.reader<Uint8Array>(name, { start: newest ? 'newest' : 'oldest' }));
+            model.cursors.set(name, newest ? model.tail : model.gate);
+          };
+          join(false);
+          for (const step of sequence) {
+            switch (step.op) {
+              case 'publish': {
+                if (open.length === OPEN_CLAIMS) {
+                  expect(() => bus.tryPublish('default', new Uint8Array(step.length))).toThrow(TooManyClaimsError);
+                  break;
+                }
+                const at = model.claim(align(HEADER + step.length));
+                const payload = bytesFor(model.nextSeq, step.length);
+                expect(bus.tryPublish('default', payload)).toBe(at >= 0);
+                if (at >= 0) model.records.set(at, { size: align(HEADER + step.length), seq: model.nextSeq++, payload, committed: true });
                 break;
               }
-              const at = model.claim(align(HEADER + step.length));
-              const payload = bytesFor(model.nextSeq, step.length);
-              expect(bus.tryPublish('default', payload)).toBe(at >= 0);
-              if (at >= 0) model.records.set(at, { size: align(HEADER + step.length), seq: model.nextSeq++, payload, committed: true });
-              break;
-            }
-            case 'claim': {
-              if (open.length === OPEN_CLAIMS) {
-                expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(TooManyClaimsError);
+              case 'claim': {
+                if (open.length === OPEN_CLAIMS) {
+                  expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(TooManyClaimsError);
+                  break;
+                }
+                const at = model.claim(align(HEADER + step.length));
+                if (at < 0) {
+                  expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(fullError());
+                  break;
+                }
+                const record = { size: align(HEADER + step.length), seq: model.nextSeq, payload: bytesFor(model.nextSeq++, step.length), committed: false };
+                model.records.set(at, record);
+                open.push({ claim: bus.claim('default', step.length, { timeoutMs: 1 }), record, at });
                 break;
               }
-              const at = model.claim(align(HEADER + step.length));
-              if (at < 0) {
-                expect(() => bus.claim('default', step.length, { timeoutMs: 1 })).toThrow(fullError());
+              case 'commit': {
+                if (open.length === 0) break;
+                const [{ claim, record }] = open.splice(step.which % open.length, 1);
+                claim.bytes.set(record.payload!);
+                claim.commit();
+                record.committed = true;
                 break;
               }
-              const record = { size: align(HEADER + step.length), seq: model.nextSeq, payload: bytesFor(model.nextSeq++, step.length), committed: false };
-              model.records.set(at, record);
-              open.push({ claim: bus.claim('default', step.length, { timeoutMs: 1 }), record, at });
-              break;
-            }
-            case 'commit': {
-              if (open.length === 0) break;
-              const [{ claim, record }] = open.splice(step.which % open.length, 1);
-              claim.bytes.set(record.payload!);
-              claim.commit();
-              record.committed = true;
-              break;
-            }
-            case 'poll': {
-              if (readers.size === 0) break;
-              const name = [...readers.keys()][step.which % readers.size];
-              const got: [number, Uint8Array][] = [];
-              readers.get(name)!.poll((bytes, _topic, seq) => got.push([seq, bytes.slice()]), step.max);
-              expect(got).toEqual(model.poll(name, step.max));
-              break;
-            }
-            case 'join':
-              if (readers.size < 6) join(step.newest);
-              break;
-            case 'leave': {
-              if (readers.size === 0) break;
-              const name = [...readers.keys()][step.which % readers.size];
-              readers.get(name)!.unsubscribe();
-              readers.delete(name);
-              model.cursors.delete(name);
-              break;
+              case 'poll': {
+                if (readers.size === 0) break;
+                const name = [...readers.keys()][step.which % readers.size];
+                const got: [number, Uint8Array][] = [];
+                readers.get(name)!.poll((bytes, _topic, seq) => got.push([seq, bytes.slice()]), step.max);
+                expect(got).toEqual(model.poll(name, step.max));
+                break;
+              }
+              case 'join':
+                if (readers.size < 6) join(step.newest);
+                break;
+              case 'leave': {
+                if (readers.size === 0) break;
+                const name = [...readers.keys()][step.which % readers.size];
+                readers.get(name)!.unsubscribe();
+                readers.delete(name);
+                model.cursors.delete(name);
+                break;
+              }
             }
           }
+          expect(bus.stats().claimed).toBe(model.nextSeq);
+          expect(bus.stats().tail).toBe(model.tail);
+        } finally {
+          bus.close();
         }
-        expect(bus.stats().claimed).toBe(model.nextSeq);
-        expect(bus.stats().tail).toBe(model.tail);
       }),
       { numRuns: 300, endOnFailure: true },
     );

@@ -7,6 +7,7 @@ import {
   BridgeMessageTooLargeError,
   BridgeTopicError,
   BridgeUnreachableError,
+  BusClosedError,
   InvalidOptionError,
 } from 'ringbus';
 import { bridgeIn, bridgeOut, type Engine, natsEngine } from 'ringbus/nats';
@@ -267,6 +268,9 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
       } finally {
         await bridged.close();
       }
+      const closed = await bridgeIn(bridged, { topics: ['orders'], engine: engineOf(engineOptions(kind, server, 'closed')) }).catch((e) => e);
+      expect(closed).toBeInstanceOf(BusClosedError);
+      expect(closed.message).toMatch(/the pipeline is closed/);
     });
 
     it('refuses bad input with typed errors that say what to do', async () => {
@@ -283,6 +287,11 @@ export function bridgeTests(kind: EngineKind, make: () => Promise<Server>): void
           /1 to 39 letters/,
         );
         await expect(bridgeOut(bus, { topics: ['nope'], engine: engineOf(engineOptions(kind, server, 'nope')) })).rejects.toThrow(/unknown topic "nope"/);
+        const shut = createBus({ topics: ['orders', 'progress'] });
+        shut.close();
+        await expect(bridgeIn(shut, { topics: ['orders'], progressTopic: 'progress', engine: engineOf(engineOptions(kind, server, 'shut')) })).rejects.toThrow(
+          BusClosedError,
+        );
 
         if (kind === 'nats') {
           // A second stream over the same subjects: JetStream refuses it.

@@ -1,6 +1,6 @@
 import { decode } from '@msgpack/msgpack';
 import { attach, type Bus, type OutgoingEvent } from '../bus.js';
-import { InvalidOptionError, TimeoutError, UnknownTopicError } from '../errors.js';
+import { BusClosedError, InvalidOptionError, TimeoutError, UnknownTopicError } from '../errors.js';
 import type { Pipeline, PipelineInputHandle } from '../pipeline/pipeline.js';
 import type { Reader } from '../reader.js';
 import type { BridgeState, Engine, EngineIn, InMessage } from './engine.js';
@@ -60,6 +60,11 @@ export async function bridgeIn(target: Bus | Pipeline | PipelineInputHandle, opt
   const input = 'inputHandle' in target ? target.inputHandle : 'kind' in target && target.kind === 'ringbus-pipeline-input' ? target : undefined;
   const [rings, letters, firstBus] = input === undefined ? intoBus(target as Bus, options) : intoPipeline(input, options);
   for (const topic of options.topics) options.engine.checkTopic(topic);
+  if (rings.some((ring) => ring.writer.closed)) {
+    throw new BusClosedError(
+      `bridgeIn(): the ${input === undefined ? 'bus' : 'pipeline'} is closed, so nothing could be filled into it; open the bridge on a bus or pipeline that is open`,
+    );
+  }
 
   const bridge = new Bridge('in', options.engine.name, firstBus, null);
   const targets: Target[] = [];

@@ -66,6 +66,19 @@ describe('pipeline topology', () => {
     expect(dot.trim().endsWith('}')).toBe(true);
   });
 
+  it('draws stages named "in" and "out" as stages, apart from the input and output nodes', () => {
+    const options = { inputs: ['x'], outputs: ['y'], stages: [stage('in', ['x'], ['m']), stage('out', ['m'], ['y'])] };
+    const mermaid = describePipeline(options, 'mermaid');
+    expect(mermaid).toContain('s0["in"]');
+    expect(mermaid).toContain('s1["out"]');
+    expect(mermaid).toContain('in -- "x" --> s0');
+    expect(mermaid).toContain('s0 -- "m" --> s1');
+    expect(mermaid).toContain('s1 -- "y" --> out');
+    const dot = describePipeline(options, 'dot');
+    expect(dot).toContain('in -> s0 [label="x"];');
+    expect(dot).toContain('s1 -> out [label="y"];');
+  });
+
   it('every invalid declaration gives its typed error', () => {
     expect(() => describePipeline({ stages: [stage('a', ['in'])], inputs: ['in'] })).not.toThrow();
     expect(() => describePipeline({ stages: [stage('a', ['in']), stage('a', ['in'])], inputs: ['in'] })).toThrow(DuplicateStageError);

@@ -2,12 +2,12 @@ import type { Topology } from './topology.js';
 
 /** A flow edge as drawn: stage → stage, input → stage or stage → output. */
 interface DrawnEdge {
-  from: string;
-  to: string;
+  /** A stage's name, or null for the inputs (a stage may be named "in"). */
+  from: string | null;
+  /** A stage's name, or null for the output ring (a stage may be named "out"). */
+  to: string | null;
   label: string;
   feedback: boolean;
-  /** Into the output ring (`to` is then OUTPUT's id, which a stage may share). */
-  toOutput?: boolean;
 }
 
 const INPUT = 'in';
@@ -19,20 +19,18 @@ function drawnEdges(topology: Topology): DrawnEdge[] {
   const unconsumed = new Set(topology.unconsumed);
   for (const topic of topology.topics) {
     if (unconsumed.has(topic.name)) continue;
-    if (topic.input) for (const stage of topic.consumers) edges.push({ from: INPUT, to: stage, label: topic.name, feedback: false });
+    if (topic.input) for (const stage of topic.consumers) edges.push({ from: null, to: stage, label: topic.name, feedback: false });
     if (topic.output && topic.name !== topology.deadLetterTopic)
-      for (const stage of topic.producers) edges.push({ from: stage, to: OUTPUT, label: topic.name, feedback: false, toOutput: true });
+      for (const stage of topic.producers) edges.push({ from: stage, to: null, label: topic.name, feedback: false });
   }
   return edges;
 }
 
-function ids(topology: Topology): Map<string, string> {
-  const map = new Map<string, string>([
-    [INPUT, INPUT],
-    [OUTPUT, OUTPUT],
-  ]);
-  topology.stages.forEach((s) => map.set(s.name, `s${s.index}`));
-  return map;
+/** Node ids: `s<index>` for a stage, `in` and `out` for the two ends (never a stage's). */
+function ids(topology: Topology): { stage(name: string): string; from(e: DrawnEdge): string; to(e: DrawnEdge): string } {
+  const map = new Map(topology.stages.map((s) => [s.name, `s${s.index}`]));
+  const stage = (name: string) => map.get(name)!;
+  return { stage, from: (e) => (e.from === null ? INPUT : stage(e.from)), to: (e) => (e.to === null ? OUTPUT : stage(e.to)) };
 }
 
 /** Live figures of a running pipeline's stages, by stage name, drawn into their nodes. */
@@ -47,7 +45,7 @@ export type EdgeRates = (stage: string | null, topic: string) => number | undefi
 const perSecond = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
 
 function edgeLabel(e: DrawnEdge, rates: EdgeRates | undefined, newline: string): string {
-  const rate = rates?.(e.toOutput ? null : e.to, e.label);
+  const rate = rates?.(e.to, e.label);
   return rate === undefined ? e.label : `${e.label}${newline}${perSecond(rate)}`;
 }
 
@@ -64,10 +62,10 @@ const mermaidText = (text: string) => `"${text.replace(/"/g, '#quot;')}"`;
 export function toMermaid(topology: Topology, rates?: StageRates, edgeRates?: EdgeRates): string {
   const id = ids(topology);
   const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
-  for (const s of topology.stages) lines.push(`  ${id.get(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
+  for (const s of topology.stages) lines.push(`  ${id.stage(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
   for (const e of drawnEdges(topology))
     lines.push(
-      `  ${id.get(e.from)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.get(e.to)}`,
+      `  ${id.from(e)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.to(e)}`,
     );
   return lines.join('\n');
 }
@@ -76,10 +74,10 @@ export function toMermaid(topology: Topology, rates?: StageRates, edgeRates?: Ed
 export function toDot(topology: Topology, rates?: StageRates, edgeRates?: EdgeRates): string {
   const id = ids(topology);
   const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
-  for (const s of topology.stages) lines.push(`  ${id.get(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
+  for (const s of topology.stages) lines.push(`  ${id.stage(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
   for (const e of drawnEdges(topology))
     lines.push(
-      `  ${id.get(e.from)} -> ${id.get(e.to)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`,
+      `  ${id.from(e)} -> ${id.to(e)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`,
     );
   lines.push('}');
   return lines.join('\n');

@@ -64,9 +64,7 @@ export function toMermaid(topology: Topology, rates?: StageRates, edgeRates?: Ed
   const lines = ['flowchart LR', `  ${INPUT}(((in)))`, `  ${OUTPUT}(((out)))`];
   for (const s of topology.stages) lines.push(`  ${id.stage(s.name)}[${mermaidText(stageLabel(s, rates, '<br/>'))}]`);
   for (const e of drawnEdges(topology))
-    lines.push(
-      `  ${id.from(e)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.to(e)}`,
-    );
+    lines.push(`  ${id.from(e)} ${e.feedback ? '-.' : '--'} ${mermaidText(edgeLabel(e, edgeRates, '<br/>'))} ${e.feedback ? '.->' : '-->'} ${id.to(e)}`);
   return lines.join('\n');
 }
 
@@ -76,9 +74,7 @@ export function toDot(topology: Topology, rates?: StageRates, edgeRates?: EdgeRa
   const lines = ['digraph pipeline {', '  rankdir=LR;', '  node [shape=box];', `  ${INPUT} [shape=circle];`, `  ${OUTPUT} [shape=circle];`];
   for (const s of topology.stages) lines.push(`  ${id.stage(s.name)} [label=${quote(stageLabel(s, rates, '\n')).replace(/\n/g, '\\n')}];`); // DOT's escape for a line break
   for (const e of drawnEdges(topology))
-    lines.push(
-      `  ${id.from(e)} -> ${id.to(e)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`,
-    );
+    lines.push(`  ${id.from(e)} -> ${id.to(e)} [label=${quote(edgeLabel(e, edgeRates, '\n')).replace(/\n/g, '\\n')}${e.feedback ? ', style=dashed' : ''}];`);
   lines.push('}');
   return lines.join('\n');
 }

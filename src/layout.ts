@@ -6,7 +6,7 @@
 // docs/PROTOCOL.md draws this layout; change both together and bump LAYOUT_VERSION.
 
 export const MAGIC = 0x52425553; // "RBUS"
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 // The ring starts at page 1: page 0 belongs to the WebAssembly module's own data.
 export const RING_BASE = 65536;
@@ -49,6 +49,7 @@ export const S_NEXT_SEQ = 40; // i64, sequence number after the last event consu
 export const S_NAME_LENGTH = 48; // i32
 export const S_OWNER = 52; // i32, 1 while a Reader object holds the slot
 export const S_BATCH_END = 56; // i64, end of a member's batch (its cursor is the start)
+export const S_MEMBER_TOPICS = 56; // i32, in a group's slot (which holds no batch): FNV-1a of the topic ids its members take, the same for every member
 export const S_NAME = 64; // up to SLOT_NAME_BYTES of UTF-8
 export const SLOT_NAME_BYTES = 64;
 

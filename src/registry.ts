@@ -55,18 +55,44 @@ export function openSlot(ring: Ring, name: string, request: SlotRequest): number
  * registry lock: nobody can forget the group (its last member leaving) between the two.
  * Returns [group slot, member slot].
  */
-export function openMember(ring: Ring, group: string, name: string, request: Omit<SlotRequest, 'kind' | 'group'>): [number, number] {
+export function openMember(
+  ring: Ring,
+  group: string,
+  name: string,
+  request: Omit<SlotRequest, 'kind' | 'group'> & { /** topicsPrint() of the member's topics */ topics: number },
+): [number, number] {
   const groupBytes = nameToBytes(group);
   const nameBytes = nameToBytes(name);
   return withRegistryLock(ring, () => {
     const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_GROUP, group: L.NO_SLOT, start: request.start, takeover: false, owner: 0 });
     try {
-      return [groupSlot, openLocked(ring, name, nameBytes, { ...request, kind: L.KIND_MEMBER, group: groupSlot })];
+      agreeOnTopics(ring, groupSlot, findSlot(ring, name), group, name, request.topics);
+      const { topics: _, ...slotRequest } = request;
+      return [groupSlot, openLocked(ring, name, nameBytes, { ...slotRequest, kind: L.KIND_MEMBER, group: groupSlot })];
     } catch (error) {
       forgetGroupIfEmpty(ring, groupSlot); // one this call created would hold producers back for ever
       throw error;
     }
   });
+}
+
+/**
+ * A member takes batches off the group whatever their topics, and skips the events outside
+ * its own: with different topics, events only another member takes would be skipped for
+ * good. So every member takes the same topics; the first (or only) member sets them.
+ */
+function agreeOnTopics(ring: Ring, groupSlot: number, self: number, group: string, name: string, topics: number): void {
+  const word = ring.slotWord(groupSlot, L.S_MEMBER_TOPICS);
+  let others = false;
+  for (let i = 0; i < ring.maxReaders && !others; i++) others = i !== self && slotKind(ring, i) === L.KIND_MEMBER && slotGroup(ring, i) === groupSlot;
+  if (!others) {
+    Atomics.store(ring.i32, word, topics);
+    return;
+  }
+  if (Atomics.load(ring.i32, word) === topics) return;
+  throw new InvalidOptionError(
+    `member "${name}" takes other topics than the members of group "${group}": members take batches off the group whatever their topics, so events that only another member takes would be skipped for good; open every member with the same topics option, or a group per set of topics`,
+  );
 }
 
 export function nameToBytes(name: string): Uint8Array {

@@ -2,7 +2,7 @@
 // group is forgotten (it stops gating, its slot is free); a member that only closes keeps
 // its place, and the group's position, for a member opened later.
 import { describe, expect, it } from 'vitest';
-import { createBus, TooManyReadersError } from 'ringbus';
+import { createBus, InvalidOptionError, TooManyReadersError } from 'ringbus';
 import { start } from './harness.js';
 
 const MAX_EXTRA = 40;
@@ -48,6 +48,36 @@ describe('consumer groups whose members leave', () => {
     const got: number[] = [];
     c.poll((v) => got.push(v));
     expect(got).toEqual([-1]);
+  });
+
+  it("members that would take other topics than their group's are refused: events only another member takes would be skipped for good", () => {
+    const shop = createBus({ capacity: 1 << 16, timeoutMs: 0, topics: ['orders', 'refunds'] });
+    const all = shop.reader('all', { group: 'shop' });
+    const same = shop.reader('same', { group: 'shop', topics: ['refunds', 'orders'] }); // every topic, as the group
+    const fewer = (() => {
+      try {
+        shop.reader('fewer', { group: 'shop', topics: ['orders'] });
+      } catch (error) {
+        return error as Error;
+      }
+    })();
+    expect(fewer).toBeInstanceOf(InvalidOptionError);
+    expect(fewer?.message).toMatch(/member "fewer" takes other topics than the members of group "shop".*same topics option, or a group per set of topics/);
+    expect(() => shop.reader('same', { group: 'shop', topics: ['orders'], takeover: true })).toThrow(InvalidOptionError);
+    expect(shop.stats().readers.map((r) => r.name)).not.toContain('fewer'); // refused before it took a slot
+    for (let i = 0; i < 100; i++) shop.publish(i % 2 ? 'orders' : 'refunds', i);
+    const seen: number[] = [];
+    for (let round = 0; round < 10; round++) for (const m of [all, same]) m.poll((v) => seen.push(v as number), 7);
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // The only member may open again with other topics; a group whose members all left starts afresh.
+    same.unsubscribe();
+    all.close();
+    const narrower = shop.reader('all', { group: 'shop', topics: ['orders'] });
+    expect(() => shop.reader('wide', { group: 'shop' })).toThrow(InvalidOptionError);
+    narrower.unsubscribe();
+    const wide = shop.reader('wide', { group: 'shop' });
+    wide.unsubscribe();
+    shop.close();
   });
 
   it('a member that only closes keeps the group and its position; the group gates meanwhile', () => {

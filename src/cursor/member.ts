@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { topicsPrint } from '../keyed.js';
 import { openMember } from '../registry.js';
 import { Cursor, type CursorSetup } from './cursor.js';
 
@@ -8,7 +9,12 @@ import { Cursor, type CursorSetup } from './cursor.js';
  */
 export class MemberCursor<T> extends Cursor<T> {
   constructor(setup: CursorSetup, group: string, start: number, takeover: boolean) {
-    const [groupSlot, slot] = openMember(setup.ring, group, setup.name, { start, takeover, owner: setup.owner });
+    const [groupSlot, slot] = openMember(setup.ring, group, setup.name, {
+      start,
+      takeover,
+      owner: setup.owner,
+      topics: topicsPrint(setup.filter, setup.ring.topics.length),
+    });
     super(setup, slot, groupSlot, false);
   }
 

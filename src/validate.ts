@@ -167,6 +167,12 @@ export function eventList(what: string, events: unknown): readonly { topic: unkn
 export function event(what: string, event: unknown, index: number): { topic: unknown; value: unknown } {
   if (typeof event !== 'object' || event === null)
     throw new InvalidOptionError(`${what}: event ${index} must be an object { topic, value }, got ${describe(event)}`);
+  // a misspelt `key` would publish the event without one: a keyed group would then spread it
+  for (const field in event) {
+    if (field !== 'topic' && field !== 'value' && field !== 'key') {
+      throw new InvalidOptionError(`${what}: event ${index} has a field "${field}"; an event holds topic, value and, optionally, key`);
+    }
+  }
   return event as { topic: unknown; value: unknown };
 }
 

@@ -198,9 +198,22 @@ describe('one validation layer: every misuse gets a RingbusError and the ring st
       ['publishEvents([a valid event, 7])', (b) => b.publishEvents([{ topic: 'default', value: 1 }, any(7)]), InvalidOptionError],
       ['tryPublishEvents([null])', (b) => b.tryPublishEvents([any(null)]), InvalidOptionError],
       ['publishEventsAsync([undefined])', (b) => b.publishEventsAsync([any(undefined)]), InvalidOptionError],
+      ['publishEvents([{ topic, value, kye }])', (b) => b.publishEvents([any({ topic: 'default', value: 1, kye: 3 })]), InvalidOptionError],
+      ['publishEventsAsync([{ topic, vaule }])', (b) => b.publishEventsAsync([any({ topic: 'default', vaule: 1 })]), InvalidOptionError],
+      [
+        'tryPublishEvents([ok, { topic, value, keys }])',
+        (b) => b.tryPublishEvents([{ topic: 'default', value: 1 }, any({ topic: 'default', value: 2, keys: 1 })]),
+        InvalidOptionError,
+      ],
     ]);
     expect(performance.now() - started).toBeLessThan(5_000); // { length: 1e10 } was ten billion encodes
     expect(() => bus.publishBatch('default', any('abc'))).toThrow(/takes an array of values, got "abc"/);
+    expect(() => bus.publishEvents([any({ topic: 'default', value: 1, kye: 3 })])).toThrow(
+      /event 0 has a field "kye"; an event holds topic, value and, optionally, key/,
+    );
+    const before = bus.stats().published;
+    bus.publishEvents([{ topic: 'default', value: 1, key: 'k' }]); // the three fields, as they are spelt
+    expect(bus.stats().published).toBe(before + 1);
   });
 
   it('claim() sizes and counts', async () => {

@@ -1,6 +1,7 @@
 import { signalOption, waitAbortable } from './abort.js';
 import { resolveCodec } from './codec.js';
-import { InvalidOptionError, RecordTooLargeError, TimeoutError } from './errors.js';
+import { iteratingBefore } from './cursor/cursor.js';
+import { InvalidOptionError, RecordTooLargeError, ReentrantReadError, TimeoutError } from './errors.js';
 import { hooks } from './internal.js';
 import * as L from './layout.js';
 import { type Claim, type Keys, Producer } from './producer.js';
@@ -261,6 +262,15 @@ export class Bus<M extends TopicMap = AnyTopics> {
     const deadline = this.#deadline(options, 'drain() options', ASYNC_OPTIONS);
     const signal = signalOption('drain()', options);
     signal?.throwIfAborted(); // as every call given a signal aborted already, with nothing to wait for too
+    const waitingOnItself = iteratingBefore(this.#ring.handle.memory, target);
+    if (waitingOnItself !== undefined) {
+      throw new ReentrantReadError(
+        waitingOnItself.name,
+        'drain()',
+        'for await',
+        'drain() waits for the event in hand, which the loop commits once its body returns: drain after the loop, or from code the loop does not wait for',
+      );
+    }
     const site = { words: this.#ring.i32, futex: this.#ring.word(L.H_CURSOR_FUTEX), waiters: this.#ring.word(L.H_CURSOR_WAITERS), sliceMs: 50 };
     const started = performance.now();
     const drained = () => core.minGate() >= target;

@@ -102,18 +102,16 @@ export class ReaderClosedError extends RingbusError {
 /**
  * A Reader called from inside its own delivery: from a poll/pollRaw/take handler (or a
  * codec's decode during read()), or while a for await loop over it is running. Reading
- * there would hand out the events under delivery a second time.
+ * there would hand out the events under delivery a second time; a drain() there would
+ * wait for the event in hand, which is committed only once the loop's body returns.
  */
 export class ReentrantReadError extends RingbusError {
-  constructor(name: string, call: string, running: string) {
+  constructor(name: string, call: string, running: string, advice = 'one call reads a reader at a time: open a second reader for a second consumer') {
     const where =
       running === 'for await'
         ? 'a for await loop over it is running (leave the loop first)'
         : `its ${running}() is delivering events (return from the handler first)`;
-    super(
-      'ERR_RINGBUS_REENTRANT',
-      `reader "${name}": ${call} called while ${where}; one call reads a reader at a time: open a second reader for a second consumer`,
-    );
+    super('ERR_RINGBUS_REENTRANT', `reader "${name}": ${call} called while ${where}; ${advice}`);
   }
 }
 

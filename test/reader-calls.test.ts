@@ -1,6 +1,6 @@
 // One call reads a reader at a time, and a closed reader refuses every reading call.
 import { describe, expect, it } from 'vitest';
-import { createBus, ReaderClosedError, ReentrantReadError, type Reader } from 'ringbus';
+import { attach, createBus, ReaderClosedError, ReentrantReadError, type Reader } from 'ringbus';
 
 type Outer = 'poll' | 'pollRaw' | 'take' | 'for await';
 type Inner = 'poll' | 'pollRaw' | 'read' | 'take' | 'wait' | 'waitAsync' | 'for await';
@@ -90,6 +90,42 @@ describe('a reader refuses to be read from inside its own delivery', () => {
     ).toThrow(ReentrantReadError);
     reader.poll((v) => seen.push(v));
     expect(seen).toEqual([1, 1, 2]);
+  });
+
+  it('drain() awaited inside a for await body, which would wait for the event in hand, rejects at once; after the loop it resolves', async () => {
+    const bus = createBus({ timeoutMs: 30_000, capacity: 1 << 12 });
+    const twin = attach(bus.handle); // another Bus object on the same ring, in this thread
+    const reader = bus.reader<number>('r');
+    const member = bus.reader<number>('m', { group: 'g' });
+    bus.publishBatch('default', [1, 2, 3]);
+    const started = performance.now();
+    for (const looped of [reader, member]) {
+      for await (const { value } of looped) {
+        expect(value).toBe(1);
+        const refused = await bus.drain().catch((error) => error);
+        expect(refused).toBeInstanceOf(ReentrantReadError);
+        expect(refused.message).toMatch(
+          new RegExp(`reader "${looped.name}": drain\\(\\) called while a for await loop over it is running.*drain after the loop`),
+        );
+        await expect(twin.drain()).rejects.toThrow(ReentrantReadError);
+        break; // leaves event 1 uncommitted
+      }
+      expect(looped.poll(() => undefined)).toBe(3);
+    }
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await bus.drain({ timeoutMs: 5_000 });
+    // A lossy reader holds nobody back: drain() inside its loop waits for the gating readers only.
+    const tap = bus.reader<number>('tap', { lossy: true, start: 'newest' });
+    bus.publish('default', 4);
+    reader.poll(() => undefined);
+    member.poll(() => undefined);
+    for await (const { value } of tap) {
+      expect(value).toBe(4);
+      await bus.drain({ timeoutMs: 5_000 });
+      break;
+    }
+    twin.close();
+    bus.close();
   });
 
   it('group members and lossy readers refuse it too', () => {

@@ -5,7 +5,7 @@ import * as L from '../layout.js';
 import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
 import { disownSlot, findSlot, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
 import type { Ring } from '../ring.js';
-import type { BusEvent, Handler, RawRecord } from '../types.js';
+import type { BusEvent, BusHandle, Handler, RawRecord } from '../types.js';
 import type { WaitSite } from '../wait-strategy.js';
 
 /** Errors of records this thread's readers consumed because they cannot be decoded. */
@@ -85,6 +85,20 @@ export function dependencies(ring: Ring, name: string, after: readonly string[])
  * go. The record walk, decoding and iteration they share live here; each subclass says
  * only what its contract changes.
  */
+/** Cursors of this thread whose for await loop is running: its body holds an event uncommitted. */
+const iterating = new Set<Cursor<unknown>>();
+
+/**
+ * A cursor of this thread, on the ring of `memory`, whose for await body holds an event
+ * before `position`: a drain() to there awaited in that body would wait for itself.
+ */
+export function iteratingBefore(memory: BusHandle['memory'], position: number): Cursor<unknown> | undefined {
+  for (const cursor of iterating) {
+    if (cursor.ring.handle.memory === memory && cursor.gates && cursor.open && cursor.ring.core.holdPosition(cursor.slot) < position) return cursor;
+  }
+  return undefined;
+}
+
 export abstract class Cursor<T> {
   readonly ring: Ring;
   readonly name: string;
@@ -180,6 +194,11 @@ export abstract class Cursor<T> {
   letGo(): void {
     if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
     else disownSlot(this.ring, this.slot, this.owner);
+  }
+
+  /** Whether its position holds producers back, and drain() waits for it: every cursor but a lossy one. */
+  get gates(): boolean {
+    return true;
   }
 
   /** True once the bus is closed and this cursor has read everything published before. */
@@ -321,44 +340,49 @@ export abstract class Cursor<T> {
    */
   async *iterate(batchSize: number, signal: AbortSignal | undefined, wait: () => Promise<boolean>): AsyncGenerator<BusEvent<T>, void, undefined> {
     const { i32, u8, data, mask, topics } = this.ring;
-    this.startTurns();
-    for (;;) {
-      if (!this.open) return;
-      signal?.throwIfAborted();
-      const bytes = this.pending > 0 ? this.pending : this.fill(batchSize);
-      if (bytes === 0) {
-        if (this.ended) return;
-        await wait();
-        this.startTurns();
-        continue;
+    iterating.add(this);
+    try {
+      this.startTurns();
+      for (;;) {
+        if (!this.open) return;
+        signal?.throwIfAborted();
+        const bytes = this.pending > 0 ? this.pending : this.fill(batchSize);
+        if (bytes === 0) {
+          if (this.ended) return;
+          await wait();
+          this.startTurns();
+          continue;
+        }
+        const at = data + (this.index & mask);
+        // Plain reads: fill() scanned this header atomically and the cursor still gates it (see walk()).
+        const meta = i32[at >> 2];
+        const length = i32[(at + L.R_LENGTH) >> 2];
+        const size = recordSize(length);
+        if (!isEvent(meta)) {
+          this.consume(size, 0, -1);
+          continue;
+        }
+        const seq = readSeq(i32, at);
+        const topic = topicOf(meta);
+        if ((this.filter !== null && this.filter[topic] !== 1) || (this.partitions !== null && !this.partitions.owns(i32, at, meta, this.position))) {
+          this.consume(size, 0, seq + 1);
+          continue;
+        }
+        const key = keyBytes(meta);
+        let value: T;
+        try {
+          value = this.decodeAt(codecOf(meta), u8, at + L.RECORD_HEADER + key, length - key, at);
+        } catch (error) {
+          this.consume(size, 0, seq + 1); // see undecodable()
+          throw error;
+        }
+        yield { topic: topics[topic], seq, value };
+        if (!this.open) return; // closed by the loop body: the position is no longer ours to move
+        this.consume(size, 1, seq + 1);
+        if (this.turnDueNow()) await this.takeTurn();
       }
-      const at = data + (this.index & mask);
-      // Plain reads: fill() scanned this header atomically and the cursor still gates it (see walk()).
-      const meta = i32[at >> 2];
-      const length = i32[(at + L.R_LENGTH) >> 2];
-      const size = recordSize(length);
-      if (!isEvent(meta)) {
-        this.consume(size, 0, -1);
-        continue;
-      }
-      const seq = readSeq(i32, at);
-      const topic = topicOf(meta);
-      if ((this.filter !== null && this.filter[topic] !== 1) || (this.partitions !== null && !this.partitions.owns(i32, at, meta, this.position))) {
-        this.consume(size, 0, seq + 1);
-        continue;
-      }
-      const key = keyBytes(meta);
-      let value: T;
-      try {
-        value = this.decodeAt(codecOf(meta), u8, at + L.RECORD_HEADER + key, length - key, at);
-      } catch (error) {
-        this.consume(size, 0, seq + 1); // see undecodable()
-        throw error;
-      }
-      yield { topic: topics[topic], seq, value };
-      if (!this.open) return; // closed by the loop body: the position is no longer ours to move
-      this.consume(size, 1, seq + 1);
-      if (this.turnDueNow()) await this.takeTurn();
+    } finally {
+      iterating.delete(this);
     }
   }
 

@@ -11,6 +11,10 @@ import { Cursor, type CursorSetup } from './cursor.js';
  * never redelivers.
  */
 export class LossyCursor<T> extends Cursor<T> {
+  get gates(): boolean {
+    return false;
+  }
+
   /** Sequence number of the next event it expects: a higher one means it missed some. */
   private expected: number;
   /** A word of its own slot, for the fence in poll(). */

@@ -68,7 +68,7 @@ describe('msgpack encode', () => {
       expect(() => codec.encode(JSON.parse(text))).toThrow(/"__proto__".*structured or json/);
     }
     expect(codec.decode(codec.encode({ a: [{ b: 1 }], proto: '__proto__' }).slice())).toEqual({ a: [{ b: 1 }], proto: '__proto__' });
-    expect(codec.decode(codec.encode({ ['__proto_']: 1 }).slice())).toEqual({ ['__proto_']: 1 });
+    expect(codec.decode(codec.encode({ __proto_: 1 }).slice())).toEqual({ __proto_: 1 });
   });
 
   it('returns the bytes of each value, whatever the lengths of the values encoded before it', () => {

@@ -135,12 +135,14 @@ async function runSeat(handlers: Map<number, StageHandlers>, seat: number, repla
  * committing) on a scratch bus, so that V8 has compiled it before a heal is on the clock.
  */
 function warmUp(): void {
-  const bus = createBus({ capacity: 4096, topics: ['warm'], maxReaders: 2 });
+  // in the pipeline's codec: a replacement's first read decodes the stage's records with it
+  const bus = createBus({ capacity: 4096, topics: ['warm'], maxReaders: 2, codec: plan.codec });
+  const raw = plan.codec === 'raw';
   for (let round = 0; round < 64; round++) {
     const reader = bus.reader('warm', { takeover: true });
     bus.publishEvents([
-      { topic: 'warm', value: { id: round, text: 'warm' } },
-      { topic: 'warm', value: round },
+      { topic: 'warm', value: raw ? new Uint8Array([round, 1, 2, 3]) : { id: round, text: 'warm' } },
+      { topic: 'warm', value: raw ? new Uint8Array(8) : round },
     ]);
     readInto(reader, 4, [], [], []);
     reader.commit();

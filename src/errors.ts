@@ -102,16 +102,18 @@ export class ReaderClosedError extends RingbusError {
 /**
  * A Reader called from inside its own delivery: from a poll/pollRaw/take handler (or a
  * codec's decode during read()), or while a for await loop over it is running. Reading
- * there would hand out the events under delivery a second time; a drain() there would
- * wait for the event in hand, which is committed only once the loop's body returns.
+ * there would hand out the events under delivery a second time.
  */
 export class ReentrantReadError extends RingbusError {
-  constructor(name: string, call: string, running: string, advice = 'one call reads a reader at a time: open a second reader for a second consumer') {
+  constructor(name: string, call: string, running: string) {
     const where =
       running === 'for await'
         ? 'a for await loop over it is running (leave the loop first)'
         : `its ${running}() is delivering events (return from the handler first)`;
-    super('ERR_RINGBUS_REENTRANT', `reader "${name}": ${call} called while ${where}; ${advice}`);
+    super(
+      'ERR_RINGBUS_REENTRANT',
+      `reader "${name}": ${call} called while ${where}; one call reads a reader at a time: open a second reader for a second consumer`,
+    );
   }
 }
 
@@ -126,11 +128,13 @@ export class TimeoutError extends RingbusError {
     what: string,
     readonly ms: number,
     batch?: { published: number; total: number },
+    /** What may have held it up, where known. */
+    why?: string,
   ) {
     super(
       'ERR_RINGBUS_TIMEOUT',
       batch === undefined
-        ? `${what} did not complete within ${ms} ms`
+        ? `${what} did not complete within ${ms} ms${why === undefined ? '' : `: ${why}`}`
         : `${what} did not complete within ${ms} ms: the first ${batch.published} of its ${batch.total} events were published, the rest were not (err.published); publish the rest again, or wait longer`,
     );
     if (batch !== undefined) this.published = batch.published;

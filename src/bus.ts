@@ -266,14 +266,7 @@ export class Bus<M extends TopicMap = AnyTopics> {
     const started = performance.now();
     const drained = () => core.minGate() >= target;
     if (!(await waitAbortable(this.#strategy, site, drained, deadline, signal))) {
-      // A drain() awaited in the body of a for await loop waits for the loop's own event:
-      // from the outside it cannot be told apart from one awaited elsewhere, which is fine.
-      const loop = iteratingBefore(this.#ring.handle.memory, target);
-      const why =
-        loop === undefined
-          ? undefined
-          : `reader "${loop.name}" of this thread still holds an event from before the call in a for await loop; a drain() awaited in that loop's body waits for itself: drain after the loop`;
-      throw new TimeoutError('drain()', Math.round(deadline - started), undefined, why);
+      throw new TimeoutError('drain()', Math.round(deadline - started), undefined, this.#drainHoldUp(target));
     }
     if (signal?.aborted && !drained()) throw signal.reason;
     if (!drained()) {
@@ -281,6 +274,24 @@ export class Bus<M extends TopicMap = AnyTopics> {
         `the wait strategy "${String(this.#strategy.name)}" returned true before the readers had caught up: a WaitStrategy must return true only when ready() did`,
       );
     }
+  }
+
+  /** What held a drain() to `target` up, for its TimeoutError: the reader furthest behind, and a for await loop that may be waiting for it. */
+  #drainHoldUp(target: number): string | undefined {
+    const behind = this.stats()
+      .readers.filter((r) => r.kind !== 'lossy reader' && r.kind !== 'group member' && r.kind !== 'keyed member' && r.lagEvents > 0)
+      .sort((a, b) => b.lagEvents - a.lagEvents)[0];
+    const parts: string[] = [];
+    if (behind !== undefined) parts.push(`${behind.kind} "${behind.name}" is furthest behind (${behind.lagEvents} event${behind.lagEvents === 1 ? '' : 's'})`);
+    // Awaited in the body of a for await loop, drain() waits for the loop's own event; awaited
+    // elsewhere while that body awaits, it is fine: the two look the same from here.
+    const loop = iteratingBefore(this.#ring.handle.memory, target);
+    if (loop !== undefined) {
+      parts.push(
+        `reader "${loop.name}" of this thread holds an event from before the call in a for await loop: if this drain() was awaited in that loop's body, it waited for itself (drain after the loop)`,
+      );
+    }
+    return parts.length === 0 ? undefined : parts.join('; ');
   }
 
   /**

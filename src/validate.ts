@@ -167,10 +167,14 @@ export function eventList(what: string, events: unknown): readonly { topic: unkn
 export function event(what: string, event: unknown, index: number): { topic: unknown; value: unknown } {
   if (typeof event !== 'object' || event === null)
     throw new InvalidOptionError(`${what}: event ${index} must be an object { topic, value }, got ${describe(event)}`);
-  // a misspelt `key` would publish the event without one: a keyed group would then spread it
+  // A misspelt `key` would publish the event without one: a keyed group would then spread it.
+  // `seq` is what read() gives beside topic and value: forwarded events carry it (the ring
+  // numbers events itself). Own fields only: what a prototype adds is not the caller's.
   for (const field in event) {
-    if (field !== 'topic' && field !== 'value' && field !== 'key') {
-      throw new InvalidOptionError(`${what}: event ${index} has a field "${field}"; an event holds topic, value and, optionally, key`);
+    if (field !== 'topic' && field !== 'value' && field !== 'key' && field !== 'seq' && Object.hasOwn(event, field)) {
+      throw new InvalidOptionError(
+        `${what}: event ${index} has a field "${field}"; an event holds topic, value and, optionally, key (and seq, which is ignored)`,
+      );
     }
   }
   return event as { topic: unknown; value: unknown };

@@ -69,6 +69,9 @@ describe('msgpack encode', () => {
     }
     expect(codec.decode(codec.encode({ a: [{ b: 1 }], proto: '__proto__' }).slice())).toEqual({ a: [{ b: 1 }], proto: '__proto__' });
     expect(codec.decode(codec.encode({ __proto_: 1 }).slice())).toEqual({ __proto_: 1 });
+    // own but not enumerable: the encoder writes enumerable keys only, so nothing to refuse
+    const hidden = Object.defineProperty({ e: 1 }, '__proto__', { value: 1, enumerable: false });
+    expect(codec.decode(codec.encode(hidden).slice())).toEqual({ e: 1 });
   });
 
   it('returns the bytes of each value, whatever the lengths of the values encoded before it', () => {

@@ -128,13 +128,23 @@ describe('a reader refuses to be read from inside its own delivery', () => {
         expect(late).toBeInstanceOf(TimeoutError);
         expect(late.message).toMatch(
           new RegExp(
-            `drain\\(\\) did not complete within 100 ms: reader "${looped.name}" of this thread still holds an event from before the call in a for await loop`,
+            `drain\\(\\) did not complete within 100 ms: .*reader "${looped.name}" of this thread holds an event from before the call in a for await loop: if this drain\\(\\) was awaited in that loop's body, it waited for itself`,
           ),
         );
         break; // leaves event 5 uncommitted
       }
       expect(looped.poll(() => undefined)).toBe(1);
     }
+    await bus.drain({ timeoutMs: 5_000 });
+    // A reader that does not read: the timeout names it, and no loop.
+    const lazy = bus.reader<number>('lazy', { start: 'newest' });
+    bus.publish('default', 6);
+    again.poll(() => undefined);
+    member.poll(() => undefined);
+    const stuck = await bus.drain({ timeoutMs: 100 }).catch((error) => error);
+    expect(stuck).toBeInstanceOf(TimeoutError);
+    expect(stuck.message).toBe('drain() did not complete within 100 ms: reader "lazy" is furthest behind (1 event)');
+    lazy.poll(() => undefined);
     await bus.drain({ timeoutMs: 5_000 });
     twin.close();
     bus.close();

@@ -214,6 +214,17 @@ describe('one validation layer: every misuse gets a RingbusError and the ring st
     const before = bus.stats().published;
     bus.publishEvents([{ topic: 'default', value: 1, key: 'k' }]); // the three fields, as they are spelt
     expect(bus.stats().published).toBe(before + 1);
+    // What read() gives ({ topic, seq, value }) is forwarded as it is; a prototype's fields are not the event's.
+    const source = createBus({ timeoutMs: 10_000, capacity: 4096 });
+    const from = source.reader<number>('from');
+    source.publishBatch('default', [7, 8]);
+    const forwarded = from.read(10);
+    expect(forwarded.map((e) => e.seq)).toEqual([0, 1]);
+    const to = bus.reader<number>('to', { start: 'newest' });
+    bus.publishEvents(forwarded);
+    bus.publishEvents([Object.assign(Object.create({ meta: 1 }), { topic: 'default', value: 9 })]);
+    expect(to.read(10).map((e) => e.value)).toEqual([7, 8, 9]);
+    source.close();
   });
 
   it('claim() sizes and counts', async () => {

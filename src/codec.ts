@@ -104,13 +104,13 @@ function refusingProtoKeys(encoder: Encoder): boolean {
   const encodeMap = e.encodeMap;
   if (typeof encodeMap !== 'function') return false;
   e.encodeMap = function (this: unknown, object: object, depth: number) {
-    if (propertyIsEnumerable.call(object, '__proto__')) throw protoKeyError(); // own and enumerable: what encodeMap writes
+    if (isEnumerableOwn.call(object, '__proto__')) throw protoKeyError(); // own and enumerable: what encodeMap writes
     encodeMap.call(this, object, depth);
   };
   return true;
 }
 
-const propertyIsEnumerable = Object.prototype.propertyIsEnumerable;
+const isEnumerableOwn = Object.prototype.propertyIsEnumerable;
 
 function protoKeyError(): EncodeError {
   return new EncodeError(
@@ -123,7 +123,7 @@ function protoKeyError(): EncodeError {
 function hasProtoKey(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null || depth > 100 || ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
-  if (propertyIsEnumerable.call(value, '__proto__')) return true;
+  if (isEnumerableOwn.call(value, '__proto__')) return true;
   return Object.values(value).some((item) => hasProtoKey(item, depth + 1));
 }
 

@@ -83,9 +83,7 @@ export function openMember(
  */
 function agreeOnTopics(ring: Ring, groupSlot: number, self: number, group: string, name: string, topics: number): void {
   const word = ring.slotWord(groupSlot, L.S_MEMBER_TOPICS);
-  let others = false;
-  for (let i = 0; i < ring.maxReaders && !others; i++) others = i !== self && slotKind(ring, i) === L.KIND_MEMBER && slotGroup(ring, i) === groupSlot;
-  if (!others) {
+  if (!hasMember(ring, groupSlot, self)) {
     Atomics.store(ring.i32, word, topics);
     return;
   }
@@ -136,11 +134,15 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
  * gating, like an unsubscribed reader. A member that only closed still belongs to it.
  */
 function forgetGroupIfEmpty(ring: Ring, group: number): void {
-  if (slotKind(ring, group) !== L.KIND_GROUP) return;
+  if (slotKind(ring, group) === L.KIND_GROUP && !hasMember(ring, group)) ring.core.releaseReader(group);
+}
+
+/** Whether a member slot other than `except` belongs to group slot `group` (closed members included). */
+function hasMember(ring: Ring, group: number, except = -1): boolean {
   for (let i = 0; i < ring.maxReaders; i++) {
-    if (slotKind(ring, i) === L.KIND_MEMBER && slotGroup(ring, i) === group) return;
+    if (i !== except && slotKind(ring, i) === L.KIND_MEMBER && slotGroup(ring, i) === group) return true;
   }
-  ring.core.releaseReader(group);
+  return false;
 }
 
 /** Names a reserved slot and registers it (under the registry lock). */

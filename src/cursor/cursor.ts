@@ -79,12 +79,6 @@ export function dependencies(ring: Ring, name: string, after: readonly string[])
   });
 }
 
-/**
- * One reader's position in the ring under one concurrency contract (gating, lossy, group
- * member, keyed group member): what is readable, how it is consumed, how the slot is let
- * go. The record walk, decoding and iteration they share live here; each subclass says
- * only what its contract changes.
- */
 /** Cursors of this thread whose for await loop is running: its body holds an event uncommitted. */
 const iterating = new Set<Cursor<unknown>>();
 
@@ -99,6 +93,12 @@ export function iteratingBefore(memory: BusHandle['memory'], position: number): 
   return undefined;
 }
 
+/**
+ * One reader's position in the ring under one concurrency contract (gating, lossy, group
+ * member, keyed group member): what is readable, how it is consumed, how the slot is let
+ * go. The record walk, decoding and iteration they share live here; each subclass says
+ * only what its contract changes.
+ */
 export abstract class Cursor<T> {
   readonly ring: Ring;
   readonly name: string;

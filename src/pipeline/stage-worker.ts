@@ -113,11 +113,14 @@ async function load(stages: readonly Stage[]): Promise<Map<number, StageHandlers
   return handlers;
 }
 
-async function runSeat(handlers: Map<number, StageHandlers>, seat: number, replacement: boolean): Promise<void> {
+function runnerOf(handlers: Map<number, StageHandlers>, seat: number): StageRunner {
   const { stage } = stageOfSeat(plan, seat);
-  const runner = new StageRunner(plan, seat, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commitCursor) =>
+  return new StageRunner(plan, seat, handlers.get(stage.index)!, busOf, spill, letterBusOf, (commitCursor) =>
     commitCursorIfSeated(words, seat, threadId, commitCursor),
   );
+}
+
+async function runSeat(runner: StageRunner, seat: number, replacement: boolean): Promise<void> {
   // the death this worker replaces; read now, as another may overwrite it before the supervisor looks
   const diedAt = plan.stats[statsIndex(seat, STAT_DIED_AT)];
   running = seat;
@@ -158,16 +161,18 @@ async function standby(handlers: Map<number, StageHandlers>): Promise<void> {
     letterBusOf(ring);
   });
   warmUp();
+  // Built now, not on the clock of a heal: a first construction (its code compiled then) took half a millisecond.
+  // This thread runs with the pipeline's limits: a stage with its own gets a new worker.
+  const runners = new Map<number, StageRunner>();
+  for (let seat = 0; seat < plan.seats; seat++) if (stageOfSeat(plan, seat).stage.resourceLimits === undefined) runners.set(seat, runnerOf(handlers, seat));
   post({ type: 'ready', spillPosted });
   for (;;) {
     const seen = Atomics.load(words, C_VACANCY);
     if (Atomics.load(words, C_SHUTDOWN) !== 0 || retired(resume)) return;
-    for (let seat = 0; seat < plan.seats; seat++) {
-      // this thread runs with the pipeline's limits: a stage with its own gets a new worker
-      if (stageOfSeat(plan, seat).stage.resourceLimits !== undefined) continue;
+    for (const [seat, runner] of runners) {
       if (takeSeat(words, seat, threadId)) {
         post({ type: 'took', seat });
-        return runSeat(handlers, seat, true);
+        return runSeat(runner, seat, true);
       }
     }
     Atomics.wait(words, C_VACANCY, seen, 1000);
@@ -185,7 +190,7 @@ async function main(): Promise<void> {
   if (handlers === undefined) return;
   if (!takeReservedSeat(words, role.seat, role.token, threadId)) return; // the supervisor gave the seat up meanwhile
   post({ type: 'ready', spillPosted });
-  await runSeat(handlers, role.seat, role.replacement);
+  await runSeat(runnerOf(handlers, role.seat), role.seat, role.replacement);
 }
 
 await main();

@@ -43,6 +43,13 @@ const STARTING_GRACE_MS = 250;
 const STANDBY_READY_MS = 300;
 const MAX_EXTRA_STANDBYS = 3;
 const POOL_QUIET_MS = 10_000;
+/**
+ * The standby that replaces one taken over starts once that takeover's heal is over (its
+ * 'resumed' message), or after this long at the latest: a thread's start takes a core for
+ * 100 ms or more, and started at once it competed with the heal it replenishes for the
+ * machine's cores (heals of 5–14 ms behind ones of 1–2 ms on 2 cores).
+ */
+const REFILL_AFTER_HEAL_MS = 20;
 
 /** A heal: a seat's worker died and another took its reader over. */
 export interface Heal {
@@ -105,6 +112,8 @@ export class Supervisor {
   private poolSize = 0;
   private lastTakeover = -Infinity;
   private poolTimer: NodeJS.Timeout | undefined;
+  /** The pending refill after a takeover (see REFILL_AFTER_HEAL_MS). */
+  private refillTimer: NodeJS.Timeout | undefined;
   private readonly healed: Heal[] = [];
 
   constructor(
@@ -176,6 +185,8 @@ export class Supervisor {
     clearTimeout(this.sweepTimer);
     clearInterval(this.watchTimer);
     clearInterval(this.poolTimer);
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
     this.vacantSince.clear();
     this.shortOf.clear();
     const words = this.control.words;
@@ -374,9 +385,17 @@ export class Supervisor {
     this.restartCounts[seat]++;
     const now = performance.now();
     // Another death before a new standby could be ready: keep one more from now on.
-    if (now - this.lastTakeover < STANDBY_READY_MS) this.growPool();
+    if (now - this.lastTakeover < STANDBY_READY_MS) this.poolSize = Math.min(this.standbyCount + MAX_EXTRA_STANDBYS, this.poolSize + 1);
     this.lastTakeover = now;
-    this.fillPool(); // one short now: its successor starts at once
+    // one short now: its successor starts once this heal is over
+    this.refillTimer ??= setTimeout(() => this.refill(), REFILL_AFTER_HEAL_MS);
+  }
+
+  /** Starts the standbys a takeover left the pool short of. */
+  private refill(): void {
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
+    this.fillPool();
   }
 
   /** Idle standbys, ready or starting. */
@@ -477,6 +496,7 @@ export class Supervisor {
         break;
       case 'resumed':
         this.countHeal(tracked);
+        if (this.refillTimer !== undefined) this.refill();
         break;
       case 'load-error':
         if (this.running && tracked.role.kind === 'worker' && tracked.role.replacement) {

@@ -57,7 +57,7 @@ export interface CursorSetup {
   /** Slots of the readers (or groups) this one comes after. */
   deps: number[];
   /** Decoders by codec id (see codecTable()). */
-  codecs: Codec<any>[];
+  codecs: readonly Codec<any>[];
   /** Marks the slot as held by this cursor, so that a stale object cannot free a successor's slot. */
   owner: number;
 }
@@ -124,7 +124,7 @@ export abstract class Cursor<T> {
   /** A keyed member's partitions; null for every other cursor. */
   protected partitions: Partitions | null = null;
   private readonly deps: number[];
-  private readonly codecs: Codec<any>[];
+  private readonly codecs: readonly Codec<any>[];
   /** Finds the claims of dead threads this cursor is stuck behind. */
   private readonly claims: ClaimWatch;
   private readonly record: RecordView;

@@ -225,13 +225,17 @@ function rangeDecoder(decoder: Decoder): ((memory: Uint8Array, start: number, en
   ) {
     return undefined;
   }
+  // One view per memory: the decoder is shared by a thread's readers, which may take turns record by record
+  const views = new WeakMap<Uint8Array, DataView>();
   return (memory, start, end) => {
     if (d.entered) return decoder.decode(memory.slice(start, end)); // a nested decode (an extension's)
     // decode() points both at its input together, so the same bytes mean the same view (and a
     // view's .buffer of shared memory costs ~17 ns: not read per record)
     if (d.bytes !== memory) {
+      let view = views.get(memory);
+      if (view === undefined) views.set(memory, (view = new DataView(memory.buffer, memory.byteOffset, memory.byteLength)));
       d.bytes = memory;
-      d.view = new DataView(memory.buffer, memory.byteOffset, memory.byteLength);
+      d.view = view;
     }
     d.entered = true;
     try {

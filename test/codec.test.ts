@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EncodeError, msgpack } from 'ringbus';
+import { createBus, EncodeError, msgpack } from 'ringbus';
 
 /** An own key "__proto__" anywhere in a JSON value (JSON.parse makes them, and fast-check does). */
 function hasProtoKey(value: unknown): boolean {
@@ -58,6 +58,32 @@ describe('msgpack decodeRange (in-place decoding)', () => {
     memory.set(next, 512);
     expect(codec.decodeRange!(memory, 512, 512 + next.length)).toEqual([[4, 5], { d: [6] }, 7]);
     expect(codec.decodeRange!(memory, 0, whole.length)).toEqual({ a: [1, { b: [2, 3] }], c: 'x' });
+  });
+});
+
+describe("a thread's readers share its decoders", () => {
+  it('decodes right when readers of different rings take turns record by record, in every built-in codec', () => {
+    for (const codec of ['msgpack', 'structured', 'json'] as const) {
+      const buses = [0, 1, 2].map(() => createBus({ topics: ['t'], codec, capacity: 1 << 12 }));
+      try {
+        const readers = buses.map((bus, b) => {
+          bus.publishBatch(
+            't',
+            Array.from({ length: 50 }, (_, i) => ({ bus: b, i, text: `${b}:${i}`, list: [b, i] })),
+          );
+          return bus.reader('r');
+        });
+        for (let i = 0; i < 50; i++) {
+          readers.forEach((reader, b) => {
+            const got: unknown[] = [];
+            expect(reader.poll((value) => void got.push(value), 1)).toBe(1);
+            expect(got).toEqual([{ bus: b, i, text: `${b}:${i}`, list: [b, i] }]);
+          });
+        }
+      } finally {
+        for (const bus of buses) bus.close();
+      }
+    }
   });
 });
 

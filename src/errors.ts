@@ -61,8 +61,14 @@ export class UnknownTopicError extends RingbusError {
 }
 
 export class UnknownReaderError extends RingbusError {
-  constructor(name: string) {
-    super('ERR_RINGBUS_READER', `unknown reader "${name}"; create it with bus.reader("${name}") before a reader depends on it`);
+  /** `dependent`: the reader that comes after it, when it was unsubscribed after that reader opened. */
+  constructor(name: string, dependent?: string) {
+    super(
+      'ERR_RINGBUS_READER',
+      dependent === undefined
+        ? `unknown reader "${name}"; create it with bus.reader("${name}") before a reader depends on it`
+        : `reader "${dependent}" comes after reader "${name}", which no longer exists (unsubscribed): "${dependent}" would wait for it for ever; create "${name}" again with bus.reader("${name}"), or reopen "${dependent}" without it in after`,
+    );
   }
 }
 

@@ -32,6 +32,7 @@ function openCursor<T>(ring: Ring, name: string, options: ReaderOptions): { curs
     name,
     filter,
     deps: dependencies(ring, name, after),
+    after,
     codecs: codecTableOf,
     owner: ((Math.random() * 0x7fffffff) | 1) >>> 0,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBus } from 'ringbus';
+import { createBus, UnknownReaderError } from 'ringbus';
 import { start } from './harness.js';
 
 const MAX_EXTRA = 100;
@@ -27,6 +27,45 @@ describe('dependent readers', () => {
   it('an unknown dependency is a typed error', () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
     expect(() => bus.reader('b', { after: ['nobody'] })).toThrow(/unknown reader "nobody"/);
+  });
+
+  it('follow their dependency by name: unsubscribed, it is a typed error (also for a reader that took its slot); created again, it is followed there', async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] });
+    try {
+      const parse = bus.reader('parse');
+      const store = bus.reader('store', { after: ['parse'] });
+      const seen: number[] = [];
+      const take = (value: unknown) => void seen.push(value as number);
+      bus.publishBatch('t', [1, 2, 3]);
+      expect(store.poll(take)).toBe(0); // parse has not committed them
+      expect(parse.poll(() => undefined, 2)).toBe(2);
+      expect(store.poll(take)).toBe(2);
+
+      // A wait under way ends with the error when the dependency goes, instead of waiting for ever.
+      const waiting = store.waitAsync(5_000);
+      parse.unsubscribe();
+      await expect(waiting).rejects.toThrow(UnknownReaderError);
+      expect(() => store.poll(take)).toThrow(/reader "store" comes after reader "parse", which no longer exists/);
+
+      // Another reader takes the freed slot: store does not follow it.
+      const other = bus.reader('other');
+      expect(other.poll(() => undefined)).toBe(3);
+      expect(() => store.poll(take)).toThrow(UnknownReaderError);
+
+      // parse created again (in another slot), from the newest event on: what came before is
+      // behind it, and store follows it from there.
+      const again = bus.reader('parse', { start: 'newest' });
+      expect(store.poll(take)).toBe(1);
+      bus.publishBatch('t', [4, 5]);
+      expect(store.poll(take)).toBe(0);
+      expect(again.poll(() => undefined, 1)).toBe(1);
+      expect(store.poll(take)).toBe(1);
+      expect(again.poll(() => undefined)).toBe(1);
+      expect(store.poll(take)).toBe(1);
+      expect(seen).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      bus.close();
+    }
   });
 });
 

@@ -54,8 +54,9 @@ export interface CursorSetup {
   name: string;
   /** Topic ids to deliver (1) or skip; null: all. */
   filter: Uint8Array | null;
-  /** Slots of the readers (or groups) this one comes after. */
+  /** Slots of the readers (or groups) this one comes after, named in `after`. */
   deps: number[];
+  after: readonly string[];
   /** Decoders by codec id (see codecTable()). */
   codecs: readonly Codec<any>[];
   /** Marks the slot as held by this cursor, so that a stale object cannot free a successor's slot. */
@@ -124,6 +125,9 @@ export abstract class Cursor<T> {
   /** A keyed member's partitions; null for every other cursor. */
   protected partitions: Partitions | null = null;
   private readonly deps: number[];
+  private readonly after: readonly string[];
+  /** The registry's epoch when `deps` were last looked up by name. */
+  private depsEpoch: number;
   private readonly codecs: readonly Codec<any>[];
   /** Finds the claims of dead threads this cursor is stuck behind. */
   private readonly claims: ClaimWatch;
@@ -141,6 +145,8 @@ export abstract class Cursor<T> {
     this.owner = setup.owner;
     this.filter = setup.filter;
     this.deps = setup.deps;
+    this.after = setup.after;
+    this.depsEpoch = Atomics.load(ring.i32, ring.word(L.H_EPOCH));
     this.codecs = setup.codecs;
     this.claims = new ClaimWatch(ring);
     this.record = new RecordView(ring.u8, ring.i32, ring.topics);
@@ -208,11 +214,31 @@ export abstract class Cursor<T> {
   }
 
   /** The position this cursor may not read past because of the readers it comes after (-1: none). */
+  /**
+   * How far the readers this one comes after have consumed (-1: it follows none). They
+   * are followed by name, not by slot: one unsubscribed leaves a free slot that another
+   * reader may take, which held this reader still for ever, or let it follow the stranger.
+   */
   protected depLimit(): number {
-    if (this.deps.length === 0) return -1;
+    const deps = this.deps;
+    if (deps.length === 0) return -1;
+    const { i32 } = this.ring;
+    // a registration anywhere bumps the epoch; a slot freed without one shows in its kind
+    let moved = Atomics.load(i32, this.ring.word(L.H_EPOCH)) !== this.depsEpoch;
+    for (let i = 0; i < deps.length && !moved; i++) moved = slotKind(this.ring, deps[i]) === L.KIND_FREE;
+    if (moved) this.findDeps();
     let limit = Infinity;
-    for (const dep of this.deps) limit = Math.min(limit, this.ring.core.holdPosition(dep));
+    for (const dep of deps) limit = Math.min(limit, this.ring.core.holdPosition(dep));
     return limit;
+  }
+
+  /** Looks the readers of `after` up again; one no longer in the registry is an error. */
+  private findDeps(): void {
+    this.depsEpoch = Atomics.load(this.ring.i32, this.ring.word(L.H_EPOCH)); // before the look: a change during it is seen next time
+    this.after.forEach((dep, i) => {
+      if (findSlot(this.ring, dep) < 0) throw new UnknownReaderError(dep, this.name);
+      this.deps[i] = dependencies(this.ring, this.name, [dep])[0];
+    });
   }
 
   /** Delivers up to `max` events, decoded, and commits the position once. */

@@ -44,8 +44,8 @@ const STANDBY_READY_MS = 300;
 const MAX_EXTRA_STANDBYS = 3;
 const POOL_QUIET_MS = 10_000;
 /**
- * The standby that replaces one taken over starts once that takeover's heal is over (its
- * 'resumed' message), or after this long at the latest: a thread's start takes a core for
+ * The standby that replaces one taken over starts once the heals under way are over (the
+ * last replacement's 'resumed' message), or after this long at the latest: a thread's start takes a core for
  * 100 ms or more, and started at once it competed with the heal it replenishes for the
  * machine's cores (heals of 5–14 ms behind ones of 1–2 ms on 2 cores).
  */
@@ -496,7 +496,8 @@ export class Supervisor {
         break;
       case 'resumed':
         this.countHeal(tracked);
-        if (this.refillTimer !== undefined) this.refill();
+        // deaths close together: the refill waits for the last of their heals (or the timer)
+        if (this.refillTimer !== undefined && this.healing === 0) this.refill();
         break;
       case 'load-error':
         if (this.running && tracked.role.kind === 'worker' && tracked.role.replacement) {

@@ -61,13 +61,16 @@ export class UnknownTopicError extends RingbusError {
 }
 
 export class UnknownReaderError extends RingbusError {
-  /** `dependent`: the reader that comes after it, when it was unsubscribed after that reader opened. */
-  constructor(name: string, dependent?: string) {
+  /** `dependent`: the reader that comes after it, when it was unsubscribed after that reader opened; `group`: it was a group. */
+  constructor(name: string, dependent?: string, group = false) {
+    const create = group
+      ? `open a member of group "${name}" again with bus.reader(member, { group: "${name}" })`
+      : `create "${name}" again with bus.reader("${name}")`;
     super(
       'ERR_RINGBUS_READER',
       dependent === undefined
         ? `unknown reader "${name}"; create it with bus.reader("${name}") before a reader depends on it`
-        : `reader "${dependent}" comes after reader "${name}", which no longer exists (unsubscribed): "${dependent}" would wait for it for ever; create "${name}" again with bus.reader("${name}"), or reopen "${dependent}" without it in after`,
+        : `reader "${dependent}" comes after ${group ? 'group' : 'reader'} "${name}", which no longer exists (unsubscribed): "${dependent}" would wait for it for ever; ${create}, or reopen "${dependent}" without it in after`,
     );
   }
 }

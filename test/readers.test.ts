@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBus, UnknownReaderError } from 'ringbus';
+import { createBus, InvalidOptionError, UnknownReaderError } from 'ringbus';
 import { start } from './harness.js';
 
 const MAX_EXTRA = 100;
@@ -66,6 +66,48 @@ describe('dependent readers', () => {
     } finally {
       bus.close();
     }
+  });
+
+  it("never follow a reader that took a gone dependency's slot, however many looks fail first, nor one re-created as lossy; a group gone names what to open", () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] });
+    try {
+      const parse = bus.reader('parse');
+      const store = bus.reader('store', { after: ['parse'] });
+      bus.publishBatch('t', [1, 2, 3]);
+      parse.unsubscribe();
+      const other = bus.reader('other'); // takes parse's slot before store looks
+      for (let look = 0; look < 3; look++) expect(() => store.poll(() => undefined)).toThrow(UnknownReaderError);
+      expect(other.poll(() => undefined)).toBe(3);
+      expect(() => store.poll(() => undefined)).toThrow(UnknownReaderError);
+      other.unsubscribe();
+      const lossy = bus.reader('parse', { lossy: true });
+      for (let look = 0; look < 3; look++) expect(() => store.poll(() => undefined)).toThrow(InvalidOptionError);
+      expect(lossy.poll(() => undefined)).toBe(3);
+      expect(() => store.poll(() => undefined)).toThrow(InvalidOptionError);
+
+      const member = bus.reader('w1', { group: 'workers' });
+      const audit = bus.reader('audit', { after: ['workers'] });
+      member.unsubscribe();
+      expect(() => audit.poll(() => undefined)).toThrow(/comes after group "workers".*bus\.reader\(member, \{ group: "workers" \}\)/);
+    } finally {
+      bus.close();
+    }
+  });
+
+  it('a dependent that has read everything of a closed bus ends, whatever became of its dependency', async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'] });
+    const parse = bus.reader('parse');
+    const store = bus.reader('store', { after: ['parse'] });
+    bus.publishBatch('t', [1, 2]);
+    bus.close();
+    expect(parse.poll(() => undefined)).toBe(2);
+    expect(store.poll(() => undefined)).toBe(2);
+    parse.unsubscribe();
+    expect(store.wait(10)).toBe(false);
+    const rest: unknown[] = [];
+    for await (const event of store) rest.push(event);
+    expect(rest).toEqual([]);
+    expect(store.ended).toBe(true);
   });
 });
 

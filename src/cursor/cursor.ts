@@ -1,6 +1,6 @@
 import { ClaimWatch } from '../claim-watch.js';
 import type { Codec } from '../codec.js';
-import { DecodeError, InvalidOptionError, UnknownReaderError } from '../errors.js';
+import { DecodeError, InvalidOptionError, RingbusError, UnknownReaderError } from '../errors.js';
 import * as L from '../layout.js';
 import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
 import { disownSlot, findSlot, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
@@ -62,6 +62,8 @@ export interface CursorSetup {
   /** Marks the slot as held by this cursor, so that a stale object cannot free a successor's slot. */
   owner: number;
 }
+
+const isGroup = (kind: number) => kind === L.KIND_GROUP || kind === L.KIND_KEYED_GROUP;
 
 /** Checks `after` and returns the slots this reader comes after. */
 export function dependencies(ring: Ring, name: string, after: readonly string[]): number[] {
@@ -128,6 +130,8 @@ export abstract class Cursor<T> {
   private readonly after: readonly string[];
   /** The registry's epoch when `deps` were last looked up by name. */
   private depsEpoch: number;
+  /** Which of `deps` were groups when last looked up (what to open to create one again). */
+  private readonly depGroups: boolean[];
   private readonly codecs: readonly Codec<any>[];
   /** Finds the claims of dead threads this cursor is stuck behind. */
   private readonly claims: ClaimWatch;
@@ -147,6 +151,7 @@ export abstract class Cursor<T> {
     this.deps = setup.deps;
     this.after = setup.after;
     this.depsEpoch = Atomics.load(ring.i32, ring.word(L.H_EPOCH));
+    this.depGroups = this.deps.map((dep) => isGroup(slotKind(ring, dep)));
     this.codecs = setup.codecs;
     this.claims = new ClaimWatch(ring);
     this.record = new RecordView(ring.u8, ring.i32, ring.topics);
@@ -213,7 +218,6 @@ export abstract class Cursor<T> {
     return this.pending === 0 && this.head() >= this.ring.core.tailPosition();
   }
 
-  /** The position this cursor may not read past because of the readers it comes after (-1: none). */
   /**
    * How far the readers this one comes after have consumed (-1: it follows none). They
    * are followed by name, not by slot: one unsubscribed leaves a free slot that another
@@ -226,19 +230,43 @@ export abstract class Cursor<T> {
     // a registration anywhere bumps the epoch; a slot freed without one shows in its kind
     let moved = Atomics.load(i32, this.ring.word(L.H_EPOCH)) !== this.depsEpoch;
     for (let i = 0; i < deps.length && !moved; i++) moved = slotKind(this.ring, deps[i]) === L.KIND_FREE;
-    if (moved) this.findDeps();
+    if (moved) {
+      const gone = this.findDeps();
+      if (gone !== undefined) {
+        // a closed bus read to its end holds nothing more back: the reader ends rather than fails
+        if (this.ring.closed && this.head() >= this.ring.core.tailPosition()) return -1;
+        throw gone;
+      }
+    }
     let limit = Infinity;
     for (const dep of deps) limit = Math.min(limit, this.ring.core.holdPosition(dep));
     return limit;
   }
 
-  /** Looks the readers of `after` up again; one no longer in the registry is an error. */
-  private findDeps(): void {
-    this.depsEpoch = Atomics.load(this.ring.i32, this.ring.word(L.H_EPOCH)); // before the look: a change during it is seen next time
-    this.after.forEach((dep, i) => {
-      if (findSlot(this.ring, dep) < 0) throw new UnknownReaderError(dep, this.name);
-      this.deps[i] = dependencies(this.ring, this.name, [dep])[0];
+  /**
+   * Looks the readers of `after` up again and returns undefined, or the error that one no
+   * longer in the registry (or no longer one to follow) is. On an error nothing is kept: every
+   * later look fails again until the registry holds them all, and never follows the stale slot.
+   */
+  private findDeps(): RingbusError | undefined {
+    const epoch = Atomics.load(this.ring.i32, this.ring.word(L.H_EPOCH)); // before the look: a change during it is seen next time
+    const slots: number[] = [];
+    for (let i = 0; i < this.after.length; i++) {
+      const dep = this.after[i];
+      if (findSlot(this.ring, dep) < 0) return new UnknownReaderError(dep, this.name, this.depGroups[i]);
+      try {
+        slots.push(dependencies(this.ring, this.name, [dep])[0]);
+      } catch (error) {
+        if (error instanceof RingbusError) return error; // created again as a lossy reader or a member
+        throw error;
+      }
+    }
+    slots.forEach((slot, i) => {
+      this.deps[i] = slot;
+      this.depGroups[i] = isGroup(slotKind(this.ring, slot));
     });
+    this.depsEpoch = epoch;
+    return undefined;
   }
 
   /** Delivers up to `max` events, decoded, and commits the position once. */

@@ -65,13 +65,18 @@ export interface CursorSetup {
 
 const isGroup = (kind: number) => kind === L.KIND_GROUP || kind === L.KIND_KEYED_GROUP;
 
-/** Checks `after` and returns the slots this reader comes after. */
-export function dependencies(ring: Ring, name: string, after: readonly string[]): number[] {
-  return after.map((dep) => {
+/** Checks `after` and returns the slots this reader comes after; `unknown` makes the error for one not in the registry. */
+export function dependencies(
+  ring: Ring,
+  name: string,
+  after: readonly string[],
+  unknown: (dep: string, i: number) => RingbusError = (dep) => new UnknownReaderError(dep),
+): number[] {
+  return after.map((dep, i) => {
     if (dep === name)
       throw new InvalidOptionError(`reader "${name}" cannot come after itself: it would wait for its own position for ever; list the readers it must follow`);
     const slot = findSlot(ring, dep);
-    if (slot < 0) throw new UnknownReaderError(dep);
+    if (slot < 0) throw unknown(dep, i);
     if (slotKind(ring, slot) === L.KIND_LOSSY)
       throw new InvalidOptionError(`"${dep}" is a lossy reader; a reader can only depend on readers that see every event`);
     if (slotKind(ring, slot) === L.KIND_MEMBER || slotKind(ring, slot) === L.KIND_KEYED_MEMBER) {
@@ -214,8 +219,12 @@ export abstract class Cursor<T> {
 
   /** True once the bus is closed and this cursor has read everything published before. */
   get ended(): boolean {
-    if (!this.ring.closed) return false;
-    return this.pending === 0 && this.head() >= this.ring.core.tailPosition();
+    return this.pending === 0 && this.tookAll;
+  }
+
+  /** The bus is closed and this cursor has taken everything published (some of it may be pending still). */
+  private get tookAll(): boolean {
+    return this.ring.closed && this.head() >= this.ring.core.tailPosition();
   }
 
   /**
@@ -234,7 +243,7 @@ export abstract class Cursor<T> {
       const gone = this.findDeps();
       if (gone !== undefined) {
         // a closed bus read to its end holds nothing more back: the reader ends rather than fails
-        if (this.ring.closed && this.head() >= this.ring.core.tailPosition()) return -1;
+        if (this.tookAll) return -1;
         throw gone;
       }
     }
@@ -250,16 +259,12 @@ export abstract class Cursor<T> {
    */
   private findDeps(): RingbusError | undefined {
     const epoch = Atomics.load(this.ring.i32, this.ring.word(L.H_EPOCH)); // before the look: a change during it is seen next time
-    const slots: number[] = [];
-    for (let i = 0; i < this.after.length; i++) {
-      const dep = this.after[i];
-      if (findSlot(this.ring, dep) < 0) return new UnknownReaderError(dep, this.name, this.depGroups[i]);
-      try {
-        slots.push(dependencies(this.ring, this.name, [dep])[0]);
-      } catch (error) {
-        if (error instanceof RingbusError) return error; // created again as a lossy reader or a member
-        throw error;
-      }
+    let slots: number[];
+    try {
+      slots = dependencies(this.ring, this.name, this.after, (dep, i) => new UnknownReaderError(dep, this.name, this.depGroups[i]));
+    } catch (error) {
+      if (error instanceof RingbusError) return error; // gone, or created again as a lossy reader or a member
+      throw error;
     }
     slots.forEach((slot, i) => {
       this.deps[i] = slot;

@@ -385,7 +385,7 @@ export class Supervisor {
     this.restartCounts[seat]++;
     const now = performance.now();
     // Another death before a new standby could be ready: keep one more from now on.
-    if (now - this.lastTakeover < STANDBY_READY_MS) this.poolSize = Math.min(this.standbyCount + MAX_EXTRA_STANDBYS, this.poolSize + 1);
+    if (now - this.lastTakeover < STANDBY_READY_MS) this.growPool();
     this.lastTakeover = now;
     // one short now: its successor starts once this heal is over
     this.refillTimer ??= setTimeout(() => this.refill(), REFILL_AFTER_HEAL_MS);
@@ -403,10 +403,10 @@ export class Supervisor {
     return [...this.live].filter((t) => t.role.kind === 'standby' && t.seat < 0 && !t.retired);
   }
 
+  /** Keeps one more standby (started by the caller's fillPool()), up to MAX_EXTRA_STANDBYS more than asked for. */
   private growPool(): void {
     if (this.standbyCount === 0) return;
     this.poolSize = Math.min(this.standbyCount + MAX_EXTRA_STANDBYS, this.poolSize + 1);
-    this.fillPool();
   }
 
   /** Starts standbys until the pool holds `poolSize`. */
@@ -578,7 +578,9 @@ export class Supervisor {
       }
       if (standbyMayTake && idle === 0 && !this.shortOf.has(seat)) {
         this.shortOf.add(seat);
-        this.growPool(); // a death found no standby ready: keep one more from now on
+        // a death found no standby ready: keep one more from now on, started at once
+        this.growPool();
+        this.fillPool();
         starting = this.idleStandbys.length - idle;
       }
       if (standbyMayTake && starting > 0 && now - since < STARTING_GRACE_MS) {

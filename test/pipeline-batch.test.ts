@@ -105,6 +105,32 @@ describe('batch handlers', () => {
     expect(p.stats().stages[0]).toMatchObject({ restarts: 1, deadLetters: 0, errors: 1, retries: 0 });
   });
 
+  it('an event that kills every worker deep in a batch: one death for the batch, then its attempts, then the dead letters (not a death per short read)', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'b', module: stageUrl('batch'), consumes: ['in'], produces: ['out'], options: { to: 'out' }, batchSize: 256, retry: { attempts: 3 } }],
+      }),
+    );
+    const out = p.output.reader<Item>('check');
+    await p.start();
+    const n = 1000;
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: n }, (_, id) => (id === 200 ? { id, x: id, exit: true } : { id, x: id })),
+    );
+    await p.drain({ timeoutMs: 30_000 });
+    const seen = new Uint16Array(n);
+    const dead: any[] = [];
+    out.poll((v: any, topic) => void (topic === 'out' ? seen[v.id]++ : dead.push(v)), 1 << 20);
+    expect(Array.from(seen).flatMap((s, id) => (s === (id === 200 ? 0 : 1) ? [] : [id]))).toEqual([]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ stage: 'b', value: { id: 200 }, attempts: 3, error: { name: 'WorkerDiedError' } });
+    // the batch's death, then the event's three attempts alone
+    expect(p.stats().stages[0]).toMatchObject({ restarts: 4, errors: 4, deadLetters: 1 });
+  });
+
   it('raw codec: batch handlers get views of the records and can emit them as they are; 20,000 events come out once, in order, intact', async () => {
     const raw = stageUrl('raw-batch');
     const p = track(

@@ -8,6 +8,7 @@ import {
   SEAT_STOP,
   seatWord,
   STAT_BATCH_DIED,
+  STAT_BATCH_LAST,
   STAT_BATCH_SIZES,
   STAT_BATCHES,
   STAT_BUSY_MS,
@@ -187,11 +188,16 @@ export class StageRunner {
       tally.dead++;
       if (letter.valueOmitted) tally.withoutValue++;
     };
+    // A batch handler that killed its worker: every event of that batch is handled one per
+    // call, however the replacement's reads cut it up (its first read is short), until the
+    // replacement is past the batch's last event; a death on the way keeps that going.
     const batchDied = base + STAT_BATCH_DIED;
-    let whole = this.batch !== undefined && stats[batchDied] !== seqs[0];
-    if (this.batch !== undefined && !whole) stats[batchDied] = -1; // this batch killed a worker: one event per call this time
+    const died = stats[batchDied];
+    const diedLast = stats[base + STAT_BATCH_LAST];
+    let whole = this.batch !== undefined && (died < 0 || seqs[n - 1] < died || seqs[0] > diedLast);
+    if (died >= 0 && seqs[0] > diedLast) stats[batchDied] = -1;
     if (whole) {
-      whole = await this.handleWhole(batch, tally);
+      whole = await this.handleWhole(batch, n, tally);
     }
     let out = 0;
     let orphans = 0; // a batch emit's letter is its own source: -2, -3, ...
@@ -212,7 +218,10 @@ export class StageRunner {
         }
       }
     };
-    if (!whole) await this.handleEach(batch, n, tally, sendLetter, tries, publish);
+    if (!whole) {
+      await this.handleEach(batch, n, tally, sendLetter, tries, publish);
+      if (died >= 0 && seqs[n - 1] >= diedLast) stats[batchDied] = -1;
+    }
     publish();
     stats[base + STAT_IN] += n;
     stats[base + STAT_OUT] += out;
@@ -225,7 +234,7 @@ export class StageRunner {
   }
 
   /** The batch handler on the whole batch: true if it succeeded, false if it failed (its emits discarded). */
-  private async handleWhole(batch: Batch, tally: { errors: number }): Promise<boolean> {
+  private async handleWhole(batch: Batch, n: number, tally: { errors: number }): Promise<boolean> {
     const stats = this.plan.stats;
     const handling = statsIndex(this.seat, STAT_HANDLING);
     const context = this.batchContext;
@@ -236,6 +245,7 @@ export class StageRunner {
     const started = performance.now();
     try {
       if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.seat, STAT_HANDLING_SINCE)] = wallClock();
+      stats[statsIndex(this.seat, STAT_BATCH_LAST)] = batch.seqs[n - 1]; // before the first: a death reads both
       stats[handling] = -2 - batch.seqs[0];
       const result = this.batch!(batch.values, context);
       if (isThenable(result)) await result;

@@ -117,6 +117,28 @@ describe.skipIf(process.platform !== 'linux')('pipeline lifecycle: overlapping c
     await p.drain({ timeoutMs: 10_000 });
   });
 
+  it('drain() checks its options as the bus does, and ends when its signal aborts, even behind a handler that never returns', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        stopGraceMs: 300,
+        stages: [{ name: 'h', module: stageUrl('hang'), consumes: ['in'], produces: ['out'] }],
+      }),
+    );
+    await p.start();
+    await p.publishAsync('in', { id: 1, hang: 'async' });
+    for (const bad of [{ timeout: 300 }, { timeoutMs: '300' }, { timeoutMs: -1 }, { signal: 'stop' }, 5])
+      await expect(p.drain(bad as never), JSON.stringify(bad)).rejects.toThrow(InvalidOptionError);
+    const started = performance.now();
+    await expect(p.drain({ signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const aborted = new AbortController();
+    aborted.abort(new Error('given up'));
+    await expect(p.drain({ signal: aborted.signal })).rejects.toThrow('given up');
+    await expect(p.drain({ timeoutMs: 50 })).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
   it('kill() before start() and after close() raises PipelineStateError; start() called while close() is in flight too', async () => {
     const p = linear();
     await expect(p.kill('a')).rejects.toBeInstanceOf(PipelineStateError);
@@ -140,6 +162,35 @@ describe.skipIf(process.platform !== 'linux')('pipeline lifecycle: overlapping c
 });
 
 describe('pipeline lifecycle: load and option errors', () => {
+  it('kill() on a stage that is down (its replacement could not load its module) raises PipelineStateError at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringbus-down-'));
+    const flag = join(dir, 'refuse');
+    process.env.RINGBUS_TEST_REFUSE_LOAD = flag; // workers copy the environment when they start
+    try {
+      const p = track(
+        createPipeline({
+          inputs: ['in'],
+          outputs: ['out'],
+          standby: 0,
+          stages: [{ name: 's', module: stageUrl('load-refused'), consumes: ['in'], produces: ['out'] }],
+        }),
+      );
+      const errors: Error[] = [];
+      p.on('error', (error) => errors.push(error));
+      await p.start();
+      writeFileSync(flag, '');
+      await p.kill('s');
+      for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(errors[0]).toBeInstanceOf(StageLoadError);
+      const started = performance.now();
+      await expect(p.kill('s')).rejects.toThrow(PipelineStateError);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      delete process.env.RINGBUS_TEST_REFUSE_LOAD;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a module that calls process.exit() while loading: StageLoadError names its stage, never the standby', async () => {
     for (let round = 0; round < 3; round++) {
       const p = track(

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { ResourceLimits } from 'node:worker_threads';
-import { attach, type Bus, type OutgoingEvent, type PublishOptions } from '../bus.js';
+import { type AsyncOptions, attach, type Bus, type OutgoingEvent, type PublishOptions } from '../bus.js';
 import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowError, TimeoutError } from '../errors.js';
-import { checkOptions } from '../options.js';
+import { signalOption } from '../abort.js';
+import { checkOptions, checkTimeout } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
 import {
@@ -430,9 +431,12 @@ export class Pipeline extends EventEmitter {
    * it led to, through loops too) handled by every stage, nothing waiting to re-enter a
    * loop, every dead worker replaced. Keeps waiting while publishers go on publishing.
    */
-  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+  async drain(options?: AsyncOptions): Promise<void> {
+    checkOptions('drain() options', options, ['timeoutMs', 'signal']);
+    const timeoutMs = options?.timeoutMs === undefined ? Infinity : checkTimeout('drain() timeoutMs', options.timeoutMs);
+    const signal = signalOption('drain()', options);
     this.checkNotClosing();
-    const timeoutMs = options.timeoutMs ?? Infinity;
+    signal?.throwIfAborted();
     const deadline = performance.now() + timeoutMs;
     const stageBuses = this.buses.slice(0, this.topology.stages.length);
     for (;;) {
@@ -454,6 +458,7 @@ export class Pipeline extends EventEmitter {
       if (performance.now() >= deadline) throw new TimeoutError(`pipeline drain() (${this.whyBusy()})`, timeoutMs);
       if (this.state !== 'running') throw new PipelineStateError('drain() needs a running pipeline: call start() first (events wait in the rings until then)');
       await new Promise((resolve) => setTimeout(resolve, 1));
+      signal?.throwIfAborted();
     }
   }
 

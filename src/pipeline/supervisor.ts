@@ -1,5 +1,5 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import { StageLoadError, TimeoutError } from '../errors.js';
+import { PipelineStateError, StageLoadError, TimeoutError } from '../errors.js';
 import {
   C_SHUTDOWN,
   C_VACANCY,
@@ -257,6 +257,10 @@ export class Supervisor {
     // A seat being healed: kill its new worker once its heal is over, so that each kill has
     // a heal of its own (a replacement killed before its first read would end none).
     for (let waited = 0; this.running && waited < 10_000; waited++) {
+      if (this.broken)
+        throw new PipelineStateError(
+          `kill(): ${this.seatText(seat)} is down (a replacement could not load its module: see the pipeline's 'error' event); there is no worker to kill`,
+        );
       const tracked = this.owner(seat);
       if (tracked !== undefined && this.runsHealed(seat, tracked)) {
         const at = wallClock();
@@ -268,6 +272,12 @@ export class Supervisor {
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    if (this.running) throw new PipelineStateError(`kill(): ${this.seatText(seat)} had no running worker for 10 s (still being replaced); nothing was killed`);
+  }
+
+  private seatText(seat: number): string {
+    const { stage, member } = stageOfSeat(this.plan, seat);
+    return `stage "${stage.name}" worker ${member}`;
   }
 
   /**

@@ -204,6 +204,16 @@ export class ClaimDeadlockError extends RingbusError {
   }
 }
 
+/** A sync publish (or claim) while this thread's async publishes on the bus still wait for space: it would overtake them. */
+export class PublishOrderError extends RingbusError {
+  constructor(what: string, waiting: number) {
+    super(
+      'ERR_RINGBUS_PUBLISH_ORDER',
+      `${what} would overtake ${waiting} async publish${waiting === 1 ? '' : 'es'} of this thread still waiting for space in the ring (a thread's publishes keep their call order); await them first, or publish this one with publishAsync() too, which queues behind them`,
+    );
+  }
+}
+
 /** Two stages of a pipeline share a name. */
 export class DuplicateStageError extends RingbusError {
   constructor(name: string) {

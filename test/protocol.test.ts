@@ -1,7 +1,7 @@
 // Exact interleavings that threads produce only rarely, driven through the core itself:
 // each test stands for a bug found in review (see docs/DECISIONS.md).
 import { describe, expect, it } from 'vitest';
-import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, TooManyReadersError, type Bus } from 'ringbus';
+import { attach, BusClosedError, ClaimClosedError, createBus, InvalidOptionError, PublishOrderError, TooManyReadersError, type Bus } from 'ringbus';
 import { cursorOf, producerOf, ringOf } from 'ringbus/internal';
 
 /** The core instance and ring view behind a bus (not public API: these tests drive the protocol). */
@@ -68,17 +68,45 @@ describe('the protocol under rare interleavings', () => {
     expect(bus.stats().revoked).toBe(2);
   });
 
-  it('concurrent publishBatchAsync calls keep their own batches and their order', async () => {
+  it('concurrent publishBatchAsync calls keep their own batches and their order, with a sync batch after them', async () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 1 << 16, topics: ['t'], codec: 'json' });
     const reader = bus.reader<string>('r');
-    const w = bus.publishAsync('t', 'w0'); // queued first: the batches after it wait for their turn
+    const w = bus.publishAsync('t', 'w0');
     const a = bus.publishBatchAsync('t', ['a1', 'a2', 'a3']);
     const b = bus.publishBatchAsync('t', ['b'.repeat(40), 'b2']);
-    bus.publishBatch('t', ['s1']); // a sync batch while both wait for their turn
+    bus.publishBatch('t', ['s1']); // called after them: comes after them
     await Promise.all([w, a, b]);
     const got: string[] = [];
     reader.poll((v) => got.push(v), 100);
-    expect(got).toEqual(['s1', 'w0', 'a1', 'a2', 'a3', 'b'.repeat(40), 'b2']);
+    expect(got).toEqual(['w0', 'a1', 'a2', 'a3', 'b'.repeat(40), 'b2', 's1']);
+  });
+
+  it('a sync publish never overtakes async publishes of its thread waiting for space: try forms publish nothing, the others throw PublishOrderError', async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    const record = (id: number) => new Uint8Array(200).fill(id);
+    let id = 0;
+    while (bus.tryPublish('t', record(id))) id++; // full
+    const waiting = [bus.publishAsync('t', record(id++)), bus.publishBatchAsync('t', [record(id++), record(id++)])];
+    expect(bus.tryPublish('t', record(99))).toBe(false);
+    expect(bus.tryPublishEvents([{ topic: 't', value: record(99) }])).toBe(0);
+    for (const call of [
+      () => bus.publish('t', record(99), { timeoutMs: 0 }),
+      () => bus.publishBatch('t', [record(99)]),
+      () => bus.publishEvents([{ topic: 't', value: record(99) }]),
+      () => bus.claim('t', 8),
+    ])
+      expect(call).toThrow(PublishOrderError);
+    const got: number[] = [];
+    while (got.length < id) {
+      reader.poll((v) => got.push(v[0]), 100);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(waiting);
+    bus.publish('t', record(id)); // nothing waits now
+    reader.poll((v) => got.push(v[0]), 100);
+    expect(got).toEqual(Array.from({ length: id + 1 }, (_, i) => i));
+    bus.close();
   });
 
   it('an async batch with nothing queued ahead of it and room in the ring goes out at once, in call order', async () => {

@@ -3,7 +3,7 @@ import { osThreadId, threadAlive } from './claim-watch.js';
 import { InvalidOptionError, KeyedGroupLimitError, ReaderBusyError, ReaderClosedError } from './errors.js';
 import * as L from './layout.js';
 import { keyBytes } from './record.js';
-import { findSlot, nameToBytes, openLocked, slotGroup, slotKind, withRegistryLock } from './registry.js';
+import { closedHere, findSlot, takenOverHere, nameToBytes, openLocked, slotGroup, slotKind, withRegistryLock } from './registry.js';
 import type { Ring } from './ring.js';
 import { onThreadDeath, ownerOf } from './thread-deaths.js';
 
@@ -147,6 +147,7 @@ export function joinKeyed(ring: Ring, group: string, name: string, request: { st
       if (!request.takeover) throw new ReaderBusyError(name);
       const block = findBlock(ring, its);
       if (block >= 0 && members(ring, block).some((m) => m.slot !== existing)) checkTopics(ring, block, group, name, request.topics);
+      takenOverHere(Atomics.load(ring.i32, ring.slotWord(existing, L.S_OWNER)));
       departLocked(ring, its, existing);
     }
     const groupSlot = openLocked(ring, group, groupBytes, { kind: L.KIND_KEYED_GROUP, group: L.NO_SLOT, start: request.start, takeover: false, owner: 0 });
@@ -316,6 +317,7 @@ function departLocked(ring: Ring, groupSlot: number, slot: number): void {
 
 /** Member `slot` of `groupSlot` leaves; `owner` is its Reader's token (a successor's slot is left alone). */
 export function leaveKeyed(ring: Ring, groupSlot: number, slot: number, owner: number): void {
+  closedHere(owner);
   withRegistryLock(ring, () => {
     if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
     departLocked(ring, groupSlot, slot);

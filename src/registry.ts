@@ -113,9 +113,11 @@ export function openLocked(ring: Ring, name: string, nameBytes: Uint8Array, requ
     }
     if (request.owner !== 0) {
       const word = ring.slotWord(slot, L.S_OWNER);
-      if (Atomics.compareExchange(ring.i32, word, 0, request.owner) !== 0) {
+      const current = Atomics.compareExchange(ring.i32, word, 0, request.owner);
+      if (current !== 0) {
         if (!request.takeover) throw new ReaderBusyError(name);
         Atomics.store(ring.i32, word, request.owner);
+        takenOverHere(current);
       }
     }
     ring.core.registerReader(slot, request.kind, request.group, L.START_KEEP);
@@ -161,10 +163,36 @@ function setUp(ring: Ring, slot: number, nameBytes: Uint8Array, request: SlotReq
 }
 
 /**
+ * The readers open in this thread, by owner word, each with what closes its object. A
+ * takeover replaces a reader whose thread died; one still open in this very thread (an
+ * object left behind, say by a loop that threw) is closed by it, so that only one live
+ * object delivers the slot's events.
+ */
+const openHere = new Map<number, () => void>();
+
+/** A reader of this thread now holds its slot under owner word `owner`; `close` marks its object closed. */
+export function openedHere(owner: number, close: () => void): void {
+  openHere.set(owner, close);
+}
+
+/** The slot held under `owner` was taken over: if its object is in this thread, it is closed now. */
+export function takenOverHere(owner: number): void {
+  const close = openHere.get(owner);
+  openHere.delete(owner);
+  close?.();
+}
+
+/** A reader of this thread with owner word `owner` closed (or left its group). */
+export function closedHere(owner: number): void {
+  openHere.delete(owner);
+}
+
+/**
  * Frees a slot if `owner` still holds it (a Reader taken over by a successor must not free
  * the successor's slot), under the registry lock so that nobody is setting it up meanwhile.
  */
 export function releaseSlot(ring: Ring, slot: number, owner: number): void {
+  closedHere(owner);
   withRegistryLock(ring, () => {
     if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
     const group = slotKind(ring, slot) === L.KIND_MEMBER ? slotGroup(ring, slot) : L.NO_SLOT;
@@ -175,6 +203,7 @@ export function releaseSlot(ring: Ring, slot: number, owner: number): void {
 
 /** Gives the slot up for a successor, if `owner` still holds it: its position stays and keeps gating producers. */
 export function disownSlot(ring: Ring, slot: number, owner: number): void {
+  closedHere(owner);
   Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), owner, 0);
 }
 

@@ -36,7 +36,7 @@ describe('closing and unsubscribing readers', () => {
     expect(() => first.unsubscribe()).toThrow(ReaderClosedError);
     const taken = bus.reader('t');
     const heir = bus.reader('t', { takeover: true });
-    taken.unsubscribe(); // no longer the owner: the heir's slot stays
+    expect(() => taken.unsubscribe()).toThrow(ReaderClosedError); // closed by the takeover: the heir's slot stays
     expect(
       bus
         .stats()
@@ -139,6 +139,32 @@ describe('read() and commit()', () => {
     expect(() => r.read()).toThrow(/commit\(\) the events read/);
     r.commit();
     expect(r.read()).toEqual([]);
+  });
+
+  it('a takeover in the thread that has the reader open closes the old object: every event is delivered once, by the heir', async () => {
+    const bus = createBus({ topics: ['t'], timeoutMs: 10_000 });
+    const old = bus.reader<number>('r');
+    const loop = (async () => {
+      for await (const _ of old) return 'delivered to the old object';
+      return 'ended';
+    })();
+    const heir = bus.reader<number>('r', { takeover: true });
+    const keyedOld = bus.reader<number>('k', { group: 'kg', keyed: true });
+    const keyedHeir = bus.reader<number>('k', { group: 'kg', keyed: true, takeover: true });
+    bus.publishBatch('t', [1, 2, 3]);
+    expect(() => old.poll(() => undefined)).toThrow(ReaderClosedError);
+    expect(() => keyedOld.poll(() => undefined)).toThrow(ReaderClosedError);
+    const limit = new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref());
+    expect(await Promise.race([loop, limit])).toBe('ended');
+    const got: number[] = [];
+    heir.poll((v) => got.push(v));
+    keyedHeir.poll((v) => got.push(v));
+    expect(got).toEqual([1, 2, 3, 1, 2, 3]);
+    old.close(); // a no-op: the slot is the heir's
+    heir.poll(() => undefined);
+    bus.publish('t', 4);
+    expect(heir.read().map((e) => e.value)).toEqual([4]);
+    bus.close();
   });
 
   it('a batch read() and not committed is delivered again to a reader that takes over; for await refuses a held batch', async () => {

@@ -3,7 +3,7 @@ import type { Codec } from '../codec.js';
 import { DecodeError, InvalidOptionError, RingbusError, UnknownReaderError } from '../errors.js';
 import * as L from '../layout.js';
 import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
-import { disownSlot, findSlot, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
+import { disownSlot, findSlot, openedHere, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
 import type { Ring } from '../ring.js';
 import type { BusEvent, BusHandle, Handler, RawRecord } from '../types.js';
 import type { WaitSite } from '../wait-strategy.js';
@@ -166,6 +166,10 @@ export abstract class Cursor<T> {
     const futex = onCursors || this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = onCursors || this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
     this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
+    openedHere(this.owner, () => {
+      this.open = false;
+      ring.core.wakeAll(); // a for await of it waiting in this thread ends
+    });
   }
 
   /** Bytes readable now, up to `max` events, under this cursor's contract (0: none). */

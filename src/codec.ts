@@ -105,6 +105,7 @@ function refusingProtoKeys(encoder: Encoder): boolean {
   if (typeof encodeMap !== 'function') return false;
   e.encodeMap = function (this: unknown, object: object, depth: number) {
     if (isEnumerableOwn.call(object, '__proto__')) throw protoKeyError(); // own and enumerable: what encodeMap writes
+    if (object instanceof Map || object instanceof Set) throw collectionError(object);
     encodeMap.call(this, object, depth);
   };
   return true;
@@ -119,10 +120,23 @@ function protoKeyError(): EncodeError {
   );
 }
 
+/**
+ * @msgpack/msgpack writes a Map or a Set as the map of its own enumerable keys: none, so
+ * its contents would arrive as an empty object without a word.
+ */
+function collectionError(value: Map<unknown, unknown> | Set<unknown>): EncodeError {
+  const what = value instanceof Map ? 'a Map' : 'a Set';
+  return new EncodeError(
+    'msgpack',
+    `${what} has no MessagePack form (it would arrive as an empty object); publish ${value instanceof Map ? 'Object.fromEntries(map) or [...map]' : '[...set]'}, or use the structured codec, which carries it`,
+  );
+}
+
 /** The slow walk refusingProtoKeys() saves, for an encoder whose internals changed. */
 function hasProtoKey(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null || depth > 100 || ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
+  if (value instanceof Map || value instanceof Set) throw collectionError(value);
   if (isEnumerableOwn.call(value, '__proto__')) return true;
   return Object.values(value).some((item) => hasProtoKey(item, depth + 1));
 }

@@ -100,6 +100,15 @@ describe('msgpack encode', () => {
     expect(codec.decode(codec.encode(hidden).slice())).toEqual({ e: 1 });
   });
 
+  it('refuses a Map or a Set at any depth with an EncodeError (its contents would arrive as an empty object), and stays usable', () => {
+    const codec = msgpack();
+    for (const value of [new Map([['a', 1]]), new Set([1]), { m: new Map() }, [1, { s: new Set(['x']) }]]) {
+      expect(() => codec.encode(value)).toThrow(EncodeError);
+    }
+    expect(() => codec.encode(new Map([['a', 1]]))).toThrow(/Object\.fromEntries/);
+    expect(codec.decode(codec.encode({ a: [1, { b: 2 }] }).slice())).toEqual({ a: [1, { b: 2 }] });
+  });
+
   it('returns the bytes of each value, whatever the lengths of the values encoded before it', () => {
     const codec = msgpack();
     const reference = msgpack();

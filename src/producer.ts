@@ -69,10 +69,11 @@ export class Producer {
     private readonly codec: Codec<any>,
     private readonly wait: WaitStrategy,
   ) {
-    this.claims = new ClaimWatch(ring);
+    const site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
+    this.site = site;
+    this.claims = new ClaimWatch(ring, site, 100);
     this.i32 = ring.i32;
     this.f64 = ring.f64;
-    this.site = { words: ring.i32, futex: ring.word(L.H_CURSOR_FUTEX), waiters: ring.word(L.H_CURSOR_WAITERS), sliceMs: 100 };
   }
 
   encode(value: unknown): Uint8Array {

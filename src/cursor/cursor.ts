@@ -158,14 +158,15 @@ export abstract class Cursor<T> {
     this.depsEpoch = Atomics.load(ring.i32, ring.word(L.H_EPOCH));
     this.depGroups = this.deps.map((dep) => isGroup(slotKind(ring, dep)));
     this.codecs = setup.codecs;
-    this.claims = new ClaimWatch(ring);
     this.record = new RecordView(ring.u8, ring.i32, ring.topics);
     this.index = ring.core.cursorIndex(slot);
     this.position = ring.core.cursor(slot);
     // Commits wake the cursor futex too.
     const futex = onCursors || this.deps.length > 0 ? L.H_CURSOR_FUTEX : L.H_DATA_FUTEX;
     const waiters = onCursors || this.deps.length > 0 ? L.H_CURSOR_WAITERS : L.H_DATA_WAITERS;
-    this.site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
+    const site = { words: ring.i32, futex: ring.word(futex), waiters: ring.word(waiters), sliceMs: 100 };
+    this.site = site;
+    this.claims = new ClaimWatch(ring, site, 100);
     openedHere(this.owner, () => {
       this.open = false;
       ring.core.wakeAll(); // a for await of it waiting in this thread ends

@@ -22,25 +22,27 @@ function hanging(extra: Record<string, unknown> = {}, pipeline: Record<string, u
 
 describe('operational boundaries', () => {
   for (const how of ['busy', 'async'] as const) {
-    it(`a handler that never returns (${how === 'busy' ? 'a busy loop' : 'a promise that never settles'}) is a failed attempt after handlerTimeoutMs; after its attempts the event is dead-lettered with HandlerTimeoutError`, async () => {
+    it(`a handler that never returns (${how === 'busy' ? 'a busy loop' : 'a promise that never settles'}) is a failed attempt after handlerTimeoutMs; after its attempts the event is dead-lettered with HandlerTimeoutError, two such events of one batch each`, async () => {
       const p = hanging({ handlerTimeoutMs: 150, retry: { attempts: 2 } });
       const out = p.output.reader<any>('check');
       await p.start();
       const n = 100;
       await p.publishBatchAsync(
         'in',
-        Array.from({ length: n }, (_, id) => (id === 40 ? { id, hang: how } : { id })),
+        Array.from({ length: n }, (_, id) => (id === 40 || id === 44 ? { id, hang: how } : { id })),
       );
       await p.drain({ timeoutMs: 20_000 });
       const passed: number[] = [];
       const dead: any[] = [];
       out.poll((v, topic) => void (topic === 'out' ? passed.push(v.id) : dead.push(v)), 1 << 20);
       // the hung batch had published nothing: the others come out once each, in order
-      expect(passed).toEqual(Array.from({ length: n }, (_, id) => id).filter((id) => id !== 40));
-      expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ stage: 'h', topic: 'in', value: { id: 40, hang: how }, attempts: 2, error: { name: 'HandlerTimeoutError' } });
-      expect(dead[0].error.message).toContain('handlerTimeoutMs (150 ms)');
-      expect(p.stats().stages[0]).toMatchObject({ restarts: 2, errors: 2, retries: 1, deadLetters: 1 });
+      expect(passed).toEqual(Array.from({ length: n }, (_, id) => id).filter((id) => id !== 40 && id !== 44));
+      expect(dead).toHaveLength(2);
+      for (const [i, id] of [40, 44].entries()) {
+        expect(dead[i]).toMatchObject({ stage: 'h', topic: 'in', value: { id, hang: how }, attempts: 2, error: { name: 'HandlerTimeoutError' } });
+        expect(dead[i].error.message).toContain('handlerTimeoutMs (150 ms)');
+      }
+      expect(p.stats().stages[0]).toMatchObject({ restarts: 4, errors: 4, retries: 2, deadLetters: 2 });
     });
   }
 

@@ -39,15 +39,15 @@ export const STAT_DEAD = 4; // events sent to the dead-letter topic
 export const STAT_DEAD_NO_VALUE = 5; // of those, letters sent without their value (too large for the dead-letter ring)
 export const STAT_DIED_AT = 6; // wall-clock ms (timeOrigin + now) of the seat's last worker death
 export const STAT_HANDLING = 7; // seq of the event whose handler is running, or -1; -2 - seq while a batch handler runs on a batch from seq
-export const STAT_SUSPECTS = 8; // SUSPECTS pairs: seq of an event the seat's workers died handling (or -1), and how often
+export const STAT_SUSPECTS = 8; // SUSPECTS triples: seq of an event the seat's workers died handling (or -1), how often, and how many of those were handler timeouts
 export const SUSPECTS = 4;
-export const STAT_BUSY_MS = STAT_SUSPECTS + 2 * SUSPECTS; // ms from reading a non-empty batch to its cursor commit, summed
+const SUSPECT_FIELDS = 3;
+export const STAT_BUSY_MS = STAT_SUSPECTS + SUSPECT_FIELDS * SUSPECTS; // ms from reading a non-empty batch to its cursor commit, summed
 export const STAT_HANDLER_MS = STAT_BUSY_MS + 1; // of those, ms inside the handler (per-event handlers: every 16th call timed, × 16)
 export const STAT_BATCH_DIED = STAT_HANDLER_MS + 1; // seq of the first event of a batch whose batch handler killed its worker, or -1
 export const STAT_BATCH_LAST = STAT_BATCH_DIED + 1; // seq of the last event of the batch the batch handler runs on (or last ran on)
 export const STAT_HANDLING_SINCE = STAT_BATCH_LAST + 1; // wall-clock ms the running handler started at (stages with a handlerTimeoutMs)
-export const STAT_TIMED_OUT = STAT_HANDLING_SINCE + 1; // seq of the last event whose handler ran past handlerTimeoutMs, or -1
-export const STAT_BATCHES = STAT_TIMED_OUT + 1; // batches handled
+export const STAT_BATCHES = STAT_HANDLING_SINCE + 1; // batches handled
 export const STAT_BATCH_SIZES = STAT_BATCHES + 1; // BATCH_BUCKETS counts: batches of 1, 2, 3–4, 5–8, ... 129–256, and over 256 events
 export const BATCH_BUCKETS = 10;
 const STATS_FIELDS = STAT_BATCH_SIZES + BATCH_BUCKETS;
@@ -68,9 +68,8 @@ export function createControl(seats: number): ControlBlock {
   const stats = new Float64Array(new SharedArrayBuffer(Math.max(1, seats) * STATS_FIELDS * 8));
   for (let w = 0; w < seats; w++) {
     stats[statsIndex(w, STAT_HANDLING)] = -1;
-    for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, STAT_SUSPECTS + 2 * k)] = -1;
+    for (let k = 0; k < SUSPECTS; k++) stats[statsIndex(w, STAT_SUSPECTS + SUSPECT_FIELDS * k)] = -1;
     stats[statsIndex(w, STAT_BATCH_DIED)] = -1;
-    stats[statsIndex(w, STAT_TIMED_OUT)] = -1;
   }
   return { words, stats, seats };
 }
@@ -177,7 +176,7 @@ export function takeReservedSeat(words: Int32Array, seat: number, token: number,
  * replacement can die on another event before it has committed the dead letter of the
  * first (found by a randomised stress run).
  */
-export function recordDeath(stats: Float64Array, seat: number): void {
+export function recordDeath(stats: Float64Array, seat: number, timedOut = false): void {
   const handling = stats[statsIndex(seat, STAT_HANDLING)];
   stats[statsIndex(seat, STAT_HANDLING)] = -1;
   if (handling === -1) return;
@@ -190,20 +189,36 @@ export function recordDeath(stats: Float64Array, seat: number): void {
   const base = statsIndex(seat, STAT_SUSPECTS);
   let target = 0;
   for (let k = 0; k < SUSPECTS; k++) {
-    const seq = stats[base + 2 * k];
+    const seq = stats[base + SUSPECT_FIELDS * k];
     if (seq === handling) {
-      stats[base + 2 * k + 1] += 1;
+      stats[base + SUSPECT_FIELDS * k + 1] += 1;
+      if (timedOut) stats[base + SUSPECT_FIELDS * k + 2] += 1;
       return;
     }
-    if (seq < stats[base + 2 * target]) target = k; // a free entry (-1), or else the oldest
+    if (seq < stats[base + SUSPECT_FIELDS * target]) target = k; // a free entry (-1), or else the oldest
   }
-  stats[base + 2 * target + 1] = 1;
-  stats[base + 2 * target] = handling;
+  stats[base + SUSPECT_FIELDS * target + 1] = 1;
+  stats[base + SUSPECT_FIELDS * target + 2] = timedOut ? 1 : 0;
+  stats[base + SUSPECT_FIELDS * target] = handling;
 }
 
 /** How many times the seat's workers died handling the event `seq`. */
 export function deathsOn(stats: Float64Array, seat: number, seq: number): number {
   const base = statsIndex(seat, STAT_SUSPECTS);
-  for (let k = 0; k < SUSPECTS; k++) if (stats[base + 2 * k] === seq) return stats[base + 2 * k + 1];
+  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] === seq) return stats[base + SUSPECT_FIELDS * k + 1];
   return 0;
+}
+
+/** Of those deaths, how many were terminations of a handler past its handlerTimeoutMs. */
+export function timeoutsOn(stats: Float64Array, seat: number, seq: number): number {
+  const base = statsIndex(seat, STAT_SUSPECTS);
+  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] === seq) return stats[base + SUSPECT_FIELDS * k + 2];
+  return 0;
+}
+
+/** Whether any event of the seat ever killed a worker. */
+export function hasSuspects(stats: Float64Array, seat: number): boolean {
+  const base = statsIndex(seat, STAT_SUSPECTS);
+  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] >= 0) return true;
+  return false;
 }

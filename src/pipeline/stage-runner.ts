@@ -5,6 +5,7 @@ import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import {
   batchBucket,
   deathsOn,
+  hasSuspects,
   SEAT_STOP,
   seatWord,
   STAT_BATCH_DIED,
@@ -21,10 +22,8 @@ import {
   STAT_IN,
   STAT_OUT,
   STAT_RETRIES,
-  STAT_SUSPECTS,
-  STAT_TIMED_OUT,
   statsIndex,
-  SUSPECTS,
+  timeoutsOn,
   wallClock,
 } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
@@ -281,8 +280,7 @@ export class StageRunner {
     const handler = this.handler;
     const watched = stage.handlerTimeoutMs > 0;
     const since = base + STAT_HANDLING_SINCE;
-    let suspects = false; // any event of this seat ever killed a worker
-    for (let k = 0; k < SUSPECTS; k++) if (stats[base + STAT_SUSPECTS + 2 * k] >= 0) suspects = true;
+    const suspects = hasSuspects(stats, this.seat);
     for (let i = 0; i < n; i++) {
       const seq = seqs[i];
       context.topic = topics[i];
@@ -293,7 +291,7 @@ export class StageRunner {
       if (deaths > 0 && deaths < stage.attempts) stats[base + STAT_RETRIES] += 1;
       if (deaths >= stage.attempts) {
         const error =
-          stats[base + STAT_TIMED_OUT] === seq
+          timeoutsOn(stats, this.seat, seq) > 0
             ? new HandlerTimeoutError(
                 `stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`,
               )

@@ -15,7 +15,6 @@ import {
   seatWord,
   STAT_HANDLING,
   STAT_HANDLING_SINCE,
-  STAT_TIMED_OUT,
   statsIndex,
   takeSeat,
   VACANT,
@@ -321,8 +320,7 @@ export class Supervisor {
     if (tracked.timedOut !== undefined) {
       // the handler may have moved on since: the attempt that timed out is the one counted
       stats[statsIndex(seat, STAT_HANDLING)] = tracked.timedOut;
-      if (tracked.timedOut >= 0) stats[statsIndex(seat, STAT_TIMED_OUT)] = tracked.timedOut;
-      recordDeath(stats, seat);
+      recordDeath(stats, seat, true);
     } else if (killed) stats[statsIndex(seat, STAT_HANDLING)] = -1;
     else recordDeath(stats, seat);
   }

@@ -169,7 +169,16 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const started = performance.now();
     const ready = this.#strategy.waitSync(cursor.site, this.#readyToPoll, started + timeoutMs);
     this.#countWait(started);
+    if (ready) this.#checkStrategy();
     return ready && cursor.pending > 0;
+  }
+
+  /** A wait strategy said ready: a user's that said so while its ready() did not would make a wait loop spin. */
+  #checkStrategy(): void {
+    if (this.#cursor.pending > 0 || this.#readyToPoll()) return;
+    throw new InvalidOptionError(
+      `the wait strategy "${String(this.#strategy.name)}" returned true while the reader had nothing to read: a WaitStrategy must return true only when ready() did`,
+    );
   }
 
   /**
@@ -191,6 +200,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     const ready = await waitAbortable(this.#strategy, cursor.site, this.#readyToPoll, started + timeoutMs, signal);
     this.#countWait(started);
     if (signal?.aborted && !(cursor.open && cursor.pending > 0)) throw signal.reason;
+    if (ready) this.#checkStrategy();
     return ready && cursor.open && cursor.pending > 0;
   }
 

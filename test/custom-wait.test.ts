@@ -34,6 +34,17 @@ describe('a custom wait strategy that returns true too early', () => {
     bus.publish('t', new Uint8Array(8));
     await expect(bus.drain({ timeoutMs: 200 })).rejects.toThrow(InvalidOptionError);
   });
+
+  it("cannot make a reader's wait() or waitAsync() say nothing came (a wait loop would spin): InvalidOptionError", async () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r', { wait: naive });
+    expect(() => reader.wait(200)).toThrow(InvalidOptionError);
+    await expect(reader.waitAsync(200)).rejects.toThrow(InvalidOptionError);
+    bus.publish('t', new Uint8Array(8).fill(3));
+    expect(reader.wait(200)).toBe(true); // something to read: true is the truth
+    expect(reader.read().map((e) => e.value[0])).toEqual([3]);
+    bus.close();
+  });
 });
 
 describe("a reader's after", () => {

@@ -1,5 +1,6 @@
 import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { codecTable } from './codec.js';
+import { describe } from './describe.js';
 import type { Cursor, CursorSetup } from './cursor/cursor.js';
 import { dependencies } from './cursor/cursor.js';
 import { GatingCursor } from './cursor/gating.js';
@@ -12,7 +13,7 @@ import * as L from './layout.js';
 import type { Ring } from './ring.js';
 import { readerStats, type ReaderStats } from './stats.js';
 import type { BusEvent, Handler, RawRecord, ReaderOptions } from './types.js';
-import { knownOptions, readerOptions } from './validate.js';
+import { knownOptions, readerOptions, timeoutMs as checkTimeout } from './validate.js';
 import { resolveWaitStrategy, type WaitStrategy } from './wait-strategy.js';
 
 export type { BusEvent, Handler, RawRecord, ReaderOptions } from './types.js';
@@ -159,6 +160,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * is closed and this reader has consumed everything (false). For worker threads.
    */
   wait(timeoutMs = Infinity): boolean {
+    checkTimeout('wait() timeoutMs', timeoutMs);
     this.#enter('wait()');
     return this.#waitNow(timeoutMs);
   }
@@ -186,6 +188,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * closed (or unsubscribed) resolves to false; one whose `signal` aborts rejects with its reason.
    */
   async waitAsync(timeoutMs = Infinity, options?: AbortOptions): Promise<boolean> {
+    checkTimeout('waitAsync() timeoutMs', timeoutMs);
     this.#enter('waitAsync()');
     knownOptions('waitAsync() options', options, ['signal']);
     const signal = signalOption('waitAsync()', options);
@@ -216,6 +219,7 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    * `timeoutMs`. A convenience for tests and simple workers.
    */
   take(count: number, handler: Handler<T>, timeoutMs = Infinity): void {
+    checkTimeout('take() timeoutMs', timeoutMs);
     this.#enter('take()');
     this.#checkNotHeld();
     this.#checkHandler(handler);
@@ -330,7 +334,8 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
   }
 
   #checkMax(max: number): number {
-    if (!(max >= 1)) throw new InvalidOptionError(`reader "${this.name}": max must be a positive number of events, got ${max}`);
+    if (typeof max !== 'number' || !(max >= 1) || !(Number.isInteger(max) || max === Infinity))
+      throw new InvalidOptionError(`reader "${this.name}": max must be a whole number of events ≥ 1, got ${describe(max)}`);
     return Math.min(Math.floor(max), 0x7fffffff);
   }
 

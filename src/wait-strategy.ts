@@ -1,5 +1,6 @@
 import { describe } from './describe.js';
 import { InvalidOptionError } from './errors.js';
+import { knownOptions } from './validate.js';
 import type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
 
 export type { PhasedOptions, WaitSite, WaitStrategy, WaitStrategyName } from './types.js';
@@ -111,6 +112,7 @@ export function yielding(sliceMs = 0.05): WaitStrategy {
  * Idle, it sleeps on the futex after about a millisecond: no CPU.
  */
 export function phased(options: PhasedOptions = {}): WaitStrategy {
+  knownOptions('phased() options', options, ['spinMicros', 'yieldMicros', 'napMicros']);
   const micros = (name: keyof PhasedOptions, fallback: number) => {
     const value = options[name] ?? fallback;
     if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))

@@ -95,7 +95,7 @@ describe('what a reader gets and when', () => {
     const reader = bus.reader('r');
     bus.publishBatch('default', [1, 2, 3]);
     expect(reader.poll(() => undefined, Infinity)).toBe(3);
-    expect(() => reader.poll(() => undefined, 0)).toThrow(/max must be a positive/);
+    expect(() => reader.poll(() => undefined, 0)).toThrow(/max must be a whole number/);
   });
 
   it('a lossy reader whose handler throws counts the rest of its batch as missed', () => {

@@ -9,6 +9,7 @@ import {
   EncodeError,
   IncompatibleHandleError,
   InvalidOptionError,
+  phased,
   type Reader,
   RecordTooLargeError,
   type RingbusError,
@@ -259,6 +260,27 @@ describe('one validation layer: every misuse gets a RingbusError and the ring st
       ["reader({ codecs: 'x' })", (b) => b.reader('r', { codecs: any('x') }), InvalidOptionError],
       ['reader({ group, lossy })', (b) => b.reader('r', { group: 'g', lossy: true }), InvalidOptionError],
     ]);
+  });
+
+  it("a reader's counts and timeouts: whole numbers of events, milliseconds as numbers; phased() options by name", async () => {
+    const bus = createBus({ timeoutMs: 10_000, capacity: 4096 });
+    const r = bus.reader('r');
+    await checkTable(bus, [
+      ["poll(h, '2')", () => r.poll(() => undefined, any('2')), InvalidOptionError],
+      ['poll(h, 1.5)', () => r.poll(() => undefined, 1.5), InvalidOptionError],
+      ["read('1')", () => r.read(any('1')), InvalidOptionError],
+      ['pollRaw(h, 0)', () => r.pollRaw(() => undefined, 0), InvalidOptionError],
+      ["wait('5')", () => r.wait(any('5')), InvalidOptionError],
+      ['wait(NaN)', () => r.wait(Number.NaN), InvalidOptionError],
+      ['wait(-1)', () => r.wait(-1), InvalidOptionError],
+      ["waitAsync('5')", () => r.waitAsync(any('5')), InvalidOptionError],
+      ["take(1, h, 'x')", () => r.take(1, () => undefined, any('x')), InvalidOptionError],
+      ['phased({ spin: 5 })', () => phased(any({ spin: 5 })), InvalidOptionError],
+      ["phased('fast')", () => phased(any('fast')), InvalidOptionError],
+    ]);
+    expect(r.poll(() => undefined, Infinity)).toBe(11); // one event after each misuse: all there
+    expect(r.wait(0)).toBe(false);
+    bus.close();
   });
 
   it('a raw value that cannot be read is refused before anything is claimed', async () => {

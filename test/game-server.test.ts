@@ -72,6 +72,44 @@ async function client(url: string) {
   return { ws, inbox, next, send };
 }
 
+type Client = Awaited<ReturnType<typeof client>>;
+
+/** Two clients in one game, both past its first state. `join`: what they send (default: join `game` by name). */
+async function pair(url: string, game: string, join: object = { type: 'join', game }) {
+  const players = [await client(url), await client(url)];
+  for (const [player, c] of players.entries()) {
+    c.send(join);
+    expect(await c.next((m) => m.type === 'joined')).toEqual({ type: 'joined', game, player });
+  }
+  for (const c of players) expect(await c.next((m) => m.type === 'state')).toMatchObject({ game, turn: 0, status: 'playing' });
+  return players;
+}
+
+/** Plays each game's columns (players 0 and 1 in turn), one move of every game at a time; returns each game's last state. */
+async function playInTurns(games: { players: Client[]; game: string; columns: number[] }[]) {
+  const last: any[] = [];
+  for (let turn = 1; games.some((g) => g.columns.length >= turn); turn++) {
+    const now = games.filter((g) => g.columns.length >= turn);
+    for (const g of now) g.players[(turn - 1) % 2].send({ type: 'move', column: g.columns[turn - 1] });
+    for (const g of now) for (const c of g.players) last[games.indexOf(g)] = await c.next((m) => m.type === 'state' && m.game === g.game && m.turn === turn);
+  }
+  return last;
+}
+
+const referenceResult = (game: string, columns: number[]) =>
+  playReference(
+    game,
+    columns.map((column, i) => ({ player: i % 2, column })),
+    WORK,
+  ).result;
+
+/** Resolves with what `promise` gives, or rejects after `ms`. */
+function within<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 describe.each(['keyed', 'partitions'])('examples/game-server, %s routing', (routing) => {
   it('200 clients play 100 games to the end: each game moves in order, and ends as the single-thread reference of its moves', async () => {
     server = await startGameServer({ workers: 2, work: WORK, routing });
@@ -165,6 +203,90 @@ describe.each(['keyed', 'partitions'])('examples/game-server, %s routing', (rout
     expect(await a.next((m) => m.type === 'error')).toMatchObject({ code: 'not-in-game' });
     checkGames(await others);
     for (const c of [a, third]) c.ws.close();
+  });
+
+  it('a game named like an automatic one is a game of its own: automatic games have ids no client can name', async () => {
+    server = await startGameServer({ workers: 2, work: WORK, routing });
+    const url = `ws://127.0.0.1:${server.port}/`;
+    const named = await pair(url, 'auto-1');
+    const auto = await pair(url, 'auto:1', { type: 'join' });
+    const intruder = await client(url);
+    intruder.send({ type: 'join', game: 'auto:1' });
+    expect(await intruder.next((m) => m.type === 'error')).toMatchObject({ code: 'bad-game-name' });
+    const games = [
+      { players: named, game: 'auto-1', columns: [0, 1, 0, 1, 0, 1, 0] },
+      { players: auto, game: 'auto:1', columns: [6, 5, 6, 5, 6, 5, 4, 5] },
+    ];
+    const last = await playInTurns(games);
+    expect(last[0].result).toEqual(referenceResult('auto-1', games[0].columns));
+    expect(last[0].result).toMatchObject({ game: 'auto-1', status: 'won', winner: 0, turns: 7 });
+    expect(last[1].result).toEqual(referenceResult('auto:1', games[1].columns));
+    expect(last[1].result).toMatchObject({ game: 'auto:1', status: 'won', winner: 1, turns: 8 });
+    // Neither game's players got anything of the other's.
+    for (const c of [...named, ...auto, intruder]) expect(c.inbox).toEqual([]);
+  });
+
+  it('a game name used again once its game is over starts a new game, which ends as the reference says (a worker killed meanwhile)', async () => {
+    server = await startGameServer({ workers: 3, work: WORK, routing });
+    const url = `ws://127.0.0.1:${server.port}/`;
+    for (const columns of [
+      [0, 1, 0, 1, 0, 1, 0],
+      [3, 3, 4, 4, 5, 2, 6],
+    ]) {
+      const players = await pair(url, 'again');
+      const [last] = await playInTurns([{ players, game: 'again', columns }]);
+      expect(last.result).toEqual(referenceResult('again', columns));
+      expect(last.result).toMatchObject({ status: 'won', winner: 0, turns: 7 });
+      for (const c of players) c.ws.close();
+    }
+    // Many names used again, while a worker dies and its games go on elsewhere.
+    let killed: Promise<number> | undefined;
+    const rounds = [];
+    for (const round of [0, 1]) {
+      const onMove = (sent: number) => {
+        if (round === 1 && sent === 100) killed = server.killWorker(0);
+      };
+      rounds.push(await playGames({ url, games: 20, prefix: 'again', timeoutMs: 30_000, onMove }));
+    }
+    expect(killed).toBeDefined();
+    await within(killed!);
+    for (const records of rounds) {
+      expect(records).toHaveLength(20);
+      checkGames(records);
+      expect(records.every((r: any) => r.result !== null)).toBe(true);
+    }
+    const workers = routing === 'keyed' ? 3 : 2;
+    const until = Date.now() + 5000;
+    while (server.figures().workers !== workers && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(server.figures()).toMatchObject({ workerDeaths: 1, workers });
+  });
+
+  it('a message over 4 KiB is refused with bad-message and the socket stays open, its game going on; over 64 KiB the socket is closed', async () => {
+    server = await startGameServer({ workers: 2, work: WORK, routing });
+    const url = `ws://127.0.0.1:${server.port}/`;
+    const [a, b] = await pair(url, 'big');
+    // `m` padded to exactly `bytes` of JSON text.
+    const sized = (m: object, bytes: number) => JSON.stringify({ ...m, pad: 'x'.repeat(bytes - JSON.stringify({ ...m, pad: '' }).length) });
+    a.send(sized({ type: 'move', column: 9 }, 4097));
+    expect(await a.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'bad-message', message: 'a message is at most 4096 bytes, got 4097' });
+    a.send(sized({ type: 'move', column: 9 }, 64 * 1024));
+    expect(await a.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'bad-message', message: 'a message is at most 4096 bytes, got 65536' });
+    // Exactly 4 KiB is a message like any other.
+    a.send(sized({ type: 'move', column: 3 }, 4096));
+    for (const c of [a, b])
+      expect(await c.next((m) => m.type === 'state')).toMatchObject({ game: 'big', turn: 1, status: 'playing', last: { player: 0, column: 3 } });
+    b.send({ type: 'move', column: 3 });
+    for (const c of [a, b])
+      expect(await c.next((m) => m.type === 'state')).toMatchObject({ game: 'big', turn: 2, status: 'playing', last: { player: 1, column: 3 } });
+    expect(server.figures().badMessages).toBe(2);
+    // Past the socket's own limit, `ws` closes it (1009: message too big).
+    const other = await client(url);
+    const closed = new Promise((resolve) => other.ws.once('close', resolve));
+    other.send(sized({ type: 'join' }, 64 * 1024 + 1));
+    expect(await within(closed)).toBe(1009);
+    b.ws.close();
+    expect(await a.next((m) => m.type === 'state')).toMatchObject({ game: 'big', turn: 2, status: 'abandoned', winner: 0, reason: 'player 1 left the game' });
+    for (const c of [a, b, other]) expect(c.inbox).toEqual([]);
   });
 
   it('a client that stops reading is disconnected once its buffer passes the bound; the other games finish', async () => {

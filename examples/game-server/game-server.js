@@ -1,6 +1,6 @@
 // The game server: one I/O thread (this one) owns the HTTP server and every WebSocket;
 // game logic runs in worker threads behind three buses:
-//   input     the I/O thread → the game workers: 'start', 'move' and 'leave' events, routed by game id
+//   input     the I/O thread → the game workers: 'start', 'move' and 'leave' events, routed by game key
 //   output    the workers → the I/O thread (and every worker's replica): 'state' snapshots and 'rejected' events
 //   analytics the workers → the analytics stage → the I/O thread: per-turn figures, then live 'figures'
 // See README.md beside this file for why, and what happens when a worker dies or a client is slow.
@@ -14,6 +14,10 @@ import { DEFAULT_ROUTING, ROUTINGS, inputTopics, publishEvent } from './routing.
 
 const PAGE = readFileSync(new URL('./index.html', import.meta.url));
 const GAME_NAME = /^[\w-]{1,64}$/;
+// The protocol's limit on a client message; the socket's is higher, so that a longer
+// message is refused with an error rather than closing the socket (and forfeiting a game).
+const MAX_MESSAGE_BYTES = 4 * 1024;
+const MAX_FRAME_BYTES = 64 * 1024;
 
 /**
  * Starts a server. `logic`: 'workers' (the game workers) or 'inline' (every turn on this
@@ -40,6 +44,7 @@ export async function startGameServer({
   const stats = { connections: 0, slowDisconnects: 0, badMessages: 0, workerDeaths: 0 };
   let figures = {};
   let autoGames = 0;
+  let instances = 0;
   let waiting = null;
   let closing = false;
 
@@ -140,8 +145,10 @@ export async function startGameServer({
 
   function deliver(value, topic) {
     const game = games.get(value.game);
+    // An earlier game of the same name is over: what its worker still sends is not this game's.
+    if (!game || value.key !== game.key) return;
     // Events the server already delivered come again after a worker died: skipped by mid.
-    if (!game || value.mid <= game.lastMid) return;
+    if (value.mid <= game.lastMid) return;
     game.lastMid = value.mid;
     if (topic === 'rejected') {
       const ws = game.players[value.player];
@@ -149,7 +156,7 @@ export async function startGameServer({
       return;
     }
     game.snapshot = value;
-    const { mid, ...state } = value;
+    const { mid, key, ...state } = value;
     const text = JSON.stringify({ type: 'state', ...state });
     for (const ws of game.players) if (ws) send(ws, text);
     if (state.status !== 'playing') {
@@ -158,6 +165,10 @@ export async function startGameServer({
     }
   }
 
+  // `key`, the game on the buses, is new for every game: a name used again starts a new game
+  // rather than meeting the ended one's snapshots, which the workers keep.
+  const newGame = (id) => ({ id, key: `${id}#${++instances}`, players: [null, null], mid: 0, lastMid: -1, started: false });
+
   function join(ws, name) {
     if (ws.game) return fail(ws, 'already-in-game', `you are in game ${ws.game.id}; finish it (or disconnect) before joining another`);
     if (name !== undefined && (typeof name !== 'string' || !GAME_NAME.test(name)))
@@ -165,13 +176,14 @@ export async function startGameServer({
     let game;
     if (name === undefined) {
       if (!waiting || !games.has(waiting.id) || waiting.players[0] === null) {
-        waiting = { id: `auto-${++autoGames}`, players: [null, null], mid: 0, lastMid: -1, started: false };
+        // ':' is not allowed in a name: no client can name (and so meet) an automatic game.
+        waiting = newGame(`auto:${++autoGames}`);
         games.set(waiting.id, waiting);
       }
       game = waiting;
     } else {
       game = games.get(name);
-      if (!game) games.set(name, (game = { id: name, players: [null, null], mid: 0, lastMid: -1, started: false }));
+      if (!game) games.set(name, (game = newGame(name)));
     }
     const seat = game.players.indexOf(null);
     if (seat < 0 || game.started) return fail(ws, 'game-full', `game ${game.id} already has two players; join another`);
@@ -182,11 +194,15 @@ export async function startGameServer({
     if (game.players[1 - seat]) {
       game.started = true;
       if (game === waiting) waiting = null;
-      submit({ kind: 'start', game: game.id, mid: 0 });
+      submit({ kind: 'start', game: game.id, key: game.key, mid: 0 });
     }
   }
 
   function onMessage(ws, data, isBinary) {
+    if (data.length > MAX_MESSAGE_BYTES) {
+      stats.badMessages++;
+      return fail(ws, 'bad-message', `a message is at most ${MAX_MESSAGE_BYTES} bytes, got ${data.length}`);
+    }
     let msg;
     try {
       if (isBinary) throw new Error('binary');
@@ -202,7 +218,7 @@ export async function startGameServer({
       if (!game) return fail(ws, 'not-in-game', 'join a game before moving: {"type":"join"}');
       if (!game.started) return fail(ws, 'not-started', `game ${game.id} waits for a second player`);
       if (!Number.isInteger(msg.column)) return fail(ws, 'bad-column', `column must be an integer from 0 to 6, got ${JSON.stringify(msg.column)}`);
-      return submit({ kind: 'move', game: game.id, mid: ++game.mid, player: ws.player, column: msg.column });
+      return submit({ kind: 'move', game: game.id, key: game.key, mid: ++game.mid, player: ws.player, column: msg.column });
     }
     stats.badMessages++;
     return fail(ws, 'bad-message', `unknown message type ${JSON.stringify(msg.type)}; use "join" or "move"`);
@@ -218,7 +234,7 @@ export async function startGameServer({
       return;
     }
     // The game logic decides what leaving means (the other player wins); the state says so.
-    submit({ kind: 'leave', game: game.id, mid: ++game.mid, player: ws.player });
+    submit({ kind: 'leave', game: game.id, key: game.key, mid: ++game.mid, player: ws.player });
   }
 
   const http = createServer((req, res) => {
@@ -233,7 +249,7 @@ export async function startGameServer({
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
-  const wss = new WebSocketServer({ server: http, maxPayload: 4096 });
+  const wss = new WebSocketServer({ server: http, maxPayload: MAX_FRAME_BYTES });
   wss.on('connection', (ws) => {
     stats.connections++;
     ws.on('message', (data, isBinary) => onMessage(ws, data, isBinary));
@@ -269,11 +285,12 @@ export async function startGameServer({
       for (const ws of wss.clients) ws.terminate();
       await new Promise((resolve) => wss.close(resolve));
       await new Promise((resolve) => http.close(resolve));
+      const exited = (w) => new Promise((resolve) => (w.threadId < 0 ? resolve() : w.once('exit', resolve)));
       input.close();
+      // The game workers publish analytics until they end: its bus closes after them.
+      await Promise.all(threads.filter((_, i) => alive.has(i)).map(exited));
       analytics.close();
-      await Promise.all(
-        [...threads.filter((_, i) => alive.has(i)), stage].map((w) => new Promise((resolve) => (w.threadId < 0 ? resolve() : w.once('exit', resolve)))),
-      );
+      await exited(stage);
       output.close();
       await reading;
     },

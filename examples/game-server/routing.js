@@ -4,7 +4,7 @@
 //
 // 'keyed': one topic, a keyed consumer group; the bus keeps each game on one member and
 //   moves a dead member's games to the others.
-// 'partitions': one topic per worker, a game's topic chosen by a hash of its id; when a
+// 'partitions': one topic per worker, a game's topic chosen by a hash of its key; when a
 //   worker dies, the server hands its topic's reader to a survivor (`adopt`), which resumes
 //   from the dead worker's last committed position.
 export const ROUTINGS = ['keyed', 'partitions'];
@@ -16,8 +16,8 @@ export function inputTopics(routing, workers) {
 
 /** Publishes a game's event without blocking the event loop (calls keep their order). */
 export function publishEvent(bus, routing, workers, event) {
-  if (routing === 'keyed') return bus.publishAsync('moves', event, { key: event.game });
-  return bus.publishAsync(`moves-${partition(event.game, workers)}`, event);
+  if (routing === 'keyed') return bus.publishAsync('moves', event, { key: event.key });
+  return bus.publishAsync(`moves-${partition(event.key, workers)}`, event);
 }
 
 /** The readers worker `index` starts with. */
@@ -31,9 +31,9 @@ export function adoptPartition(bus, partitionIndex, takeover = true) {
   return bus.reader(`part-${partitionIndex}`, { topics: [`moves-${partitionIndex}`], wait: 'block', takeover });
 }
 
-/** FNV-1a of the game id: the same partition in every thread. */
-export function partition(gameId, workers) {
-  const s = String(gameId);
+/** FNV-1a of the game's key: the same partition in every thread. */
+export function partition(gameKey, workers) {
+  const s = String(gameKey);
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h % workers;

@@ -101,6 +101,10 @@ describe('pipeline topology', () => {
       /unknown option "consume"/,
     );
     expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], capcity: 1 } as any)).toThrow(/unknown option "capcity"/);
+    expect(() => (createPipeline as any)()).toThrow(InvalidOptionError);
+    expect(() => (describePipeline as any)()).toThrow(InvalidOptionError);
+    expect(() => describePipeline({ stages: [stage('a', ['in'])], inputs: ['in'], stagez: [] } as any)).toThrow(/unknown option "stagez"/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), export: '' }], inputs: ['in'] })).toThrow(/export must be the name/);
     expect(() => createPipeline({ stages: [stage('a', ['in'])], inputs: ['in'], resourceLimits: { maxYoungGenerationMb: 8 } } as any)).toThrow(
       /unknown option "maxYoungGenerationMb" in resourceLimits/,
     );

@@ -198,7 +198,7 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
   const backoffMs = retry.backoffMs ?? 0;
   if (!(backoffMs >= 0) || !Number.isFinite(backoffMs))
     throw new InvalidOptionError(`stage "${name}": retry.backoffMs must be a number of milliseconds ≥ 0, got ${String(backoffMs)}`);
-  if (declaration.export !== undefined && typeof declaration.export !== 'string')
+  if (declaration.export !== undefined && (typeof declaration.export !== 'string' || declaration.export === ''))
     throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
   if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === ''))
     throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);

@@ -181,6 +181,8 @@ export function describePipeline(
   options: Pick<PipelineOptions, 'stages' | 'inputs' | 'outputs' | 'deadLetterTopic'>,
   format?: 'mermaid' | 'dot',
 ): PipelineDescription | string {
+  if (options === undefined) throw new InvalidOptionError('describePipeline() needs { stages, inputs, outputs }');
+  checkOptions('describePipeline() options', options, ['stages', 'inputs', 'outputs', 'deadLetterTopic']);
   return render(derive(options), format);
 }
 
@@ -193,6 +195,7 @@ function render(topology: Topology, format?: 'mermaid' | 'dot', rates?: StageRat
 
 /** Derives, validates and lays out a pipeline (its rings and readers); start() runs it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
+  if (options === undefined) throw new InvalidOptionError('createPipeline() needs { stages, inputs, outputs }');
   checkOptions('createPipeline() options', options, OPTIONS);
   return new Pipeline(options);
 }

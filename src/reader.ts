@@ -2,7 +2,7 @@ import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { codecTable } from './codec.js';
 import { describe } from './describe.js';
 import type { Cursor, CursorSetup } from './cursor/cursor.js';
-import { dependencies } from './cursor/cursor.js';
+import { dependencies, follows, refuseCycle } from './cursor/cursor.js';
 import { GatingCursor } from './cursor/gating.js';
 import { KeyedMemberCursor } from './cursor/keyed-member.js';
 import { LossyCursor } from './cursor/lossy.js';
@@ -28,6 +28,7 @@ function openCursor<T>(ring: Ring, name: string, options: ReaderOptions): { curs
     filter = new Uint8Array(ring.topics.length);
     for (const topic of topics) filter[ring.topicId(topic)] = 1;
   }
+  refuseCycle(ring, name, group, after);
   const setup: CursorSetup = {
     ring,
     name,
@@ -43,6 +44,7 @@ function openCursor<T>(ring: Ring, name: string, options: ReaderOptions): { curs
   else if (group !== undefined) cursor = new MemberCursor<T>(setup, group, startCode, takeover);
   else if (lossy) cursor = new LossyCursor<T>(setup, startCode, takeover);
   else cursor = new GatingCursor<T>(setup, startCode, takeover);
+  follows(ring, setup.owner, name, group, after);
   return { cursor, batchSize, strategy };
 }
 

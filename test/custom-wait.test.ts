@@ -54,4 +54,21 @@ describe("a reader's after", () => {
     expect(() => bus.reader('a', { after: ['a'] })).toThrow(InvalidOptionError);
     expect(() => bus.reader('a', { after: ['a'] })).toThrow(/itself/);
   });
+
+  it('refuses a cycle through the readers open in this thread (they would wait for each other for ever), groups included', () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    bus.reader('x').close();
+    const y = bus.reader('y', { after: ['x'] });
+    const z = bus.reader('z', { after: ['y'] });
+    expect(() => bus.reader('x', { after: ['z'] })).toThrow(/cannot come after "z"/);
+    bus.reader('m', { group: 'g' }).close();
+    const w = bus.reader('w', { after: ['g'] });
+    expect(() => bus.reader('m', { group: 'g', after: ['w'] })).toThrow(InvalidOptionError);
+    y.close(); // the chain is broken: no cycle now
+    const x = bus.reader('x', { after: ['z'] });
+    bus.publish('t', new Uint8Array(1));
+    expect(x.wait(0)).toBe(false); // waits for z, which waits for y (closed, still gating)
+    for (const r of [x, z, w]) r.close();
+    bus.close();
+  });
 });

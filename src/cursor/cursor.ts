@@ -87,6 +87,44 @@ export function dependencies(
   });
 }
 
+/**
+ * The readers open in this thread that follow others, per ring, by owner word: readers that
+ * follow each other in a cycle would wait for ever. Only this thread's are known (the ring
+ * does not keep `after` lists), so a cycle through readers of other threads is not seen.
+ */
+const followersHere = new WeakMap<object, Map<number, { name: string; group: string | undefined; after: readonly string[] }>>();
+
+/** Throws InvalidOptionError where `name` (of `group`) following `after` closes a cycle among this thread's open readers. */
+export function refuseCycle(ring: Ring, name: string, group: string | undefined, after: readonly string[]): void {
+  const open = followersHere.get(ring.handle.memory);
+  if (open === undefined || after.length === 0) return;
+  for (const first of after) {
+    const seen = new Set<string>();
+    const stack = [first];
+    while (stack.length > 0) {
+      const dep = stack.pop()!;
+      if (dep === name || dep === group)
+        throw new InvalidOptionError(
+          `reader "${name}" cannot come after "${first}": "${first}" already waits for "${name}" through readers open in this thread, and readers that follow each other in a cycle wait for ever; break the cycle`,
+        );
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      for (const reader of open.values()) if (reader.name === dep || reader.group === dep) stack.push(...reader.after);
+    }
+  }
+}
+
+/** A reader of this thread opened with `after` (or, with none, undefined `after`: forgotten). */
+export function follows(ring: Ring, owner: number, name: string, group: string | undefined, after: readonly string[] | undefined): void {
+  let open = followersHere.get(ring.handle.memory);
+  if (after === undefined || after.length === 0) {
+    open?.delete(owner);
+    return;
+  }
+  if (open === undefined) followersHere.set(ring.handle.memory, (open = new Map()));
+  open.set(owner, { name, group, after });
+}
+
 /** Cursors of this thread whose for await loop is running: its body holds an event uncommitted. */
 const iterating = new Set<Cursor<unknown>>();
 
@@ -169,6 +207,7 @@ export abstract class Cursor<T> {
     this.claims = new ClaimWatch(ring, site, 100);
     openedHere(this.owner, () => {
       this.open = false;
+      follows(ring, this.owner, this.name, undefined, undefined);
       ring.core.wakeAll(); // a for await of it waiting in this thread ends
     });
   }
@@ -213,6 +252,7 @@ export abstract class Cursor<T> {
 
   /** The slot is no longer this object's: handed on (close) or freed (unsubscribe). */
   letGo(): void {
+    follows(this.ring, this.owner, this.name, undefined, undefined);
     if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
     else disownSlot(this.ring, this.slot, this.owner);
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBus, createPipeline, type HealthEvent, type HealthWatch, InvalidOptionError, type Pipeline, watchHealth } from 'ringbus';
+import { createBus, createPipeline, type HealthEvent, type HealthOptions, type HealthWatch, InvalidOptionError, type Pipeline, watchHealth } from 'ringbus';
 import { start } from './harness.js';
 import { collect, stageUrl } from './pipeline-helpers.js';
 
@@ -252,5 +252,57 @@ describe('health events', () => {
     expect(() => watchHealth({ buses: { orders: bus }, thresholds: { stalledSeconds: 0 } })).toThrow(InvalidOptionError);
     expect(() => watchHealth({ buses: { orders: bus }, intervalMs: 1 })).toThrow(InvalidOptionError);
     expect(() => watchHealth({ buses: [bus] as never })).toThrow(InvalidOptionError);
+  });
+
+  it('refuses what is not a bus or a pipeline at the call, saying what to pass', () => {
+    const bus = createBus({ capacity: 4096, topics: ['orders'] });
+    const p = (pipeline = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'guard', module: stageUrl('poison'), consumes: ['in'], produces: ['out'] }],
+    }));
+    const refused = (options: HealthOptions, message: RegExp) => {
+      expect(() => (watch = watchHealth(options))).toThrow(InvalidOptionError);
+      expect(() => (watch = watchHealth(options))).toThrow(message);
+    };
+    refused({ buses: { orders: bus.handle as never } }, /buses\["orders"\] needs a Bus, got a bus handle .*attach\(handle\) first/);
+    refused({ buses: { orders: {} as never } }, /buses\["orders"\] needs a Bus \(what createBus\(\) or attach\(\) returns\), got an object/);
+    refused({ buses: { orders: null as never } }, /got null/);
+    refused({ buses: { orders: p as never } }, /got a Pipeline: watch it under pipelines/);
+    refused({ pipelines: { ingest: bus as never } }, /pipelines\["ingest"\] needs a Pipeline, got a Bus: pass a bus as buses/);
+    refused({ pipelines: { ingest: bus.handle as never } }, /attach\(handle\)/);
+    refused({ pipelines: { ingest: 'ingest' as never } }, /needs a Pipeline \(what createPipeline\(\) returns\), got "ingest"/);
+    refused({ buses: { orders: bus }, publishTo: bus.handle as never }, /publishTo needs a Bus, got a bus handle/);
+    // what is a Bus and a Pipeline is watched
+    watch = watchHealth({ buses: { orders: bus, out: p.output }, pipelines: { ingest: p } });
+    watch.check();
+    expect(watch.conditions()).toEqual([]);
+  });
+
+  it('counts dead letters and restarts from the call to watchHealth(), not from its first tick', async () => {
+    const p = (pipeline = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'guard', module: stageUrl('poison'), consumes: ['in'], produces: ['out'], retry: { attempts: 1 } }],
+    }));
+    p.output.reader('out', { lossy: true });
+    await p.start();
+    // a timer that does not tick within the test: the readings are the call's and check()'s
+    watch = watchHealth({ pipelines: { ingest: p }, intervalMs: 3_600_000, thresholds: { deadLetters: 3, restarts: 2 } });
+    const events = record(watch);
+    await p.publishBatchAsync(
+      'in',
+      Array.from({ length: 3 }, (_, id) => ({ id, poison: true })),
+    );
+    await until('3 dead letters', () => p.stats().stages[0].deadLetters === 3, 10_000);
+    for (let i = 1; i <= 2; i++) {
+      await p.kill('guard');
+      await until(`restart ${i}`, () => p.stats().stages[0].restarts === i, 10_000);
+    }
+    watch.check();
+    expect(events.map((e) => [e.kind, e.stage, e.magnitude])).toEqual([
+      ['dead-letter-spike', 'guard', 3],
+      ['heal-storm', 'guard', 2],
+    ]);
   });
 });

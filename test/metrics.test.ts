@@ -322,4 +322,62 @@ await import('ringbus/metrics'); console.log(JSON.stringify([main, loaded()]));`
     await expect(serveMetrics({ port: -1 })).rejects.toThrow(InvalidOptionError);
     await expect(serveMetrics({ port: 0, path: 'metrics' })).rejects.toThrow(InvalidOptionError);
   });
+
+  it('refuses what is not a Bus, a Pipeline or a HealthWatch when it is added, saying what to pass; scrapes go on', async () => {
+    const bus = createBus({ capacity: 4096, topics: ['a'] });
+    bus.publish('a', 1);
+    const registry = new Registry();
+    const metrics = new RingbusMetrics({ registry }).addBus('good', bus);
+    const p = (pipeline = createPipeline({
+      inputs: ['in'],
+      outputs: ['out'],
+      stages: [{ name: 'step', module: stageUrl('poison'), consumes: ['in'], produces: ['out'] }],
+    }));
+    const refused = (call: () => unknown, message: RegExp) => {
+      expect(call).toThrow(InvalidOptionError);
+      expect(call).toThrow(message);
+    };
+    refused(() => metrics.addBus('handle', bus.handle as never), /addBus\("handle", bus\) needs a Bus, got a bus handle .*attach\(handle\) first/);
+    refused(() => metrics.addBus('copied', { ...bus.handle } as never), /attach\(handle\) first/);
+    refused(() => metrics.addBus('empty', {} as never), /needs a Bus \(what createBus\(\) or attach\(\) returns\), got an object/);
+    refused(() => metrics.addBus('null', null as never), /needs a Bus .*got null/);
+    refused(() => metrics.addBus('pipeline', p as never), /got a Pipeline: add it with addPipeline/);
+    refused(() => metrics.addPipeline('bus', bus as never), /addPipeline\("bus", pipeline\) needs a Pipeline, got a Bus: pass a bus as addBus/);
+    refused(() => metrics.addPipeline('handle', bus.handle as never), /attach\(handle\)/);
+    refused(() => metrics.addPipeline('empty', {} as never), /needs a Pipeline \(what createPipeline\(\) returns\)/);
+    refused(() => metrics.addHealth({} as never), /needs the HealthWatch that watchHealth\(\) returns/);
+
+    // nothing refused was kept: the names are free, and every scrape answers with the good bus
+    metrics.addPipeline('pipeline', p).addBus('empty', p.output);
+    server = await serveMetrics({ port: 0, registry });
+    const families = await scrape(server.url);
+    expect(value(families, 'ringbus_published_events_total', { bus: 'good' })).toBe(1);
+    expect(
+      families
+        .get('ringbus_published_events_total')
+        ?.metrics.map((m) => m.labels?.bus)
+        .sort(),
+    ).toEqual(['empty', 'good']);
+    expect(value(families, 'ringbus_stage_workers', { pipeline: 'pipeline', stage: 'step' })).toBe(1);
+  });
+
+  it('refuses misspelt options and a registry that is not one, and names a port in use, with typed errors', async () => {
+    expect(() => new RingbusMetrics({ regsitry: new Registry() } as never)).toThrow(InvalidOptionError);
+    expect(() => new RingbusMetrics({ regsitry: new Registry() } as never)).toThrow(/unknown option "regsitry".*the options are registry/);
+    expect(() => new RingbusMetrics({ registry: {} as never })).toThrow(InvalidOptionError);
+    expect(() => new RingbusMetrics({ registry: {} as never })).toThrow(/registry must be a prom-client Registry/);
+    await expect(serveMetrics({ port: 0, hots: '0.0.0.0' } as never)).rejects.toThrow(InvalidOptionError);
+    await expect(serveMetrics({ port: 0, hots: '0.0.0.0' } as never)).rejects.toThrow(/unknown option "hots"/);
+    await expect(serveMetrics({ port: 0, registry: {} as never })).rejects.toThrow(/registry must be a prom-client Registry/);
+    await expect(serveMetrics({ port: 0, host: 0 as never })).rejects.toThrow(InvalidOptionError);
+
+    server = await serveMetrics({ port: 0, registry: new Registry() });
+    const taken = await serveMetrics({ port: server.port, registry: new Registry() }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(taken).toBeInstanceOf(InvalidOptionError);
+    expect((taken as Error).message).toMatch(new RegExp(`port ${server.port} on 127\\.0\\.0\\.1 is already in use.*port 0 for any free one`));
+    expect(((taken as Error).cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+  });
 });

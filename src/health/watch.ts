@@ -4,6 +4,7 @@ import { BusClosedError, InvalidOptionError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import * as V from '../validate.js';
 import { type BusSample, DEFAULT_THRESHOLDS, Detector, type Finding, type HealthKind, type HealthSubject, type HealthThresholds } from './detector.js';
+import { checkBus, checkPipeline } from './subjects.js';
 
 export type { HealthKind, HealthThresholds };
 
@@ -59,6 +60,10 @@ export class HealthWatch extends EventEmitter {
     this.#clearMs = thresholds.clearSeconds * 1000;
     this.#buses = Object.entries(options.buses ?? {});
     this.#pipelines = Object.entries(options.pipelines ?? {});
+    // The first reading now, not at the first tick: counters are then counted from the
+    // call on (dead letters or restarts within the first intervalMs would be missed).
+    // Nothing can hold on one reading, so it reports nothing.
+    this.#detector.findings(performance.now(), ...this.#read());
     this.#timer = setInterval(() => {
       try {
         this.check();
@@ -87,9 +92,7 @@ export class HealthWatch extends EventEmitter {
   /** Reads every figure once and reports what changed; the timer calls it, tests and tools may too. */
   check(): void {
     const now = performance.now();
-    const buses = this.#buses.map(([name, bus]): [string, BusSample] => [name, { ...bus.stats(), backlog: bus.backlog(), maxPayload: bus.maxPayload }]);
-    const pipelines = this.#pipelines.map(([name, p]): [string, ReturnType<Pipeline['stats']>] => [name, p.stats()]);
-    const findings = this.#detector.findings(now, buses, pipelines);
+    const findings = this.#detector.findings(now, ...this.#read());
     const current = new Set<string>();
     for (const finding of findings) {
       current.add(finding.key);
@@ -106,6 +109,14 @@ export class HealthWatch extends EventEmitter {
       event.message = `recovered: ${finding.kind} of ${subject(finding)} cleared`;
       this.#report(event);
     }
+  }
+
+  /** The figures of every bus and pipeline watched, read once. */
+  #read(): [[string, BusSample][], [string, ReturnType<Pipeline['stats']>][]] {
+    return [
+      this.#buses.map(([name, bus]) => [name, { ...bus.stats(), backlog: bus.backlog(), maxPayload: bus.maxPayload }]),
+      this.#pipelines.map(([name, p]) => [name, p.stats()]),
+    ];
   }
 
   #event(f: Finding, kind: HealthEvent['kind']): HealthEvent {
@@ -162,7 +173,16 @@ export function watchHealth(options: HealthOptions): HealthWatch {
     if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given)))
       throw new InvalidOptionError(`watchHealth() ${what} is an object of name: ${what === 'buses' ? 'bus' : 'pipeline'}, got ${V.describe(given)}`);
   }
+  // a value that is not a Bus or Pipeline is refused now, not by a TypeError at each reading
+  for (const [name, bus] of Object.entries(options.buses ?? {})) {
+    const where = `watchHealth() buses[${JSON.stringify(name)}]`;
+    checkBus(where, bus, 'buses: { name: bus }', 'watch it under pipelines: { name: pipeline }, or its output ring under buses: { name: pipeline.output }');
+  }
+  for (const [name, pipeline] of Object.entries(options.pipelines ?? {}))
+    checkPipeline(`watchHealth() pipelines[${JSON.stringify(name)}]`, pipeline, 'buses: { name: bus }');
   const opsTopic = options.opsTopic ?? 'ops';
+  if (options.publishTo !== undefined)
+    checkBus('watchHealth() publishTo', options.publishTo, 'publishTo', "publish the events on a bus with the ops topic: createBus({ topics: ['ops'] })");
   if (options.publishTo !== undefined && !options.publishTo.topics.includes(opsTopic)) {
     throw new InvalidOptionError(
       `publishTo's bus has no topic "${opsTopic}" (its topics are [${options.publishTo.topics.join(', ')}]): create it with that topic or name another in opsTopic`,

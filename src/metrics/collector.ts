@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry, register as globalRegistry } from 'prom-client';
 import type { Bus, BusStats, ProducerStats, TopicStats } from '../bus.js';
+import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
-import type { HealthWatch } from '../health/watch.js';
+import { checkBus, checkPipeline } from '../health/subjects.js';
+import { HealthWatch } from '../health/watch.js';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.js';
 import type { ReaderStats } from '../stats.js';
+import { knownOptions } from '../validate.js';
 
 export interface RingbusMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry. */
@@ -17,6 +20,19 @@ interface Snapshot {
 }
 
 type Labels = Record<string, string>;
+
+const OPTIONS: readonly (keyof RingbusMetricsOptions)[] = ['registry'];
+
+/**
+ * A prom-client Registry, by what RingbusMetrics calls on it (a Registry of another copy of
+ * prom-client works as well as one of this copy).
+ */
+function isRegistry(value: unknown): value is Registry {
+  const r = value as Partial<Registry> | null;
+  return (
+    typeof r === 'object' && r !== null && typeof r.getSingleMetric === 'function' && typeof r.registerMetric === 'function' && typeof r.metrics === 'function'
+  );
+}
 
 const KIND: Record<ReaderStats['kind'], string> = {
   reader: 'gating',
@@ -46,7 +62,11 @@ export class RingbusMetrics {
   private snapshot: Snapshot | undefined;
 
   constructor(options: RingbusMetricsOptions = {}) {
-    this.registry = options.registry ?? globalRegistry;
+    knownOptions('new RingbusMetrics() options', options, OPTIONS);
+    const registry: unknown = options.registry ?? globalRegistry;
+    if (!isRegistry(registry))
+      throw new InvalidOptionError(`registry must be a prom-client Registry (new Registry() from 'prom-client'), got ${describe(registry)}`);
+    this.registry = registry;
     if (this.registry.getSingleMetric('ringbus_published_events_total') !== undefined) {
       throw new InvalidOptionError(
         'this registry already holds ringbus metrics: add every bus and pipeline to the one RingbusMetrics, or give this one a registry of its own ({ registry: new Registry() })',
@@ -369,16 +389,19 @@ export class RingbusMetrics {
     return { name, help, type: 'histogram', aggregator: 'sum', get, reset: () => undefined } as unknown as Metric;
   }
 
-  /** Adds a bus's figures under the label `bus="name"`. */
+  /** Adds a bus's figures under the label `bus="name"`. Anything but a Bus is an InvalidOptionError. */
   addBus(name: string, bus: Bus): this {
     this.checkName('bus', name, this.buses);
+    const where = `addBus(${JSON.stringify(name)}, bus)`;
+    checkBus(where, bus, 'addBus(name, bus)', 'add it with addPipeline(name, pipeline), or its output ring with addBus(name, pipeline.output)');
     this.buses.set(name, bus);
     return this;
   }
 
-  /** Adds a pipeline's figures under the label `pipeline="name"`: its stages, spill and heals. */
+  /** Adds a pipeline's figures under the label `pipeline="name"`: its stages, spill and heals. Anything but a Pipeline is an InvalidOptionError. */
   addPipeline(name: string, pipeline: Pipeline): this {
     this.checkName('pipeline', name, this.pipelines);
+    checkPipeline(`addPipeline(${JSON.stringify(name)}, pipeline)`, pipeline, 'addBus(name, bus)');
     this.pipelines.set(name, pipeline);
     this.healsSeen.set(name, new Map());
     return this;
@@ -386,6 +409,8 @@ export class RingbusMetrics {
 
   /** Adds the conditions and event counts of a health watch (watchHealth()). */
   addHealth(watch: HealthWatch): this {
+    if (!(watch instanceof HealthWatch))
+      throw new InvalidOptionError(`addHealth(watch) needs the HealthWatch that watchHealth() returns, got ${describe(watch)}`);
     this.watches.add(watch);
     return this;
   }

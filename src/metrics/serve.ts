@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as globalRegistry, type Registry } from 'prom-client';
+import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
+import { knownOptions } from '../validate.js';
 
 export interface ServeMetricsOptions {
   /** TCP port; 0 picks a free one (read it back from `port`). */
@@ -22,12 +24,19 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+const OPTIONS: readonly (keyof ServeMetricsOptions)[] = ['port', 'host', 'path', 'registry'];
+
 /** Serves a registry in Prometheus's text format on GET `path`; resolves once listening. */
 export async function serveMetrics(options: ServeMetricsOptions): Promise<MetricsServer> {
+  knownOptions('serveMetrics() options', options, OPTIONS);
   const { port, host = '127.0.0.1', path = '/metrics', registry = globalRegistry } = options ?? ({} as ServeMetricsOptions);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidOptionError(`serveMetrics() needs a port, an integer from 0 (any free port) to 65535, got ${String(port)}`);
+  if (typeof host !== 'string' || host === '') throw new InvalidOptionError(`serveMetrics() host must be an address to listen on, got ${describe(host)}`);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new InvalidOptionError(`serveMetrics() path must start with "/", got ${String(path)}`);
+  const r = registry as Partial<Registry> | null;
+  if (typeof r !== 'object' || r === null || typeof r.metrics !== 'function' || typeof r.contentType !== 'string')
+    throw new InvalidOptionError(`serveMetrics() registry must be a prom-client Registry (new Registry() from 'prom-client'), got ${describe(registry)}`);
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== path) {
@@ -44,9 +53,10 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Metric
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? inUse(port, host, error) : error);
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -62,4 +72,13 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Metric
         server.closeAllConnections(); // a scraper's keep-alive connection would hold close() for seconds
       }),
   };
+}
+
+/** A port taken is a mistake in the options: a typed error that says so, the listen error as its `cause`. */
+function inUse(port: number, host: string, cause: Error): InvalidOptionError {
+  const error = new InvalidOptionError(
+    `serveMetrics(): port ${port} on ${host} is already in use (another metrics server, or another program): choose another port, or port 0 for any free one`,
+  );
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true });
+  return error;
 }

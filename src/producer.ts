@@ -169,15 +169,23 @@ export class Producer {
   }
 
   /** Claims without blocking the event loop; resolves to the claim's position. */
-  async claimAsync(span: number, count: number, meta: number, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  async claimAsync(
+    span: number,
+    count: number,
+    meta: number,
+    deadline: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    call = 'publishAsync',
+  ): Promise<number> {
     signal?.throwIfAborted();
     let position = this.tryClaim(span, count, meta);
     if (position >= 0) return position;
     const started = performance.now();
-    const ok = await waitAbortable(this.wait, this.site, () => (position = this.claimOrWatch(span, count, meta, 'publishAsync')) >= 0, deadline, signal);
+    const ok = await waitAbortable(this.wait, this.site, () => (position = this.claimOrWatch(span, count, meta, call)) >= 0, deadline, signal);
     this.waited(performance.now() - started);
     // timeoutMs runs from the call, queued behind this thread's earlier async publishes included
-    if (!ok) throw new TimeoutError('publishAsync (waiting for space in the ring, counted from the call)', Math.round(timeoutMs));
+    if (!ok) throw new TimeoutError(`${call} (waiting for space in the ring, counted from the call)`, Math.round(timeoutMs));
     if (position < 0) throw signal?.aborted ? signal.reason : brokenStrategy(this.wait);
     return position;
   }
@@ -410,7 +418,7 @@ export class Producer {
       // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
       while (first < chunks.length) {
         const chunk = chunks[first];
-        const position = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal).catch((error) => {
+        const position = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal, call).catch((error) => {
           throw fail(error, publishedIn(chunks, first));
         });
         first = this.publishChunks(chunks, first, image, this.tryChunk, fail, position);

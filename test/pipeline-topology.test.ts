@@ -96,6 +96,7 @@ describe('pipeline topology', () => {
     expect(() => describePipeline({ stages: [{ name: 'a', module: m, consumes: [] }] })).toThrow(/consume at least one topic/);
     expect(() => describePipeline({ stages: [{ name: 'a', module: '', consumes: ['in'] }], inputs: ['in'] })).toThrow(/module must be a URL or a path/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), concurrency: 0 }], inputs: ['in'] })).toThrow(/concurrency/);
+    expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), concurrency: 1e6 }], inputs: ['in'] })).toThrow(/concurrency is at most 1016/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), retry: { attempts: 0 } }], inputs: ['in'] })).toThrow(/retry.attempts/);
     expect(() => describePipeline({ stages: [{ ...stage('a', ['in']), consume: ['x'] } as StageDeclaration], inputs: ['in'] })).toThrow(
       /unknown option "consume"/,

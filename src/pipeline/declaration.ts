@@ -4,6 +4,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import { checkLimits } from './worker-limits.js';
 import { checkOptions } from '../options.js';
+import { MAX_READERS } from '../validate.js';
 
 /** What a stage's handler gets besides the event. */
 export interface StageContext {
@@ -211,7 +212,7 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     batchExport: declaration.batchExport,
     consumes: topicList(name, 'consumes', declaration.consumes, true),
     produces: topicList(name, 'produces', declaration.produces, false),
-    concurrency: positiveInt(name, 'concurrency', declaration.concurrency, 1),
+    concurrency: concurrencyOf(name, declaration.concurrency),
     attempts: positiveInt(name, 'retry.attempts', retry.attempts, 3),
     backoffMs,
     options: declaration.options,
@@ -221,4 +222,13 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     maxUnpublished: positiveInt(name, 'maxUnpublished', declaration.maxUnpublished, 65_536),
     resourceLimits: declaration.resourceLimits === undefined ? undefined : checkLimits(`stage "${name}" resourceLimits`, declaration.resourceLimits),
   };
+}
+
+/** Workers of one stage at most: each holds a reader slot of the stage's ring, which keeps a few of its own. */
+const MAX_CONCURRENCY = MAX_READERS - 8;
+
+function concurrencyOf(name: string, value: number | undefined): number {
+  const n = positiveInt(name, 'concurrency', value, 1);
+  if (n > MAX_CONCURRENCY) throw new InvalidOptionError(`stage "${name}": concurrency is at most ${MAX_CONCURRENCY} workers (one reader slot each), got ${n}`);
+  return n;
 }

@@ -139,6 +139,32 @@ describe.skipIf(process.platform !== 'linux')('pipeline lifecycle: overlapping c
     await expect(p.drain({ timeoutMs: 50 })).rejects.toMatchObject({ name: 'TimeoutError' });
   });
 
+  it('a publish waiting for space when close() is called rejects with PipelineStateError, as one called after it', async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        outputs: ['out'],
+        capacity: 4096,
+        stopGraceMs: 300,
+        stages: [{ name: 'h', module: stageUrl('hang'), consumes: ['in'], produces: ['out'], batchSize: 1 }],
+      }),
+    );
+    await p.start();
+    await p.publishAsync('in', { id: 0, hang: 'busy' });
+    const waiting = p.publishBatchAsync(
+      'in',
+      Array.from({ length: 2000 }, (_, id) => ({ id: id + 1 })),
+    );
+    const outcome = waiting.then(
+      () => 'published',
+      (error: Error) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await p.close();
+    expect(await outcome).toBeInstanceOf(PipelineStateError);
+    await expect(p.publishAsync('in', { id: -1 })).rejects.toThrow(PipelineStateError);
+  });
+
   it('kill() before start() and after close() raises PipelineStateError; start() called while close() is in flight too', async () => {
     const p = linear();
     await expect(p.kill('a')).rejects.toBeInstanceOf(PipelineStateError);

@@ -397,7 +397,13 @@ export class Pipeline extends EventEmitter {
 
   /** Publishes into an input topic (into the ring of every stage that consumes it), waiting for space without blocking the event loop. */
   async publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
-    for (const bus of this.route(topic)) await bus.publishAsync(topic, value, options);
+    for (const bus of this.route(topic)) await bus.publishAsync(topic, value, options).catch((error) => this.closedUnder(error));
+  }
+
+  /** A publish waiting for space when close() was called: refused as a publish after it is. */
+  private closedUnder(error: unknown): never {
+    if (error instanceof BusClosedError && this.closing) this.checkNotClosing();
+    throw error;
   }
 
   /**
@@ -426,7 +432,7 @@ export class Pipeline extends EventEmitter {
   }
 
   async publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
-    for (const bus of this.route(topic)) await bus.publishBatchAsync(topic, values, options);
+    for (const bus of this.route(topic)) await bus.publishBatchAsync(topic, values, options).catch((error) => this.closedUnder(error));
   }
 
   /**

@@ -1,4 +1,6 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -45,6 +47,54 @@ function run(args: string[], timeoutMs = 15_000): Promise<{ code: number; stdout
   });
 }
 
+/** `ringbus top URL` live (not --once), its stdin and stdout pipes: neither is a terminal. */
+function spawnLive(args: string[] = []): ChildProcess {
+  return spawn(process.execPath, [cli, 'top', url, '--interval', '200', ...args], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
+/** Resolves with the child's stdout so far once `done(stdout)` holds; rejects if it exits first or `timeoutMs` passes. */
+function stdoutUntil(child: ChildProcess, done: (stdout: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(text);
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (done(text)) finish();
+    };
+    const onExit = (code: number | null) => finish(new Error(`top exited (${code}) early; its output:\n${text}`));
+    const timer = setTimeout(() => finish(new Error(`not seen within ${timeoutMs} ms; the output:\n${text}`)), timeoutMs);
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** The child's exit code, or a rejection (and SIGKILL) if it has not exited within `timeoutMs`. */
+function exitCode(child: ChildProcess, timeoutMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`top did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+const frames = (stdout: string) => stdout.split('ringbus top  ').length - 1;
+
 /** The figures of a frame's rows, by their first word. */
 function row(frame: string, first: RegExp): string {
   const line = frame.split('\n').find((l) => first.test(l));
@@ -75,6 +125,65 @@ describe('ringbus top', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     checkFrame(stdout);
+    expect(stdout).not.toContain('q quits'); // it has quit already
+  });
+
+  it('prints every kind of reader whole in the kind column', async () => {
+    const kinds = ['gating', 'lossy', 'group', 'member', 'keyed-group', 'keyed-member'];
+    const metrics = [
+      '# TYPE ringbus_capacity_bytes gauge',
+      'ringbus_capacity_bytes{bus="b"} 65536',
+      '# TYPE ringbus_backlog_bytes gauge',
+      'ringbus_backlog_bytes{bus="b"} 0',
+      ...['ringbus_reader_lag_bytes', 'ringbus_reader_lag_events'].flatMap((name) => [
+        `# TYPE ${name} gauge`,
+        ...kinds.map((kind) => `${name}{bus="b",reader="r-${kind}",kind="${kind}"} 0`),
+      ]),
+      '',
+    ].join('\n');
+    const server = createServer((_, response) => response.end(metrics));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { code, stdout, stderr } = await run(['top', `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, '--once', '--interval', '100']);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const header = row(stdout, /^\s+reader /);
+      const column = header.indexOf(' kind ') + 1;
+      for (const kind of kinds) {
+        const line = row(stdout, new RegExp(`^\\s+r-${kind} `));
+        expect(line.slice(column)).toMatch(new RegExp(`^${kind}\\s+·{20}\\s+0%`)); // whole, under the header, the bars aligned
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  it('writes plain frames when the output is not a terminal, and an ended stdin does not stop it', async () => {
+    const child = spawnLive();
+    try {
+      child.stdin!.end(); // nothing to read: top carries on until a signal
+      const stdout = await stdoutUntil(child, (text) => frames(text) >= 2 && text.endsWith('\n'));
+      child.kill('SIGTERM');
+      expect(await exitCode(child)).toBe(0);
+      expect(stdout).not.toContain('\x1b'); // no alternate screen, cursor movement, clearing or colour
+      expect(stdout.startsWith(`ringbus top  ${url}`)).toBe(true);
+      expect(stdout).toContain('q quits');
+      expect(stdout).toMatch(/^bus orders /m);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('quits on a line "q" when stdin is a pipe', async () => {
+    const child = spawnLive();
+    try {
+      await stdoutUntil(child, (text) => frames(text) >= 1);
+      child.stdin!.write('x\n'); // any other line is ignored
+      child.stdin!.write('q\n');
+      expect(await exitCode(child)).toBe(0); // with stdin still open
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it.skipIf(!hasTmux)('refreshes every second in a terminal (tmux) and quits on q', async () => {

@@ -6,7 +6,9 @@ import { top } from './top.js';
 const USAGE = `usage: ringbus top URL [--interval MS] [--once] [--no-color]
 
   Shows the buses and pipelines of a running service, refreshed every second, from the
-  Prometheus metrics it serves (ringbus/metrics: serveMetrics()). q quits.
+  Prometheus metrics it serves (ringbus/metrics: serveMetrics()). q quits (on a terminal
+  the key, on a piped stdin a line "q"), as do Ctrl-C and SIGTERM. Output that is not a
+  terminal gets plain frames, one after another.
 
   URL            the metrics endpoint, e.g. http://127.0.0.1:9464/metrics
   --interval MS  refresh period (default 1000)

@@ -7,6 +7,8 @@ export interface Frame {
   /** Why the last scrape failed, if it did. */
   error?: string;
   color: boolean;
+  /** A frame of the refreshing view, which q quits (it says so); false for --once's single frame. */
+  live: boolean;
 }
 
 const BAR = 20;
@@ -36,7 +38,9 @@ export function render(view: View, frame: Frame): string {
   const red = (s: string) => (frame.color ? `\x1b[31m${s}\x1b[39m` : s);
   const dim = (s: string) => (frame.color ? `\x1b[2m${s}\x1b[22m` : s);
   const lines: string[] = [];
-  lines.push(`${bold('ringbus top')}  ${frame.url}  ${frame.time.toISOString().slice(11, 19)} UTC  ${dim('q quits')}`);
+  // the kind column as wide as the longest kind shown (keyed-member), at least as before
+  const kindWidth = Math.max(7, ...view.buses.flatMap((b) => b.readers.map((r) => r.kind.length)));
+  lines.push(`${bold('ringbus top')}  ${frame.url}  ${frame.time.toISOString().slice(11, 19)} UTC${frame.live ? `  ${dim('q quits')}` : ''}`);
   if (frame.error !== undefined) lines.push(red(`cannot scrape: ${frame.error}`));
   if (view.buses.length === 0 && view.pipelines.length === 0 && frame.error === undefined) lines.push('no ringbus buses or pipelines in these metrics');
   for (const bus of view.buses) {
@@ -46,10 +50,12 @@ export function render(view: View, frame: Frame): string {
       `${bold(`bus ${bus.name}`)}${bus.closed ? ' (closed)' : ''}  published ${perSecond(bus.publishRate)}  backlog ${bytes(bus.backlog)} of ${bytes(bus.capacity)}  producers waiting ${wait}`,
     );
     if (bus.readers.length === 0) continue;
-    lines.push(dim(`  ${pad('reader', 18)} ${pad('kind', 7)} ${pad('lag (share of the ring)', BAR + 6)} ${padLeft('events', 10)} ${padLeft('rate', 12)}`));
+    lines.push(
+      dim(`  ${pad('reader', 18)} ${pad('kind', kindWidth)} ${pad('lag (share of the ring)', BAR + 6)} ${padLeft('events', 10)} ${padLeft('rate', 12)}`),
+    );
     for (const r of bus.readers) {
       const share = bus.capacity > 0 ? r.lagBytes / bus.capacity : 0;
-      const row = `${r.slowest ? '▶' : ' '} ${pad(r.name, 18)} ${pad(r.kind, 7)} ${bar(share)} ${padLeft(`${Math.round(share * 100)}%`, 4)}  ${padLeft(count(r.lagEvents), 10)} ${padLeft(perSecond(r.rate), 12)}${r.slowest ? '  ◀ slowest' : ''}`;
+      const row = `${r.slowest ? '▶' : ' '} ${pad(r.name, 18)} ${pad(r.kind, kindWidth)} ${bar(share)} ${padLeft(`${Math.round(share * 100)}%`, 4)}  ${padLeft(count(r.lagEvents), 10)} ${padLeft(perSecond(r.rate), 12)}${r.slowest ? '  ◀ slowest' : ''}`;
       lines.push(r.slowest ? red(row) : row);
     }
   }

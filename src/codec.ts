@@ -1,3 +1,4 @@
+import { isMap, isSet } from 'node:util/types';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
@@ -67,8 +68,8 @@ export function structured<T = unknown>(): Codec<T> {
  * Strict, standard MessagePack through @msgpack/msgpack (no extensions of ringbus's own),
  * for readers outside JavaScript: one encoder and one decoder reused per thread. Binary
  * and extension fields come out as copies, not as views of the ring. Only what MessagePack
- * has survives: a Map, a Set or a class instance arrives as a plain object, undefined in an
- * object as null, a typed array other than Uint8Array as its bytes.
+ * has survives: a class instance arrives as a plain object, undefined in an object as null,
+ * a typed array other than Uint8Array as its bytes; a Map or a Set is refused.
  */
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
@@ -105,7 +106,7 @@ function refusingProtoKeys(encoder: Encoder): boolean {
   if (typeof encodeMap !== 'function') return false;
   e.encodeMap = function (this: unknown, object: object, depth: number) {
     if (isEnumerableOwn.call(object, '__proto__')) throw protoKeyError(); // own and enumerable: what encodeMap writes
-    if (object instanceof Map || object instanceof Set) throw collectionError(object);
+    if (isMap(object) || isSet(object)) throw collectionError(object);
     encodeMap.call(this, object, depth);
   };
   return true;
@@ -125,10 +126,10 @@ function protoKeyError(): EncodeError {
  * its contents would arrive as an empty object without a word.
  */
 function collectionError(value: Map<unknown, unknown> | Set<unknown>): EncodeError {
-  const what = value instanceof Map ? 'a Map' : 'a Set';
+  const map = isMap(value); // of any realm (a vm context's too)
   return new EncodeError(
     'msgpack',
-    `${what} has no MessagePack form (it would arrive as an empty object); publish ${value instanceof Map ? 'Object.fromEntries(map) or [...map]' : '[...set]'}, or use the structured codec, which carries it`,
+    `${map ? 'a Map' : 'a Set'} has no MessagePack form (it would arrive as an empty object); publish ${map ? 'Object.fromEntries(map) or [...map]' : '[...set]'}, or use the structured codec, which carries it`,
   );
 }
 
@@ -136,7 +137,7 @@ function collectionError(value: Map<unknown, unknown> | Set<unknown>): EncodeErr
 function hasProtoKey(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null || depth > 100 || ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
-  if (value instanceof Map || value instanceof Set) throw collectionError(value);
+  if (isMap(value) || isSet(value)) throw collectionError(value);
   if (isEnumerableOwn.call(value, '__proto__')) return true;
   return Object.values(value).some((item) => hasProtoKey(item, depth + 1));
 }

@@ -196,26 +196,44 @@ export class Producer {
   }
 
   /**
-   * Runs async publishes of this thread one after the other, in call order. One aborted
-   * while it waits for its turn rejects at once and is skipped when its turn comes.
+   * Runs async publishes of this thread one after the other, in call order. One whose
+   * signal aborts, or whose deadline passes, while it waits for its turn rejects then
+   * (`timedOut()` makes its error) and is skipped when its turn comes; it no longer counts
+   * as waiting, so a sync publish after it is not refused for it.
    */
-  private serial<T>(publish: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private serial<T>(publish: () => Promise<T>, signal: AbortSignal | undefined, deadline: number, timedOut: () => unknown): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    let started = false;
     this.asyncPending++;
-    const result = this.asyncTail
-      .then(() => {
-        signal?.throwIfAborted();
-        started = true;
-        return publish();
-      })
-      .finally(() => this.asyncPending--);
-    this.asyncTail = result.catch(() => undefined);
-    if (signal === undefined) return result;
     return new Promise<T>((resolve, reject) => {
-      const abort = () => started || reject(signal.reason);
-      signal.addEventListener('abort', abort, { once: true });
-      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+      let queued = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopWatching = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+      };
+      const giveUp = (reason: unknown) => {
+        if (!queued) return;
+        queued = false;
+        this.asyncPending--;
+        stopWatching();
+        reject(reason);
+      };
+      const abort = () => giveUp(signal!.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      const left = deadline - performance.now();
+      if (left < Infinity) timer = setTimeout(() => giveUp(timedOut()), Math.max(0, left));
+      this.asyncTail = this.asyncTail.then(async () => {
+        if (!queued) return; // given up while it waited for its turn
+        queued = false;
+        stopWatching(); // from here its own wait watches the signal and the deadline
+        try {
+          resolve(await publish());
+        } catch (error) {
+          reject(error);
+        } finally {
+          this.asyncPending--;
+        }
+      });
     });
   }
 
@@ -333,10 +351,15 @@ export class Producer {
     // publishes of this thread may run before this one.
     const bytes = encoded.slice();
     const timeoutMs = deadline - performance.now();
-    return this.serial(async () => {
-      const position = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
-      this.commitOne(position, this.seqOf(position), bytes);
-    }, signal);
+    return this.serial(
+      async () => {
+        const position = await this.claimAsync(span, 1, meta, deadline, timeoutMs, signal);
+        this.commitOne(position, this.seqOf(position), bytes);
+      },
+      signal,
+      deadline,
+      () => new TimeoutError(`publishAsync (waiting for its turn behind this thread's earlier async publishes, counted from the call)`, Math.round(timeoutMs)),
+    );
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
@@ -414,16 +437,25 @@ export class Producer {
       published > 0 && signal?.aborted && error === signal.reason
         ? new BatchAbortedError(call, published, values.length, error)
         : batchTimeout(error, call, timeoutMs, published, values.length);
-    const run = this.serial(async () => {
-      // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
-      while (first < chunks.length) {
-        const chunk = chunks[first];
-        const position = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal, call).catch((error) => {
-          throw fail(error, publishedIn(chunks, first));
-        });
-        first = this.publishChunks(chunks, first, image, this.tryChunk, fail, position);
-      }
-    }, signal);
+    const run = this.serial(
+      async () => {
+        // The same loop, which stops at a chunk that does not fit: its claim waits for space here.
+        while (first < chunks.length) {
+          const chunk = chunks[first];
+          const position = await this.claimAsync(chunk.end - chunk.start, chunk.count, chunk.meta, deadline, timeoutMs, signal, call).catch((error) => {
+            throw fail(error, publishedIn(chunks, first));
+          });
+          first = this.publishChunks(chunks, first, image, this.tryChunk, fail, position);
+        }
+      },
+      signal,
+      deadline,
+      () =>
+        fail(
+          new TimeoutError(`${call} (waiting for its turn behind this thread's earlier async publishes, counted from the call)`, Math.round(timeoutMs)),
+          publishedIn(chunks, first),
+        ),
+    );
     // Aborted while queued, after the chunks that fitted at once went out: say how many did.
     return first === 0 ? run : run.catch((error) => Promise.reject(error instanceof BatchAbortedError ? error : fail(error, publishedIn(chunks, first))));
   }

@@ -167,6 +167,29 @@ describe('read() and commit()', () => {
     bus.close();
   });
 
+  it("a takeover from inside the old object's own poll loses nothing: the old poll commits nothing, the heir gets every event from the last commit", () => {
+    for (const options of [{}, { group: 'g' }, { group: 'kg', keyed: true }] as const) {
+      const bus = createBus({ topics: ['t'], timeoutMs: 10_000 });
+      const name = 'group' in options ? `m-${options.group}` : 'a';
+      const old = bus.reader<number>(name, options);
+      bus.publishBatch(
+        't',
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      const got: number[] = [];
+      let heir: ReturnType<typeof bus.reader<number>> | undefined;
+      old.poll((v) => {
+        got.push(v);
+        if (v === 2) heir = bus.reader<number>(name, { ...options, takeover: true });
+      }, 100);
+      heir!.poll((v) => got.push(v), 100);
+      const missing = Array.from({ length: 20 }, (_, i) => i).filter((i) => !got.includes(i));
+      expect(missing, JSON.stringify(options)).toEqual([]);
+      expect(got.slice(-20), JSON.stringify(options)).toEqual(Array.from({ length: 20 }, (_, i) => i)); // the heir: all, from the last commit
+      bus.close();
+    }
+  });
+
   it('a batch read() and not committed is delivered again to a reader that takes over; for await refuses a held batch', async () => {
     const bus = createBus({ topics: ['t'], timeoutMs: 10_000 });
     const first = bus.reader('r');

@@ -64,6 +64,13 @@ describe("a reader's after", () => {
     bus.reader('m', { group: 'g' }).close();
     const w = bus.reader('w', { after: ['g'] });
     expect(() => bus.reader('m', { group: 'g', after: ['w'] })).toThrow(InvalidOptionError);
+    expect(() => bus.reader('m2', { group: 'g', after: ['g'] })).toThrow(/its own group/);
+    // a keyed member that followed "a", gone, no longer counts
+    const k2 = bus.reader('k2', { group: 'kg', keyed: true });
+    bus.reader('w2').close();
+    bus.reader('k1', { group: 'kg', keyed: true, after: ['w2'] }).close();
+    bus.reader('w2', { after: ['kg'] }).close(); // k1, which came after w2, is closed: no cycle
+    k2.close();
     y.close(); // the chain is broken: no cycle now
     const x = bus.reader('x', { after: ['z'] });
     bus.publish('t', new Uint8Array(1));

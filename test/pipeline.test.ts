@@ -10,6 +10,34 @@ async function publishAll(p: Pipeline, topic: string, values: unknown[], chunk =
 }
 
 describe('pipelines', () => {
+  it("a thread's publishes reach every stage in call order, into topics of one ring or of several, awaited or not", async () => {
+    const relay = stageUrl('relay');
+    const p = track(
+      createPipeline({
+        inputs: ['a', 'b'],
+        outputs: ['o1', 'o2'],
+        stages: [
+          { name: 's1', module: relay, consumes: ['a'], produces: ['o1'], options: { to: 'o1' } },
+          { name: 's2', module: relay, consumes: ['a', 'b'], produces: ['o2'], options: { to: 'o2' } },
+        ],
+      }),
+    );
+    const out = p.output.reader<string>('check');
+    await p.start();
+    const calls = [
+      p.publishAsync('a', 'a1'),
+      p.publishAsync('b', 'b1'),
+      p.publishBatchAsync('a', ['a2', 'a3']),
+      Promise.resolve(p.tryPublish('a', 'a4')),
+      p.publishAsync('b', 'b2'),
+    ];
+    await Promise.all(calls);
+    await p.drain({ timeoutMs: 10_000 });
+    const got: Record<string, string[]> = { o1: [], o2: [] };
+    out.poll((v, topic) => got[topic].push(v), 100);
+    expect(got).toEqual({ o1: ['a1', 'a2', 'a3', 'a4'], o2: ['a1', 'b1', 'a2', 'a3', 'a4', 'b2'] });
+  });
+
   it('a linear 3-stage pipeline: 200,000 events each come out once, transformed by each stage in order', async () => {
     const step = stageUrl('step');
     const p = track(

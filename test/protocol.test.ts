@@ -81,6 +81,36 @@ describe('the protocol under rare interleavings', () => {
     expect(got).toEqual(['w0', 'a1', 'a2', 'a3', 'b'.repeat(40), 'b2', 's1']);
   });
 
+  it('an async publish queued behind others times out at its own timeoutMs, and one given up no longer holds sync publishes back', async () => {
+    const bus = createBus({ capacity: 4096, topics: ['t'], codec: 'raw' });
+    const reader = bus.reader<Uint8Array>('r');
+    const record = (id: number) => new Uint8Array(200).fill(id);
+    let id = 0;
+    while (bus.tryPublish('t', record(id))) id++; // full
+    const first = bus.publishAsync('t', record(100)); // waits for space, no limit
+    const late = bus.publishAsync('t', record(101), { timeoutMs: 30 }).then(
+      () => 'published',
+      (error: Error) => error.name,
+    );
+    const immediate = bus.publishBatchAsync('t', [record(102)], { timeoutMs: 0 }).then(
+      () => 'published',
+      (error: Error) => error.name,
+    );
+    const aborted = new AbortController();
+    const third = bus.publishAsync('t', record(103), { signal: aborted.signal }).catch((error: Error) => error.name);
+    aborted.abort();
+    expect(await third).toBe('AbortError');
+    expect(await immediate).toBe('TimeoutError');
+    expect(await late).toBe('TimeoutError'); // while the first still waits
+    const got: number[] = [];
+    reader.poll((v) => got.push(v[0]), 1000);
+    await first;
+    expect(bus.tryPublish('t', record(104))).toBe(true); // nothing waits any more: not refused
+    reader.poll((v) => got.push(v[0]), 1000);
+    expect(got).toEqual([...Array.from({ length: id }, (_, i) => i), 100, 104]);
+    bus.close();
+  });
+
   it('a sync publish never overtakes async publishes of its thread waiting for space: try forms publish nothing, the others throw PublishOrderError', async () => {
     const bus = createBus({ timeoutMs: 10_000, capacity: 4096, topics: ['t'], codec: 'raw' });
     const reader = bus.reader<Uint8Array>('r');

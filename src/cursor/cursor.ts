@@ -96,6 +96,10 @@ const followersHere = new WeakMap<object, Map<number, { name: string; group: str
 
 /** Throws InvalidOptionError where `name` (of `group`) following `after` closes a cycle among this thread's open readers. */
 export function refuseCycle(ring: Ring, name: string, group: string | undefined, after: readonly string[]): void {
+  if (group !== undefined && after.includes(group))
+    throw new InvalidOptionError(
+      `member "${name}" cannot come after its own group "${group}": the group waits for its members, so it would wait for itself for ever`,
+    );
   const open = followersHere.get(ring.handle.memory);
   if (open === undefined || after.length === 0) return;
   for (const first of after) {
@@ -105,7 +109,7 @@ export function refuseCycle(ring: Ring, name: string, group: string | undefined,
       const dep = stack.pop()!;
       if (dep === name || dep === group)
         throw new InvalidOptionError(
-          `reader "${name}" cannot come after "${first}": "${first}" already waits for "${name}" through readers open in this thread, and readers that follow each other in a cycle wait for ever; break the cycle`,
+          `reader "${name}" cannot come after "${first}": "${first}" already comes after "${dep === name ? name : `its group "${dep}"`}" (through readers open in this thread), and readers that follow each other in a cycle wait for ever; break the cycle`,
         );
       if (seen.has(dep)) continue;
       seen.add(dep);
@@ -158,6 +162,8 @@ export abstract class Cursor<T> {
   /** Bytes readable by the last fill(), not consumed yet. */
   pending = 0;
   open = true;
+  /** A takeover in this thread closed it: nothing of it may move the slot any more. */
+  protected takenOver = false;
   /** Ended by unsubscribe(), not close(): the slot is freed rather than handed on. */
   forget = false;
   /** What read() returned and commit() will consume (holding false: nothing). */
@@ -207,6 +213,7 @@ export abstract class Cursor<T> {
     this.claims = new ClaimWatch(ring, site, 100);
     openedHere(this.owner, () => {
       this.open = false;
+      this.takenOver = true;
       follows(ring, this.owner, this.name, undefined, undefined);
       ring.core.wakeAll(); // a for await of it waiting in this thread ends
     });
@@ -243,7 +250,8 @@ export abstract class Cursor<T> {
   }
 
   consume(bytes: number, events: number, nextSeq: number): void {
-    if (bytes === 0) return;
+    // Taken over from inside its own delivery: the slot's position is the successor's now.
+    if (bytes === 0 || this.takenOver) return;
     this.ring.core.advance(this.slot, bytes, events, nextSeq);
     this.pending -= bytes;
     this.index = (this.index + bytes) & this.ring.mask;
@@ -253,6 +261,11 @@ export abstract class Cursor<T> {
   /** The slot is no longer this object's: handed on (close) or freed (unsubscribe). */
   letGo(): void {
     follows(this.ring, this.owner, this.name, undefined, undefined);
+    this.release();
+  }
+
+  /** Hands the slot on (close) or frees it (unsubscribe), as this contract does. */
+  protected release(): void {
     if (this.forget) releaseSlot(this.ring, this.slot, this.owner);
     else disownSlot(this.ring, this.slot, this.owner);
   }

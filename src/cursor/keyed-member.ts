@@ -33,7 +33,7 @@ export class KeyedMemberCursor<T> extends Cursor<T> {
     return this.view.current() ? pending : 0; // the table changed meanwhile: read again by the new one
   }
 
-  letGo(): void {
+  protected release(): void {
     leaveKeyed(this.ring, this.group, this.slot, this.owner);
   }
 }

@@ -38,6 +38,7 @@ export class MemberCursor<T> extends Cursor<T> {
   }
 
   consume(bytes: number, events: number, nextSeq: number): void {
+    if (this.takenOver) return;
     super.consume(bytes, events, nextSeq);
     if (bytes > 0 && this.pending === 0) this.ring.core.memberDone(this.slot, 0);
   }

@@ -397,7 +397,18 @@ export class Pipeline extends EventEmitter {
 
   /** Publishes into an input topic (into the ring of every stage that consumes it), waiting for space without blocking the event loop. */
   async publishAsync(topic: string, value: unknown, options?: PublishOptions): Promise<void> {
-    for (const bus of this.route(topic)) await bus.publishAsync(topic, value, options).catch((error) => this.closedUnder(error));
+    await this.intoEvery(this.route(topic).map((bus) => bus.publishAsync(topic, value, options)));
+  }
+
+  /**
+   * Waits for a publish into every ring of a topic. All were started at the call, each
+   * queued in its ring behind this thread's earlier ones: awaiting one ring before starting
+   * the next let a later call reach the next ring first. Rejects with the first failure, once
+   * every ring has settled.
+   */
+  private async intoEvery(publishes: Promise<void>[]): Promise<void> {
+    const failed = (await Promise.allSettled(publishes)).find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) this.closedUnder(failed.reason);
   }
 
   /** A publish waiting for space when close() was called: refused as a publish after it is. */
@@ -432,7 +443,7 @@ export class Pipeline extends EventEmitter {
   }
 
   async publishBatchAsync(topic: string, values: readonly unknown[], options?: PublishOptions): Promise<void> {
-    for (const bus of this.route(topic)) await bus.publishBatchAsync(topic, values, options).catch((error) => this.closedUnder(error));
+    await this.intoEvery(this.route(topic).map((bus) => bus.publishBatchAsync(topic, values, options)));
   }
 
   /**

@@ -56,6 +56,7 @@ export function wrap(text: string, width = COLUMNS, indent = ''): string {
 
 /** The "how" of each row, under its table: `name  how`, wrapped. */
 export function legend(entries: ReadonlyArray<readonly [string, string]>): string {
+  if (entries.length === 0) return '';
   const pad = Math.min(22, Math.max(...entries.map(([name]) => name.length))) + 2;
   const indent = ' '.repeat(pad + 2);
   return entries.map(([name, how]) => wrap(`  ${name.padEnd(pad)}${how}`, COLUMNS, indent)).join('\n');

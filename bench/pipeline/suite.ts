@@ -52,7 +52,7 @@ export interface PipelineDefinition {
 }
 
 function skipped(def: PipelineDefinition, ctx: Pick<ScenarioContext, 'transports'>): boolean {
-  return def.ringOnly && ctx.transports !== undefined && !ctx.transports.includes('ring');
+  return def.ringOnly && ctx.transports !== undefined && !ctx.transports.some((t) => t === 'ring' || t.startsWith('ring-'));
 }
 
 export function pipelineScenario(def: PipelineDefinition): Scenario {

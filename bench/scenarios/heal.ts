@@ -42,6 +42,9 @@ interface HealResult {
  * not fewer: the p99 (nearest rank) of 30 heals was their maximum, one descheduled heal in
  * 30; of 100 it is the second worst, and the maximum is reported beside it.
  */
+/** The rows --transport asks for (ring-exit, ring-loaded, ...), or all. */
+const chosenHows = (transports: readonly string[] | undefined) => HEAL_HOWS.filter((how) => transports === undefined || transports.includes(`ring-${how}`));
+
 const healCrashes = (quick: boolean, how: HealHow = 'exit') => (how === 'cold' ? (quick ? 5 : 10) : quick ? 10 : 100);
 
 /**
@@ -200,11 +203,11 @@ export default pipelineScenario({
   title: "healing: a stage worker dies every 150 ms under a steady stream; time to the replacement's first event",
   kind: 'pipeline',
   ringOnly: true,
-  steps: ({ quick = false }) => HEAL_HOWS.reduce((sum, how) => sum + healCrashes(quick, how), 0),
+  steps: ({ quick = false, transports }) => chosenHows(transports).reduce((sum, how) => sum + healCrashes(quick, how), 0),
   async run(options) {
     const rows: Row[] = [];
     const targets = [];
-    for (const how of HEAL_HOWS) {
+    for (const how of chosenHows(options.transports)) {
       const h = await runHeal({ ...options, how });
       const transport = `ring-${how}`;
       rows.push({

@@ -3,7 +3,7 @@ import { osThreadId, threadAlive } from './claim-watch.js';
 import { InvalidOptionError, KeyedGroupLimitError, ReaderBusyError, ReaderClosedError } from './errors.js';
 import * as L from './layout.js';
 import { keyBytes } from './record.js';
-import { closedHere, findSlot, takenOverHere, nameToBytes, openLocked, slotGroup, slotKind, withRegistryLock } from './registry.js';
+import { findSlot, takenOverHere, nameToBytes, openLocked, slotGroup, slotKind, withRegistryLock } from './registry.js';
 import type { Ring } from './ring.js';
 import { onThreadDeath, ownerOf } from './thread-deaths.js';
 
@@ -317,7 +317,6 @@ function departLocked(ring: Ring, groupSlot: number, slot: number): void {
 
 /** Member `slot` of `groupSlot` leaves; `owner` is its Reader's token (a successor's slot is left alone). */
 export function leaveKeyed(ring: Ring, groupSlot: number, slot: number, owner: number): void {
-  closedHere(owner);
   withRegistryLock(ring, () => {
     if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
     departLocked(ring, groupSlot, slot);

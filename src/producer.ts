@@ -309,11 +309,11 @@ export class Producer {
    * a blocking wait here would hold): the try forms publish nothing, the others throw.
    */
   private checkNothingQueued(call: string): void {
-    if (this.asyncPending > 0) throw new PublishOrderError(call, this.asyncPending);
+    if (this.asyncPending > 0) throw new PublishOrderError(`${call}()`, this.asyncPending);
   }
 
   publishSync(topicId: number, value: unknown, timeoutMs: number): void {
-    this.checkNothingQueued('publish()');
+    this.checkNothingQueued('publish');
     const bytes = this.encode(value);
     const meta = this.meta(topicId);
     const span = recordSize(bytes.length);
@@ -358,13 +358,13 @@ export class Producer {
       },
       signal,
       deadline,
-      () => new TimeoutError(`publishAsync (waiting for its turn behind this thread's earlier async publishes, counted from the call)`, Math.round(timeoutMs)),
+      () => queuedTimeout('publishAsync', timeoutMs),
     );
   }
 
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
   publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys, count = values.length): void {
-    this.checkNothingQueued(`${call}()`);
+    this.checkNothingQueued(call);
     const chunks = this.stage(topics, values, keys, count);
     this.limit(timeoutMs);
     const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
@@ -450,11 +450,7 @@ export class Producer {
       },
       signal,
       deadline,
-      () =>
-        fail(
-          new TimeoutError(`${call} (waiting for its turn behind this thread's earlier async publishes, counted from the call)`, Math.round(timeoutMs)),
-          publishedIn(chunks, first),
-        ),
+      () => fail(queuedTimeout(call, timeoutMs), publishedIn(chunks, first)),
     );
     // Aborted while queued, after the chunks that fitted at once went out: say how many did.
     return first === 0 ? run : run.catch((error) => Promise.reject(error instanceof BatchAbortedError ? error : fail(error, publishedIn(chunks, first))));
@@ -541,7 +537,7 @@ export class Producer {
    * record are written here; the caller writes payloads and commits once.
    */
   claimRaw(topicId: number, byteLength: number, count: number, timeoutMs: number): Claim {
-    this.checkNothingQueued('claim()');
+    this.checkNothingQueued('claim');
     const { ring } = this;
     const stride = recordSize(byteLength);
     const meta = this.meta(topicId, CODEC_RAW);
@@ -560,6 +556,11 @@ function brokenStrategy(wait: WaitStrategy): InvalidOptionError {
   return new InvalidOptionError(
     `the wait strategy "${String(wait.name)}" returned true while the ring had no space: a WaitStrategy must return true only when ready() did`,
   );
+}
+
+/** An async publish whose time ran out while it waited for its turn. */
+function queuedTimeout(call: string, timeoutMs: number): TimeoutError {
+  return new TimeoutError(`${call} (waiting for its turn behind this thread's earlier async publishes, counted from the call)`, Math.round(timeoutMs));
 }
 
 function batchTimeout(error: unknown, call: string, timeoutMs: number, published: number, total: number): unknown {

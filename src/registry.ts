@@ -192,7 +192,6 @@ export function closedHere(owner: number): void {
  * the successor's slot), under the registry lock so that nobody is setting it up meanwhile.
  */
 export function releaseSlot(ring: Ring, slot: number, owner: number): void {
-  closedHere(owner);
   withRegistryLock(ring, () => {
     if (Atomics.load(ring.i32, ring.slotWord(slot, L.S_OWNER)) !== owner) return;
     const group = slotKind(ring, slot) === L.KIND_MEMBER ? slotGroup(ring, slot) : L.NO_SLOT;
@@ -203,7 +202,6 @@ export function releaseSlot(ring: Ring, slot: number, owner: number): void {
 
 /** Gives the slot up for a successor, if `owner` still holds it: its position stays and keeps gating producers. */
 export function disownSlot(ring: Ring, slot: number, owner: number): void {
-  closedHere(owner);
   Atomics.compareExchange(ring.i32, ring.slotWord(slot, L.S_OWNER), owner, 0);
 }
 

@@ -3,7 +3,7 @@ import type { Codec } from '../codec.js';
 import { DecodeError, InvalidOptionError, RingbusError, UnknownReaderError } from '../errors.js';
 import * as L from '../layout.js';
 import { codecOf, isEvent, keyBytes, readSeq, recordSize, topicOf } from '../record.js';
-import { disownSlot, findSlot, openedHere, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
+import { closedHere, disownSlot, findSlot, openedHere, releaseSlot, slotGroup, slotKind, slotName } from '../registry.js';
 import type { Ring } from '../ring.js';
 import type { BusEvent, BusHandle, Handler, RawRecord } from '../types.js';
 import type { WaitSite } from '../wait-strategy.js';
@@ -260,6 +260,7 @@ export abstract class Cursor<T> {
 
   /** The slot is no longer this object's: handed on (close) or freed (unsubscribe). */
   letGo(): void {
+    closedHere(this.owner);
     follows(this.ring, this.owner, this.name, undefined, undefined);
     this.release();
   }

@@ -202,18 +202,23 @@ export function recordDeath(stats: Float64Array, seat: number, timedOut = false)
   stats[base + SUSPECT_FIELDS * target] = handling;
 }
 
+/** The index in `stats` of the suspect entry of event `seq`, or -1 when none is kept. */
+function suspectOf(stats: Float64Array, seat: number, seq: number): number {
+  const base = statsIndex(seat, STAT_SUSPECTS);
+  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] === seq) return base + SUSPECT_FIELDS * k;
+  return -1;
+}
+
 /** How many times the seat's workers died handling the event `seq`. */
 export function deathsOn(stats: Float64Array, seat: number, seq: number): number {
-  const base = statsIndex(seat, STAT_SUSPECTS);
-  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] === seq) return stats[base + SUSPECT_FIELDS * k + 1];
-  return 0;
+  const at = suspectOf(stats, seat, seq);
+  return at < 0 ? 0 : stats[at + 1];
 }
 
 /** Of those deaths, how many were terminations of a handler past its handlerTimeoutMs. */
 export function timeoutsOn(stats: Float64Array, seat: number, seq: number): number {
-  const base = statsIndex(seat, STAT_SUSPECTS);
-  for (let k = 0; k < SUSPECTS; k++) if (stats[base + SUSPECT_FIELDS * k] === seq) return stats[base + SUSPECT_FIELDS * k + 2];
-  return 0;
+  const at = suspectOf(stats, seat, seq);
+  return at < 0 ? 0 : stats[at + 2];
 }
 
 /** Whether any event of the seat ever killed a worker. */

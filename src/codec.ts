@@ -3,6 +3,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
 import { STRUCTURED_NAME, structuredParts } from './structured.js';
+import { decodeScalar, encodeConstant, encodeNumber, NOT_SCALAR } from './msgpack-scalars.js';
 import type { Codec, CodecName } from './types.js';
 
 export type { Codec, CodecName } from './types.js';
@@ -80,6 +81,10 @@ export function msgpack<T = unknown>(): Codec<T> {
     id: CODEC_MSGPACK,
     name: 'msgpack',
     encode(value) {
+      if (typeof value === 'number') {
+        const bytes = encodeNumber(value, true);
+        if (bytes !== undefined) return bytes;
+      } else if (typeof value === 'boolean' || value === null) return encodeConstant(value as boolean | null);
       if (!checked && hasProtoKey(value, 0)) throw protoKeyError();
       try {
         return encode(value);
@@ -243,6 +248,8 @@ function rangeDecoder(decoder: Decoder): ((memory: Uint8Array, start: number, en
   // One view per memory: the decoder is shared by a thread's readers, which may take turns record by record
   const views = new WeakMap<Uint8Array, DataView>();
   return (memory, start, end) => {
+    const scalar = decodeScalar(memory, start, end);
+    if (scalar !== NOT_SCALAR) return scalar;
     if (d.entered) return decoder.decode(memory.slice(start, end)); // a nested decode (an extension's)
     // decode() points both at its input together, so the same bytes mean the same view (and a
     // view's .buffer of shared memory costs ~17 ns: not read per record)

@@ -52,7 +52,16 @@ export {
   type StageStats,
 } from './pipeline/pipeline.js';
 export type { PipelineCodec } from './pipeline/plan.js';
-export type { BatchContext, RetryPolicy, StageBatchHandler, StageContext, StageDeclaration, StageHandler } from './pipeline/declaration.js';
+export type {
+  BatchContext,
+  RecordBatch,
+  RetryPolicy,
+  StageBatchHandler,
+  StageContext,
+  StageDeclaration,
+  StageHandler,
+  StageRecordsHandler,
+} from './pipeline/declaration.js';
 export type { DeadLetter } from './pipeline/dead-letter.js';
 export type { Edge, TopicNode } from './pipeline/topology.js';
 export { HealthWatch, watchHealth, type HealthEvent, type HealthKind, type HealthOptions, type HealthThresholds } from './health/watch.js';

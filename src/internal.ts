@@ -1,5 +1,5 @@
 import type { Bus } from './bus.js';
-import type { Cursor } from './cursor/cursor.js';
+import type { Cursor, HeldBatch } from './cursor/cursor.js';
 import type { Producer } from './producer.js';
 import type { Reader } from './reader.js';
 import type { Ring } from './ring.js';
@@ -14,7 +14,8 @@ export interface Hooks {
   producer(bus: Bus<any>): Producer;
   timeoutMs(bus: Bus<any>): number;
   cursor(reader: Reader<any>): Cursor<any>;
-  readInto(reader: Reader<any>, max: number, values: unknown[], topics: string[], seqs: number[]): number;
+  readBatch(reader: Reader<any>, max: number, into: HeldBatch, decode: boolean): number;
+  valueAt(reader: Reader<any>, head: number): unknown;
 }
 
 export const hooks = {} as Hooks;
@@ -52,10 +53,35 @@ export function publishByIds(bus: Bus<any>, topicIds: readonly number[], values:
 }
 
 /**
- * read() into the caller's arrays (values, topics, seqs from index 0), without an object
- * per event: for the pipeline's stage workers. Returns the number of events; commit() as
- * after read().
+ * read() into the caller's arrays (from index 0), without an object per event: for the
+ * pipeline's stage workers. `decode` false leaves `values` alone (the records are read
+ * where they lie, through `heads`). Returns the number of events; commit() as after read().
  */
-export function readInto(reader: Reader<any>, max: number, values: unknown[], topics: string[], seqs: number[]): number {
-  return hooks.readInto(reader, max, values, topics, seqs);
+export function readBatch(reader: Reader<any>, max: number, into: HeldBatch, decode: boolean): number {
+  return hooks.readBatch(reader, max, into, decode);
+}
+
+/** The value of the event whose header lies at `head`, of a batch readBatch() holds. */
+export function valueAt(reader: Reader<any>, head: number): unknown {
+  return hooks.valueAt(reader, head);
+}
+
+/**
+ * publishByIds() of records that lie in another ring (`from`, at the header positions
+ * `heads`), copied as they are (codec and key kept) under the topics `topicIds`: no
+ * decoding, no encoding. Entries [start, start + count) of both arrays.
+ */
+export function publishRecords(
+  bus: Bus<any>,
+  topicIds: readonly number[],
+  from: Ring,
+  heads: readonly number[],
+  wait: boolean,
+  start: number,
+  count: number,
+): number {
+  const producer = hooks.producer(bus);
+  if (!wait) return producer.tryPublishRecords(topicIds, from, heads, start, count);
+  producer.publishRecordsSync(topicIds, from, heads, start, count, hooks.timeoutMs(bus));
+  return count;
 }

@@ -28,6 +28,8 @@ const BUSY_SPINS = 64;
 /** f64 words before a counter row's topic cells. */
 const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
+/** What a record's meta word keeps when it is copied into another ring: its codec and key flag. */
+const SOURCE_META = (L.CODEC_MASK << L.CODEC_SHIFT) | KEYED_META;
 
 /**
  * A claim is named by its position (a number, so that the hot path allocates nothing):
@@ -381,10 +383,27 @@ export class Producer {
     return publishedIn(chunks, this.publishChunks(chunks, 0, this.staging, this.tryChunk));
   }
 
+  /** publishBatchSync() of records copied from another ring (see stageRecords()). */
+  publishRecordsSync(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number, timeoutMs: number): void {
+    const call = 'publishEvents';
+    this.checkNothingQueued(call);
+    const chunks = this.chunkRecords(topics, from, heads, start, count);
+    this.limit(timeoutMs);
+    const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
+    this.publishChunks(chunks, 0, { from, topics, heads }, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
+  }
+
+  /** tryPublishBatch() of records copied from another ring (see stageRecords()). */
+  tryPublishRecords(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number): number {
+    if (this.asyncPending > 0) return 0;
+    const chunks = this.chunkRecords(topics, from, heads, start, count);
+    return publishedIn(chunks, this.publishChunks(chunks, 0, { from, topics, heads }, this.tryChunk));
+  }
+
   private readonly tryChunk = (chunk: Chunk): number => this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);
 
   /**
-   * The one loop that publishes staged chunks (`image` holds the staged batch), from chunk
+   * The one loop that publishes chunks (`image` holds the staged batch, or names the records to copy), from chunk
    * `first` on, each with one claim by `claim` (a position, or < 0 when it does not fit:
    * the loop stops there), or `claimed`, the position of chunk `first` claimed already.
    * Returns the number of the first chunk not published. An error goes through `fail`,
@@ -393,7 +412,7 @@ export class Producer {
   private publishChunks(
     chunks: readonly Chunk[],
     first: number,
-    image: Uint8Array,
+    image: Uint8Array | Records,
     claim: (chunk: Chunk) => number,
     fail?: (error: unknown, published: number) => unknown,
     claimed = -1,
@@ -477,7 +496,7 @@ export class Producer {
       const length = bytes.length + keyBytes;
       const size = recordSize(length);
       if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
-        chunk = { start: at, end: at, count: 0, firstLength: length, meta, bytes: 0 };
+        chunk = { start: at, end: at, count: 0, firstLength: length, meta, bytes: 0, from: 0 };
         chunks.push(chunk);
       }
       chunk.bytes = chunk.bytes < 0 || meta !== chunk.meta ? -1 : chunk.bytes + length;
@@ -501,19 +520,86 @@ export class Producer {
     return chunks;
   }
 
-  /** Copies a staged chunk (`image` holds the staged batch) into its claim at `position` and commits it. */
-  private commitChunk(position: number, seq: number, chunk: Chunk, image: Uint8Array): void {
+  /**
+   * Cuts records that lie in the ring `from`, their headers at `heads[start .. start +
+   * count)`, into chunks of one claim each, as stage() does a batch of values; they are
+   * copied by copyRecords() once claimed, straight from ring to ring.
+   */
+  private chunkRecords(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number): Chunk[] {
+    const i32 = from.i32;
+    const maxPayload = this.ring.maxPayload;
+    const chunks: Chunk[] = [];
+    let chunk: Chunk | undefined;
+    let at = 0;
+    for (let i = start; i < start + count; i++) {
+      const head = heads[i];
+      const length = i32[(head + L.R_LENGTH) >> 2];
+      const meta = copiedMeta(i32[head >> 2], topics[i]);
+      if (length > maxPayload) throw new RecordTooLargeError(length, maxPayload);
+      const size = recordSize(length);
+      if (chunk === undefined || at + size - chunk.start > this.ring.maxSpan) {
+        chunk = { start: at, end: at, count: 0, firstLength: length, meta, bytes: 0, from: i };
+        chunks.push(chunk);
+      }
+      chunk.bytes = chunk.bytes < 0 || meta !== chunk.meta ? -1 : chunk.bytes + length;
+      at += size;
+      chunk.end = at;
+      chunk.count++;
+    }
+    return chunks;
+  }
+
+  /**
+   * Copies a chunk of records (see chunkRecords()) into its claim at `index`: the bytes in
+   * runs that lie one after the other in their ring (a whole batch, usually), then each
+   * header's topic and seq. The claim's first header is the core's: copied from its payload on.
+   */
+  private copyRecords(index: number, seq: number, chunk: Chunk, records: Records): void {
+    const { from, topics, heads } = records;
+    const src = from.i32;
+    const { u8, i32 } = this.ring;
+    const base = this.ring.data + index;
+    let to = base + L.RECORD_HEADER;
+    let runStart = heads[chunk.from] + L.RECORD_HEADER;
+    let runEnd = heads[chunk.from] + recordSize(chunk.firstLength);
+    const last = chunk.from + chunk.count;
+    for (let i = chunk.from + 1; i < last; i++) {
+      const head = heads[i];
+      const size = recordSize(src[(head + L.R_LENGTH) >> 2]);
+      if (head === runEnd) {
+        runEnd += size;
+        continue;
+      }
+      u8.set(from.u8.subarray(runStart, runEnd), to);
+      to += runEnd - runStart;
+      runStart = head;
+      runEnd = head + size;
+    }
+    u8.set(from.u8.subarray(runStart, runEnd), to);
+    let at = base + recordSize(chunk.firstLength);
+    for (let i = chunk.from + 1; i < last; i++) {
+      i32[at >> 2] = copiedMeta(i32[at >> 2], topics[i]) | L.STATE_COMMITTED;
+      writeSeq(i32, at, seq + i - chunk.from);
+      at += recordSize(i32[(at + L.R_LENGTH) >> 2]);
+    }
+  }
+
+  /** Copies a staged chunk (`image` holds the staged batch, or names the records to copy) into its claim at `position` and commits it. */
+  private commitChunk(position: number, seq: number, chunk: Chunk, image: Uint8Array | Records): void {
     const { ring } = this;
     const index = position & ring.mask;
     try {
-      const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
-      let at = chunk.start;
-      for (let i = 0; i < chunk.count; i++) {
-        writeSeq(words, at, seq + i);
-        at += recordSize(words[(at + L.R_LENGTH) >> 2]);
+      if (!(image instanceof Uint8Array)) this.copyRecords(index, seq, chunk, image);
+      else {
+        const words = new Int32Array(image.buffer, image.byteOffset, image.byteLength >> 2);
+        let at = chunk.start;
+        for (let i = 0; i < chunk.count; i++) {
+          writeSeq(words, at, seq + i);
+          at += recordSize(words[(at + L.R_LENGTH) >> 2]);
+        }
+        // The first header belongs to the claim (written by the core); copy from its payload on.
+        ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), ring.data + index + L.RECORD_HEADER);
       }
-      // The first header belongs to the claim (written by the core); copy from its payload on.
-      ring.u8.set(image.subarray(chunk.start + L.RECORD_HEADER, chunk.end), ring.data + index + L.RECORD_HEADER);
     } catch (cause) {
       this.abort(position, seq);
       throw cause;
@@ -582,6 +668,20 @@ interface Chunk {
   meta: number;
   /** Payload bytes of its records; -1 once they are of several topics. */
   bytes: number;
+  /** A chunk of records copied from another ring: the index of its first in their `heads` (else 0). */
+  from: number;
+}
+
+/** Records to copy from the ring `from` (headers at `heads`) under the topics `topics`, index for index. */
+interface Records {
+  from: Ring;
+  topics: readonly number[];
+  heads: readonly number[];
+}
+
+/** A copied record's meta word (no state): the topic is the new ring's, the codec and key flag stay. */
+function copiedMeta(meta: number, topic: number): number {
+  return ((meta & SOURCE_META) | (topic << L.TOPIC_SHIFT)) >>> 0;
 }
 
 /** What the core said of a claim, kept until its commit. */

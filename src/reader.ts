@@ -1,7 +1,7 @@
 import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { codecTable } from './codec.js';
 import { describe } from './describe.js';
-import type { Cursor, CursorSetup } from './cursor/cursor.js';
+import type { Cursor, CursorSetup, HeldBatch } from './cursor/cursor.js';
 import { dependencies, follows, refuseCycle } from './cursor/cursor.js';
 import { GatingCursor } from './cursor/gating.js';
 import { KeyedMemberCursor } from './cursor/keyed-member.js';
@@ -124,24 +124,24 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
 
   static {
     hooks.cursor = (reader) => reader.#cursor;
-    hooks.readInto = (reader, max, values, topics, seqs) => reader.#readInto(max, values, topics, seqs);
+    hooks.readBatch = (reader, max, into, decode) => reader.#readBatch(max, into, decode);
+    hooks.valueAt = (reader, head) => reader.#cursor.valueAt(head);
   }
 
-  #readInto(max: number, values: unknown[], topics: string[], seqs: number[]): number {
-    let n = 0;
-    this.#readEach(max, (value, topic, seq) => {
-      values[n] = value;
-      topics[n] = topic;
-      seqs[n++] = seq;
-    });
-    return n;
+  #readBatch(max: number, into: HeldBatch, decode: boolean): number {
+    this.#enterRead();
+    max = this.#checkMax(max);
+    this.#running = 'read';
+    try {
+      return this.#cursor.readBatch(max, into, decode);
+    } finally {
+      this.#leave();
+    }
   }
 
-  /** The one loop of read() and readInto(): decodes up to `max` events into `take`, held until commit(). */
+  /** The one loop of read(): decodes up to `max` events into `take`, held until commit(). */
   #readEach(max: number, take: Handler<T>): void {
-    this.#enter('read()');
-    this.#cursor.refuseHolding();
-    if (this.#cursor.holding) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
+    this.#enterRead();
     max = this.#checkMax(max);
     this.#running = 'read';
     try {
@@ -149,6 +149,12 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
     } finally {
       this.#leave();
     }
+  }
+
+  #enterRead(): void {
+    this.#enter('read()');
+    this.#cursor.refuseHolding();
+    if (this.#cursor.holding) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
   }
 
   /** Commits the events the last read() returned. */

@@ -25,10 +25,22 @@ const NAME = 'pipeline3-trivial';
  */
 const RING_TRIVIAL: LinearSettings = { stages: 3, module: 'trivial', batchSize: 1024, capacity: 1 << 20, publishChunk: 4096 };
 
-/** The same with batch handlers that pass each batch on in one emitMany(), numbers as 8-byte raw records. */
+/** The same with records handlers that pass each batch on in one forward(), numbers as 8-byte raw records. */
+const RING_TRIVIAL_RECORDS: LinearSettings = { ...RING_TRIVIAL, module: 'trivial-records', codec: 'raw' };
+
+/** The same with batch handlers that pass each batch's values on in one emitMany(). */
 const RING_TRIVIAL_BATCH: LinearSettings = { ...RING_TRIVIAL, module: 'trivial-batch', codec: 'raw' };
 
-const TRIVIAL_TRANSPORTS = ['ring', 'ring-perEvent', 'postMessage', 'postMessage-batch', 'piscina', 'piscina-batch', 'tinypool-batch'] as const;
+const TRIVIAL_TRANSPORTS = [
+  'ring',
+  'ring-batchValues',
+  'ring-perEvent',
+  'postMessage',
+  'postMessage-batch',
+  'piscina',
+  'piscina-batch',
+  'tinypool-batch',
+] as const;
 type TrivialTransport = (typeof TRIVIAL_TRANSPORTS)[number];
 
 interface TrivialResult {
@@ -71,7 +83,15 @@ async function runPipeline3Trivial(options: ScenarioOptions): Promise<Pipeline3T
   const plans: { transport: TrivialTransport; how: string; n: number; checked: string; busyThreads: number; open: () => Promise<RunSession> }[] = [
     {
       transport: 'ring',
-      how: `3 stage workers with batch handlers (one emitMany() per batch), numbers as 8-byte raw records (stages get views of them), batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with poll + waitAsync`,
+      how: `3 stage workers with records handlers (one forward() per batch: records copied ring to ring, no value per event), numbers as 8-byte raw records, batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with pollRaw + waitAsync`,
+      n,
+      checked: ordered,
+      busyThreads: 4,
+      open: () => openRing(RING_TRIVIAL_RECORDS, n),
+    },
+    {
+      transport: 'ring-batchValues',
+      how: `3 stage workers with batch handlers that get the values (views of the 8-byte raw records) and pass them on in one emitMany() per batch, batchSize ${s.batchSize}, rings of ${s.capacity >> 10} KiB, publishBatchAsync of ${s.publishChunk}, output read with pollRaw + waitAsync`,
       n,
       checked: ordered,
       busyThreads: 4,

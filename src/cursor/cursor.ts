@@ -43,6 +43,15 @@ export class RecordView implements RawRecord {
   }
 }
 
+/** A batch of events held by readBatch(), in parallel arrays: no object per event. */
+export interface HeldBatch {
+  values: unknown[];
+  topics: string[];
+  seqs: number[];
+  /** Where each event's record header lies in the ring's memory. */
+  heads: number[];
+}
+
 /** Decides, record by record, which events of the ring are this cursor's (a keyed member's partitions). */
 export interface Partitions {
   owns(i32: Int32Array, at: number, meta: number, position: number): boolean;
@@ -440,6 +449,46 @@ export abstract class Cursor<T> {
       },
       true,
     );
+  }
+
+  /**
+   * Reads up to `max` events into `into` (from index 0), held until commit(): each event's
+   * header position, topic and seq, and with `decode` its value. For the pipeline's stage
+   * workers, which forward records as they lie and decode only what a handler asks for.
+   * Returns the number of events.
+   */
+  readBatch(max: number, into: HeldBatch, decode: boolean): number {
+    const bytes = this.fill(max);
+    if (bytes === 0) return 0;
+    const u8 = this.ring.u8;
+    const { values, topics, seqs, heads } = into;
+    let n = 0;
+    this.walk(
+      bytes,
+      max,
+      (record) => {
+        if (decode) {
+          try {
+            values[n] = this.decodeAt(record.codec, u8, record.offset, record.length, record.head);
+          } catch (error) {
+            if (n > 0) throw STOP_BEFORE; // see readEach()
+            throw error;
+          }
+        }
+        heads[n] = record.head;
+        topics[n] = record.topic;
+        seqs[n++] = record.seq;
+      },
+      true,
+    );
+    return n;
+  }
+
+  /** Decodes the event whose header lies at `head` (one readBatch() returned, not yet committed). */
+  valueAt(head: number): T {
+    const meta = this.ring.i32[head >> 2];
+    const key = keyBytes(meta);
+    return this.decodeAt(codecOf(meta), this.ring.u8, head + L.RECORD_HEADER + key, this.ring.i32[(head + L.R_LENGTH) >> 2] - key, head);
   }
 
   /** Commits what the last read() returned. */

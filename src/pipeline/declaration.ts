@@ -25,6 +25,11 @@ export interface StageContext {
    * returned: what a failed attempt emitted is discarded, so a retry does not duplicate it.
    */
   emit(topic: string, value: unknown): void;
+  /**
+   * Passes the event on into `topic` (one of the stage's `produces`) as it lies in the ring:
+   * its record is copied, not encoded again (discarded, like emits, if the attempt fails).
+   */
+  forward(topic: string): void;
 }
 
 /** A stage module exports this as `handler` (or as its default export). */
@@ -45,7 +50,38 @@ export interface BatchContext {
   emit(topic: string, value: unknown): void;
   /** emit() for each of `values`, in order. */
   emitMany(topic: string, values: readonly unknown[]): void;
+  /**
+   * Passes the batch's events `from` (default 0) up to `to` (default: the batch's end) on
+   * into `topic` as they lie in the ring: their records are copied, not decoded or encoded.
+   */
+  forward(topic: string, from?: number, to?: number): void;
 }
+
+/**
+ * The events of a batch as they lie in the stage's input ring, for a records handler: no
+ * value is made unless asked for. Valid until the handler's promise settles.
+ */
+export interface RecordBatch {
+  /** Events in the batch. */
+  readonly length: number;
+  /** The ring's whole memory: event i's payload is `bytes.subarray(offset(i), offset(i) + byteLength(i))`. Read-only. */
+  readonly bytes: Uint8Array;
+  offset(i: number): number;
+  byteLength(i: number): number;
+  topic(i: number): string;
+  seq(i: number): number;
+  /** The codec id its writer used (0 raw, 1 msgpack, 2 json, 3 structured). */
+  codec(i: number): number;
+  /** Event i decoded (with the raw codec: a view of its payload). */
+  value(i: number): unknown;
+}
+
+/**
+ * A stage module may export this as `records` (or under the stage's `recordsExport`): it
+ * gets a whole batch as records, decoded only where it asks, and usually passes events on
+ * with `context.forward()`.
+ */
+export type StageRecordsHandler = (batch: RecordBatch, context: BatchContext) => void | Promise<void>;
 
 /**
  * A stage module may export this as `batch` (or under the stage's `batchExport`): it gets
@@ -70,6 +106,8 @@ export interface StageDeclaration {
   export?: string;
   /** Name of the batch handler's export, used instead of the per-event handler. Default: `batch`, where the module exports one. */
   batchExport?: string;
+  /** Name of the records handler's export, used instead of the others. Default: `records`, where the module exports one. */
+  recordsExport?: string;
   /** Topics whose events this stage handles. */
   consumes: readonly string[];
   /** Topics its handler may emit into. */
@@ -110,6 +148,7 @@ export interface Stage {
   readonly module: string;
   readonly exportName: string | undefined;
   readonly batchExport: string | undefined;
+  readonly recordsExport: string | undefined;
   readonly consumes: readonly string[];
   readonly produces: readonly string[];
   readonly concurrency: number;
@@ -130,6 +169,7 @@ const STAGE_KEYS: readonly (keyof StageDeclaration)[] = [
   'module',
   'export',
   'batchExport',
+  'recordsExport',
   'consumes',
   'produces',
   'concurrency',
@@ -203,6 +243,8 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     throw new InvalidOptionError(`stage "${name}": export must be the name of the handler's export`);
   if (declaration.batchExport !== undefined && (typeof declaration.batchExport !== 'string' || declaration.batchExport === ''))
     throw new InvalidOptionError(`stage "${name}": batchExport must be the name of the batch handler's export`);
+  if (declaration.recordsExport !== undefined && (typeof declaration.recordsExport !== 'string' || declaration.recordsExport === ''))
+    throw new InvalidOptionError(`stage "${name}": recordsExport must be the name of the records handler's export`);
   checkCloneable(name, declaration.options);
   return {
     name,
@@ -210,6 +252,7 @@ export function normalizeStage(declaration: StageDeclaration, index: number): St
     module: moduleSpecifier(name, declaration.module),
     exportName: declaration.export,
     batchExport: declaration.batchExport,
+    recordsExport: declaration.recordsExport,
     consumes: topicList(name, 'consumes', declaration.consumes, true),
     produces: topicList(name, 'produces', declaration.produces, false),
     concurrency: concurrencyOf(name, declaration.concurrency),

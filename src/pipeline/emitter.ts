@@ -1,7 +1,8 @@
 import type { Bus, OutgoingEvent } from '../bus.js';
 import { describe } from '../describe.js';
 import { EncodeError, InvalidOptionError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
-import { publishByIds, topicIdOf } from '../internal.js';
+import { publishByIds, publishRecords, topicIdOf } from '../internal.js';
+import type { Ring } from '../ring.js';
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
@@ -18,10 +19,18 @@ interface Outbox {
   ids: number[];
   values: unknown[];
   sources: number[];
+  /** Where a forwarded event's record lies in the stage's input ring; -1: the entry is a value. */
+  heads: number[];
   n: number;
 }
 
-const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [], n: 0 });
+const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [], heads: [], n: 0 });
+
+/** Where forwarded events come from: the stage's input ring, and how to decode one of its records. */
+export interface ForwardSource {
+  ring: Ring;
+  valueAt(head: number): unknown;
+}
 
 /** An emitted value that could not be published: its source event (-1: a batch handler's emit), topic and error. */
 export interface Failed {
@@ -72,6 +81,8 @@ export class Emitter {
   private readonly feedback: boolean[];
   /** The input event (index in the batch) the emits belong to; -1: the whole batch (a batch handler's). */
   source = -1;
+  /** The stage's input ring, once its reader is open: forward() needs it. */
+  private source_: ForwardSource | undefined;
   /** Events emitted by the batch's successful attempts (one per emit, whatever the number of rings it goes to). */
   count = 0;
   private attemptEmits = 0;
@@ -105,6 +116,11 @@ export class Emitter {
     this.feedback = [...feedback, ...feedback];
   }
 
+  /** Where forwarded records come from: the stage's reader, once open. */
+  readsFrom(source: ForwardSource): void {
+    this.source_ = source;
+  }
+
   /** What context.emit() calls. */
   emit(topic: string, value: unknown): void {
     const targets = topic === this.lastTopic && this.lastTargets !== undefined ? this.lastTargets : this.targetsOf(topic);
@@ -117,6 +133,7 @@ export class Emitter {
       outbox.ids[k] = targets[i + 1];
       outbox.values[k] = value;
       outbox.sources[k] = this.source;
+      outbox.heads[k] = -1;
       boxes[this.attemptBoxesUsed++] = box;
       boxes[this.attemptBoxesUsed++] = 1;
     }
@@ -141,17 +158,42 @@ export class Emitter {
     for (let i = 0; i < targets.length; i += 2) {
       const box = targets[i];
       const outbox = this.outboxes[box];
-      const { ids, values: into, sources } = outbox;
+      const { ids, values: into, sources, heads } = outbox;
       const id = targets[i + 1];
       let at = outbox.n;
       for (let k = 0; k < values.length; k++, at++) {
         ids[at] = id;
         into[at] = values[k];
         sources[at] = source;
+        heads[at] = -1;
       }
       outbox.n = at;
       boxes[this.attemptBoxesUsed++] = box;
       boxes[this.attemptBoxesUsed++] = values.length;
+    }
+  }
+
+  /** What forward() calls: the events whose records lie at `heads[from .. to)` of the input ring go on into `topic` as they are. */
+  forward(topic: string, heads: readonly number[], from: number, to: number): void {
+    const targets = topic === this.lastTopic && this.lastTargets !== undefined ? this.lastTargets : this.targetsOf(topic);
+    const boxes = this.attemptBoxes;
+    const source = this.source;
+    this.attemptEmits += to - from;
+    for (let i = 0; i < targets.length; i += 2) {
+      const box = targets[i];
+      const outbox = this.outboxes[box];
+      const { ids, values, sources, heads: into } = outbox;
+      const id = targets[i + 1];
+      let at = outbox.n;
+      for (let k = from; k < to; k++, at++) {
+        ids[at] = id;
+        values[at] = undefined;
+        sources[at] = source;
+        into[at] = heads[k];
+      }
+      outbox.n = at;
+      boxes[this.attemptBoxesUsed++] = box;
+      boxes[this.attemptBoxesUsed++] = to - from;
     }
   }
 
@@ -187,6 +229,7 @@ export class Emitter {
       outbox.ids[k] = targets[i + 1];
       outbox.values[k] = value;
       outbox.sources[k] = source;
+      outbox.heads[k] = -1;
     }
     this.count++;
   }
@@ -194,8 +237,9 @@ export class Emitter {
   /**
    * Publishes the batch. Rings of this stage's own feedback loop never wait: what does not
    * fit is spilled. Others wait for space (backpressure from downstream). A value the codec
-   * cannot encode, or too large for its ring, is returned with its source event and error
-   * (the source then goes to the dead letters; its other emits are published).
+   * cannot encode, or an event too large for its ring, is returned with its source event
+   * and error (the source then goes to the dead letters; its other emits are published).
+   * Values and forwarded records are published in runs of one kind, in order.
    */
   flush(): Failed[] {
     const failed: Failed[] = [];
@@ -204,17 +248,12 @@ export class Emitter {
       const n = outbox.n;
       if (n === 0) continue;
       try {
-        this.publish(box, outbox.ids, outbox.values, n);
-      } catch (error) {
-        if (!(error instanceof EncodeError || error instanceof RecordTooLargeError)) throw error;
-        // Encoding happens before anything is claimed, so nothing of this batch went out yet.
-        for (let i = 0; i < n; i++) {
-          try {
-            this.publish(box, [outbox.ids[i]], [outbox.values[i]], 1);
-          } catch (single) {
-            if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
-            failed.push({ source: outbox.sources[i], topic: this.topicOf(box, outbox.ids[i]), value: outbox.values[i], error: single });
-          }
+        for (let start = 0; start < n; ) {
+          const forwarded = outbox.heads[start] >= 0;
+          let end = start + 1;
+          while (end < n && outbox.heads[end] >= 0 === forwarded) end++;
+          this.publishRun(box, outbox, start, end, failed);
+          start = end;
         }
       } finally {
         // reused by the next batch; no value is kept alive meanwhile
@@ -226,29 +265,56 @@ export class Emitter {
     return failed;
   }
 
+  /** Publishes entries [start, end) of `outbox`, all values or all forwarded; what cannot go out goes into `failed`. */
+  private publishRun(box: number, outbox: Outbox, start: number, end: number, failed: Failed[]): void {
+    try {
+      this.publish(box, outbox, start, end);
+    } catch (error) {
+      if (!(error instanceof EncodeError || error instanceof RecordTooLargeError)) throw error;
+      // Encoding (and a forwarded record's size check) happens before anything is claimed, so nothing of this run went out yet.
+      for (let i = start; i < end; i++) {
+        try {
+          this.publish(box, outbox, i, i + 1);
+        } catch (single) {
+          if (!(single instanceof EncodeError || single instanceof RecordTooLargeError)) throw single;
+          failed.push({ source: outbox.sources[i], topic: this.topicOf(box, outbox.ids[i]), value: this.valueOf(outbox, i), error: single });
+        }
+      }
+    }
+  }
+
+  /** Entry i's value: a forwarded one is decoded from its record. */
+  private valueOf(outbox: Outbox, i: number): unknown {
+    return outbox.heads[i] < 0 ? outbox.values[i] : this.source_!.valueAt(outbox.heads[i]);
+  }
+
   private topicOf(box: number, id: number): string {
     const rings = this.plan.rings.length;
     return (box < rings ? this.buses(box % rings) : this.letters(box % rings)).topics[id];
   }
 
-  /** Publishes the first `n` entries of `ids` and `values`. */
-  private publish(box: number, ids: number[], values: unknown[], n: number): void {
+  /** Publishes entries [start, end) of `outbox`, all values or all forwarded records. */
+  private publish(box: number, outbox: Outbox, start: number, end: number): void {
     const rings = this.plan.rings.length;
     const ring = box % rings;
     const bus = box < rings ? this.buses(ring) : this.letters(ring);
-    if (!this.feedback[box]) {
-      publishByIds(bus, ids, values, true, n);
-      return;
+    const n = end - start;
+    const wait = !this.feedback[box];
+    let published: number;
+    if (outbox.heads[start] >= 0) {
+      published = publishRecords(bus, outbox.ids, this.source_!.ring, outbox.heads, wait, start, n);
+    } else {
+      // a later run of a mixed outbox: rare (a handler that emits and forwards), copied
+      const ids = start === 0 ? outbox.ids : outbox.ids.slice(start, end);
+      const values = start === 0 ? outbox.values : outbox.values.slice(start, end);
+      published = publishByIds(bus, ids, values, wait, n);
     }
-    const published = publishByIds(bus, ids, values, false, n);
     if (published < n) {
       const topics = bus.topics;
+      const spilled: OutgoingEvent[] = [];
       // copied now: the spill is published after this batch is committed
-      this.spill(
-        ring,
-        values.slice(published, n).map((value, i) => ({ topic: topics[ids[published + i]], value: unshared(value) })),
-        bus !== this.buses(ring),
-      );
+      for (let i = start + published; i < end; i++) spilled.push({ topic: topics[outbox.ids[i]], value: unshared(this.valueOf(outbox, i)) });
+      this.spill(ring, spilled, bus !== this.buses(ring));
     }
   }
 }

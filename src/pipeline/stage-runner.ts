@@ -1,6 +1,7 @@
 import type { Bus } from '../bus.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
-import { readInto } from '../internal.js';
+import { readBatch, ringOf, valueAt } from '../internal.js';
+import type { Reader } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import {
   batchBucket,
@@ -26,9 +27,10 @@ import {
   timeoutsOn,
   wallClock,
 } from './control.js';
-import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler } from './declaration.js';
+import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler, StageRecordsHandler } from './declaration.js';
 import { Emitter, type Spill, unshared } from './emitter.js';
 import { memberName, type Plan, stageOfSeat } from './plan.js';
+import { checkRange, HeldRecords } from './record-batch.js';
 
 /** How long an idle worker sleeps before it looks at its stop word again. */
 const IDLE_MS = 50;
@@ -38,8 +40,11 @@ const FIRST_BATCH = 4;
 /** Per-event handlers are timed one call in SAMPLE (two clock reads cost as much as a trivial handler). */
 const SAMPLE = 16;
 
-/** What a stage module gave: a batch handler, or else a per-event one. */
-export type StageHandlers = { batch: StageBatchHandler; event?: undefined } | { event: StageHandler; batch?: undefined };
+/** What a stage module gave: a records handler, a batch handler, or a per-event one. */
+export type StageHandlers =
+  | { records: StageRecordsHandler; batch?: undefined; event?: undefined }
+  | { batch: StageBatchHandler; records?: undefined; event?: undefined }
+  | { event: StageHandler; records?: undefined; batch?: undefined };
 
 /**
  * One batch as read, in parallel arrays: no object per event. The worker reads into the
@@ -50,6 +55,8 @@ interface Batch {
   values: unknown[];
   topics: string[];
   seqs: number[];
+  /** Where each event's record header lies in the input ring (what forward() copies). */
+  heads: number[];
 }
 
 /** Never returns: what a worker handed over does until its termination lands (it must not even close its reader). */
@@ -74,8 +81,17 @@ export class StageRunner {
   private readonly batchContext: BatchContext & { topics: string[]; seqs: number[]; attempt: number };
   private readonly handler: StageHandler;
   private readonly batch: StageBatchHandler | undefined;
+  private readonly records: StageRecordsHandler | undefined;
   private readonly stop: number;
   private sampled = 0;
+  /** What the worker holds: read into the same arrays every time. */
+  private readonly read: Batch = { values: [], topics: [], seqs: [], heads: [] };
+  /** The events the handler being called handles: [windowStart, windowStart + windowLength) of `read`. */
+  private windowStart = 0;
+  private windowLength = 0;
+  /** The records handler's batch, once the reader is open. */
+  private held: HeldRecords | undefined;
+  private reader: Reader<unknown> | undefined;
 
   constructor(
     private readonly plan: Plan,
@@ -95,11 +111,18 @@ export class StageRunner {
     this.fitter = new LetterFitter(emitter.deadLetterRoom);
     const emit = (topic: string, value: unknown) => emitter.emit(topic, value);
     const emitMany = (topic: string, values: readonly unknown[]) => emitter.emitMany(topic, values);
-    this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit };
-    this.batchContext = { stage: stage.name, worker: member, topics: [], seqs: [], attempt: 0, options: stage.options, emit, emitMany };
+    const heads = this.read.heads;
+    const forwardOne = (topic: string) => emitter.forward(topic, heads, this.windowStart, this.windowStart + 1);
+    const forward = (topic: string, from = 0, to = this.windowLength) => {
+      checkRange(stage.name, from, to, this.windowLength);
+      emitter.forward(topic, heads, this.windowStart + from, this.windowStart + to);
+    };
+    this.context = { stage: stage.name, worker: member, topic: '', seq: -1, attempt: 0, options: stage.options, emit, forward: forwardOne };
+    this.batchContext = { stage: stage.name, worker: member, topics: [], seqs: [], attempt: 0, options: stage.options, emit, emitMany, forward };
     this.batch = handlers.batch;
-    const batch = handlers.batch;
-    if (batch === undefined) this.handler = handlers.event!;
+    this.records = handlers.records;
+    const { batch, records } = handlers;
+    if (batch === undefined && records === undefined) this.handler = handlers.event!;
     else {
       // An event handled on its own (a failed batch split up): a batch of one.
       const one: BatchContext & { topics: string[]; seqs: number[]; attempt: number } = { ...this.batchContext, topics: [''], seqs: [0] };
@@ -107,7 +130,11 @@ export class StageRunner {
         one.topics[0] = context.topic;
         one.seqs[0] = context.seq;
         one.attempt = context.attempt;
-        return batch([value], one);
+        if (batch !== undefined) return batch([value], one);
+        const held = this.held!;
+        held.start = this.windowStart;
+        held.length = 1;
+        return records!(held, one);
       };
     }
     this.stop = seatWord(seat, SEAT_STOP);
@@ -134,13 +161,19 @@ export class StageRunner {
     const busy = statsIndex(this.seat, STAT_BUSY_MS);
     let first = onFirstEvent;
     const commitReader = () => reader.commit();
-    const read: Batch = { values: [], topics: [], seqs: [] };
+    const read = this.read;
+    const decode = this.records === undefined;
+    this.reader = reader;
+    const ring = ringOf(bus);
+    const source = { ring, valueAt: (head: number) => valueAt(reader, head) };
+    this.emitter.readsFrom(source);
+    if (!decode) this.held = new HeldRecords(ring, stage.name, read.heads, read.topics, read.seqs, source.valueAt);
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        const n = readInto(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read.values, read.topics, read.seqs);
+        const n = readBatch(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read, decode);
         // The heal is over once the replacement has the seat's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.
@@ -153,7 +186,16 @@ export class StageRunner {
           reader.wait(IDLE_MS);
           continue;
         }
-        const batch = this.batch !== undefined ? { values: read.values.slice(0, n), topics: read.topics.slice(0, n), seqs: read.seqs.slice(0, n) } : read;
+        // A batch handler may keep what it gets: copies of exactly its batch's length.
+        const batch =
+          this.batch !== undefined || this.records !== undefined
+            ? {
+                values: this.batch !== undefined ? read.values.slice(0, n) : read.values,
+                topics: read.topics.slice(0, n),
+                seqs: read.seqs.slice(0, n),
+                heads: read.heads,
+              }
+            : read;
         await this.handle(batch, n);
         read.values.fill(undefined, 0, n); // no value kept alive while the worker waits
         if (!this.commitCursor(commitReader)) return hold(); // handed over while terminated: nothing more from this thread
@@ -166,7 +208,7 @@ export class StageRunner {
 
   /** Handles the first `n` events of `batch`. */
   private async handle(batch: Batch, n: number): Promise<void> {
-    const { values, topics, seqs } = batch;
+    const { topics, seqs } = batch;
     const stage = this.stage;
     const stats = this.plan.stats;
     const base = statsIndex(this.seat, 0);
@@ -193,7 +235,7 @@ export class StageRunner {
     const batchDied = base + STAT_BATCH_DIED;
     const died = stats[batchDied];
     const diedLast = stats[base + STAT_BATCH_LAST];
-    let whole = this.batch !== undefined && (died < 0 || seqs[n - 1] < died || seqs[0] > diedLast);
+    let whole = (this.batch !== undefined || this.records !== undefined) && (died < 0 || seqs[n - 1] < died || seqs[0] > diedLast);
     if (died >= 0 && seqs[0] > diedLast) stats[batchDied] = -1;
     if (whole) {
       whole = await this.handleWhole(batch, n, tally);
@@ -213,7 +255,7 @@ export class StageRunner {
             throw new Error(`stage "${stage.name}": a dead letter fitted to its ring did not fit: ${(error as Error)?.message ?? String(error)}`);
           if (source === -1)
             sendLetter(-2 - orphans++, { stage: stage.name, topic, seq: -1, value: unshared(value), attempts: 1, error: describeError(error) });
-          else sendLetter(source, this.deadLetter(topics[source], seqs[source], values[source], tries.get(source) ?? 1, error));
+          else sendLetter(source, this.deadLetter(topics[source], seqs[source], this.valueOf(batch, source), tries.get(source) ?? 1, error));
         }
       }
     };
@@ -241,12 +283,21 @@ export class StageRunner {
     context.seqs = batch.seqs;
     context.attempt = 1;
     this.emitter.source = -1;
+    this.windowStart = 0;
+    this.windowLength = n;
     const started = performance.now();
     try {
       if (this.stage.handlerTimeoutMs > 0) stats[statsIndex(this.seat, STAT_HANDLING_SINCE)] = wallClock();
       stats[statsIndex(this.seat, STAT_BATCH_LAST)] = batch.seqs[n - 1]; // before the first: a death reads both
       stats[handling] = -2 - batch.seqs[0];
-      const result = this.batch!(batch.values, context);
+      let result: unknown;
+      if (this.batch !== undefined) result = this.batch(batch.values, context);
+      else {
+        const held = this.held!;
+        held.start = 0;
+        held.length = n;
+        result = this.records!(held, context);
+      }
       if (isThenable(result)) await result;
       this.emitter.keep();
       return true;
@@ -281,11 +332,13 @@ export class StageRunner {
     const watched = stage.handlerTimeoutMs > 0;
     const since = base + STAT_HANDLING_SINCE;
     const suspects = hasSuspects(stats, this.seat);
+    this.windowLength = 1;
     for (let i = 0; i < n; i++) {
       const seq = seqs[i];
       context.topic = topics[i];
       context.seq = seq;
       emitter.source = i;
+      this.windowStart = i;
       const deaths = suspects ? deathsOn(stats, this.seat, seq) : 0;
       // the try after a death is a retry, counted now: this worker may die in it too
       if (deaths > 0 && deaths < stage.attempts) stats[base + STAT_RETRIES] += 1;
@@ -296,7 +349,7 @@ export class StageRunner {
                 `stage "${stage.name}": its handler ran longer than handlerTimeoutMs (${stage.handlerTimeoutMs} ms) on this event; ${deaths} failed attempts (timeouts and worker deaths)`,
               )
             : new WorkerDiedError(`stage "${stage.name}": its worker died ${deaths} times handling this event`);
-        sendLetter(i, this.deadLetter(topics[i], seq, values[i], deaths, error));
+        sendLetter(i, this.deadLetter(topics[i], seq, this.valueOf(batch, i), deaths, error));
       } else {
         for (let attempt = 1 + deaths; ; attempt++) {
           context.attempt = attempt;
@@ -318,7 +371,7 @@ export class StageRunner {
             emitter.discard();
             tally.errors++;
             if (attempt >= stage.attempts) {
-              sendLetter(i, this.deadLetter(topics[i], seq, values[i], attempt, error));
+              sendLetter(i, this.deadLetter(topics[i], seq, this.valueOf(batch, i), attempt, error));
               break;
             }
             tally.retries++;
@@ -328,6 +381,20 @@ export class StageRunner {
       }
       // Bounded in flight: published before the batch's cursor commit, which at-least-once allows.
       if (emitter.count >= stage.maxUnpublished) publish();
+    }
+  }
+
+  /** Event i's value: decoded now where the batch was read as records. */
+  private valueOf(batch: Batch, i: number): unknown {
+    if (this.records === undefined) return batch.values[i];
+    try {
+      return valueAt(this.reader!, batch.heads[i]);
+    } catch {
+      // the letter carries the record's bytes instead, which whoever reads it can decode
+      const held = this.held!;
+      held.start = i;
+      held.length = 1;
+      return held.bytes.slice(held.offset(0), held.offset(0) + held.byteLength(0));
     }
   }
 

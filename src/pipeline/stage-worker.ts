@@ -3,7 +3,7 @@
 // falls vacant.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attach, type Bus, createBus, type OutgoingEvent } from '../bus.js';
-import { readInto } from '../internal.js';
+import { readBatch } from '../internal.js';
 import {
   C_SHUTDOWN,
   C_VACANCY,
@@ -20,7 +20,7 @@ import {
   vacate,
   wallClock,
 } from './control.js';
-import type { Stage, StageBatchHandler, StageHandler } from './declaration.js';
+import type { Stage, StageBatchHandler, StageHandler, StageRecordsHandler } from './declaration.js';
 import { type Plan, stageOfSeat } from './plan.js';
 import { type StageHandlers, StageRunner } from './stage-runner.js';
 
@@ -85,15 +85,24 @@ async function loadHandler(stage: Stage): Promise<StageHandlers> {
   } catch (error) {
     throw new Error(`its module ${stage.module} did not load: ${(error as Error)?.message ?? String(error)}`);
   }
-  const batchName = stage.batchExport ?? 'batch';
-  const batch = module[batchName];
-  if (typeof batch === 'function') return { batch: batch as StageBatchHandler };
-  if (stage.batchExport !== undefined) throw new Error(`its module ${stage.module} exports no batch handler function "${batchName}"`);
+  const named = (kind: string, name: string | undefined): ((...args: never[]) => unknown) | undefined => {
+    if (name === undefined) return undefined;
+    if (typeof module[name] !== 'function') throw new Error(`its module ${stage.module} exports no ${kind} function "${name}"`);
+    return module[name] as (...args: never[]) => unknown;
+  };
+  const records = named('records handler', stage.recordsExport);
+  if (records !== undefined) return { records: records as StageRecordsHandler };
+  const batch = named('batch handler', stage.batchExport);
+  if (batch !== undefined) return { batch: batch as StageBatchHandler };
+  if (stage.exportName === undefined) {
+    if (typeof module.records === 'function') return { records: module.records as StageRecordsHandler };
+    if (typeof module.batch === 'function') return { batch: module.batch as StageBatchHandler };
+  }
   const name = stage.exportName ?? 'handler';
   const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
   if (typeof handler !== 'function') {
     throw new Error(
-      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch"' : ''}`,
+      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ', or as the default export, or a batch handler as "batch", or a records handler as "records"' : ''}`,
     );
   }
   return { event: handler as StageHandler };
@@ -147,7 +156,7 @@ function warmUp(): void {
       { topic: 'warm', value: raw ? new Uint8Array([round, 1, 2, 3]) : { id: round, text: 'warm' } },
       { topic: 'warm', value: raw ? new Uint8Array(8) : round },
     ]);
-    readInto(reader, 4, [], [], []);
+    readBatch(reader, 4, { values: [], topics: [], seqs: [], heads: [] }, true);
     reader.commit();
     reader.close();
   }

@@ -3,7 +3,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe } from './describe.js';
 import { EncodeError, InvalidOptionError } from './errors.js';
 import { STRUCTURED_NAME, structuredParts } from './structured.js';
-import { decodeScalar, encodeConstant, encodeNumber, NOT_SCALAR } from './msgpack-scalars.js';
+import { decodeScalar, NOT_SCALAR, scalarWriter } from './msgpack-scalars.js';
 import type { Codec, CodecName } from './types.js';
 
 export type { Codec, CodecName } from './types.js';
@@ -75,6 +75,8 @@ export function structured<T = unknown>(): Codec<T> {
 export function msgpack<T = unknown>(): Codec<T> {
   const encoder = new Encoder();
   const checked = refusingProtoKeys(encoder);
+  keepingNegativeZero(encoder);
+  const scalars = scalarWriter();
   const encode = viewReusingEncode(encoder) ?? ((value: unknown) => encoder.encodeSharedRef(value));
   const decoder = copyingDecoder();
   return {
@@ -82,9 +84,9 @@ export function msgpack<T = unknown>(): Codec<T> {
     name: 'msgpack',
     encode(value) {
       if (typeof value === 'number') {
-        const bytes = encodeNumber(value, true);
+        const bytes = scalars.number(value, true);
         if (bytes !== undefined) return bytes;
-      } else if (typeof value === 'boolean' || value === null) return encodeConstant(value as boolean | null);
+      } else if (typeof value === 'boolean' || value === null) return scalars.constant(value as boolean | null);
       if (!checked && hasProtoKey(value, 0)) throw protoKeyError();
       try {
         return encode(value);
@@ -95,6 +97,22 @@ export function msgpack<T = unknown>(): Codec<T> {
     },
     decode: (bytes) => decoder.decode(bytes) as T,
     decodeRange: decoder.decodeRange as ((memory: Uint8Array, start: number, end: number) => T) | undefined,
+  };
+}
+
+/**
+ * @msgpack/msgpack writes -0 as the integer 0 (a silently changed value); MessagePack's
+ * float64 keeps it. Where the encoder's number writer can be wrapped (the pinned 3.1), -0
+ * anywhere in a value is written as a float64; a top-level -0 is, in any case (see
+ * msgpack-scalars.ts).
+ */
+function keepingNegativeZero(encoder: Encoder): void {
+  const e = encoder as unknown as { encodeNumber?: (n: number) => void; encodeNumberAsFloat?: (n: number) => void };
+  const encodeNumber = e.encodeNumber;
+  if (typeof encodeNumber !== 'function' || typeof e.encodeNumberAsFloat !== 'function') return;
+  e.encodeNumber = function (this: { encodeNumberAsFloat(n: number): void }, n: number) {
+    if (n === 0 && 1 / n < 0) this.encodeNumberAsFloat(n);
+    else encodeNumber.call(this, n);
   };
 }
 

@@ -6,67 +6,75 @@
 /** What decodeScalar() returns for a record that is not one of its scalars. */
 export const NOT_SCALAR: unique symbol = Symbol('not a scalar');
 
-const out = new Uint8Array(9);
-const outView = new DataView(out.buffer);
-/** A view of `out` per length written: the bus copies what encode() returns before the next call. */
-const lengths = [0, 1, 2, 3, 0, 5, 0, 0, 0, 9].map((n) => out.subarray(0, n));
-
-/**
- * A number as MessagePack: an integer in the 32-bit ranges in its smallest form, as
- * msgpackr and @msgpack/msgpack write it; any other (fractions, -0, NaN, ±Infinity, and
- * larger integers unless `wide` says otherwise) as a float64, which keeps every bit (both
- * libraries would write -0 as 0). With `wide`, a larger integer is undefined: @msgpack/msgpack
- * writes it as a 64-bit integer, which readers outside JavaScript expect.
- */
-export function encodeNumber(n: number, wide = false): Uint8Array | undefined {
-  if (n >>> 0 === n && (n !== 0 || 1 / n > 0)) {
-    if (n < 0x80) {
-      out[0] = n;
-      return lengths[1];
-    }
-    if (n < 0x100) {
-      out[0] = 0xcc;
-      out[1] = n;
-      return lengths[2];
-    }
-    if (n < 0x10000) {
-      out[0] = 0xcd;
-      outView.setUint16(1, n);
-      return lengths[3];
-    }
-    out[0] = 0xce;
-    outView.setUint32(1, n);
-    return lengths[5];
-  }
-  if ((n | 0) === n && n < 0) {
-    if (n >= -32) {
-      out[0] = n & 0xff;
-      return lengths[1];
-    }
-    if (n >= -0x80) {
-      out[0] = 0xd0;
-      out[1] = n & 0xff;
-      return lengths[2];
-    }
-    if (n >= -0x8000) {
-      out[0] = 0xd1;
-      outView.setInt16(1, n);
-      return lengths[3];
-    }
-    out[0] = 0xd2;
-    outView.setInt32(1, n);
-    return lengths[5];
-  }
-  if (wide && Number.isInteger(n) && (n !== 0 || 1 / n > 0)) return undefined;
-  out[0] = 0xcb;
-  outView.setFloat64(1, n);
-  return lengths[9];
+/** Writes numbers, true, false and null; one per codec, so that what one encode() returned stays intact until that codec encodes again. */
+export interface ScalarWriter {
+  /**
+   * A number as MessagePack: an integer in the 32-bit ranges in its smallest form, as
+   * msgpackr and @msgpack/msgpack write it; any other (fractions, -0, NaN, ±Infinity, and
+   * larger integers unless `wide` says otherwise) as a float64, which keeps every bit (both
+   * libraries would write -0 as 0). With `wide`, a larger integer is undefined: @msgpack/msgpack
+   * writes it as a 64-bit integer, which readers outside JavaScript expect.
+   */
+  number(n: number, wide?: boolean): Uint8Array | undefined;
+  /** true, false or null. */
+  constant(value: boolean | null): Uint8Array;
 }
 
-/** true, false or null as MessagePack. */
-export function encodeConstant(value: boolean | null): Uint8Array {
-  out[0] = value === null ? 0xc0 : value ? 0xc3 : 0xc2;
-  return lengths[1];
+export function scalarWriter(): ScalarWriter {
+  const out = new Uint8Array(9);
+  const view = new DataView(out.buffer);
+  // a view per length written: the bus copies what encode() returns before the next call
+  const lengths = [0, 1, 2, 3, 0, 5, 0, 0, 0, 9].map((n) => out.subarray(0, n));
+  return {
+    number(n, wide = false) {
+      if (n >>> 0 === n && (n !== 0 || 1 / n > 0)) {
+        if (n < 0x80) {
+          out[0] = n;
+          return lengths[1];
+        }
+        if (n < 0x100) {
+          out[0] = 0xcc;
+          out[1] = n;
+          return lengths[2];
+        }
+        if (n < 0x10000) {
+          out[0] = 0xcd;
+          view.setUint16(1, n);
+          return lengths[3];
+        }
+        out[0] = 0xce;
+        view.setUint32(1, n);
+        return lengths[5];
+      }
+      if ((n | 0) === n && n < 0) {
+        if (n >= -32) {
+          out[0] = n & 0xff;
+          return lengths[1];
+        }
+        if (n >= -0x80) {
+          out[0] = 0xd0;
+          out[1] = n & 0xff;
+          return lengths[2];
+        }
+        if (n >= -0x8000) {
+          out[0] = 0xd1;
+          view.setInt16(1, n);
+          return lengths[3];
+        }
+        out[0] = 0xd2;
+        view.setInt32(1, n);
+        return lengths[5];
+      }
+      if (wide && Number.isInteger(n) && (n !== 0 || 1 / n > 0)) return undefined;
+      out[0] = 0xcb;
+      view.setFloat64(1, n);
+      return lengths[9];
+    },
+    constant(value) {
+      out[0] = value === null ? 0xc0 : value ? 0xc3 : 0xc2;
+      return lengths[1];
+    },
+  };
 }
 
 let viewed: Uint8Array | undefined;

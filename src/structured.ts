@@ -1,7 +1,7 @@
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { DefaultDeserializer, serialize } from 'node:v8';
 import { EncodeError } from './errors.js';
-import { decodeScalar, encodeConstant, encodeNumber, NOT_SCALAR } from './msgpack-scalars.js';
+import { decodeScalar, NOT_SCALAR, scalarWriter } from './msgpack-scalars.js';
 
 /**
  * The default codec: what `postMessage` carries, given back as `structuredClone` would give
@@ -190,10 +190,11 @@ export function structuredParts(): {
   const records = new Packr({ ...COMMON, useRecords: true });
   const recordsReader = new Unpackr({ ...COMMON, useRecords: true, mapsAsObjects: false });
   const range = { start: 0, end: 0 };
+  const scalars = scalarWriter();
 
   function encode(value: unknown): Uint8Array {
-    if (typeof value === 'number') return encodeNumber(value)!;
-    if (typeof value === 'boolean' || value === null) return encodeConstant(value);
+    if (typeof value === 'number') return scalars.number(value)!;
+    if (typeof value === 'boolean' || value === null) return scalars.constant(value);
     const form = formOf(value);
     try {
       if (form === PLAIN) return plain.pack(value);

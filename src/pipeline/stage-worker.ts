@@ -102,7 +102,7 @@ async function loadHandler(stage: Stage): Promise<StageHandlers> {
   const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
   if (typeof handler !== 'function') {
     throw new Error(
-      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ', or as the default export, or a batch handler as "batch", or a records handler as "records"' : ''}`,
+      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch", or a records handler as "records"' : ''}`,
     );
   }
   return { event: handler as StageHandler };

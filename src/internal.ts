@@ -67,6 +67,15 @@ export function valueAt(reader: Reader<any>, head: number): unknown {
 }
 
 /**
+ * publishEventsAsync() of payloads already encoded, payload i in the codec of id
+ * `codecs[i]`: records copied out of a ring, published again as they were.
+ */
+export function publishEncodedAsync(bus: Bus<any>, topicIds: readonly number[], payloads: readonly Uint8Array[], codecs: readonly number[]): Promise<void> {
+  const deadline = performance.now() + hooks.timeoutMs(bus);
+  return hooks.producer(bus).publishBatchAsync(topicIds, payloads, deadline, 'publishEventsAsync', undefined, undefined, codecs);
+}
+
+/**
  * publishByIds() of records that lie in another ring (`from`, at the header positions
  * `heads`), copied as they are (codec and key kept) under the topics `topicIds`: no
  * decoding, no encoding. Entries [start, start + count) of both arrays.

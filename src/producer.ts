@@ -438,10 +438,11 @@ export class Producer {
     call = 'publishBatchAsync',
     keys?: Keys,
     signal?: AbortSignal,
+    encoded?: readonly number[],
   ): Promise<void> {
     signal?.throwIfAborted();
     const timeoutMs = deadline - performance.now();
-    const chunks = this.stage(topics, values, keys);
+    const chunks = this.stage(topics, values, keys, values.length, encoded);
     let first = 0;
     if (this.asyncPending === 0) {
       // Nothing of this thread's is queued ahead: what fits now goes out at once, from the
@@ -478,9 +479,10 @@ export class Producer {
   /**
    * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
    * that each fit one claim: one copy and one commit per chunk. A keyed record's payload
-   * starts with the key's hash (L.KEY_BYTES), which its length includes.
+   * starts with the key's hash (L.KEY_BYTES), which its length includes. With `encoded`,
+   * the values are payloads already encoded, value i in the codec of id `encoded[i]`.
    */
-  private stage(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): Chunk[] {
+  private stage(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length, encoded?: readonly number[]): Chunk[] {
     const same = typeof topics === 'number';
     if (!same && topics.length < count) throw new InvalidOptionError(`a batch of ${count} values needs as many topics, got ${topics.length}`);
     const keyed = keys !== undefined ? L.FLAG_KEYED << L.FLAGS_SHIFT : 0;
@@ -490,8 +492,9 @@ export class Producer {
     let chunk: Chunk | undefined;
     let at = 0;
     for (let i = 0; i < count; i++) {
-      if (!same) meta = this.meta(topics[i]) | keyed;
-      const bytes = this.encode(values[i]);
+      if (encoded !== undefined) meta = this.meta(same ? topics : topics[i], encoded[i]) | keyed;
+      else if (!same) meta = this.meta(topics[i]) | keyed;
+      const bytes = encoded === undefined ? this.encode(values[i]) : (values[i] as Uint8Array);
       if (bytes.length + keyBytes > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload - keyBytes);
       const length = bytes.length + keyBytes;
       const size = recordSize(length);

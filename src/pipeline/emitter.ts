@@ -2,12 +2,19 @@ import type { Bus, OutgoingEvent } from '../bus.js';
 import { describe } from '../describe.js';
 import { EncodeError, InvalidOptionError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
 import { publishByIds, publishRecords, topicIdOf } from '../internal.js';
+import * as L from '../layout.js';
+import { codecOf, keyBytes } from '../record.js';
 import type { Ring } from '../ring.js';
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
-/** Publishes events that must re-enter a feedback loop later (dead letters: `letters`); the supervisor does it. */
-export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean) => void;
+/**
+ * Publishes events that must re-enter a feedback loop later (dead letters: `letters`); the
+ * supervisor does it. With `codecs`, each value is a forwarded record's payload, published
+ * again as it was, in the codec of id `codecs[i]` (decoded and encoded again, a record of
+ * another codec than the pipeline's failed or changed).
+ */
+export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]) => void;
 
 /**
  * What a batch publishes into one ring: topic ids, values, and the input event (its index
@@ -30,6 +37,14 @@ const emptyOutbox = (): Outbox => ({ ids: [], values: [], sources: [], heads: []
 export interface ForwardSource {
   ring: Ring;
   valueAt(head: number): unknown;
+}
+
+/** The payload of the record whose header lies at `head` of `ring`, copied (its key left out). */
+function payloadAt(ring: Ring, head: number): Uint8Array {
+  const meta = ring.i32[head >> 2];
+  const key = keyBytes(meta);
+  const start = head + L.RECORD_HEADER + key;
+  return ring.u8.slice(start, start + ring.i32[(head + L.R_LENGTH) >> 2] - key);
 }
 
 /** An emitted value that could not be published: its source event (-1: a batch handler's emit), topic and error. */
@@ -283,9 +298,19 @@ export class Emitter {
     }
   }
 
-  /** Entry i's value: a forwarded one is decoded from its record. */
+  /**
+   * Entry i's value, for a dead letter: a forwarded one is decoded from its record, or is
+   * its payload's bytes where this thread cannot decode it (a codec of someone else's).
+   */
   private valueOf(outbox: Outbox, i: number): unknown {
-    return outbox.heads[i] < 0 ? outbox.values[i] : this.source_!.valueAt(outbox.heads[i]);
+    const head = outbox.heads[i];
+    if (head < 0) return outbox.values[i];
+    const source = this.source_!;
+    try {
+      return source.valueAt(head);
+    } catch {
+      return payloadAt(source.ring, head);
+    }
   }
 
   private topicOf(box: number, id: number): string {
@@ -312,9 +337,21 @@ export class Emitter {
     if (published < n) {
       const topics = bus.topics;
       const spilled: OutgoingEvent[] = [];
+      const letters = bus !== this.buses(ring);
       // copied now: the spill is published after this batch is committed
-      for (let i = start + published; i < end; i++) spilled.push({ topic: topics[outbox.ids[i]], value: unshared(this.valueOf(outbox, i)) });
-      this.spill(ring, spilled, bus !== this.buses(ring));
+      if (outbox.heads[start] < 0) {
+        for (let i = start + published; i < end; i++) spilled.push({ topic: topics[outbox.ids[i]], value: unshared(outbox.values[i]) });
+        this.spill(ring, spilled, letters);
+        return;
+      }
+      const { ring: from } = this.source_!;
+      const codecs: number[] = [];
+      for (let i = start + published; i < end; i++) {
+        const head = outbox.heads[i];
+        spilled.push({ topic: topics[outbox.ids[i]], value: payloadAt(from, head) });
+        codecs.push(codecOf(from.i32[head >> 2]));
+      }
+      this.spill(ring, spilled, letters, codecs);
     }
   }
 }

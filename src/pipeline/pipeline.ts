@@ -3,6 +3,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { type AsyncOptions, attach, type Bus, type OutgoingEvent, type PublishOptions } from '../bus.js';
 import { BusClosedError, InvalidOptionError, PipelineStateError, SpillOverflowError, TimeoutError } from '../errors.js';
 import { signalOption } from '../abort.js';
+import { publishEncodedAsync, topicIdOf } from '../internal.js';
 import { checkOptions, checkTimeout } from '../options.js';
 import type { BusHandle } from '../ring.js';
 import type { WaitStrategyName } from '../wait-strategy.js';
@@ -249,7 +250,8 @@ export class Pipeline extends EventEmitter {
   private failure: Error | undefined;
   /** close() was called (it may still be stopping the workers). */
   private closing = false;
-  private spillQueues: { events: OutgoingEvent[]; letters: boolean }[][];
+  /** Per ring, spills in order; with `codecs`, forwarded records' payloads (see Spill). */
+  private spillQueues: { events: OutgoingEvent[]; letters: boolean; codecs?: number[] }[][];
   /** The rings again, publishing in MessagePack: for spilled dead letters. */
   private readonly letterBuses: Bus[];
   private spillPumps: (Promise<void> | undefined)[];
@@ -308,7 +310,7 @@ export class Pipeline extends EventEmitter {
       this.control,
       standby,
       resourceLimits,
-      (m) => this.spill(m.ring, m.events, m.letters),
+      (m) => this.spill(m.ring, m.events, m.letters, m.codecs),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
     );
@@ -645,11 +647,11 @@ export class Pipeline extends EventEmitter {
   }
 
   /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */
-  private spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
+  private spill(ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]): void {
     this.spilled += events.length;
     this.spilledTotal += events.length;
     if (this.spilled > this.maxSpill && this.failure === undefined) this.fail(new SpillOverflowError(this.maxSpill));
-    this.spillQueues[ring].push({ events, letters });
+    this.spillQueues[ring].push({ events, letters, codecs });
     this.spillPumps[ring] ??= this.pump(ring);
   }
 
@@ -657,12 +659,22 @@ export class Pipeline extends EventEmitter {
     const queue = this.spillQueues[ring];
     try {
       while (queue.length > 0) {
-        const { events, letters } = queue[0];
+        const { events, letters, codecs } = queue[0];
+        const bus = (letters ? this.letterBuses : this.buses)[ring];
         try {
-          await (letters ? this.letterBuses : this.buses)[ring].publishEventsAsync(events);
+          if (codecs === undefined) await bus.publishEventsAsync(events);
+          else
+            await publishEncodedAsync(
+              bus,
+              events.map((e) => topicIdOf(bus, e.topic)),
+              events.map((e) => e.value as Uint8Array),
+              codecs,
+            );
         } catch (error) {
-          if (!(error instanceof BusClosedError)) throw error;
-          return; // closed: what was still waiting is dropped with the pipeline
+          if (error instanceof BusClosedError) return; // closed: what was still waiting is dropped with the pipeline
+          // Not this thread's to throw (nothing awaits the pump): the pipeline fails, and this ring's spill stops.
+          this.fail(error as Error);
+          return;
         }
         queue.shift();
         this.spilled -= events.length;

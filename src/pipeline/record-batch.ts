@@ -13,8 +13,8 @@ export class HeldRecords implements RecordBatch {
   readonly bytes: Uint8Array;
   private readonly words: Int32Array;
   /** Index in the held arrays of the window's first event. */
-  start = 0;
-  length = 0;
+  private first = 0;
+  private count = 0;
 
   constructor(
     ring: Ring,
@@ -26,6 +26,17 @@ export class HeldRecords implements RecordBatch {
   ) {
     this.bytes = ring.u8;
     this.words = ring.i32;
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Makes it the window of `count` events from index `first` of the held arrays. */
+  window(first: number, count: number): this {
+    this.first = first;
+    this.count = count;
+    return this;
   }
 
   offset(i: number): number {
@@ -59,9 +70,9 @@ export class HeldRecords implements RecordBatch {
   }
 
   private index(i: number): number {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length)
-      throw new InvalidOptionError(`stage "${this.stage}": event ${String(i)} of a batch of ${this.length}; an index is a whole number from 0 to length - 1`);
-    return this.start + i;
+    if (!Number.isInteger(i) || i < 0 || i >= this.count)
+      throw new InvalidOptionError(`stage "${this.stage}": event ${String(i)} of a batch of ${this.count}; an index is a whole number from 0 to length - 1`);
+    return this.first + i;
   }
 }
 

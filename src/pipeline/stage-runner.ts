@@ -131,10 +131,7 @@ export class StageRunner {
         one.seqs[0] = context.seq;
         one.attempt = context.attempt;
         if (batch !== undefined) return batch([value], one);
-        const held = this.held!;
-        held.start = this.windowStart;
-        held.length = 1;
-        return records!(held, one);
+        return records!(this.held!.window(this.windowStart, 1), one);
       };
     }
     this.stop = seatWord(seat, SEAT_STOP);
@@ -293,10 +290,7 @@ export class StageRunner {
       let result: unknown;
       if (this.batch !== undefined) result = this.batch(batch.values, context);
       else {
-        const held = this.held!;
-        held.start = 0;
-        held.length = n;
-        result = this.records!(held, context);
+        result = this.records!(this.held!.window(0, n), context);
       }
       if (isThenable(result)) await result;
       this.emitter.keep();
@@ -391,9 +385,7 @@ export class StageRunner {
       return valueAt(this.reader!, batch.heads[i]);
     } catch {
       // the letter carries the record's bytes instead, which whoever reads it can decode
-      const held = this.held!;
-      held.start = i;
-      held.length = 1;
+      const held = this.held!.window(i, 1);
       return held.bytes.slice(held.offset(0), held.offset(0) + held.byteLength(0));
     }
   }

@@ -34,7 +34,7 @@ export type WorkerMessage =
   /** Sent before each stage module is imported: a module that ends the thread while loading is named by it. */
   | { type: 'loading'; stage: string }
   | { type: 'load-error'; stage: string; message: string }
-  | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean }
+  | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean; codecs?: number[] }
   | { type: 'took'; seat: number }
   /** The heal is over: its times are in the worker's resume record (this message only wakes the supervisor). */
   | { type: 'resumed' }
@@ -72,10 +72,10 @@ const letterBusOf = (ring: number): Bus =>
  */
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
-function spill(ring: number, events: OutgoingEvent[], letters: boolean): void {
+function spill(ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]): void {
   // posted before the cursor commit of the batch that caused it
   Atomics.add(spillPosted, 0, events.length);
-  post({ type: 'spill', ring, events, letters });
+  post({ type: 'spill', ring, events, letters, codecs });
 }
 
 async function loadHandler(stage: Stage): Promise<StageHandlers> {
@@ -90,21 +90,23 @@ async function loadHandler(stage: Stage): Promise<StageHandlers> {
     if (typeof module[name] !== 'function') throw new Error(`its module ${stage.module} exports no ${kind} function "${name}"`);
     return module[name] as (...args: never[]) => unknown;
   };
+  const name = stage.exportName ?? 'handler';
+  const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
+  const noHandler = () =>
+    new Error(
+      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch", or a records handler as "records"' : ''}`,
+    );
+  // every name given must be there, whichever of them is used
   const records = named('records handler', stage.recordsExport);
-  if (records !== undefined) return { records: records as StageRecordsHandler };
   const batch = named('batch handler', stage.batchExport);
+  if (stage.exportName !== undefined && typeof handler !== 'function') throw noHandler();
+  if (records !== undefined) return { records: records as StageRecordsHandler };
   if (batch !== undefined) return { batch: batch as StageBatchHandler };
   if (stage.exportName === undefined) {
     if (typeof module.records === 'function') return { records: module.records as StageRecordsHandler };
     if (typeof module.batch === 'function') return { batch: module.batch as StageBatchHandler };
   }
-  const name = stage.exportName ?? 'handler';
-  const handler = module[name] ?? (stage.exportName === undefined ? module.default : undefined);
-  if (typeof handler !== 'function') {
-    throw new Error(
-      `its module ${stage.module} exports no handler function: export one as "${name}"${stage.exportName === undefined ? ' or as the default export, or a batch handler as "batch", or a records handler as "records"' : ''}`,
-    );
-  }
+  if (typeof handler !== 'function') throw noHandler();
   return { event: handler as StageHandler };
 }
 

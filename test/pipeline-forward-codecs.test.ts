@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { attach, type Codec, createPipeline } from 'ringbus';
+import { attach, type Codec, createPipeline, type Pipeline } from 'ringbus';
 import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 
 // Forwarded records keep the codec they were written in, wherever they go: into a feedback
@@ -17,17 +17,22 @@ const mine: Codec<unknown> = {
   decode: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
 };
 
+/** A stage that forwards each event from 'in' once round its own 4 KiB ring ('again'), then out; 'in' takes records from other threads. */
+function loopPipeline(): Pipeline {
+  return track(
+    createPipeline({
+      inputs: ['in'],
+      bridgedInputs: ['in'],
+      outputs: ['out'],
+      capacity: 4096,
+      stages: [{ name: 'loop', module: stageUrl('forward-loop'), consumes: ['in', 'again'], produces: ['again', 'out'], batchSize: 64 }],
+    }),
+  );
+}
+
 describe('forward() keeps each record as it was written', () => {
   it("'structured' records forwarded round a full 4 KiB loop come out intact (undefined, -0, Date, Set), spilled ones too", async () => {
-    const p = track(
-      createPipeline({
-        inputs: ['in'],
-        bridgedInputs: ['in'],
-        outputs: ['out'],
-        capacity: 4096,
-        stages: [{ name: 'loop', module: stageUrl('forward-loop'), consumes: ['in', 'again'], produces: ['again', 'out'], batchSize: 64 }],
-      }),
-    );
+    const p = loopPipeline();
     const out = p.output.reader('check');
     await p.start();
     const n = 2000;
@@ -51,15 +56,7 @@ describe('forward() keeps each record as it was written', () => {
   });
 
   it("records of a user's codec forwarded round a full loop: every one comes out once, as written", async () => {
-    const p = track(
-      createPipeline({
-        inputs: ['in'],
-        bridgedInputs: ['in'],
-        outputs: ['out'],
-        capacity: 4096,
-        stages: [{ name: 'loop', module: stageUrl('forward-loop'), consumes: ['in', 'again'], produces: ['again', 'out'], batchSize: 64 }],
-      }),
-    );
+    const p = loopPipeline();
     const out = p.output.reader('check', { codecs: [mine] });
     await p.start();
     const n = 500;

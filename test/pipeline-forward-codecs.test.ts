@@ -108,6 +108,32 @@ describe('forward() keeps each record as it was written', () => {
     ]);
   });
 
+  it("a record a stage cannot decode (a user's codec) is dead-lettered with its bytes: no worker dies, the others pass once, in order", async () => {
+    const p = track(
+      createPipeline({
+        inputs: ['in'],
+        bridgedInputs: ['in'],
+        outputs: ['out'],
+        stages: [{ name: 'a', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' } }],
+      }),
+    );
+    const out = p.output.reader<any>('check');
+    await p.start();
+    const input = attach(p.inputHandle.rings[0].handle);
+    input.publish('in', 1);
+    attach(p.inputHandle.rings[0].handle, { codec: mine }).publish('in', { bad: true });
+    input.publishBatch('in', [2, 3]);
+    await p.drain({ timeoutMs: 20_000 });
+    const passed: unknown[] = [];
+    const letters: any[] = [];
+    out.poll((value, topic) => void (topic === 'out' ? passed.push(value) : letters.push(value)), 100);
+    expect(passed).toEqual([1, 2, 3]);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ stage: 'a', topic: 'in', seq: 1, attempts: 1, error: { name: 'DecodeError' } });
+    expect(mine.decode(letters[0].value)).toEqual({ bad: true });
+    expect(p.stats().stages[0]).toMatchObject({ eventsIn: 4, eventsOut: 3, errors: 1, deadLetters: 1, restarts: 0 });
+  });
+
   it("a RecordBatch's length cannot be changed by the handler (a getter: assigning it throws in a module)", async () => {
     const p = track(
       createPipeline({

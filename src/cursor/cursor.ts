@@ -464,44 +464,15 @@ export abstract class Cursor<T> {
    * Reads up to `max` events into `into` (from index 0), held until commit(): each event's
    * header position, topic and seq, and with `decode` its value. For the pipeline's stage
    * workers, which forward records as they lie and decode only what a handler asks for.
-   * Returns the number of events.
+   * Returns the number of events. walk() spelled out: through it, a call of its visitor per
+   * record (and the record's getters) cost this a third. A record that cannot be decoded
+   * ends the read before it, or, first in the read, is consumed and thrown (as in walk()).
    */
   readBatch(max: number, into: HeldBatch, decode: boolean): number {
     const bytes = this.fill(max);
     if (bytes === 0) return 0;
-    if (!decode) return this.readHeads(bytes, max, into);
-    const u8 = this.ring.u8;
-    const { values, topics, seqs, heads } = into;
-    let n = 0;
-    this.walk(
-      bytes,
-      max,
-      (record) => {
-        if (decode) {
-          try {
-            values[n] = this.decodeAt(record.codec, u8, record.offset, record.length, record.head);
-          } catch (error) {
-            if (n > 0) throw STOP_BEFORE; // see readEach()
-            throw error;
-          }
-        }
-        heads[n] = record.head;
-        topics[n] = record.topic;
-        seqs[n++] = record.seq;
-      },
-      true,
-    );
-    return n;
-  }
-
-  /**
-   * readBatch() without decoding, over the next `bytes`: walk() spelled out, as nothing
-   * here can throw or close the cursor. Through walk(), a call of its visitor per record
-   * cost this a third.
-   */
-  private readHeads(bytes: number, max: number, into: HeldBatch): number {
-    const { i32, data, mask, topics: names } = this.ring;
-    const { heads, topics, seqs } = into;
+    const { i32, u8, data, mask, topics: names } = this.ring;
+    const { values, heads, topics, seqs } = into;
     const filter = this.filter;
     const partitions = this.partitions;
     const base = this.position;
@@ -512,16 +483,31 @@ export abstract class Cursor<T> {
     while (off < bytes && n < max) {
       const at = data + ((index + off) & mask);
       const meta = i32[at >> 2];
+      const length = i32[(at + L.R_LENGTH) >> 2];
       // plain reads, as in walk()
       if ((meta & L.STATE_MASK) === L.STATE_COMMITTED && ((meta >> L.FLAGS_SHIFT) & L.FLAG_PADDING) === 0) {
         if ((filter === null || filter[meta >>> L.TOPIC_SHIFT] === 1) && (partitions === null || partitions.owns(i32, at, meta, base + off))) {
+          if (decode) {
+            const key = (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
+            try {
+              values[n] = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER + key, length - key, at);
+            } catch (error) {
+              if (n > 0) break; // the events before it are returned; the next read reports it
+              if (error instanceof DecodeError && skipped.has(error)) {
+                off += recordSize(length);
+                lastEvent = at;
+              }
+              if (off > 0) this.settle(off, 0, lastEvent, false);
+              throw error;
+            }
+          }
           heads[n] = at;
           topics[n] = names[meta >>> L.TOPIC_SHIFT];
           seqs[n++] = readSeq(i32, at);
         }
         lastEvent = at;
       }
-      off += recordSize(i32[(at + L.R_LENGTH) >> 2]);
+      off += recordSize(length);
     }
     this.settle(off, n, lastEvent, true);
     return n;

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus.js';
-import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
+import { DecodeError, HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { readBatch, ringOf, valueAt } from '../internal.js';
 import type { Reader } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
@@ -170,7 +170,16 @@ export class StageRunner {
         const started = performance.now();
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        const n = readBatch(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read, decode);
+        let n: number;
+        try {
+          n = readBatch(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read, decode);
+        } catch (error) {
+          // A record no codec of this thread decodes: consumed by the read, and dead-lettered
+          // here with its bytes (thrown on, it cost the worker its life and dropped the record).
+          if (!(error instanceof DecodeError) || error.record === undefined) throw error;
+          this.deadLetterUndecodable(error);
+          continue;
+        }
         // The heal is over once the replacement has the seat's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.
@@ -201,6 +210,19 @@ export class StageRunner {
     } finally {
       reader.close();
     }
+  }
+
+  /** Sends a record that could not be decoded to the dead letters, its bytes as the value, and counts it. */
+  private deadLetterUndecodable(error: DecodeError): void {
+    const { seq, topic, bytes } = error.record!;
+    const letter = this.fitter.fit({ stage: this.stage.name, topic, seq, value: bytes, attempts: 1, error: describeError(error) });
+    if (letter === undefined || (this.emitter.deadLetter(letter, -1), this.emitter.flush()).length > 0) throw error;
+    const stats = this.plan.stats;
+    const base = statsIndex(this.seat, 0);
+    stats[base + STAT_IN] += 1;
+    stats[base + STAT_ERRORS] += 1;
+    stats[base + STAT_DEAD] += 1;
+    if (letter.valueOmitted) stats[base + STAT_DEAD_NO_VALUE] += 1;
   }
 
   /** Handles the first `n` events of `batch`. */

@@ -383,7 +383,7 @@ export class Producer {
     return publishedIn(chunks, this.publishChunks(chunks, 0, this.staging, this.tryChunk));
   }
 
-  /** publishBatchSync() of records copied from another ring (see stageRecords()). */
+  /** publishBatchSync() of records copied from another ring (see chunkRecords() and copyRecords()). */
   publishRecordsSync(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number, timeoutMs: number): void {
     const call = 'publishEvents';
     this.checkNothingQueued(call);
@@ -393,7 +393,7 @@ export class Producer {
     this.publishChunks(chunks, 0, { from, topics, heads }, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
   }
 
-  /** tryPublishBatch() of records copied from another ring (see stageRecords()). */
+  /** tryPublishBatch() of records copied from another ring (see chunkRecords() and copyRecords()). */
   tryPublishRecords(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number): number {
     if (this.asyncPending > 0) return 0;
     const chunks = this.chunkRecords(topics, from, heads, start, count);

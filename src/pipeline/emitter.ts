@@ -97,7 +97,7 @@ export class Emitter {
   /** The input event (index in the batch) the emits belong to; -1: the whole batch (a batch handler's). */
   source = -1;
   /** The stage's input ring, once its reader is open: forward() needs it. */
-  private source_: ForwardSource | undefined;
+  private input: ForwardSource | undefined;
   /** Events emitted by the batch's successful attempts (one per emit, whatever the number of rings it goes to). */
   count = 0;
   private attemptEmits = 0;
@@ -133,7 +133,7 @@ export class Emitter {
 
   /** Where forwarded records come from: the stage's reader, once open. */
   readsFrom(source: ForwardSource): void {
-    this.source_ = source;
+    this.input = source;
   }
 
   /** What context.emit() calls. */
@@ -305,7 +305,7 @@ export class Emitter {
   private valueOf(outbox: Outbox, i: number): unknown {
     const head = outbox.heads[i];
     if (head < 0) return outbox.values[i];
-    const source = this.source_!;
+    const source = this.input!;
     try {
       return source.valueAt(head);
     } catch {
@@ -327,7 +327,7 @@ export class Emitter {
     const wait = !this.feedback[box];
     let published: number;
     if (outbox.heads[start] >= 0) {
-      published = publishRecords(bus, outbox.ids, this.source_!.ring, outbox.heads, wait, start, n);
+      published = publishRecords(bus, outbox.ids, this.input!.ring, outbox.heads, wait, start, n);
     } else {
       // a later run of a mixed outbox: rare (a handler that emits and forwards), copied
       const ids = start === 0 ? outbox.ids : outbox.ids.slice(start, end);
@@ -344,7 +344,7 @@ export class Emitter {
         this.spill(ring, spilled, letters);
         return;
       }
-      const { ring: from } = this.source_!;
+      const { ring: from } = this.input!;
       const codecs: number[] = [];
       for (let i = start + published; i < end; i++) {
         const head = outbox.heads[i];

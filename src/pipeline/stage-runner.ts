@@ -212,11 +212,17 @@ export class StageRunner {
     }
   }
 
-  /** Sends a record that could not be decoded to the dead letters, its bytes as the value, and counts it. */
+  /**
+   * Sends a record that could not be decoded to the dead letters, its bytes as the value,
+   * and counts it. The read has consumed the record already: a worker that dies before the
+   * letter is published loses it (decoding it again would only fail again).
+   */
   private deadLetterUndecodable(error: DecodeError): void {
     const { seq, topic, bytes } = error.record!;
     const letter = this.fitter.fit({ stage: this.stage.name, topic, seq, value: bytes, attempts: 1, error: describeError(error) });
-    if (letter === undefined || (this.emitter.deadLetter(letter, -1), this.emitter.flush()).length > 0) throw error;
+    if (letter === undefined) throw error;
+    this.emitter.deadLetter(letter, -1);
+    if (this.emitter.flush().length > 0) throw error;
     const stats = this.plan.stats;
     const base = statsIndex(this.seat, 0);
     stats[base + STAT_IN] += 1;

@@ -67,12 +67,12 @@ export function valueAt(reader: Reader<any>, head: number): unknown {
 }
 
 /**
- * publishEventsAsync() of payloads already encoded, payload i in the codec of id
- * `codecs[i]`: records copied out of a ring, published again as they were.
+ * publishEventsAsync() of records copied out of a ring, published again as they were:
+ * payload i (its key included) with `kept[i]`, the codec and key flag of its meta word.
  */
-export function publishEncodedAsync(bus: Bus<any>, topicIds: readonly number[], payloads: readonly Uint8Array[], codecs: readonly number[]): Promise<void> {
+export function publishEncodedAsync(bus: Bus<any>, topicIds: readonly number[], payloads: readonly Uint8Array[], kept: readonly number[]): Promise<void> {
   const deadline = performance.now() + hooks.timeoutMs(bus);
-  return hooks.producer(bus).publishBatchAsync(topicIds, payloads, deadline, 'publishEventsAsync', undefined, undefined, codecs);
+  return hooks.producer(bus).publishBatchAsync(topicIds, payloads, deadline, 'publishEventsAsync', undefined, undefined, kept);
 }
 
 /**

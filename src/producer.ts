@@ -18,7 +18,7 @@ import {
 } from './errors.js';
 import * as L from './layout.js';
 import type { Ring } from './ring.js';
-import { readSeq, recordSize, writeSeq } from './record.js';
+import { keptMeta, readSeq, recordSize, writeSeq } from './record.js';
 import { ClaimWatch, osThreadId } from './claim-watch.js';
 import { ownerOf } from './thread-deaths.js';
 import { encoded } from './validate.js';
@@ -28,8 +28,6 @@ const BUSY_SPINS = 64;
 /** f64 words before a counter row's topic cells. */
 const HEAD_CELLS = L.COUNTER_HEAD_BYTES >> 3;
 const KEYED_META = L.FLAG_KEYED << L.FLAGS_SHIFT;
-/** What a record's meta word keeps when it is copied into another ring: its codec and key flag. */
-const SOURCE_META = (L.CODEC_MASK << L.CODEC_SHIFT) | KEYED_META;
 
 /**
  * A claim is named by its position (a number, so that the hot path allocates nothing):
@@ -480,7 +478,8 @@ export class Producer {
    * Lays a batch out in the staging buffer exactly as it will lie in the ring, in chunks
    * that each fit one claim: one copy and one commit per chunk. A keyed record's payload
    * starts with the key's hash (L.KEY_BYTES), which its length includes. With `encoded`,
-   * the values are payloads already encoded, value i in the codec of id `encoded[i]`.
+   * the values are records' payloads as they lay in another ring (a key included), and
+   * `encoded[i]` the codec and key flag of value i's record (keptMeta() of its meta word).
    */
   private stage(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length, encoded?: readonly number[]): Chunk[] {
     const same = typeof topics === 'number';
@@ -492,7 +491,7 @@ export class Producer {
     let chunk: Chunk | undefined;
     let at = 0;
     for (let i = 0; i < count; i++) {
-      if (encoded !== undefined) meta = this.meta(same ? topics : topics[i], encoded[i]) | keyed;
+      if (encoded !== undefined) meta = ((same ? topics : topics[i]) << L.TOPIC_SHIFT) | encoded[i];
       else if (!same) meta = this.meta(topics[i]) | keyed;
       const bytes = encoded === undefined ? this.encode(values[i]) : (values[i] as Uint8Array);
       if (bytes.length + keyBytes > this.ring.maxPayload) throw new RecordTooLargeError(bytes.length, this.ring.maxPayload - keyBytes);
@@ -684,7 +683,7 @@ interface Records {
 
 /** A copied record's meta word (no state): the topic is the new ring's, the codec and key flag stay. */
 function copiedMeta(meta: number, topic: number): number {
-  return ((meta & SOURCE_META) | (topic << L.TOPIC_SHIFT)) >>> 0;
+  return (keptMeta(meta) | (topic << L.TOPIC_SHIFT)) >>> 0;
 }
 
 /** What the core said of a claim, kept until its commit. */

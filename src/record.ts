@@ -33,6 +33,11 @@ export function keyBytes(meta: number): number {
   return (meta & L.KEYED_META) === 0 ? 0 : L.KEY_BYTES;
 }
 
+/** What of a record's meta word stays when the record is copied into another ring: its codec and key flag. */
+export function keptMeta(meta: number): number {
+  return meta & ((L.CODEC_MASK << L.CODEC_SHIFT) | L.KEYED_META);
+}
+
 /** A meta word without its state (claim() adds STATE_CLAIMED; a batch's later records, STATE_COMMITTED). */
 export function packMeta(topic: number, codec: number, keyed: boolean): number {
   return (topic << L.TOPIC_SHIFT) | (codec << L.CODEC_SHIFT) | (keyed ? L.KEYED_META : 0);

@@ -52,3 +52,33 @@ describe('a handler that throws a value that throws on every look (a revoked Pro
     }
   });
 });
+
+describe('a stage of concurrency 2 reading a bridged input (its ring also carries progress markers)', () => {
+  it('starts without a worker dying, whichever member opens first (three pipelines), and every event comes out once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const p = createPipeline({
+        inputs: ['in'],
+        bridgedInputs: ['in'],
+        outputs: ['out'],
+        standby: 0,
+        stages: [{ name: 's', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' }, concurrency: 2 }],
+      });
+      try {
+        const out = p.output.reader<number>('o');
+        await p.start();
+        await p.publishBatchAsync(
+          'in',
+          Array.from({ length: 200 }, (_, i) => i),
+        );
+        await p.drain({ timeoutMs: 20_000 });
+        const seen: number[] = [];
+        out.poll((value) => void seen.push(value), 1000);
+        expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        // a member opened first with other topics than the group's reserved member was refused: its worker died
+        expect(p.stats().stages[0].restarts).toBe(0);
+      } finally {
+        await p.close();
+      }
+    }
+  });
+});

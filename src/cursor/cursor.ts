@@ -43,6 +43,11 @@ export class RecordView implements RawRecord {
   }
 }
 
+/** The value readBatch() holds for a record that cannot be decoded. */
+export class Undecodable {
+  constructor(readonly error: DecodeError) {}
+}
+
 /** A batch of events held by readBatch(), in parallel arrays: no object per event. */
 export interface HeldBatch {
   values: unknown[];
@@ -465,8 +470,9 @@ export abstract class Cursor<T> {
    * header position, topic and seq, and with `decode` its value. For the pipeline's stage
    * workers, which forward records as they lie and decode only what a handler asks for.
    * Returns the number of events. walk() spelled out: through it, a call of its visitor per
-   * record (and the record's getters) cost this a third. A record that cannot be decoded
-   * ends the read before it, or, first in the read, is consumed and thrown (as in walk()).
+   * record (and the record's getters) cost this a third. A record that cannot be decoded is
+   * held like the others, its value an Undecodable (not consumed and thrown, as read() does:
+   * the caller dead-letters it before the batch is committed).
    */
   readBatch(max: number, into: HeldBatch, decode: boolean): number {
     const bytes = this.fill(max);
@@ -492,13 +498,9 @@ export abstract class Cursor<T> {
             try {
               values[n] = this.decodeAt((meta >> L.CODEC_SHIFT) & L.CODEC_MASK, u8, at + L.RECORD_HEADER + key, length - key, at);
             } catch (error) {
-              if (n > 0) break; // the events before it are returned; the next read reports it
-              if (error instanceof DecodeError && skipped.has(error)) {
-                off += recordSize(length);
-                lastEvent = at;
-              }
-              if (off > 0) this.settle(off, 0, lastEvent, false);
-              throw error;
+              if (!(error instanceof DecodeError)) throw error;
+              // held with the others, so that it is consumed only when the batch is committed
+              values[n] = new Undecodable(error);
             }
           }
           heads[n] = at;

@@ -3,18 +3,19 @@ import { describe } from '../describe.js';
 import { EncodeError, InvalidOptionError, RecordTooLargeError, UndeclaredTopicError } from '../errors.js';
 import { publishByIds, publishRecords, topicIdOf } from '../internal.js';
 import * as L from '../layout.js';
-import { codecOf, keyBytes } from '../record.js';
+import { keptMeta, keyBytes } from '../record.js';
 import type { Ring } from '../ring.js';
 import type { Stage } from './declaration.js';
 import type { Plan } from './plan.js';
 
 /**
  * Publishes events that must re-enter a feedback loop later (dead letters: `letters`); the
- * supervisor does it. With `codecs`, each value is a forwarded record's payload, published
- * again as it was, in the codec of id `codecs[i]` (decoded and encoded again, a record of
- * another codec than the pipeline's failed or changed).
+ * supervisor does it. With `kept`, each value is a forwarded record's payload (its key
+ * included), published again as it was, with `kept[i]` the codec and key flag of its meta
+ * word (decoded and encoded again, a record of another codec than the pipeline's failed or
+ * changed, and a keyed one lost its key).
  */
-export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]) => void;
+export type Spill = (ring: number, events: OutgoingEvent[], letters: boolean, kept?: number[]) => void;
 
 /**
  * What a batch publishes into one ring: topic ids, values, and the input event (its index
@@ -39,10 +40,9 @@ export interface ForwardSource {
   valueAt(head: number): unknown;
 }
 
-/** The payload of the record whose header lies at `head` of `ring`, copied (its key left out). */
-function payloadAt(ring: Ring, head: number): Uint8Array {
-  const meta = ring.i32[head >> 2];
-  const key = keyBytes(meta);
+/** The payload of the record whose header lies at `head` of `ring`, copied; its key left out unless `withKey`. */
+function payloadAt(ring: Ring, head: number, withKey = false): Uint8Array {
+  const key = withKey ? 0 : keyBytes(ring.i32[head >> 2]);
   const start = head + L.RECORD_HEADER + key;
   return ring.u8.slice(start, start + ring.i32[(head + L.R_LENGTH) >> 2] - key);
 }
@@ -345,13 +345,13 @@ export class Emitter {
         return;
       }
       const { ring: from } = this.input!;
-      const codecs: number[] = [];
+      const kept: number[] = [];
       for (let i = start + published; i < end; i++) {
         const head = outbox.heads[i];
-        spilled.push({ topic: topics[outbox.ids[i]], value: payloadAt(from, head) });
-        codecs.push(codecOf(from.i32[head >> 2]));
+        spilled.push({ topic: topics[outbox.ids[i]], value: payloadAt(from, head, true) });
+        kept.push(keptMeta(from.i32[head >> 2]));
       }
-      this.spill(ring, spilled, letters, codecs);
+      this.spill(ring, spilled, letters, kept);
     }
   }
 }

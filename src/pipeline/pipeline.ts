@@ -250,8 +250,8 @@ export class Pipeline extends EventEmitter {
   private failure: Error | undefined;
   /** close() was called (it may still be stopping the workers). */
   private closing = false;
-  /** Per ring, spills in order; with `codecs`, forwarded records' payloads (see Spill). */
-  private spillQueues: { events: OutgoingEvent[]; letters: boolean; codecs?: number[] }[][];
+  /** Per ring, spills in order; with `kept`, forwarded records' payloads (see Spill). */
+  private spillQueues: { events: OutgoingEvent[]; letters: boolean; kept?: number[] }[][];
   /** The rings again, publishing in MessagePack: for spilled dead letters. */
   private readonly letterBuses: Bus[];
   private spillPumps: (Promise<void> | undefined)[];
@@ -310,7 +310,7 @@ export class Pipeline extends EventEmitter {
       this.control,
       standby,
       resourceLimits,
-      (m) => this.spill(m.ring, m.events, m.letters, m.codecs),
+      (m) => this.spill(m.ring, m.events, m.letters, m.kept),
       (heal) => this.healed(heal),
       (error) => this.fail(error),
     );
@@ -647,11 +647,11 @@ export class Pipeline extends EventEmitter {
   }
 
   /** Events a loop stage could not publish without waiting: published from here, later, in order per ring. */
-  private spill(ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]): void {
+  private spill(ring: number, events: OutgoingEvent[], letters: boolean, kept?: number[]): void {
     this.spilled += events.length;
     this.spilledTotal += events.length;
     if (this.spilled > this.maxSpill && this.failure === undefined) this.fail(new SpillOverflowError(this.maxSpill));
-    this.spillQueues[ring].push({ events, letters, codecs });
+    this.spillQueues[ring].push({ events, letters, kept });
     this.spillPumps[ring] ??= this.pump(ring);
   }
 
@@ -659,16 +659,16 @@ export class Pipeline extends EventEmitter {
     const queue = this.spillQueues[ring];
     try {
       while (queue.length > 0) {
-        const { events, letters, codecs } = queue[0];
+        const { events, letters, kept } = queue[0];
         const bus = (letters ? this.letterBuses : this.buses)[ring];
         try {
-          if (codecs === undefined) await bus.publishEventsAsync(events);
+          if (kept === undefined) await bus.publishEventsAsync(events);
           else
             await publishEncodedAsync(
               bus,
               events.map((e) => topicIdOf(bus, e.topic)),
               events.map((e) => e.value as Uint8Array),
-              codecs,
+              kept,
             );
         } catch (error) {
           if (error instanceof BusClosedError) return; // closed: what was still waiting is dropped with the pipeline

@@ -76,8 +76,11 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
   // Readers exist before anything is published, so no stage misses an event.
   for (const stage of topology.stages) {
     const bus = buses[stage.index];
-    if (stage.concurrency > 1) bus.reader(memberName(stage, 0), { group: stage.name }).close();
-    else bus.reader(stage.name).close();
+    // with the topics its workers read (a bridged ring's progress markers are not theirs): a
+    // group's members must all read the same, and a member opened first with others was refused
+    const topics = topicsOf(stage).length > stage.consumes.length ? stage.consumes : undefined;
+    if (stage.concurrency > 1) bus.reader(memberName(stage, 0), { group: stage.name, topics }).close();
+    else bus.reader(stage.name, { topics }).close();
   }
 
   const firstSeat: number[] = [];

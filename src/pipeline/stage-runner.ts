@@ -1,5 +1,6 @@
 import type { Bus } from '../bus.js';
-import { DecodeError, HandlerTimeoutError, WorkerDiedError } from '../errors.js';
+import { Undecodable } from '../cursor/cursor.js';
+import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { readBatch, ringOf, valueAt } from '../internal.js';
 import type { Reader } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
@@ -66,6 +67,11 @@ function hold(): never {
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown>)?.then === 'function';
+
+function undecodableIn(values: readonly unknown[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (values[i] instanceof Undecodable) return true;
+  return false;
+}
 
 /**
  * One stage worker's loop: read a batch from the stage's ring, hand it to the batch handler
@@ -170,16 +176,7 @@ export class StageRunner {
         const started = performance.now();
         // A replacement's first batch is small: the heal ends with its first events in hand,
         // and decoding a whole batch in a thread that never ran this code takes a while.
-        let n: number;
-        try {
-          n = readBatch(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read, decode);
-        } catch (error) {
-          // A record no codec of this thread decodes: consumed by the read, and dead-lettered
-          // here with its bytes (thrown on, it cost the worker its life and dropped the record).
-          if (!(error instanceof DecodeError) || error.record === undefined) throw error;
-          this.deadLetterUndecodable(error);
-          continue;
-        }
+        const n = readBatch(reader, first !== undefined ? FIRST_BATCH : stage.batchSize, read, decode);
         // The heal is over once the replacement has the seat's events in hand (or found none):
         // counted before their handlers run, so that one that dies on its very first event
         // (the next death aimed at this stage, say) is still counted as healed, then as dead.
@@ -212,25 +209,6 @@ export class StageRunner {
     }
   }
 
-  /**
-   * Sends a record that could not be decoded to the dead letters, its bytes as the value,
-   * and counts it. The read has consumed the record already: a worker that dies before the
-   * letter is published loses it (decoding it again would only fail again).
-   */
-  private deadLetterUndecodable(error: DecodeError): void {
-    const { seq, topic, bytes } = error.record!;
-    const letter = this.fitter.fit({ stage: this.stage.name, topic, seq, value: bytes, attempts: 1, error: describeError(error) });
-    if (letter === undefined) throw error;
-    this.emitter.deadLetter(letter, -1);
-    if (this.emitter.flush().length > 0) throw error;
-    const stats = this.plan.stats;
-    const base = statsIndex(this.seat, 0);
-    stats[base + STAT_IN] += 1;
-    stats[base + STAT_ERRORS] += 1;
-    stats[base + STAT_DEAD] += 1;
-    if (letter.valueOmitted) stats[base + STAT_DEAD_NO_VALUE] += 1;
-  }
-
   /** Handles the first `n` events of `batch`. */
   private async handle(batch: Batch, n: number): Promise<void> {
     const { topics, seqs } = batch;
@@ -260,7 +238,9 @@ export class StageRunner {
     const batchDied = base + STAT_BATCH_DIED;
     const died = stats[batchDied];
     const diedLast = stats[base + STAT_BATCH_LAST];
-    let whole = (this.batch !== undefined || this.records !== undefined) && (died < 0 || seqs[n - 1] < died || seqs[0] > diedLast);
+    // a batch holding a record it could not decode goes one event per call: that one is dead-lettered
+    let whole =
+      (this.records !== undefined || (this.batch !== undefined && !undecodableIn(batch.values, n))) && (died < 0 || seqs[n - 1] < died || seqs[0] > diedLast);
     if (died >= 0 && seqs[0] > diedLast) stats[batchDied] = -1;
     if (whole) {
       whole = await this.handleWhole(batch, n, tally);
@@ -361,6 +341,14 @@ export class StageRunner {
       context.seq = seq;
       emitter.source = i;
       this.windowStart = i;
+      const value = values[i];
+      if (value instanceof Undecodable) {
+        // A record no codec of this thread decodes (written from outside in a codec of its
+        // own): to the dead letters with its bytes, committed with the batch like the others.
+        tally.errors++;
+        sendLetter(i, this.deadLetter(topics[i], seq, value.error.record?.bytes, 1, value.error));
+        continue;
+      }
       const deaths = suspects ? deathsOn(stats, this.seat, seq) : 0;
       // the try after a death is a retry, counted now: this worker may die in it too
       if (deaths > 0 && deaths < stage.attempts) stats[base + STAT_RETRIES] += 1;
@@ -380,7 +368,7 @@ export class StageRunner {
           try {
             if (watched) stats[since] = wallClock(); // before the seq: the supervisor reads them in the other order
             stats[handling] = seq;
-            const result = handler(values[i], context);
+            const result = handler(value, context);
             if (isThenable(result)) await result;
             stats[handling] = -1;
             if (timed) stats[handlerMs] += (performance.now() - started) * SAMPLE;

@@ -34,7 +34,7 @@ export type WorkerMessage =
   /** Sent before each stage module is imported: a module that ends the thread while loading is named by it. */
   | { type: 'loading'; stage: string }
   | { type: 'load-error'; stage: string; message: string }
-  | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean; codecs?: number[] }
+  | { type: 'spill'; ring: number; events: OutgoingEvent[]; letters: boolean; kept?: number[] }
   | { type: 'took'; seat: number }
   /** The heal is over: its times are in the worker's resume record (this message only wakes the supervisor). */
   | { type: 'resumed' }
@@ -72,10 +72,10 @@ const letterBusOf = (ring: number): Bus =>
  */
 const spillPosted = new Int32Array(new SharedArrayBuffer(4));
 
-function spill(ring: number, events: OutgoingEvent[], letters: boolean, codecs?: number[]): void {
+function spill(ring: number, events: OutgoingEvent[], letters: boolean, kept?: number[]): void {
   // posted before the cursor commit of the batch that caused it
   Atomics.add(spillPosted, 0, events.length);
-  post({ type: 'spill', ring, events, letters, codecs });
+  post({ type: 'spill', ring, events, letters, kept });
 }
 
 async function loadHandler(stage: Stage): Promise<StageHandlers> {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { attach, type Codec, createPipeline, type Pipeline } from 'ringbus';
+import { attach, type Codec, createPipeline, type Pipeline, type StageDeclaration } from 'ringbus';
 import { closedAfterEach, collect, stageUrl } from './pipeline-helpers.js';
 
 // Forwarded records keep the codec they were written in, wherever they go: into a feedback
@@ -17,17 +17,14 @@ const mine: Codec<unknown> = {
   decode: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
 };
 
-/** A stage that forwards each event from 'in' once round its own 4 KiB ring ('again'), then out; 'in' takes records from other threads. */
+/** A pipeline from 'in' (which takes records from other threads, any codec) to 'out'. */
+function bridgedPipeline(stages: StageDeclaration[], capacity?: number): Pipeline {
+  return track(createPipeline({ inputs: ['in'], bridgedInputs: ['in'], outputs: ['out'], capacity, stages }));
+}
+
+/** A stage that forwards each event from 'in' once round its own 4 KiB ring ('again'), then out. */
 function loopPipeline(): Pipeline {
-  return track(
-    createPipeline({
-      inputs: ['in'],
-      bridgedInputs: ['in'],
-      outputs: ['out'],
-      capacity: 4096,
-      stages: [{ name: 'loop', module: stageUrl('forward-loop'), consumes: ['in', 'again'], produces: ['again', 'out'], batchSize: 64 }],
-    }),
-  );
+  return bridgedPipeline([{ name: 'loop', module: stageUrl('forward-loop'), consumes: ['in', 'again'], produces: ['again', 'out'], batchSize: 64 }], 4096);
 }
 
 describe('forward() keeps each record as it was written', () => {
@@ -76,17 +73,12 @@ describe('forward() keeps each record as it was written', () => {
   });
 
   it("a user's record too large for the next ring is dead-lettered with its bytes: no worker dies, the others pass once", async () => {
-    const p = track(
-      createPipeline({
-        inputs: ['in'],
-        bridgedInputs: ['in'],
-        outputs: ['out'],
-        capacity: 1 << 16,
-        stages: [
-          { name: 'a', module: stageUrl('records-pass'), consumes: ['in'], produces: ['mid'], options: { to: 'mid' } },
-          { name: 'b', module: stageUrl('records-pass'), consumes: ['mid'], produces: ['out'], options: { to: 'out' }, capacity: 4096 },
-        ],
-      }),
+    const p = bridgedPipeline(
+      [
+        { name: 'a', module: stageUrl('records-pass'), consumes: ['in'], produces: ['mid'], options: { to: 'mid' } },
+        { name: 'b', module: stageUrl('records-pass'), consumes: ['mid'], produces: ['out'], options: { to: 'out' }, capacity: 4096 },
+      ],
+      1 << 16,
     );
     const out = p.output.reader('check', { codecs: [mine] });
     await p.start();
@@ -109,14 +101,7 @@ describe('forward() keeps each record as it was written', () => {
   });
 
   it("a record a stage cannot decode (a user's codec) is dead-lettered with its bytes: no worker dies, the others pass once, in order", async () => {
-    const p = track(
-      createPipeline({
-        inputs: ['in'],
-        bridgedInputs: ['in'],
-        outputs: ['out'],
-        stages: [{ name: 'a', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' } }],
-      }),
-    );
+    const p = bridgedPipeline([{ name: 'a', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' } }]);
     const out = p.output.reader<any>('check');
     await p.start();
     const input = attach(p.inputHandle.rings[0].handle);
@@ -165,15 +150,7 @@ describe('forward() keeps each record as it was written', () => {
   });
 
   it('records a stage cannot decode, with its worker killed over and over: each gets its dead letter, each good event comes out (at least once)', async () => {
-    const p = track(
-      createPipeline({
-        inputs: ['in'],
-        bridgedInputs: ['in'],
-        outputs: ['out'],
-        capacity: 1 << 16,
-        stages: [{ name: 'a', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' }, batchSize: 16 }],
-      }),
-    );
+    const p = bridgedPipeline([{ name: 'a', module: stageUrl('relay'), consumes: ['in'], produces: ['out'], options: { to: 'out' }, batchSize: 16 }], 1 << 16);
     const out = p.output.reader<any>('check');
     await p.start();
     const good = new Set<number>();

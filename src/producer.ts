@@ -365,10 +365,7 @@ export class Producer {
   /** `topics` is one topic id for every value, or one per value; `call` names the API call in a TimeoutError; the first `count` values are published. */
   publishBatchSync(topics: Topics, values: readonly unknown[], timeoutMs: number, call = 'publishBatch', keys?: Keys, count = values.length): void {
     this.checkNothingQueued(call);
-    const chunks = this.stage(topics, values, keys, count);
-    this.limit(timeoutMs);
-    const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
-    this.publishChunks(chunks, 0, this.staging, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
+    this.publishChunksSync(this.stage(topics, values, keys, count), this.staging, timeoutMs, call, count);
   }
 
   /**
@@ -376,26 +373,31 @@ export class Producer {
    * whole chunks at a time, and returns how many values that was; never waits.
    */
   tryPublishBatch(topics: Topics, values: readonly unknown[], keys?: Keys, count = values.length): number {
-    const chunks = this.stage(topics, values, keys, count);
-    if (this.asyncPending > 0) return 0;
-    return publishedIn(chunks, this.publishChunks(chunks, 0, this.staging, this.tryChunk));
+    return this.tryPublishChunks(this.stage(topics, values, keys, count), this.staging);
   }
 
   /** publishBatchSync() of records copied from another ring (see chunkRecords() and copyRecords()). */
   publishRecordsSync(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number, timeoutMs: number): void {
-    const call = 'publishEvents';
-    this.checkNothingQueued(call);
-    const chunks = this.chunkRecords(topics, from, heads, start, count);
-    this.limit(timeoutMs);
-    const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
-    this.publishChunks(chunks, 0, { from, topics, heads }, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
+    this.checkNothingQueued('publishEvents');
+    this.publishChunksSync(this.chunkRecords(topics, from, heads, start, count), { from, topics, heads }, timeoutMs, 'publishEvents', count);
   }
 
   /** tryPublishBatch() of records copied from another ring (see chunkRecords() and copyRecords()). */
   tryPublishRecords(topics: readonly number[], from: Ring, heads: readonly number[], start: number, count: number): number {
+    return this.tryPublishChunks(this.chunkRecords(topics, from, heads, start, count), { from, topics, heads });
+  }
+
+  /** Publishes every chunk, each claim waiting for space up to `timeoutMs`; a timeout says how much of the `count` values went out. */
+  private publishChunksSync(chunks: readonly Chunk[], image: Uint8Array | Records, timeoutMs: number, call: string, count: number): void {
+    this.limit(timeoutMs);
+    const claim = (chunk: Chunk) => this.claimSync(chunk.end - chunk.start, chunk.count, chunk.meta, call);
+    this.publishChunks(chunks, 0, image, claim, (error, published) => batchTimeout(error, call, timeoutMs, published, count));
+  }
+
+  /** Publishes the chunks that fit now, none while async publishes of this thread wait; returns how many values went out. */
+  private tryPublishChunks(chunks: readonly Chunk[], image: Uint8Array | Records): number {
     if (this.asyncPending > 0) return 0;
-    const chunks = this.chunkRecords(topics, from, heads, start, count);
-    return publishedIn(chunks, this.publishChunks(chunks, 0, { from, topics, heads }, this.tryChunk));
+    return publishedIn(chunks, this.publishChunks(chunks, 0, image, this.tryChunk));
   }
 
   private readonly tryChunk = (chunk: Chunk): number => this.tryClaim(chunk.end - chunk.start, chunk.count, chunk.meta);

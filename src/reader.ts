@@ -1,7 +1,7 @@
 import { type AbortOptions, signalOption, waitAbortable } from './abort.js';
 import { codecTable } from './codec.js';
 import { describe } from './describe.js';
-import type { Cursor, CursorSetup, HeldBatch } from './cursor/cursor.js';
+import type { Cursor, CursorSetup } from './cursor/cursor.js';
 import { dependencies, follows, refuseCycle } from './cursor/cursor.js';
 import { GatingCursor } from './cursor/gating.js';
 import { KeyedMemberCursor } from './cursor/keyed-member.js';
@@ -118,43 +118,31 @@ export class Reader<T = unknown> implements AsyncIterable<BusEvent<T>> {
    */
   read(max = this.#batchSize): BusEvent<T>[] {
     const events: BusEvent<T>[] = [];
-    this.#readEach(max, (value, topic, seq) => events.push({ topic, seq, value }));
+    this.#readHeld(max, (m) => this.#cursor.readEach(m, (value, topic, seq) => events.push({ topic, seq, value })));
     return events;
   }
 
   static {
     hooks.cursor = (reader) => reader.#cursor;
-    hooks.readBatch = (reader, max, into, decode) => reader.#readBatch(max, into, decode);
+    hooks.readBatch = (reader, max, into, decode) => reader.#readHeld(max, (m) => reader.#cursor.readBatch(m, into, decode));
     hooks.valueAt = (reader, head) => reader.#cursor.valueAt(head);
   }
 
-  #readBatch(max: number, into: HeldBatch, decode: boolean): number {
-    this.#enterRead();
-    max = this.#checkMax(max);
-    this.#running = 'read';
-    try {
-      return this.#cursor.readBatch(max, into, decode);
-    } finally {
-      this.#leave();
-    }
-  }
-
-  /** The one loop of read(): decodes up to `max` events into `take`, held until commit(). */
-  #readEach(max: number, take: Handler<T>): void {
-    this.#enterRead();
-    max = this.#checkMax(max);
-    this.#running = 'read';
-    try {
-      this.#cursor.readEach(max, take);
-    } finally {
-      this.#leave();
-    }
-  }
-
-  #enterRead(): void {
+  /**
+   * The one way events are read to be held until commit(), by read() and the stage workers'
+   * readBatch(): refused while others are held, and from inside a delivery.
+   */
+  #readHeld<R>(max: number, read: (max: number) => R): R {
     this.#enter('read()');
     this.#cursor.refuseHolding();
     if (this.#cursor.holding) throw new InvalidOptionError(`reader "${this.name}": commit() the events read before reading more`);
+    max = this.#checkMax(max);
+    this.#running = 'read';
+    try {
+      return read(max);
+    } finally {
+      this.#leave();
+    }
   }
 
   /** Commits the events the last read() returned. */

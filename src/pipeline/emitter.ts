@@ -40,6 +40,18 @@ export interface ForwardSource {
   valueAt(head: number): unknown;
 }
 
+/**
+ * The value of the record at `head` of the input ring, for a dead letter: decoded, or its
+ * payload's bytes where this thread cannot decode it (a codec of someone else's).
+ */
+export function letterValueAt(input: ForwardSource, head: number): unknown {
+  try {
+    return input.valueAt(head);
+  } catch {
+    return payloadAt(input.ring, head);
+  }
+}
+
 /** The payload of the record whose header lies at `head` of `ring`, copied; its key left out unless `withKey`. */
 function payloadAt(ring: Ring, head: number, withKey = false): Uint8Array {
   const key = withKey ? 0 : keyBytes(ring.i32[head >> 2]);
@@ -298,19 +310,10 @@ export class Emitter {
     }
   }
 
-  /**
-   * Entry i's value, for a dead letter: a forwarded one is decoded from its record, or is
-   * its payload's bytes where this thread cannot decode it (a codec of someone else's).
-   */
+  /** Entry i's value, for a dead letter: a forwarded one's is read from its record (see letterValueAt()). */
   private valueOf(outbox: Outbox, i: number): unknown {
     const head = outbox.heads[i];
-    if (head < 0) return outbox.values[i];
-    const source = this.input!;
-    try {
-      return source.valueAt(head);
-    } catch {
-      return payloadAt(source.ring, head);
-    }
+    return head < 0 ? outbox.values[i] : letterValueAt(this.input!, head);
   }
 
   private topicOf(box: number, id: number): string {

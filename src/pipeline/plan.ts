@@ -76,9 +76,8 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
   // Readers exist before anything is published, so no stage misses an event.
   for (const stage of topology.stages) {
     const bus = buses[stage.index];
-    // with the topics its workers read (a bridged ring's progress markers are not theirs): a
-    // group's members must all read the same, and a member opened first with others was refused
-    const topics = topicsOf(stage).length > stage.consumes.length ? stage.consumes : undefined;
+    // with the topics its workers read: a group's members must all read the same, and a member opened first with others was refused
+    const topics = readerTopics(topicsOf(stage), stage);
     if (stage.concurrency > 1) bus.reader(memberName(stage, 0), { group: stage.name, topics }).close();
     else bus.reader(stage.name, { topics }).close();
   }
@@ -104,6 +103,14 @@ export function layOut(topology: Topology, options: PlanOptions): { plan: Plan; 
     codec: options.codec,
   };
   return { plan, buses, control };
+}
+
+/**
+ * The topics a stage's reader reads, given its ring's: undefined (all) unless the ring also
+ * holds an inbound bridge's progress markers, which are not the stage's.
+ */
+export function readerTopics(ringTopics: readonly string[], stage: Stage): readonly string[] | undefined {
+  return ringTopics.length > stage.consumes.length ? stage.consumes : undefined;
 }
 
 /** Name of member `member` of a stage's consumer group (the stage's own name when it has one worker). */

@@ -2,7 +2,6 @@ import type { Bus } from '../bus.js';
 import { Undecodable } from '../cursor/cursor.js';
 import { HandlerTimeoutError, WorkerDiedError } from '../errors.js';
 import { readBatch, ringOf, valueAt } from '../internal.js';
-import type { Reader } from '../reader.js';
 import { type DeadLetter, describeError, LetterFitter } from './dead-letter.js';
 import {
   batchBucket,
@@ -29,8 +28,8 @@ import {
   wallClock,
 } from './control.js';
 import type { BatchContext, Stage, StageBatchHandler, StageContext, StageHandler, StageRecordsHandler } from './declaration.js';
-import { Emitter, type Spill, unshared } from './emitter.js';
-import { memberName, type Plan, stageOfSeat } from './plan.js';
+import { Emitter, type ForwardSource, letterValueAt, type Spill, unshared } from './emitter.js';
+import { memberName, type Plan, readerTopics, stageOfSeat } from './plan.js';
 import { checkRange, HeldRecords } from './record-batch.js';
 
 /** How long an idle worker sleeps before it looks at its stop word again. */
@@ -97,7 +96,8 @@ export class StageRunner {
   private windowLength = 0;
   /** The records handler's batch, once the reader is open. */
   private held: HeldRecords | undefined;
-  private reader: Reader<unknown> | undefined;
+  /** The stage's input ring and its decoder, once the reader is open. */
+  private input: ForwardSource | undefined;
 
   constructor(
     private readonly plan: Plan,
@@ -156,8 +156,7 @@ export class StageRunner {
       takeover: true, // the supervisor runs one worker per seat: an owner still recorded is dead
       batchSize: stage.batchSize,
       wait: this.plan.wait,
-      // A ring an inbound bridge fills also holds its progress markers, which are not the stage's.
-      topics: this.plan.rings[stage.index].topics.length > stage.consumes.length ? stage.consumes : undefined,
+      topics: readerTopics(this.plan.rings[stage.index].topics, stage),
     });
     const words = this.plan.controlWords;
     const stats = this.plan.stats;
@@ -166,11 +165,11 @@ export class StageRunner {
     const commitReader = () => reader.commit();
     const read = this.read;
     const decode = this.records === undefined;
-    this.reader = reader;
     const ring = ringOf(bus);
-    const source = { ring, valueAt: (head: number) => valueAt(reader, head) };
-    this.emitter.readsFrom(source);
-    if (!decode) this.held = new HeldRecords(ring, stage.name, read.heads, read.topics, read.seqs, source.valueAt);
+    const input: ForwardSource = { ring, valueAt: (head: number) => valueAt(reader, head) };
+    this.input = input;
+    this.emitter.readsFrom(input);
+    if (!decode) this.held = new HeldRecords(ring, stage.name, read.heads, read.topics, read.seqs, input.valueAt);
     try {
       while (Atomics.load(words, this.stop) === 0) {
         const started = performance.now();
@@ -396,14 +395,7 @@ export class StageRunner {
 
   /** Event i's value: decoded now where the batch was read as records. */
   private valueOf(batch: Batch, i: number): unknown {
-    if (this.records === undefined) return batch.values[i];
-    try {
-      return valueAt(this.reader!, batch.heads[i]);
-    } catch {
-      // the letter carries the record's bytes instead, which whoever reads it can decode
-      const held = this.held!.window(i, 1);
-      return held.bytes.slice(held.offset(0), held.offset(0) + held.byteLength(0));
-    }
+    return this.records === undefined ? batch.values[i] : letterValueAt(this.input!, batch.heads[i]);
   }
 
   private deadLetter(topic: string, seq: number, value: unknown, attempts: number, error: unknown): DeadLetter {
